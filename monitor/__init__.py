@@ -1,0 +1,4 @@
+"""yuqing's domain core: sources, fetching, parsing, text, sentiment, topics, flagging, storage.
+
+Imports neither celery nor any web framework (see ../README.md, Architecture).
+"""

@@ -1,0 +1,62 @@
+"""The scorer interface every sentiment engine implements, and the input guard they share."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+Label = Literal["negative", "neutral", "positive"]
+
+# CJK Unified Ideographs (+ Extension A and compatibility block): a text without any of these is
+# not something a Chinese sentiment model can judge, so it stays unscored rather than guessed.
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+@dataclass(frozen=True)
+class Sentiment:
+    score: float  # probability that the text is positive, 0..1
+    label: Label
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Binary engines give only P(positive); these cut it into three labels."""
+
+    negative_below: float = 0.35
+    positive_above: float = 0.65
+
+    def label(self, score: float) -> Label:
+        if score < self.negative_below:
+            return "negative"
+        if score > self.positive_above:
+            return "positive"
+        return "neutral"
+
+
+def prepare(text: str | None, max_chars: int) -> str | None:
+    """Text fit for a model, or None when there is nothing Chinese to judge.
+
+    Absurdly long texts are cut to `max_chars` on purpose: sentiment of a news article is
+    carried by its opening, and SnowNLP's product of probabilities overflows on long input.
+    """
+    if not text:
+        return None
+    text = text.strip()
+    if not text or not _HAN.search(text):
+        return None
+    return text[:max_chars]
+
+
+class Scorer(Protocol):
+    """A sentiment engine. Built once per process (model loading is expensive)."""
+
+    name: str
+
+    def score(self, text: str | None) -> Sentiment | None:
+        """Sentiment of one text, or None when the text cannot be scored (see `prepare`)."""
+        ...
+
+    def score_many(self, texts: Sequence[str | None]) -> list[Sentiment | None]:
+        ...
