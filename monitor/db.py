@@ -1,0 +1,77 @@
+"""Database engines, sessions and migrations. Built per process by the edges, never at import."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, Insert, create_engine, event, inspect
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from monitor.errors import ConfigError
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`; SQLite gets WAL and a busy timeout so worker, beat and CLI
+    processes can share one file without 'database is locked' errors."""
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        return engine
+    if url.startswith("postgres"):
+        if url.startswith("postgresql://") or url.startswith("postgres://"):
+            # psycopg 3 is the driver we ship; plain postgresql:// would ask for psycopg2.
+            url = "postgresql+psycopg://" + url.split("://", 1)[1]
+        return create_engine(url, pool_pre_ping=True)
+    raise ConfigError(f"unsupported database URL {url!r}: use sqlite:/// or postgresql://")
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def insert_ignore(session: Session, table: Any) -> Insert:
+    """INSERT … ON CONFLICT DO NOTHING for the session's dialect (SQLite or PostgreSQL)."""
+    name = session.get_bind().dialect.name
+    if name == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing()
+    if name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    raise ConfigError(f"database dialect {name!r} is not supported")
+
+
+def _alembic_config(engine: Engine) -> Any:
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def migrate(engine: Engine) -> str | None:
+    """Bring the schema to the newest revision; safe to run again. Returns the revision."""
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+
+    command.upgrade(_alembic_config(engine), "head")
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def schema_ready(engine: Engine) -> bool:
+    return inspect(engine).has_table("alembic_version")

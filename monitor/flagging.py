@@ -1,0 +1,98 @@
+"""Whether an analysed item becomes an alert, with what priority, and why — in words.
+
+Pure: takes the topic match, the sentiment and a policy; reads no clock, no settings, no DB.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from monitor.sentiment.base import Sentiment
+from monitor.topics import TopicMatch
+
+Priority = Literal["P1", "P2", "P3"]
+PRIORITY_NAMES: dict[str, str] = {"P1": "重大", "P2": "较大", "P3": "一般"}
+
+
+@dataclass(frozen=True)
+class FlagPolicy:
+    negative_threshold: float = 0.35  # below: the item reads as negative
+    strong_negative: float = 0.10     # below: confidently negative
+
+    @classmethod
+    def from_settings(cls, section: Mapping[str, Any]) -> FlagPolicy:
+        return cls(
+            negative_threshold=float(section.get("negative_threshold", 0.35)),
+            strong_negative=float(section.get("strong_negative", 0.10)),
+        )
+
+
+@dataclass(frozen=True)
+class FlagDecision:
+    priority: Priority
+    reasons: tuple[str, ...]
+    topics: tuple[str, ...]
+
+    @property
+    def major(self) -> bool:
+        """P1 items run on the major-emergency clock (first release within hours)."""
+        return self.priority == "P1"
+
+
+def _join(terms: tuple[str, ...] | list[str]) -> str:
+    return "、".join(dict.fromkeys(terms))
+
+
+def decide(
+    match: TopicMatch,
+    sentiment: Sentiment | None,
+    policy: FlagPolicy,
+    topic_names: Mapping[str, str] | None = None,
+) -> FlagDecision | None:
+    """The flagging rule, in one place.
+
+    An item must be about our field (a topic or the office's own name) and must carry a signal
+    worth a press officer's time: negative sentiment or a sensitive term. Praise and notices
+    are stored and counted but not queued: a queue full of good news gets ignored.
+
+    P1 重大: a severe term (death, violence, wrongful conviction, escape …) together with
+            negative sentiment, the office's name, or a second severe term.
+    P2 较大: a severe term alone; or negative sentiment together with an elevated term
+            (complaint, inaction, fees …), the office's name, or strong negativity.
+    P3 一般: negative sentiment on a topic; or an elevated term on a topic.
+    """
+    if not match.relevant:
+        return None
+    names = topic_names or {}
+    severe = tuple(h.term for h in match.sensitive if h.level == "severe")
+    elevated = tuple(h.term for h in match.sensitive if h.level == "elevated")
+    score = sentiment.score if sentiment is not None else None
+    negative = score is not None and score < policy.negative_threshold
+    strong = score is not None and score < policy.strong_negative
+    watch = bool(match.watch_hits)
+
+    reasons: list[str] = []
+    if match.topics:
+        reasons.append("涉及话题：" + _join([names.get(t, t) for t in match.topics]))
+    if watch:
+        reasons.append("提及本单位：" + _join(list(match.watch_hits)))
+    if severe:
+        reasons.append("含重大敏感词：" + _join(severe))
+    if elevated:
+        reasons.append("含敏感词：" + _join(elevated))
+    if negative and score is not None:
+        kind = "强烈负面" if strong else "负面"
+        reasons.append(f"情感{kind}（正面概率 {score:.2f}）")
+
+    priority: Priority | None = None
+    if severe and (negative or watch or len(set(severe)) >= 2):
+        priority = "P1"
+    elif severe or (negative and (elevated or watch or strong)):
+        priority = "P2"
+    elif negative or elevated:
+        priority = "P3"
+    if priority is None:
+        return None
+    return FlagDecision(priority=priority, reasons=tuple(reasons), topics=match.topics)

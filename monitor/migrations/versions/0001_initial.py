@@ -1,0 +1,100 @@
+"""initial schema: sources, items, alerts
+
+Revision ID: 0001
+Revises: -
+Create Date: 2026-11-26
+"""
+
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0001'
+down_revision = None
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table('sources',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('url', sa.String(length=2000), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('host', sa.String(length=255), nullable=False),
+    sa.Column('interval_s', sa.Integer(), nullable=False),
+    sa.Column('allow_private', sa.Boolean(), nullable=False),
+    sa.Column('etag', sa.String(length=500), nullable=True),
+    sa.Column('last_modified', sa.String(length=100), nullable=True),
+    sa.Column('next_check_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('last_checked_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('last_success_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('failure_count', sa.Integer(), nullable=False),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('last_status', sa.Integer(), nullable=True),
+    sa.Column('items_seen', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sources')),
+    sa.UniqueConstraint('name', name=op.f('uq_sources_name'))
+    )
+    op.create_table('items',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('source_id', sa.Integer(), nullable=False),
+    sa.Column('entry_id', sa.String(length=500), nullable=False),
+    sa.Column('content_hash', sa.String(length=64), nullable=False),
+    sa.Column('title', sa.Text(), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('link', sa.String(length=2000), nullable=True),
+    sa.Column('author', sa.String(length=300), nullable=True),
+    sa.Column('published_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('fetched_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('analyzed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('sentiment_score', sa.Float(), nullable=True),
+    sa.Column('sentiment_label', sa.String(length=10), nullable=True),
+    sa.Column('sentiment_engine', sa.String(length=40), nullable=True),
+    sa.Column('topics', sa.JSON(), nullable=False),
+    sa.Column('keywords', sa.JSON(), nullable=False),
+    sa.ForeignKeyConstraint(['source_id'], ['sources.id'], name=op.f('fk_items_source_id_sources'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_items')),
+    sa.UniqueConstraint('source_id', 'content_hash', name='uq_items_source_hash'),
+    sa.UniqueConstraint('source_id', 'entry_id', name='uq_items_source_entry')
+    )
+    with op.batch_alter_table('items', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_items_content_hash'), ['content_hash'], unique=False)
+        batch_op.create_index('ix_items_unanalyzed', ['analyzed_at', 'fetched_at'], unique=False)
+
+    op.create_table('alerts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('item_id', sa.Integer(), nullable=False),
+    sa.Column('priority', sa.String(length=2), nullable=False),
+    sa.Column('state', sa.String(length=20), nullable=False),
+    sa.Column('reasons', sa.JSON(), nullable=False),
+    sa.Column('topics', sa.JSON(), nullable=False),
+    sa.Column('sla_rule', sa.String(length=40), nullable=False),
+    sa.Column('milestones', sa.JSON(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('due_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['item_id'], ['items.id'], name=op.f('fk_alerts_item_id_items'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_alerts')),
+    sa.UniqueConstraint('item_id', name=op.f('uq_alerts_item_id'))
+    )
+    with op.batch_alter_table('alerts', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_alerts_due_at'), ['due_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_alerts_priority'), ['priority'], unique=False)
+        batch_op.create_index(batch_op.f('ix_alerts_state'), ['state'], unique=False)
+
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('alerts', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_alerts_state'))
+        batch_op.drop_index(batch_op.f('ix_alerts_priority'))
+        batch_op.drop_index(batch_op.f('ix_alerts_due_at'))
+
+    op.drop_table('alerts')
+    with op.batch_alter_table('items', schema=None) as batch_op:
+        batch_op.drop_index('ix_items_unanalyzed')
+        batch_op.drop_index(batch_op.f('ix_items_content_hash'))
+
+    op.drop_table('items')
+    op.drop_table('sources')
