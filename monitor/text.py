@@ -1,0 +1,217 @@
+"""Plain-text helpers shared by parsing, dedup and scoring. Pure: no I/O, no clock.
+
+Everything here is defensive on purpose: feed content is written by strangers, so these
+functions accept any string and return a best effort instead of raising.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+import unicodedata
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
+from email.utils import parsedate_to_datetime
+from html.parser import HTMLParser
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import zhconv
+
+from monitor.errors import ConfigError
+
+__all__ = ["content_hash", "normalize_text", "parse_datetime", "strip_html"]
+
+# Elements whose *contents* are never text for a reader.
+_INVISIBLE = frozenset({"script", "style", "noscript", "template"})
+# Elements that end a line when they open or close; <br> is the common case in Chinese feeds.
+_BLOCK = frozenset(
+    {
+        "address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt",
+        "figcaption", "figure", "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header",
+        "hr", "li", "main", "nav", "ol", "p", "pre", "section", "table", "td", "th", "tr", "ul",
+    }
+)  # fmt: skip
+_HSPACE = re.compile(r"[^\S\n]+")  # any whitespace except newline (includes NBSP, U+3000)
+_TRAILING_TAG = re.compile(r"<[A-Za-z/!?][^<>]*\Z")
+_ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
+
+
+class _TextCollector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._hidden = 0  # depth inside script/style/…
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _INVISIBLE:
+            self._hidden += 1
+        elif tag in _BLOCK:
+            self.parts.append("\n")
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        # <br/> must not open an invisible region that never closes.
+        if tag in _BLOCK:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _INVISIBLE:
+            self._hidden = max(0, self._hidden - 1)
+        elif tag in _BLOCK:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._hidden:
+            self.parts.append(data)
+
+
+def _fold_whitespace(text: str) -> str:
+    """Runs of spaces become one space; lines are trimmed; blank lines disappear."""
+    text = _ZERO_WIDTH.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    lines = (_HSPACE.sub(" ", line).strip() for line in text.split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
+def strip_html(html_text: str) -> str:
+    """Visible text of an HTML fragment: tags dropped, entities decoded, whitespace folded.
+
+    Block boundaries (<p>, <br>, <li>, …) become newlines so sentences from different
+    paragraphs do not run together (that matters for Chinese, which has no spaces).
+    """
+    if not html_text:
+        return ""
+    # A tag cut off at the end (truncated feed content) would otherwise come out as text.
+    html_text = _TRAILING_TAG.sub("", html_text)
+    collector = _TextCollector()
+    try:
+        collector.feed(html_text)
+        collector.close()
+        text = "".join(collector.parts)
+    except Exception:  # noqa: BLE001 - HTMLParser on hostile input; fall back, never raise
+        text = html.unescape(re.sub(r"<[^>]*>", " ", html_text))
+    return _fold_whitespace(text)
+
+
+# Full-width ASCII (U+FF01..U+FF5E) is folded to ASCII so "２０２６" matches "2026" and "ＡＢＣ"
+# matches "ABC" — except the punctuation that is simply how Chinese is written, which
+# stays full-width so the text still reads naturally: ！（），：；？～
+_KEEP_FULLWIDTH = frozenset("！（），：；？～")
+
+
+def _fold_fullwidth(text: str) -> str:
+    out = []
+    for ch in text:
+        if "\uff01" <= ch <= "\uff5e" and ch not in _KEEP_FULLWIDTH:
+            out.append(unicodedata.normalize("NFKC", ch))
+        elif ch == "\u3000":  # ideographic space
+            out.append(" ")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def normalize_text(text: str, *, to_simplified: bool) -> str:
+    """strip_html, fold full-width Latin/digits, fold whitespace, optionally 繁→简 (zh-cn)."""
+    plain = _fold_fullwidth(strip_html(text))
+    if to_simplified and plain:
+        plain = zhconv.convert(plain, "zh-cn")
+    return _fold_whitespace(plain)
+
+
+def _canonical(text: str) -> str:
+    norm = normalize_text(text, to_simplified=True)
+    return "".join(norm.split()).lower()
+
+
+def content_hash(title: str, text: str) -> str:
+    """sha256 hex of the story's canonical form, stable across re-polls and re-formatting.
+
+    Canonical = normalised (HTML stripped, full-width folded, simplified Chinese), every
+    whitespace removed, Latin lower-cased. Title and text are hashed as separate fields so
+    moving words between them is a different story.
+    """
+    canonical = _canonical(title) + "\x1f" + _canonical(text)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+# "2026-11-20 09:30", "2026/11/20T09:30:15.5+08:00", "2026年11月20日 09时30分", "2026.11.20".
+_NUMERIC_DATE = re.compile(
+    r"""^(?P<y>\d{4})\s*[-/.年]\s*(?P<mo>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*日?
+        (?:\s*[T\s]?\s*(?P<h>\d{1,2})\s*[:时時点點]\s*(?P<mi>\d{1,2})
+           (?:\s*[:分]\s*(?P<s>\d{1,2})(?:\.(?P<frac>\d+))?\s*秒?|\s*分)?)?
+        \s*(?P<tz>Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?$""",
+    re.VERBOSE | re.IGNORECASE,
+)
+# Zone abbreviations that are ambiguous in the wild: on Chinese sites "CST" is China
+# Standard Time, while the email module reads it as US Central. Treat them as no zone.
+_AMBIGUOUS_ZONE = re.compile(r"\s+(CST|BJT|Beijing Time)\s*$", re.IGNORECASE)
+
+
+def _zone(name: str) -> tzinfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"unknown time zone {name!r}") from exc
+
+
+def _offset(text: str) -> tzinfo:
+    if text.upper() in {"Z", "UTC", "GMT"}:
+        return UTC
+    sign = -1 if text[0] == "-" else 1
+    digits = text[1:].replace(":", "")
+    hours, minutes = int(digits[:2]), int(digits[2:4] or 0)
+    return timezone(sign * timedelta(hours=hours, minutes=minutes))
+
+
+def _from_numeric(match: re.Match[str], zone: tzinfo) -> datetime:
+    g = match.groupdict()
+    frac = (g["frac"] or "0")[:6].ljust(6, "0")
+    day = date(int(g["y"]), int(g["mo"]), int(g["d"]))
+    clock = time(int(g["h"] or 0), int(g["mi"] or 0), int(g["s"] or 0), int(frac))
+    tz = _offset(g["tz"]) if g["tz"] else zone
+    return datetime.combine(day, clock, tzinfo=tz)
+
+
+def parse_datetime(value: str | None, *, default_tz: str = "Asia/Shanghai") -> datetime | None:
+    """An aware datetime from the date formats feeds use, or None when unparseable.
+
+    A time without a zone is read in `default_tz` (Asia/Shanghai): Chinese feeds often omit
+    the zone, and feedparser's own *_parsed would wrongly assume UTC, eight hours off.
+    """
+    zone = _zone(default_tz)
+    if value is None:
+        return None
+    text = unicodedata.normalize("NFKC", value).strip()
+    if not text or len(text) > 100:
+        return None
+    text = _AMBIGUOUS_ZONE.sub("", text)
+    try:
+        match = _NUMERIC_DATE.match(text)
+        if match:
+            return _from_numeric(match, zone)
+        if re.match(r"^\d{4}(-\d{2})?$", text):  # W3CDTF year or year-month
+            year, _, month = text.partition("-")
+            return datetime(int(year), int(month or 1), 1, tzinfo=zone)
+        parsed: datetime | None
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            parsed = _from_rfc822(text)
+    except (ValueError, OverflowError):
+        return None
+    if parsed is None:
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=zone)
+
+
+def _from_rfc822(text: str) -> datetime | None:
+    try:
+        parsed = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if parsed is None:
+        return None
+    if parsed.tzinfo is None and text.endswith("-0000"):
+        # RFC 2822 calls "-0000" "zone unknown", but generators (Python's own
+        # email.utils.formatdate among them) write it for UTC times, so read it as UTC.
+        return parsed.replace(tzinfo=UTC)
+    return parsed
