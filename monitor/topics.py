@@ -1,0 +1,331 @@
+"""The justice-topic taxonomy and the matcher: which topics, office names and sensitive terms
+occur in a text.
+
+Pure: a `Taxonomy` is built once (per worker process) from config/topics.yaml and
+config/sensitive.yaml, and `match` is a function of the text alone. Every term of every role
+(topic keywords, rule terms, excludes, watch names, sensitive terms) goes into ONE Aho–Corasick
+automaton, so a text is scanned once whatever the size of the taxonomy; rules are then decided
+from the set of terms found, touching only the topics one of those terms belongs to.
+
+Matching is substring matching without word segmentation — the usual way Chinese monitoring
+keyword lists work. Text and terms are NFKC-normalised and lower-cased first, which makes Latin
+letters case-insensitive and full-width forms (１２３４８, ＤＮＡ) equal to half-width ones.
+Overlapping terms all count: 律师事务所 also finds 律师.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import ahocorasick
+import yaml
+
+from monitor.errors import ConfigError
+
+Level = Literal["severe", "elevated"]
+_LEVELS: tuple[Level, ...] = ("severe", "elevated")
+
+_TOPICS_FILE_KEYS = frozenset({"watch", "topics"})
+_TOPIC_KEYS = frozenset({"id", "name", "keywords", "rules", "exclude"})
+_RULE_KEYS = frozenset({"all", "any", "none"})
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Matches when every `all` term, at least one `any` term (if any are given) and no `none`
+    term is present."""
+
+    all: tuple[str, ...] = ()
+    any: tuple[str, ...] = ()
+    none: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Topic:
+    id: str
+    name: str
+    keywords: tuple[str, ...] = ()
+    rules: tuple[Rule, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SensitiveHit:
+    term: str
+    level: Level
+
+
+@dataclass(frozen=True)
+class TopicMatch:
+    topics: tuple[str, ...]  # matched topic ids, in taxonomy order
+    watch_hits: tuple[str, ...]  # watch-list names found, in list order
+    sensitive: tuple[SensitiveHit, ...]  # severe first, then elevated, each in config order
+    keywords: tuple[str, ...]  # terms that made a topic match, for "reasons in words"
+
+    @property
+    def relevant(self) -> bool:
+        return bool(self.topics or self.watch_hits)
+
+    @property
+    def severity(self) -> Level | None:
+        """The highest sensitive level found, or None."""
+        if any(hit.level == "severe" for hit in self.sensitive):
+            return "severe"
+        return "elevated" if self.sensitive else None
+
+
+def normalize(text: str) -> str:
+    """The form both terms and texts are compared in (NFKC, lower case)."""
+    return unicodedata.normalize("NFKC", text).lower()
+
+
+@dataclass
+class _Roles:
+    """What one normalised term means, wherever it appears in the config."""
+
+    topics: set[int] = field(default_factory=set)  # topics whose keyword or rule uses it
+    watch: bool = False
+    sensitive: Level | None = None
+
+
+class Taxonomy:
+    """Topics, watch list and sensitive terms, compiled into one automaton."""
+
+    def __init__(
+        self,
+        topics: Iterable[Topic],
+        watch: Iterable[str] = (),
+        severe: Iterable[str] = (),
+        elevated: Iterable[str] = (),
+    ) -> None:
+        self.topics: tuple[Topic, ...] = tuple(topics)
+        self.watch: tuple[str, ...] = tuple(watch)
+        self.sensitive_terms: tuple[SensitiveHit, ...] = tuple(
+            [SensitiveHit(t, "severe") for t in severe]
+            + [SensitiveHit(t, "elevated") for t in elevated]
+        )
+        self._names: dict[str, str] = {}
+        for topic in self.topics:
+            if topic.id in self._names:
+                raise ConfigError(f"topic {topic.id!r}: duplicate id")
+            self._names[topic.id] = topic.name
+
+        roles: dict[str, _Roles] = {}
+
+        def role(term: str) -> _Roles:
+            return roles.setdefault(normalize(term), _Roles())
+
+        for index, topic in enumerate(self.topics):
+            for term in topic.keywords:
+                role(term).topics.add(index)
+            for rule in topic.rules:
+                # Only terms that can make a rule true point at the topic; `none` terms and
+                # excludes are only consulted once the topic is a candidate.
+                for term in rule.all + rule.any:
+                    role(term).topics.add(index)
+                for term in rule.none:
+                    role(term)
+            for term in topic.exclude:
+                role(term)
+        for term in self.watch:
+            role(term).watch = True
+        for hit in self.sensitive_terms:
+            entry = role(hit.term)
+            # A term listed under both levels counts as the graver one.
+            if entry.sensitive != "severe":
+                entry.sensitive = hit.level
+        self._roles = roles
+
+        self._automaton: Any = ahocorasick.Automaton()
+        for term in roles:
+            self._automaton.add_word(term, term)
+        if roles:
+            self._automaton.make_automaton()
+
+    # -- building -------------------------------------------------------------------------
+
+    @classmethod
+    def from_mapping(cls, topics: Mapping[str, Any], sensitive: Mapping[str, Any]) -> Taxonomy:
+        """Validate the parsed YAML of topics.yaml and sensitive.yaml and build the taxonomy.
+
+        Raises ConfigError naming the place (topic id, rule number, key) and what is wrong.
+        """
+        parsed, watch = _parse_topics_file(topics)
+        severe, elevated = _parse_sensitive_file(sensitive)
+        return cls(parsed, watch, severe, elevated)
+
+    @classmethod
+    def from_files(cls, topics_path: Path, sensitive_path: Path) -> Taxonomy:
+        """Read and validate both files; a ConfigError names the file and the place in it."""
+        try:
+            parsed, watch = _parse_topics_file(_load_yaml(topics_path))
+        except ConfigError as exc:
+            raise ConfigError(f"{topics_path}: {exc}") from None
+        try:
+            severe, elevated = _parse_sensitive_file(_load_yaml(sensitive_path))
+        except ConfigError as exc:
+            raise ConfigError(f"{sensitive_path}: {exc}") from None
+        return cls(parsed, watch, severe, elevated)
+
+    # -- matching -------------------------------------------------------------------------
+
+    def found_terms(self, text: str) -> set[str]:
+        """Every configured term (normalised) that occurs in `text`, overlaps included."""
+        if not text or not self._roles:
+            return set()
+        return {term for _end, term in self._automaton.iter(normalize(text))}
+
+    def match(self, text: str) -> TopicMatch:
+        found = self.found_terms(text)
+        candidates: set[int] = set()
+        for term in found:
+            candidates |= self._roles[term].topics
+
+        matched: list[str] = []
+        reasons: list[str] = []
+        for index in sorted(candidates):
+            topic = self.topics[index]
+            if any(normalize(t) in found for t in topic.exclude):
+                continue
+            why = [k for k in topic.keywords if normalize(k) in found]
+            for rule in topic.rules:
+                if _rule_holds(rule, found):
+                    why += list(rule.all) + [t for t in rule.any if normalize(t) in found]
+            if why:
+                matched.append(topic.id)
+                reasons += why
+
+        watch_hits = tuple(w for w in self.watch if normalize(w) in found)
+        sensitive = tuple(
+            hit
+            for hit in self.sensitive_terms
+            if normalize(hit.term) in found
+            and self._roles[normalize(hit.term)].sensitive == hit.level
+        )
+        return TopicMatch(
+            topics=tuple(matched),
+            watch_hits=watch_hits,
+            sensitive=sensitive,
+            keywords=tuple(dict.fromkeys(reasons + list(watch_hits))),
+        )
+
+    def topic_name(self, topic_id: str) -> str:
+        """Display name of a topic. An id no longer in the config (items stored before a topic
+        was removed) comes back unchanged, so old alerts still render."""
+        return self._names.get(topic_id, topic_id)
+
+
+def _rule_holds(rule: Rule, found: set[str]) -> bool:
+    if not all(normalize(t) in found for t in rule.all):
+        return False
+    if rule.any and not any(normalize(t) in found for t in rule.any):
+        return False
+    return not any(normalize(t) in found for t in rule.none)
+
+
+# -- validation helpers ---------------------------------------------------------------------
+
+
+def _parse_topics_file(raw: Any) -> tuple[list[Topic], tuple[str, ...]]:
+    if not isinstance(raw, Mapping):
+        raise ConfigError("expected a mapping with 'watch' and 'topics'")
+    _no_unknown_keys(raw, _TOPICS_FILE_KEYS, "top level")
+    watch = _terms(raw.get("watch", []), "watch")
+    raw_topics = raw.get("topics")
+    if not isinstance(raw_topics, list) or not raw_topics:
+        raise ConfigError("'topics' must be a non-empty list")
+    parsed = [_parse_topic(item, i) for i, item in enumerate(raw_topics)]
+    seen: set[str] = set()
+    for topic in parsed:
+        if topic.id in seen:
+            raise ConfigError(f"topic {topic.id!r}: duplicate id")
+        seen.add(topic.id)
+    return parsed, watch
+
+
+def _parse_sensitive_file(raw: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    if not isinstance(raw, Mapping):
+        raise ConfigError("expected a mapping with 'severe' and 'elevated'")
+    _no_unknown_keys(raw, frozenset(_LEVELS), "top level")
+    return _terms(raw.get("severe", []), "severe"), _terms(raw.get("elevated", []), "elevated")
+
+
+def _load_yaml(path: Path) -> Any:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read ({exc.strerror or exc})") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"not valid YAML ({exc})") from None
+    except UnicodeDecodeError:
+        raise ConfigError("not UTF-8") from None
+    return data
+
+
+def _no_unknown_keys(raw: Mapping[str, Any], allowed: frozenset[str], where: str) -> None:
+    unknown = sorted(str(k) for k in raw if k not in allowed)
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown key(s) {', '.join(unknown)} (allowed: {', '.join(sorted(allowed))})"
+        )
+
+
+def _terms(raw: Any, where: str) -> tuple[str, ...]:
+    """A list of non-empty strings. Numbers are accepted as their text (YAML reads 12348 as
+    an int), anything else is an error."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise ConfigError(f"{where}: expected a list of terms, got {type(raw).__name__}")
+    terms: list[str] = []
+    for i, term in enumerate(raw):
+        if isinstance(term, bool) or not isinstance(term, str | int):
+            raise ConfigError(f"{where}[{i}]: expected a term, got {term!r}")
+        text = str(term).strip()
+        if not text:
+            raise ConfigError(f"{where}[{i}]: empty term")
+        terms.append(text)
+    return tuple(terms)
+
+
+def _parse_topic(raw: Any, position: int) -> Topic:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"topics[{position}]: expected a mapping, got {raw!r}")
+    topic_id = raw.get("id")
+    if not isinstance(topic_id, str) or not topic_id.strip():
+        raise ConfigError(f"topics[{position}]: missing 'id'")
+    if not topic_id.isascii() or not topic_id.replace("_", "").isalnum():
+        raise ConfigError(f"topic {topic_id!r}: id must be ascii letters, digits and _")
+    where = f"topic {topic_id!r}"
+    _no_unknown_keys(raw, _TOPIC_KEYS, where)
+    name = raw.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(f"{where}: missing 'name'")
+    keywords = _terms(raw.get("keywords"), f"{where}: keywords")
+    exclude = _terms(raw.get("exclude"), f"{where}: exclude")
+    raw_rules = raw.get("rules") or []
+    if not isinstance(raw_rules, list):
+        raise ConfigError(f"{where}: 'rules' must be a list")
+    rules = tuple(_parse_rule(r, f"{where}: rules[{i}]") for i, r in enumerate(raw_rules))
+    if not keywords and not rules:
+        raise ConfigError(f"{where}: has neither keywords nor rules, it could never match")
+    return Topic(topic_id, name.strip(), keywords, rules, exclude)
+
+
+def _parse_rule(raw: Any, where: str) -> Rule:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where}: expected a mapping with all/any/none")
+    _no_unknown_keys(raw, _RULE_KEYS, where)
+    rule = Rule(
+        all=_terms(raw.get("all"), f"{where}.all"),
+        any=_terms(raw.get("any"), f"{where}.any"),
+        none=_terms(raw.get("none"), f"{where}.none"),
+    )
+    if not rule.all and not rule.any:
+        # A rule of only `none` terms would match nearly every text in the stream.
+        raise ConfigError(f"{where}: needs 'all' or 'any' terms")
+    return rule
