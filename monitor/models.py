@@ -84,6 +84,8 @@ class Source(Base):
     failure_count: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
     last_status: Mapped[int | None] = mapped_column(Integer, default=None)
+    # A recoverable oddity of the last successful poll (e.g. a wrong declared encoding).
+    last_warning: Mapped[str | None] = mapped_column(Text, default=None)
     items_seen: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column()
 

@@ -32,6 +32,7 @@ def upgrade() -> None:
     sa.Column('failure_count', sa.Integer(), nullable=False),
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.Column('last_status', sa.Integer(), nullable=True),
+    sa.Column('last_warning', sa.Text(), nullable=True),
     sa.Column('items_seen', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_sources')),

@@ -1,0 +1,67 @@
+"""Analyse stored items: sentiment, topics, and the flagging decision. Flushes, never commits.
+
+Idempotent: only items not yet analysed are touched, so a redelivered batch does nothing twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from monitor.flagging import FlagDecision, FlagPolicy, decide
+from monitor.models import Item
+from monitor.sentiment.base import Scorer, Sentiment
+from monitor.topics import Taxonomy
+
+
+@dataclass(frozen=True)
+class Analysis:
+    item_id: int
+    sentiment: Sentiment | None
+    topics: tuple[str, ...]
+    decision: FlagDecision | None
+
+
+def item_text(item: Item) -> str:
+    """What is judged: the title and the body, once (feeds often repeat the title)."""
+    if item.title and item.text.startswith(item.title):
+        return item.text
+    return f"{item.title}\n{item.text}".strip()
+
+
+def analyze_items(
+    session: Session,
+    item_ids: Sequence[int],
+    *,
+    scorer: Scorer,
+    taxonomy: Taxonomy,
+    policy: FlagPolicy,
+    now: datetime,
+) -> list[Analysis]:
+    items = session.scalars(
+        select(Item)
+        .where(Item.id.in_(list(item_ids)), Item.analyzed_at.is_(None))
+        .order_by(Item.id)
+    ).all()
+    if not items:
+        return []
+    texts = [item_text(item) for item in items]
+    sentiments = scorer.score_many(texts)
+    names = {t.id: t.name for t in taxonomy.topics}
+    out: list[Analysis] = []
+    for item, text, sentiment in zip(items, texts, sentiments, strict=True):
+        match = taxonomy.match(text)
+        decision = decide(match, sentiment, policy, names)
+        item.sentiment_score = sentiment.score if sentiment else None
+        item.sentiment_label = sentiment.label if sentiment else None
+        item.sentiment_engine = scorer.name
+        item.topics = list(match.topics)
+        item.keywords = list(dict.fromkeys(match.keywords))
+        item.analyzed_at = now
+        out.append(Analysis(item.id, sentiment, match.topics, decision))
+    session.flush()
+    return out

@@ -1,0 +1,75 @@
+"""The Celery app factory. Settings are read by the caller and passed in."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from celery import Celery
+from celery.signals import worker_process_init
+
+from monitor.settings import Settings
+
+QUEUES = ("poll", "analyze", "notify")
+
+ROUTES = {
+    "monitor.schedule_due": {"queue": "poll"},
+    "monitor.poll_source": {"queue": "poll"},
+    "monitor.analyze_items": {"queue": "analyze"},
+    "responders.notify_alert": {"queue": "notify"},
+}
+
+
+def broker_url(settings: Settings) -> str:
+    """The configured broker, or the embedded one under $YUQING_HOME."""
+    if settings.broker_url:
+        return settings.broker_url
+    from tasks.embedded import EmbeddedBroker
+
+    return EmbeddedBroker(settings.home).url
+
+
+def create_app(settings: Settings) -> Celery:
+    app = Celery("yuqing", set_as_current=True)
+    celery_cfg = settings.section("celery")
+    transport: dict[str, Any] = {
+        # How long an unacknowledged task (its worker died) waits before Redis hands it out
+        # again. RabbitMQ redelivers at once when the connection drops.
+        "visibility_timeout": int(celery_cfg.get("visibility_timeout", 3600)),
+    }
+    app.conf.update(
+        broker_url=broker_url(settings),
+        broker_transport_options=transport,
+        broker_connection_retry_on_startup=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        task_ignore_result=True,
+        task_routes=ROUTES,
+        task_default_queue="poll",
+        task_serializer="json",
+        accept_content=["json"],
+        worker_prefetch_multiplier=1,
+        worker_send_task_events=False,
+        timezone=settings.timezone,
+        enable_utc=True,
+        beat_schedule={
+            "schedule-due-sources": {
+                "task": "monitor.schedule_due",
+                "schedule": timedelta(seconds=int(settings.get("poll", "tick_seconds",
+                                                               default=30))),
+                "options": {"queue": "poll", "expires": 60},
+            }
+        },
+    )
+    app.conf.yuqing_settings = settings
+    # Registers the tasks on this app (they are shared_task, bound to the current app).
+    import tasks.jobs  # noqa: F401
+
+    return app
+
+
+@worker_process_init.connect
+def _init_worker_process(**_: Any) -> None:
+    from tasks.runtime import reset_runtime
+
+    reset_runtime(load_scorer=True)

@@ -1,0 +1,474 @@
+"""The `yuqing` command. Exit codes: 0 ok, 2 bad usage or bad input (one sentence on stderr),
+1 anything else. Commands are the only place (with tasks) that commit."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, NoReturn
+from zoneinfo import ZoneInfo
+
+from monitor.errors import ConfigError, InputError, MonitorError
+from monitor.settings import Settings, load_settings
+
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+
+class UsageError(Exception):
+    """Bad arguments discovered after parsing (exit 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, f"yuqing: error: {message}\n")
+
+
+def _emit(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
+
+
+def _local(dt: datetime | None, settings: Settings) -> str:
+    if dt is None:
+        return "-"
+    return dt.astimezone(ZoneInfo(settings.timezone)).strftime("%Y-%m-%d %H:%M")
+
+
+def _runtime(settings: Settings) -> Any:
+    from tasks.runtime import build_runtime
+
+    return build_runtime(settings)
+
+
+# ---------------------------------------------------------------- init & sources
+
+DEMO_DIR_NAME = "demo"
+DEFAULT_DEMO_PORT = 8765
+
+
+def demo_specs(settings: Settings, base_url: str) -> list[Any]:
+    from dataclasses import replace
+
+    from monitor.sources import load_specs
+
+    specs = load_specs(Path(settings.config_dir) / DEMO_DIR_NAME / "sources.yaml",
+                       base_url=base_url)
+    # The demo server runs on loopback, which sources may not fetch unless allowed per source.
+    return [replace(spec, allow_private=True) for spec in specs]
+
+
+def init_database(settings: Settings, *, sources_file: Path | None = None,
+                  demo_base_url: str | None = None) -> dict[str, Any]:
+    from monitor.db import make_engine, make_sessionmaker, migrate
+    from monitor.sources import load_specs, upsert_source
+
+    engine = make_engine(settings.database_url)
+    revision = migrate(engine)
+    specs = []
+    if sources_file is not None:
+        specs += load_specs(sources_file)
+    if demo_base_url is not None:
+        specs += demo_specs(settings, demo_base_url)
+    created = updated = 0
+    now = datetime.now(UTC)
+    with make_sessionmaker(engine)() as session:
+        for spec in specs:
+            _, new = upsert_source(session, spec, now)
+            created += int(new)
+            updated += int(not new)
+        session.commit()
+    engine.dispose()
+    return {"revision": revision, "sources_created": created, "sources_updated": updated}
+
+
+def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
+    demo_url = None
+    if args.demo:
+        demo_url = args.demo_url or f"http://127.0.0.1:{DEFAULT_DEMO_PORT}/feeds"
+    result = init_database(settings, sources_file=args.sources, demo_base_url=demo_url)
+    if args.json:
+        _emit(result)
+    else:
+        print(f"database ready at revision {result['revision']} ({settings.database_url}); "
+              f"sources: {result['sources_created']} added, {result['sources_updated']} updated")
+    return 0
+
+
+def _source_row(source: Any, items: int, settings: Settings) -> dict[str, Any]:
+    health = "ok" if source.failure_count == 0 else "failing"
+    if source.last_checked_at is None:
+        health = "never polled"
+    return {
+        "id": source.id,
+        "name": source.name,
+        "kind": source.kind,
+        "url": source.url,
+        "interval_s": source.interval_s,
+        "health": health,
+        "items": items,
+        "last_checked_at": source.last_checked_at,
+        "last_success_at": source.last_success_at,
+        "next_check_at": source.next_check_at,
+        "failure_count": source.failure_count,
+        "last_status": source.last_status,
+        "last_error": source.last_error,
+        "last_warning": source.last_warning,
+    }
+
+
+def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
+    from monitor.sources import (
+        item_counts,
+        list_sources,
+        remove_source,
+        upsert_source,
+        validate_spec,
+    )
+
+    rt = _runtime(settings)
+    with rt.sessions() as session:
+        if args.sources_cmd == "add":
+            spec = validate_spec({"name": args.name or args.url, "url": args.url,
+                                  "kind": args.kind, "interval": args.interval,
+                                  "allow_private": args.allow_private}, where="source")
+            source, created = upsert_source(session, spec, datetime.now(UTC))
+            session.commit()
+            row = _source_row(source, 0, settings)
+            if args.json:
+                _emit(row)
+            else:
+                print(f"{'added' if created else 'updated'} source {source.id}: {source.name} "
+                      f"({source.url})")
+            return 0
+        if args.sources_cmd == "remove":
+            name, purged = remove_source(session, args.source, purge=args.purge)
+            session.commit()
+            print(f"removed source {name!r}" + (f" and its {purged} items" if purged else ""))
+            return 0
+        counts = item_counts(session)
+        rows = [_source_row(s, counts.get(s.id, 0), settings) for s in list_sources(session)]
+    if args.json:
+        _emit(rows)
+        return 0
+    if not rows:
+        print("no sources yet: `yuqing sources add URL --name NAME` "
+              "or `yuqing init --sources FILE`")
+        return 0
+    for r in rows:
+        status = r["health"] if r["health"] != "failing" else (
+            f"FAILING ×{r['failure_count']}: {r['last_error']}")
+        print(f"{r['id']:>4}  {r['name']}  [{r['kind']}]  {r['items']} items  "
+              f"checked {_local(r['last_checked_at'], settings)}  "
+              f"next {_local(r['next_check_at'], settings)}  {status}")
+        print(f"      {r['url']}")
+        if r["last_warning"]:
+            print(f"      warning: {r['last_warning']}")
+    return 0
+
+
+def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
+    """Poll one source now, in this process: handy to try a new feed without a worker."""
+    import random
+
+    from monitor.analyze import analyze_items
+    from monitor.polling import poll_source
+    from monitor.sources import find_source
+    from responders.alerts import open_alerts
+
+    rt = _runtime(settings)
+    now = datetime.now(UTC)
+    with rt.sessions() as session:
+        source = find_source(session, args.source)
+        report = poll_source(session, source.id, policy=rt.fetch_policy,
+                             cfg=rt.poll_settings, now=now, jitter=random.random())
+        alerts: list[int] = []
+        if report is not None and report.new_item_ids and not args.no_analyze:
+            analyses = analyze_items(session, report.new_item_ids, scorer=rt.scorer,
+                                     taxonomy=rt.taxonomy, policy=rt.flag_policy, now=now)
+            alerts = open_alerts(session, analyses, rt.sla, now)
+        session.commit()
+    if report is None:
+        raise InputError(f"source {args.source!r} disappeared while polling")
+    out = {"source": source.name, "ok": report.ok, "not_modified": report.not_modified,
+           "entries": report.entries, "new_items": len(report.new_item_ids),
+           "alerts": len(alerts), "error": report.error}
+    if args.json:
+        _emit(out)
+    else:
+        print(json.dumps(out, ensure_ascii=False))
+    return 0 if report.ok else 1
+
+
+# ---------------------------------------------------------------- alerts
+
+def alert_row(alert: Any, settings: Settings) -> dict[str, Any]:
+    item = alert.item
+    return {
+        "id": alert.id,
+        "priority": alert.priority,
+        "state": alert.state,
+        "title": item.title,
+        "source": item.source.name,
+        "link": item.link,
+        "published_at": item.published_at,
+        "sentiment": item.sentiment_score,
+        "sentiment_label": item.sentiment_label,
+        "topics": alert.topics,
+        "reasons": alert.reasons,
+        "created_at": alert.created_at,
+        "due_at": alert.due_at,
+        "milestones": alert.milestones,
+    }
+
+
+def cmd_alerts(args: argparse.Namespace, settings: Settings) -> int:
+    from monitor.flagging import PRIORITY_NAMES
+    from responders.alerts import list_alerts
+
+    rt = _runtime(settings)
+    with rt.sessions() as session:
+        alerts = list_alerts(session, priority=args.priority, state=args.state,
+                             limit=args.limit)
+        rows = [alert_row(a, settings) for a in alerts]
+    if args.json:
+        _emit(rows)
+        return 0
+    if not rows:
+        print("the alert queue is empty")
+        return 0
+    now = datetime.now(UTC)
+    for r in rows:
+        left = r["due_at"] - now
+        hours = left.total_seconds() / 3600
+        due = f"超期 {-hours:.1f} 小时" if hours < 0 else f"剩余 {hours:.1f} 小时"
+        score = "-" if r["sentiment"] is None else f"{r['sentiment']:.2f}"
+        print(f"#{r['id']:<5} {r['priority']} {PRIORITY_NAMES[r['priority']]}  "
+              f"截止 {_local(r['due_at'], settings)}（{due}）  情感 {score}  [{r['source']}]")
+        print(f"       {r['title']}")
+        print(f"       {'；'.join(r['reasons'])}")
+    return 0
+
+
+# ---------------------------------------------------------------- sentiment
+
+def cmd_sentiment(args: argparse.Namespace, settings: Settings) -> int:
+    from monitor.sentiment import build_scorer
+
+    section = settings.section("sentiment")
+    if args.sentiment_cmd == "score":
+        scorer = build_scorer(section, args.engine)
+        errors = 0
+        for n, line in enumerate(sys.stdin, 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+                if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
+                    raise ValueError('expected an object with a string "text"')
+            except ValueError as exc:
+                errors += 1
+                print(f"yuqing: line {n}: not a JSON object with a \"text\" string ({exc})",
+                      file=sys.stderr)
+                continue
+            result = scorer.score(obj["text"])
+            obj["score"] = None if result is None else round(result.score, 6)
+            obj["label"] = None if result is None else result.label
+            _emit(obj)
+            sys.stdout.flush()
+        return 2 if errors else 0
+    if args.sentiment_cmd == "eval":
+        from monitor.sentiment.evaluate import evaluate, load_labelled
+
+        rows = load_labelled(args.file)
+        result = evaluate(build_scorer(section, args.engine), rows)
+        if args.json:
+            _emit(result)
+        else:
+            for key, value in result.items():
+                print(f"{key:>22}: {value}")
+        return 0
+    if args.sentiment_cmd == "train":
+        from monitor.sentiment.train import train_model
+
+        if not args.data.is_dir():
+            raise InputError(f"--data {args.data} is not a folder")
+        _emit(train_model(args.data, args.out))
+        return 0
+    raise UsageError("choose a sentiment command: score, eval or train")
+
+
+# ---------------------------------------------------------------- processes
+
+def cmd_demo_server(args: argparse.Namespace, settings: Settings) -> int:
+    from tasks.demo_server import DemoServer
+
+    server = DemoServer(Path(settings.config_dir) / DEMO_DIR_NAME, args.host, args.port)
+    print(f"serving {len(server.feeds)} demo feeds at {server.base_url}/", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.httpd.server_close()
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    import os
+
+    from tasks.celery_app import create_app
+    from tasks.embedded import EmbeddedBroker
+
+    if not settings.broker_url:
+        EmbeddedBroker(settings.home).start()
+    concurrency = args.concurrency or int(settings.get("celery", "concurrency", default=2))
+    app = create_app(settings)
+    app.worker_main([
+        "worker", "-Q", args.queues, "-c", str(concurrency), "-l", args.loglevel,
+        "-n", f"yuqing-{os.getpid()}@%h", "--without-gossip", "--without-mingle",
+    ])
+    return 0
+
+
+def cmd_beat(args: argparse.Namespace, settings: Settings) -> int:
+    from tasks.celery_app import create_app
+    from tasks.embedded import EmbeddedBroker
+
+    if not settings.broker_url:
+        EmbeddedBroker(settings.home).start()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    app = create_app(settings)
+    app.start(["beat", "-l", args.loglevel, "-s", str(settings.home / "celerybeat-schedule"),
+               "--pidfile", str(settings.home / "celerybeat.pid")])
+    return 0
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    from tasks.service import run_service
+
+    return run_service(settings, demo=not args.no_demo, demo_port=args.demo_port)
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from tasks.service import run_demo_once
+
+    result = run_demo_once(settings, timeout=args.timeout)
+    if args.json:
+        _emit(result)
+    else:
+        for key, value in result.items():
+            print(f"{key:>10}: {value}")
+    return 0
+
+
+# ---------------------------------------------------------------- parser
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="yuqing", description="舆情监测与回应 — public-opinion monitoring "
+                "for government press offices")
+    sub = p.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
+
+    s = sub.add_parser("init", help="create/upgrade the database (idempotent), load sources")
+    s.add_argument("--sources", type=Path, help="a YAML file of sources (see "
+                   "config/sources.example.yaml)")
+    s.add_argument("--demo", action="store_true", help="add the bundled demo sources")
+    s.add_argument("--demo-url", help="where the demo server serves them "
+                   f"(default http://127.0.0.1:{DEFAULT_DEMO_PORT}/feeds)")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_init)
+
+    s = sub.add_parser("sources", help="add, list or remove sources")
+    ss = s.add_subparsers(dest="sources_cmd", required=True, parser_class=_Parser)
+    a = ss.add_parser("add", help="add (or update by name) a feed")
+    a.add_argument("url")
+    a.add_argument("--name")
+    a.add_argument("--kind", default="news", help="news|government|weibo|wechat|board")
+    a.add_argument("--interval", type=int, default=600, help="seconds between polls")
+    a.add_argument("--allow-private", action="store_true",
+                   help="allow a loopback/private address (e.g. an intranet bridge)")
+    a.add_argument("--json", action="store_true")
+    ls = ss.add_parser("list", help="sources with their health")
+    ls.add_argument("--json", action="store_true")
+    rm = ss.add_parser("remove", help="remove a source by id or name")
+    rm.add_argument("source")
+    rm.add_argument("--purge", action="store_true", help="also delete its stored items")
+    s.set_defaults(func=cmd_sources)
+
+    s = sub.add_parser("poll", help="poll one source now, in this process")
+    s.add_argument("source", help="id or name")
+    s.add_argument("--no-analyze", action="store_true")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_poll)
+
+    s = sub.add_parser("alerts", help="the alert queue")
+    sa = s.add_subparsers(dest="alerts_cmd", required=True, parser_class=_Parser)
+    al = sa.add_parser("list", help="highest priority and nearest deadline first")
+    al.add_argument("--priority", choices=["P1", "P2", "P3"])
+    al.add_argument("--state")
+    al.add_argument("--limit", type=int)
+    al.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_alerts)
+
+    s = sub.add_parser("sentiment", help="score, evaluate or train sentiment")
+    se = s.add_subparsers(dest="sentiment_cmd", required=True, parser_class=_Parser)
+    sc = se.add_parser("score", help='JSONL {"text": ...} on stdin → with "score", "label"')
+    sc.add_argument("--engine")
+    ev = se.add_parser("eval", help="evaluate an engine on labelled JSONL")
+    ev.add_argument("file", type=Path)
+    ev.add_argument("--engine")
+    ev.add_argument("--json", action="store_true")
+    tr = se.add_parser("train", help="train the Weibo model from labelled data")
+    tr.add_argument("--data", type=Path, required=True)
+    tr.add_argument("--out", type=Path, required=True)
+    s.set_defaults(func=cmd_sentiment)
+
+    s = sub.add_parser("demo", help="one shot: poll the bundled demo feeds through a real "
+                       "worker and report")
+    s.add_argument("--json", action="store_true")
+    s.add_argument("--timeout", type=float, default=600.0)
+    s.set_defaults(func=cmd_demo)
+
+    s = sub.add_parser("demo-server", help="serve the bundled demo feeds on loopback")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=DEFAULT_DEMO_PORT)
+    s.set_defaults(func=cmd_demo_server)
+
+    s = sub.add_parser("worker", help="a Celery worker (queues poll, analyze, notify)")
+    s.add_argument("--concurrency", type=int)
+    s.add_argument("--queues", default="poll,analyze,notify")
+    s.add_argument("--loglevel", default="INFO")
+    s.set_defaults(func=cmd_worker)
+
+    s = sub.add_parser("beat", help="the scheduler that enqueues due sources")
+    s.add_argument("--loglevel", default="INFO")
+    s.set_defaults(func=cmd_beat)
+
+    s = sub.add_parser("run", help="the whole service: broker, worker, beat, demo feeds")
+    s.add_argument("--no-demo", action="store_true", help="don't serve or add the demo feeds")
+    s.add_argument("--demo-port", type=int, default=DEFAULT_DEMO_PORT)
+    s.set_defaults(func=cmd_run)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+        return int(args.func(args, settings))
+    except (InputError, ConfigError, UsageError) as exc:
+        print(f"yuqing: error: {exc}", file=sys.stderr)
+        return 2
+    except MonitorError as exc:
+        print(f"yuqing: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

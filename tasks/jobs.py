@@ -1,0 +1,141 @@
+"""Thin Celery tasks: ids in, one session, one domain call, one commit, follow-up work
+enqueued only after the commit (DESIGN principles 2–4)."""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from celery import shared_task
+from sqlalchemy.exc import OperationalError
+
+from monitor import analyze, polling
+from monitor.ingest import unanalyzed_ids
+from monitor.models import Alert
+from responders.alerts import open_alerts
+from tasks.runtime import current_runtime
+
+log = logging.getLogger("yuqing.tasks")
+
+# A database that is briefly unreachable or locked is worth retrying; bugs are not.
+_TRANSIENT = (OperationalError,)
+_RETRY = {
+    "autoretry_for": _TRANSIENT,
+    "retry_backoff": 2,
+    "retry_backoff_max": 300,
+    "retry_jitter": True,
+    "max_retries": 8,
+}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _chunks(ids: Sequence[int], size: int) -> list[list[int]]:
+    return [list(ids[i : i + size]) for i in range(0, len(ids), size)]
+
+
+@shared_task(name="monitor.schedule_due", **_RETRY)
+def schedule_due() -> dict[str, int]:
+    """Beat tick: enqueue due sources (batch + per-host limits) and sweep orphaned items."""
+    rt = current_runtime()
+    poll = rt.settings.section("poll")
+    cel = rt.settings.section("celery")
+    now = _now()
+    with rt.sessions() as session:
+        source_ids = polling.claim_due(
+            session,
+            now,
+            batch_size=int(poll.get("batch_size", 50)),
+            per_host=int(poll.get("per_host", 2)),
+            lease_s=int(cel.get("poll_lease", 300)),
+        )
+        orphans = unanalyzed_ids(
+            session, now - timedelta(seconds=int(cel.get("sweep_after", 120))), limit=1000
+        )
+        session.commit()
+    for source_id in source_ids:
+        poll_source.delay(source_id)
+    size = int(rt.settings.get("analyze", "batch_size", default=50))
+    for chunk in _chunks(orphans, size):
+        analyze_items.delay(chunk)
+    return {"polls": len(source_ids), "orphans": len(orphans)}
+
+
+@shared_task(name="monitor.poll_source", **_RETRY)
+def poll_source(source_id: int) -> dict[str, object]:
+    rt = current_runtime()
+    with rt.sessions() as session:
+        report = polling.poll_source(
+            session,
+            source_id,
+            policy=rt.fetch_policy,
+            cfg=rt.poll_settings,
+            now=_now(),
+            jitter=random.random(),
+        )
+        session.commit()
+    if report is None:
+        return {"source_id": source_id, "gone": True}
+    size = int(rt.settings.get("analyze", "batch_size", default=50))
+    for chunk in _chunks(report.new_item_ids, size):
+        analyze_items.delay(chunk)
+    if not report.ok:
+        log.warning("source %s failed: %s", source_id, report.error)
+    return {"source_id": source_id, "ok": report.ok, "new": len(report.new_item_ids)}
+
+
+@shared_task(name="monitor.analyze_items", **_RETRY)
+def analyze_items(item_ids: list[int]) -> dict[str, int]:
+    rt = current_runtime()
+    now = _now()
+    with rt.sessions() as session:
+        analyses = analyze.analyze_items(
+            session,
+            item_ids,
+            scorer=rt.scorer,
+            taxonomy=rt.taxonomy,
+            policy=rt.flag_policy,
+            now=now,
+        )
+        alert_ids = open_alerts(session, analyses, rt.sla, now)
+        session.commit()
+    for alert_id in alert_ids:
+        notify_alert.delay(alert_id)
+    return {"analyzed": len(analyses), "alerts": len(alert_ids)}
+
+
+@shared_task(name="responders.notify_alert", **_RETRY)
+def notify_alert(alert_id: int) -> dict[str, object]:
+    """Tell people about a new alert: the log always, a webhook when one is configured.
+    (E-mail to an assignee comes with the press desk.)"""
+    rt = current_runtime()
+    with rt.sessions() as session:
+        alert = session.get(Alert, alert_id)
+        if alert is None:
+            return {"alert_id": alert_id, "gone": True}
+        payload = {
+            "alert_id": alert.id,
+            "priority": alert.priority,
+            "title": alert.item.title,
+            "link": alert.item.link,
+            "reasons": alert.reasons,
+            "due_at": alert.due_at.isoformat(),
+        }
+    log.info("new alert %s %s: %s", payload["priority"], alert_id, payload["title"])
+    url = str(rt.settings.get("notify", "webhook_url", default="") or "")
+    if url and payload["priority"] in ("P1", "P2"):
+        timeout = float(rt.settings.get("notify", "timeout", default=10))
+        try:
+            httpx.post(url, json=payload, timeout=timeout).raise_for_status()
+        except httpx.HTTPError as exc:
+            # The alert is stored and shown in the queue either way; a webhook hiccup must not
+            # retry forever or block other notifications.
+            log.warning("webhook for alert %s failed: %s", alert_id, exc)
+            return {"alert_id": alert_id, "webhook": "failed"}
+        return {"alert_id": alert_id, "webhook": "sent"}
+    return {"alert_id": alert_id, "webhook": None}

@@ -1,0 +1,83 @@
+"""What a process needs to run tasks, built once per process (never at import).
+
+Worker children build it in `worker_process_init` (after fork: database engines and the
+sentiment model must not be shared across processes); other processes build it on first use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from monitor.fetch import FetchPolicy
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from monitor.db import make_engine, make_sessionmaker
+from monitor.flagging import FlagPolicy
+from monitor.polling import PollSettings
+from monitor.sentiment import Scorer, build_scorer
+from monitor.settings import Settings, load_settings
+from monitor.topics import Taxonomy
+from responders.sla import SLA
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    taxonomy: Taxonomy
+    sla: SLA
+    fetch_policy: FetchPolicy
+    poll_settings: PollSettings
+    flag_policy: FlagPolicy
+    _scorer: Scorer | None = field(default=None, repr=False)
+
+    @property
+    def scorer(self) -> Scorer:
+        if self._scorer is None:
+            self._scorer = build_scorer(self.settings.section("sentiment"))
+        return self._scorer
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    config = Path(settings.config_dir)
+    engine = make_engine(settings.database_url)
+    poll = settings.section("poll")
+    return Runtime(
+        settings=settings,
+        engine=engine,
+        sessions=make_sessionmaker(engine),
+        taxonomy=Taxonomy.from_files(config / "topics.yaml", config / "sensitive.yaml"),
+        sla=SLA.from_file(config / "sla.yaml"),
+        fetch_policy=FetchPolicy.from_settings(settings.section("fetch")),
+        poll_settings=PollSettings(
+            min_interval_s=int(poll.get("min_interval", 60)),
+            max_backoff_s=int(poll.get("max_backoff", 21600)),
+            to_simplified=bool(settings.get("text", "traditional_to_simplified", default=True)),
+        ),
+        flag_policy=FlagPolicy.from_settings(settings.section("flagging")),
+    )
+
+
+_current: Runtime | None = None
+
+
+def current_runtime() -> Runtime:
+    global _current
+    if _current is None:
+        _current = build_runtime(load_settings())
+    return _current
+
+
+def reset_runtime(*, load_scorer: bool = False) -> Runtime:
+    """Drop what a parent process built and build anew (called in each worker child)."""
+    global _current
+    if _current is not None:
+        # The parent's pooled connections belong to the parent; never reuse them after fork.
+        _current.engine.dispose(close=False)
+    _current = build_runtime(load_settings())
+    if load_scorer:
+        _ = _current.scorer  # load the model now, not inside the first task
+    return _current
