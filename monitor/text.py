@@ -143,6 +143,9 @@ _NUMERIC_DATE = re.compile(
 )
 # Zone abbreviations that are ambiguous in the wild: on Chinese sites "CST" is China
 # Standard Time, while the email module reads it as US Central. Treat them as no zone.
+# 12-hour clock markers, English and Chinese (上午 morning, 下午/晚上 afternoon/evening).
+_MERIDIEM = re.compile(r"\s+(?:AM|PM)\b|上午|早上|凌晨|下午|傍晚|晚上", re.IGNORECASE)
+_PM = frozenset({"PM", "下午", "傍晚", "晚上"})
 _AMBIGUOUS_ZONE = re.compile(r"\s+(CST|BJT|Beijing Time)\s*$", re.IGNORECASE)
 
 
@@ -184,6 +187,24 @@ def parse_datetime(value: str | None, *, default_tz: str = "Asia/Shanghai") -> d
     if not text or len(text) > 100:
         return None
     text = _AMBIGUOUS_ZONE.sub("", text)
+    meridiem = _MERIDIEM.search(text)
+    if meridiem:
+        text = (text[: meridiem.start()] + " " + text[meridiem.end() :]).strip()
+    parsed = _parse_24h(text, zone)
+    if parsed is None or meridiem is None:
+        return parsed
+    # 12-hour clock: "9:30 PM", "下午3:30". Only hours 1–12 make sense with a marker.
+    is_pm = meridiem.group(0).strip().upper() in _PM
+    if not 1 <= parsed.hour <= 12:
+        return None
+    if is_pm and parsed.hour < 12:
+        return parsed + timedelta(hours=12)
+    if not is_pm and parsed.hour == 12:
+        return parsed - timedelta(hours=12)
+    return parsed
+
+
+def _parse_24h(text: str, zone: tzinfo) -> datetime | None:
     try:
         match = _NUMERIC_DATE.match(text)
         if match:

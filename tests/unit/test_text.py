@@ -128,6 +128,13 @@ def test_content_hash_is_sha256_hex() -> None:
         ("2026年1月2日", datetime(2026, 1, 2, tzinfo=SHANGHAI)),
         ("２０２６年１１月２０日　０９：３０", datetime(2026, 11, 20, 9, 30, tzinfo=SHANGHAI)),
         ("  2026-11-20 09:30  ", datetime(2026, 11, 20, 9, 30, tzinfo=SHANGHAI)),
+        # 12-hour clocks, English and Chinese.
+        ("20 Nov 2026 9:30 PM", datetime(2026, 11, 20, 21, 30, tzinfo=SHANGHAI)),
+        ("20 Nov 2026 9:30 am", datetime(2026, 11, 20, 9, 30, tzinfo=SHANGHAI)),
+        ("20 Nov 2026 12:10 AM", datetime(2026, 11, 20, 0, 10, tzinfo=SHANGHAI)),
+        ("Fri, 20 Nov 2026 01:30 PM GMT", datetime(2026, 11, 20, 13, 30, tzinfo=UTC)),
+        ("2026年11月20日 下午3:30", datetime(2026, 11, 20, 15, 30, tzinfo=SHANGHAI)),
+        ("2026年11月20日 上午9:30", datetime(2026, 11, 20, 9, 30, tzinfo=SHANGHAI)),
     ],
 )  # fmt: skip
 def test_parse_datetime(value: str, expected: datetime) -> None:
@@ -139,7 +146,8 @@ def test_parse_datetime(value: str, expected: datetime) -> None:
 @pytest.mark.parametrize(
     "value",
     [None, "", "   ", "garbage", "昨天", "2026-02-30", "2026-13-01", "2026年11月32日",
-     "2026-11-20 25:00", "Fri, 99 Nov 2026 09:30:00 +0800", "1" * 500, "2026-11-20 09:30 +99"],
+     "2026-11-20 25:00", "Fri, 99 Nov 2026 09:30:00 +0800", "1" * 500, "2026-11-20 09:30 +99",
+     "2026-11-20 15:30 PM", "下午"],
 )  # fmt: skip
 def test_parse_datetime_unparseable_is_none(value: str | None) -> None:
     assert parse_datetime(value) is None
