@@ -74,9 +74,7 @@ def test_normalize_text(text: str, to_simplified: bool, expected: str) -> None:
         (("标题", "正文&amp;附件"), ("标题", "正文&附件")),
     ],
 )
-def test_content_hash_equal_for_reformatted_story(
-    a: tuple[str, str], b: tuple[str, str]
-) -> None:
+def test_content_hash_equal_for_reformatted_story(a: tuple[str, str], b: tuple[str, str]) -> None:
     assert content_hash(*a) == content_hash(*b)
 
 
@@ -89,9 +87,7 @@ def test_content_hash_equal_for_reformatted_story(
         (("标题正文", ""), ("标题", "正文")),
     ],
 )
-def test_content_hash_differs_for_different_story(
-    a: tuple[str, str], b: tuple[str, str]
-) -> None:
+def test_content_hash_differs_for_different_story(a: tuple[str, str], b: tuple[str, str]) -> None:
     assert content_hash(*a) != content_hash(*b)
 
 
