@@ -17,7 +17,8 @@ import httpx
 import pytest
 
 from monitor import fetch as fetch_module
-from monitor.errors import ConfigError, FetchError
+from monitor.errors import ConfigError, FetchError, ParseError
+from monitor.feeds import parse_feed
 from monitor.fetch import FetchPolicy, fetch, parse_max_age, parse_retry_after
 from monitor.settings import load_settings
 from tests.support.fake_web import FakeWeb, Response, fake_web  # noqa: F401 - fixture
@@ -370,10 +371,6 @@ def test_redirect_from_public_to_private_address_is_refused(
 def test_html_page_instead_of_a_feed_is_fetched_then_refused_by_the_parser(
     fake_web: FakeWeb,
 ) -> None:
-    from monitor.feeds import parse_feed
-
-    from monitor.errors import ParseError
-
     page = "<!DOCTYPE html><html><head><title>河南省司法厅</title></head><body>首页</body></html>"
     fake_web.add("/feed.xml", 200, page.encode(), {"Content-Type": "text/html; charset=utf-8"})
     result = get(fake_web, "/feed.xml")
@@ -432,3 +429,15 @@ def test_policy_from_settings() -> None:
 def test_policy_from_bad_settings(section: dict[str, object]) -> None:
     with pytest.raises(ConfigError):
         FetchPolicy.from_settings(section)
+
+
+def test_connected_address_is_rechecked_against_dns_rebinding(
+    fake_web: FakeWeb, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If the name resolved to a public address at check time but the connection lands on a
+    private one (DNS rebinding), the address actually connected to is refused too."""
+    fake_web.add_feed("/feed.xml", FEED)
+    monkeypatch.setattr(fetch_module, "_check_url", lambda url, allow_private: None)
+    err = fetch_error(lambda: fetch(fake_web.url("/feed.xml"), policy=POLICY, now=NOW))
+    assert err.message == "refused: 127.0.0.1 is a loopback address"
+    assert err.kind == "blocked_url"
