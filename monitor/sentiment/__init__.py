@@ -27,8 +27,18 @@ def _snownlp(section: Mapping[str, Any]) -> Scorer:
     return SnowNLPScorer(_thresholds(section), int(section.get("max_chars", 2000)))
 
 
+def _snownlp_fast(section: Mapping[str, Any]) -> Scorer:
+    from monitor.sentiment.fastsnow import FastSnowNLPScorer
+
+    model = section.get("snownlp_model") or None  # empty: SnowNLP's stock model
+    return FastSnowNLPScorer(
+        _thresholds(section), int(section.get("max_chars", 2000)), model_path=model
+    )
+
+
 _ENGINES: dict[str, Callable[[Mapping[str, Any]], Scorer]] = {
     "snownlp": _snownlp,
+    "snownlp-fast": _snownlp_fast,
 }
 
 
