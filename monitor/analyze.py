@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from monitor.flagging import FlagDecision, FlagPolicy, decide
@@ -56,12 +56,23 @@ def analyze_items(
     for item, text, sentiment in zip(items, texts, sentiments, strict=True):
         match = taxonomy.match(text)
         decision = decide(match, sentiment, policy, names)
-        item.sentiment_score = sentiment.score if sentiment else None
-        item.sentiment_label = sentiment.label if sentiment else None
-        item.sentiment_engine = scorer.name
-        item.topics = list(match.topics)
-        item.keywords = list(dict.fromkeys(match.keywords))
-        item.analyzed_at = now
-        out.append(Analysis(item.id, sentiment, match.topics, decision))
+        # Conditional on the state we came from: if another worker analysed this item
+        # meanwhile (a redelivered batch running side by side), this write does nothing.
+        done = session.execute(
+            update(Item)
+            .where(Item.id == item.id, Item.analyzed_at.is_(None))
+            .values(
+                sentiment_score=sentiment.score if sentiment else None,
+                sentiment_label=sentiment.label if sentiment else None,
+                sentiment_engine=scorer.name,
+                topics=list(match.topics),
+                keywords=list(dict.fromkeys(match.keywords)),
+                analyzed_at=now,
+                analysis_runs=Item.analysis_runs + 1,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if done.rowcount == 1:  # type: ignore[attr-defined]
+            out.append(Analysis(item.id, sentiment, match.topics, decision))
     session.flush()
     return out

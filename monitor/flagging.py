@@ -60,8 +60,13 @@ def decide(
     P1 重大: a severe term (death, violence, wrongful conviction, escape …) together with
             negative sentiment, the office's name, or a second severe term.
     P2 较大: a severe term alone; or negative sentiment together with an elevated term
-            (complaint, inaction, fees …), the office's name, or strong negativity.
+            (complaint, inaction, fees …) or the office's name; or several (3+) different
+            elevated terms, whatever the sentiment.
     P3 一般: negative sentiment on a topic; or an elevated term on a topic.
+
+    Sentiment alone never lifts an item above P3: a model misjudges single texts often
+    enough (SnowNLP's stock model calls some praise "strongly negative"), while the terms a
+    post uses are evidence a press officer can check.
     """
     if not match.relevant:
         return None
@@ -89,7 +94,7 @@ def decide(
     priority: Priority | None = None
     if severe and (negative or watch or len(set(severe)) >= 2):
         priority = "P1"
-    elif severe or (negative and (elevated or watch or strong)):
+    elif severe or (negative and (elevated or watch)) or len(set(elevated)) >= 3:
         priority = "P2"
     elif negative or elevated:
         priority = "P3"

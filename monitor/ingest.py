@@ -33,6 +33,7 @@ def _row(source_id: int, entry: FeedEntry, now: datetime) -> dict[str, object]:
         "fetched_at": now,
         "topics": [],
         "keywords": [],
+        "analysis_runs": 0,
     }
 
 

@@ -89,7 +89,8 @@ class Source(Base):
     items_seen: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column()
 
-    items: Mapped[list[Item]] = relationship(back_populates="source")
+    # The database cascades deletes to items and their alerts (ON DELETE CASCADE).
+    items: Mapped[list[Item]] = relationship(back_populates="source", passive_deletes=True)
 
 
 class Item(Base):
@@ -114,6 +115,8 @@ class Item(Base):
     published_at: Mapped[datetime | None] = mapped_column(default=None)
     fetched_at: Mapped[datetime] = mapped_column()
     analyzed_at: Mapped[datetime | None] = mapped_column(default=None)
+    # How many analyses were committed for this item: stays 1 when redelivery is idempotent.
+    analysis_runs: Mapped[int] = mapped_column(Integer, default=0)
     sentiment_score: Mapped[float | None] = mapped_column(Float, default=None)
     sentiment_label: Mapped[str | None] = mapped_column(String(10), default=None)
     sentiment_engine: Mapped[str | None] = mapped_column(String(40), default=None)

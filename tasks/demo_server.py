@@ -10,7 +10,7 @@ from email.utils import format_datetime, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-_TYPES = {".xml": "application/xml", ".rss": "application/rss+xml",
+_TYPES = {".xml": "application/xml", ".rss": "application/rss+xml", ".rdf": "application/rdf+xml",
           ".atom": "application/atom+xml", ".json": "application/json"}
 
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from monitor.fetch import FetchPolicy
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.db import make_engine, make_sessionmaker
+from monitor.fetch import FetchPolicy
 from monitor.flagging import FlagPolicy
 from monitor.polling import PollSettings
 from monitor.sentiment import Scorer, build_scorer

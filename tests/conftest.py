@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.db import make_engine, make_sessionmaker, migrate
 from monitor.settings import Settings, load_settings
+from tests.support.fake_web import fake_web  # noqa: F401  (fixture for every test)
 
 PG_URL = os.environ.get("YUQING_TEST_DATABASE_URL", "")
 BROKER_URL = os.environ.get("YUQING_TEST_BROKER_URL", "")

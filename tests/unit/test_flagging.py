@@ -33,10 +33,12 @@ def s(score):
         (m(watch=("省司法厅",)), 0.8, None),
         # negative on a topic
         (m(), 0.2, "P3"),
-        (m(), 0.05, "P2"),  # strongly negative
+        (m(), 0.05, "P3"),  # sentiment alone never goes above P3
         # elevated terms
         (m(elevated=("投诉",)), 0.9, "P3"),
         (m(elevated=("投诉",)), 0.2, "P2"),
+        (m(elevated=("投诉", "推诿")), 0.9, "P3"),
+        (m(elevated=("投诉", "推诿", "不作为")), 0.9, "P2"),  # many complaints, any sentiment
         (m(watch=("省司法厅",)), 0.2, "P2"),
         # severe terms
         (m(severe=("死亡",)), 0.9, "P2"),

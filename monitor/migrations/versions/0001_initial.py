@@ -50,6 +50,7 @@ def upgrade() -> None:
     sa.Column('published_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('fetched_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('analyzed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('analysis_runs', sa.Integer(), nullable=False, server_default='0'),
     sa.Column('sentiment_score', sa.Float(), nullable=True),
     sa.Column('sentiment_label', sa.String(length=10), nullable=True),
     sa.Column('sentiment_engine', sa.String(length=40), nullable=True),

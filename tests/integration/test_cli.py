@@ -1,0 +1,142 @@
+"""The `yuqing` command as a user runs it: a real process, exit codes, JSON output."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.feeds import sample_feed
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def yuqing(env: dict[str, str], *args: str, stdin: str | None = None,
+           timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tasks.cli", *args], input=stdin, capture_output=True,
+        text=True, env=env, cwd=ROOT, timeout=timeout,
+    )
+
+
+@pytest.fixture
+def cli_env(db_url: str, home: Path) -> dict[str, str]:
+    e = {k: v for k, v in os.environ.items() if not k.startswith("YUQING_")}
+    e.update({"YUQING_HOME": str(home), "YUQING_DATABASE_URL": db_url,
+              "YUQING_SENTIMENT_ENGINE": "snownlp"})
+    return e
+
+
+def test_init_is_idempotent_and_loads_a_sources_file(cli_env, tmp_path):
+    f = tmp_path / "s.yaml"
+    f.write_text("sources:\n  - name: 甲\n    url: https://a.example/rss\n"
+                 "  - name: 乙\n    url: https://b.example/atom\n    kind: weibo\n",
+                 encoding="utf-8")
+    first = yuqing(cli_env, "init", "--sources", str(f), "--json")
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout)["sources_created"] == 2
+    second = yuqing(cli_env, "init", "--sources", str(f), "--json")
+    assert json.loads(second.stdout) == {"revision": "0001", "sources_created": 0,
+                                         "sources_updated": 2}
+    listed = json.loads(yuqing(cli_env, "sources", "list", "--json").stdout)
+    assert [(s["name"], s["kind"], s["health"]) for s in listed] == [
+        ("甲", "news", "never polled"), ("乙", "weibo", "never polled")]
+
+
+def test_example_sources_file_loads(cli_env):
+    r = yuqing(cli_env, "init", "--sources", str(ROOT / "config/sources.example.yaml"),
+               "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["sources_created"] >= 5
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["sources", "add", "file:///etc/passwd"], "http(s) URL"),
+        (["sources", "add", "ftp://x.example/f"], "http(s) URL"),
+        (["sources", "add", "https://x.example/f", "--interval", "5"], "at least 60"),
+        (["sources", "add", "https://x.example/f", "--kind", "tv"], "kind must be one of"),
+        (["sources", "remove", "不存在"], "no source with id or name"),
+        (["alerts", "list", "--priority", "P9"], "invalid choice"),
+        (["frobnicate"], "invalid choice"),
+        (["init", "--sources", "/nonexistent.yaml"], "cannot read"),
+    ],
+)
+def test_bad_usage_exits_2_with_one_sentence(cli_env, args, needle):
+    yuqing(cli_env, "init")
+    r = yuqing(cli_env, *args)
+    assert r.returncode == 2
+    assert needle in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_add_poll_list_remove(cli_env, fake_web):
+    fake_web.add_feed("/feed.xml", sample_feed())
+    yuqing(cli_env, "init")
+    r = yuqing(cli_env, "sources", "add", fake_web.url("/feed.xml"), "--name", "本地源",
+               "--allow-private", "--json")
+    assert r.returncode == 0, r.stderr
+    r = yuqing(cli_env, "poll", "本地源", "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["ok"] and out["new_items"] == 8 and out["alerts"] >= 3
+    alerts = json.loads(yuqing(cli_env, "alerts", "list", "--json").stdout)
+    assert len(alerts) == out["alerts"]
+    order = [(a["priority"], a["due_at"]) for a in alerts]
+    assert order == sorted(order)  # P1 before P2 before P3, nearest deadline first
+    p1 = json.loads(yuqing(cli_env, "alerts", "list", "--priority", "P1", "--json").stdout)
+    assert p1 and {a["priority"] for a in p1} == {"P1"}
+    text = yuqing(cli_env, "alerts", "list").stdout
+    assert "P1 重大" in text and "截止" in text
+    # removing a source with items needs --purge; nothing is deleted by accident
+    r = yuqing(cli_env, "sources", "remove", "本地源")
+    assert r.returncode == 2 and "--purge" in r.stderr
+    assert yuqing(cli_env, "sources", "remove", "本地源", "--purge").returncode == 0
+    assert json.loads(yuqing(cli_env, "sources", "list", "--json").stdout) == []
+
+
+def test_failing_source_is_visible_in_sources_list(cli_env, fake_web):
+    fake_web.add("/gone.xml", 410, b"gone")
+    yuqing(cli_env, "init")
+    yuqing(cli_env, "sources", "add", fake_web.url("/gone.xml"), "--name", "失效源",
+           "--allow-private")
+    r = yuqing(cli_env, "poll", "失效源", "--json")
+    assert r.returncode == 1
+    assert "410" in json.loads(r.stdout)["error"]
+    text = yuqing(cli_env, "sources", "list").stdout
+    assert "FAILING ×1" in text and "410" in text
+
+
+def test_sentiment_score_reads_jsonl(cli_env):
+    lines = [
+        {"text": "法律援助中心的工作人员非常耐心，真心点赞！", "id": 1},
+        {"text": "律所乱收费，投诉了三个月没人管，太气人了"},
+        {"text": ""},
+        {"text": "hello world"},
+    ]
+    stdin = "\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n"
+    r = yuqing(cli_env, "sentiment", "score", stdin=stdin)
+    assert r.returncode == 0, r.stderr
+    out = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [o.get("id") for o in out] == [1, None, None, None]
+    assert out[0]["score"] > out[1]["score"]
+    assert out[0]["label"] == "positive" and out[1]["label"] == "negative"
+    assert out[2]["score"] is None and out[3]["label"] is None
+
+
+def test_sentiment_score_reports_bad_lines_and_keeps_good_ones(cli_env):
+    r = yuqing(cli_env, "sentiment", "score",
+               stdin='{"text": "很好"}\nnot json\n{"txt": 1}\n{"text": "很差"}\n')
+    assert r.returncode == 2
+    assert len(r.stdout.splitlines()) == 2
+    assert "line 2" in r.stderr and "line 3" in r.stderr
+
+
+def test_unknown_engine_is_a_clear_error(cli_env):
+    r = yuqing(cli_env, "sentiment", "score", "--engine", "nope", stdin="")
+    assert r.returncode == 2 and "unknown sentiment engine 'nope'" in r.stderr
