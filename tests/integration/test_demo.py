@@ -10,18 +10,22 @@ import sys
 from pathlib import Path
 
 import feedparser
+import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _demo_guids() -> int:
+    demo = ROOT / "config" / "demo"
     guids = set()
-    for path in (ROOT / "config" / "demo").glob("*.xml"):
-        parsed = feedparser.parse(path.read_bytes())
-        guids |= {(path.name, e.get("id") or e.get("link")) for e in parsed.entries}
+    for source in yaml.safe_load((demo / "sources.yaml").read_text(encoding="utf-8"))["sources"]:
+        parsed = feedparser.parse((demo / source["path"]).read_bytes())
+        guids |= {(source["path"], e.get("id") or e.get("link")) for e in parsed.entries}
     return len(guids)
 
 
+@pytest.mark.timeout(1200)
 def test_demo_twice(db_url, home, broker_url):
     env = {k: v for k, v in os.environ.items() if not k.startswith("YUQING_")}
     env.update({"YUQING_HOME": str(home), "YUQING_DATABASE_URL": db_url})

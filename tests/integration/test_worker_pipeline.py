@@ -6,6 +6,7 @@ import os
 import signal
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import func, select
 
 from monitor.models import Alert, Item, Source
@@ -69,6 +70,7 @@ def test_worker_polls_scores_and_flags(fake_web, sessions, app, start_worker):
     assert _count(sessions, model=Alert) == before_alerts
 
 
+@pytest.mark.timeout(900)
 def test_sigkill_mid_batch_then_restart_stores_and_scores_each_item_once(
     fake_web, sessions, app, start_worker
 ):
