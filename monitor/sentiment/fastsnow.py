@@ -112,87 +112,130 @@ def _read_marshal(path: Path) -> Any:
 
 @dataclass(frozen=True)
 class SegModel:
-    """The counts of SnowNLP's CharacterBasedGenerativeModel, packed.
+    """SnowNLP's CharacterBasedGenerativeModel, reduced to the log-probs its tagger can use.
+
+    SnowNLP's log_prob(s1, s2, s3) is log(uni + bi + tri) where
+        uni = l1 * count(s3) / total,  bi = l2 * count(s2, s3) / count(s2),
+        tri = l3 * count(s1, s2, s3) / count(s1, s2)   (a zero denominator gives 0).
+    bi is non-zero only for a bigram of the model, tri only for a trigram, so the value for
+    every (s1, s2, s3) is one of three things, each precomputed here with SnowNLP's own float
+    operations in its order:
+        a trigram of the model          → tri_lp[its index]
+        else a bigram (s2, s3)          → bi_lp[its index]           (log(uni + bi + 0))
+        else                            → uni_lp[char of s3][tag]    (log(uni + 0 + 0))
+    where log(0) is -inf, as SnowNLP returns.
 
     Char id 0 is the BOS padding char '', ids 1..n-2 the model's chars, n-1 every unknown char
-    (all its counts are zero, which is exactly how SnowNLP's dict lookups treat it).
-    A bigram key is ((c1*n + c2)*25 + t1*5 + t2), a trigram key
-    (((c1*n + c2)*n + c3)*125 + t1*25 + t2*5 + t3), so all tag combinations of one char
-    bigram/trigram are one contiguous run of the sorted key arrays.
+    (all its counts are zero, as SnowNLP's dict lookups see it). A bigram key is
+    ((c1*n + c2)*25 + t1*5 + t2), a trigram key (((c1*n + c2)*n + c3)*125 + t1*25 + t2*5 + t3)
+    with tags b m e s BOS = 0..4, so all tags of one char pair/triple are one contiguous run
+    of the sorted keys, and all trigrams that start with one char pair too.
     """
 
-    l1: float
-    l2: float
-    l3: float
     char_ids: dict[str, int]
     n_chars: int
-    uni: list[tuple[int, int, int, int, int]]  # per char id: counts for b, m, e, s, BOS
-    uni_total: float
+    known: list[bool]  # per char id: some tag of it was seen (else SnowNLP's not_found branch)
+    uni_lp: list[tuple[float, float, float, float]]  # per char id, per tag b m e s
     bi_keys: array[int]
-    bi_counts: array[int]
+    bi_lp: array[float]
+    bi_start: array[int]  # bi_keys[bi_start[c]:bi_start[c + 1]] start with char c
     tri_keys: array[int]
-    tri_counts: array[int]
+    tri_lp: array[float]
+    tri_start: array[int]
 
     @property
     def unknown_id(self) -> int:
         return self.n_chars - 1
 
 
-def _pack(entries: Iterable[tuple[int, int]]) -> tuple[array[int], array[int]]:
+def _log(x: float) -> float:
+    return math.log(x) if x != 0 else _NEG_INF
+
+
+def _starts(keys: array[int], n: int, width: int) -> array[int]:
+    return array("q", [bisect_left(keys, c * width) for c in range(n + 1)])
+
+
+def _pack(entries: Iterable[tuple[int, float]]) -> tuple[array[int], array[float]]:
     pairs = sorted(entries)
-    return array("q", [k for k, _ in pairs]), array("q", [c for _, c in pairs])
+    return array("q", [k for k, _ in pairs]), array("d", [v for _, v in pairs])
 
 
-def _bigram_entries(
-    counts: dict[Any, int], char_ids: dict[str, int], n: int
-) -> Iterable[tuple[int, int]]:
-    for ((c1, t1), (c2, t2)), cnt in counts.items():
-        base = char_ids[c1] * n + char_ids[c2]
-        yield base * 25 + _TAG_INDEX[t1] * 5 + _TAG_INDEX[t2], cnt
+class _Counts:
+    """The unmarshalled model, with SnowNLP's arithmetic for the log_prob terms."""
 
+    def __init__(self, d: dict[str, Any]) -> None:
+        self.l1, self.l2, self.l3 = d["l1"], d["l2"], d["l3"]
+        self.uni: dict[Any, int] = d["uni"]["d"]
+        self.uni_total: float = d["uni"]["total"]
+        self.bi: dict[Any, int] = d["bi"]["d"]
+        self.tri: dict[Any, int] = d["tri"]["d"]
 
-def _trigram_entries(
-    counts: dict[Any, int], char_ids: dict[str, int], n: int
-) -> Iterable[tuple[int, int]]:
-    for ((c1, t1), (c2, t2), (c3, t3)), cnt in counts.items():
-        base = (char_ids[c1] * n + char_ids[c2]) * n + char_ids[c3]
-        yield base * 125 + _TAG_INDEX[t1] * 25 + _TAG_INDEX[t2] * 5 + _TAG_INDEX[t3], cnt
+    def uni_term(self, s3: Any) -> float:
+        return float(self.l1 * (self.uni.get(s3, 0) / self.uni_total))
+
+    def uni_bi(self, s2: Any, s3: Any) -> float:
+        u2 = self.uni.get(s2, 0)
+        bi = (self.l2 * self.bi.get((s2, s3), 0)) / u2 if u2 != 0 else 0
+        return self.uni_term(s3) + bi
+
+    def uni_bi_tri(self, s1: Any, s2: Any, s3: Any, count: int) -> float:
+        b12 = self.bi.get((s1, s2), 0)
+        tri = (self.l3 * count) / b12 if b12 != 0 else 0
+        return self.uni_bi(s2, s3) + tri
 
 
 def load_seg_model(path: str | Path | None = None) -> SegModel:
-    """Read SnowNLP's seg model (default: the installed seg/seg.marshal.3) into packed arrays."""
+    """Read SnowNLP's seg model (default: the installed seg/seg.marshal.3) into flat arrays."""
     p = _resolve(path) if path is not None else snownlp_data_dir() / "seg" / "seg.marshal.3"
     d = _read_marshal(p)
     try:
-        uni_d: dict[tuple[str, str], int] = d["uni"]["d"]
+        cm = _Counts(d)
         # Fresh copies: a surviving str from the unmarshalled graph would pin its memory.
-        chars = sorted({c.encode().decode() for c, _ in uni_d} - {""})
+        chars = sorted({c.encode().decode() for c, _ in cm.uni} - {""})
         char_ids = {"": 0}
         for i, c in enumerate(chars, start=1):
             char_ids[c] = i
         n = len(chars) + 2
-        uni_rows = [[0, 0, 0, 0, 0] for _ in range(n)]
-        for (c, t), cnt in uni_d.items():
-            uni_rows[char_ids[c]][_TAG_INDEX[t]] = cnt
-
-        bi_keys, bi_counts = _pack(_bigram_entries(d["bi"]["d"], char_ids, n))
-        tri_keys, tri_counts = _pack(_trigram_entries(d["tri"]["d"], char_ids, n))
+        names = ["", *chars, "\0unknown"]
+        uni_lp = [
+            (_log(cm.uni_term((c, "b"))), _log(cm.uni_term((c, "m"))),
+             _log(cm.uni_term((c, "e"))), _log(cm.uni_term((c, "s"))))
+            for c in names
+        ]
+        known = [any(cm.uni.get((c, t), 0) for t in _TAGS) for c in names]
+        known[0] = False
+        tag = _TAG_INDEX
+        bi_keys, bi_lp = _pack(
+            (
+                (char_ids[s2[0]] * n + char_ids[s3[0]]) * 25 + tag[s2[1]] * 5 + tag[s3[1]],
+                _log(cm.uni_bi(s2, s3)),
+            )
+            for s2, s3 in cm.bi
+        )
+        tri_keys, tri_lp = _pack(
+            (
+                ((char_ids[s1[0]] * n + char_ids[s2[0]]) * n + char_ids[s3[0]]) * 125
+                + tag[s1[1]] * 25 + tag[s2[1]] * 5 + tag[s3[1]],
+                _log(cm.uni_bi_tri(s1, s2, s3, count)),
+            )
+            for (s1, s2, s3), count in cm.tri.items()
+        )
         model = SegModel(
-            l1=float(d["l1"]),
-            l2=float(d["l2"]),
-            l3=float(d["l3"]),
             char_ids=char_ids,
             n_chars=n,
-            uni=[(r[0], r[1], r[2], r[3], r[4]) for r in uni_rows],
-            uni_total=d["uni"]["total"],
+            known=known,
+            uni_lp=uni_lp,
             bi_keys=bi_keys,
-            bi_counts=bi_counts,
+            bi_lp=bi_lp,
+            bi_start=_starts(bi_keys, n, n * 25),
             tri_keys=tri_keys,
-            tri_counts=tri_counts,
+            tri_lp=tri_lp,
+            tri_start=_starts(tri_keys, n, n * n * 125),
         )
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, ZeroDivisionError) as exc:
         raise ConfigError(f"{p} is not a SnowNLP seg model: {exc!r}") from exc
-    del d, uni_d
+    del d, cm
     _release_memory()
     return model
 
@@ -252,15 +295,19 @@ def load_stopwords(path: str | Path | None = None) -> frozenset[str]:
 
 
 def _gen_viterbi() -> Callable[[Sequence[float], Sequence[Sequence[float] | None]], Any]:
-    """Build the unrolled Viterbi step loop (16 states x 4 predecessors, all in locals).
+    """Build the unrolled Viterbi loop (16 states x 4 predecessors, all in local variables).
 
     State k = p*4 + c (previous tag p, tag c). The new state (c, n) takes the first p in
     b, m, e, s order with the largest v[p, c] + lp[p*16 + c*4 + n] (SnowNLP replaces only on a
     strictly greater score). A `None` table marks a char unknown to the model: SnowNLP then
     overwrites each new state with its *last* predecessor (p = s) and leaves its score as is.
+
+    A 16-entry table lp[c*4 + n] is the same for every p (no trigram of the model matched).
+    Then the winner is found from the first maximum a of v[., c]: float addition is monotone,
+    so no p can beat it, but an earlier p whose sum *rounds* to the same value would win in
+    SnowNLP's order; those few sums are computed and compared exactly.
     """
     vs = ", ".join(f"v{k}" for k in range(16))
-    ls = ", ".join(f"l{k}" for k in range(64))
     lines = [
         "def viterbi(v, tables):",
         f"    {vs} = v",
@@ -272,17 +319,33 @@ def _gen_viterbi() -> Callable[[Sequence[float], Sequence[Sequence[float] | None
         + " = " + ", ".join(f"v{12 + c}" for c in range(4) for n in range(4)),
         "            append(_UNKNOWN_BP)",
         "            continue",
-        f"        {ls} = lp",
+        "        if len(lp) == 16:",
+        "            " + ", ".join(f"l{k}" for k in range(16)) + " = lp",
     ]
+    ind = "            "
+    for c in range(4):
+        lines.append(f"{ind}m = v{c}; a = 0")
+        for p in range(1, 4):
+            lines.append(f"{ind}if v{p * 4 + c} > m: m = v{p * 4 + c}; a = {p}")
+        for n in range(4):
+            k = c * 4 + n
+            lines.append(f"{ind}x = m + l{k}; b = a")
+            lines.append(f"{ind}if a:")
+            lines.append(f"{ind}    if v{c} + l{k} == x: b = 0")
+            lines.append(f"{ind}    elif a > 1:")
+            lines.append(f"{ind}        if v{4 + c} + l{k} == x: b = 1")
+            lines.append(f"{ind}        elif a > 2 and v{8 + c} + l{k} == x: b = 2")
+            lines.append(f"{ind}n{k} = x; b{k} = b")
+    lines.append("        else:")
+    lines.append("            " + ", ".join(f"l{k}" for k in range(64)) + " = lp")
     for c in range(4):
         for n in range(4):
             k = c * 4 + n
-            lines.append(f"        x = v{c} + l{c * 4 + n}")
-            lines.append("        b = 0")
+            lines.append(f"{ind}x = v{c} + l{c * 4 + n}; b = 0")
             for p in range(1, 4):
-                lines.append(f"        y = v{p * 4 + c} + l{p * 16 + c * 4 + n}")
-                lines.append(f"        if y > x: x = y; b = {p}")
-            lines.append(f"        n{k} = x; b{k} = b")
+                lines.append(f"{ind}y = v{p * 4 + c} + l{p * 16 + c * 4 + n}")
+                lines.append(f"{ind}if y > x: x = y; b = {p}")
+            lines.append(f"{ind}n{k} = x; b{k} = b")
     lines.append("        append((" + ", ".join(f"b{k}" for k in range(16)) + "))")
     lines.append("        " + vs + " = " + ", ".join(f"n{k}" for k in range(16)))
     lines.append(f"    return ({vs}), bps")
@@ -317,11 +380,22 @@ def _words_from_tags(run: str, tags: Sequence[int]) -> list[str]:
     return words
 
 
+@dataclass(frozen=True)
+class _Row:
+    """What one char pair (c2, c3) gives SnowNLP's log_prob, computed once per pair."""
+
+    logs: tuple[float, ...]  # lp when no trigram matches, index t2*4 + t3 (any t1; t2 bmes)
+    bos: tuple[float, ...]  # the same for t2 = BOS (c2 is the padding char), index t3
+    tri_lo: int  # tri_keys[tri_lo:tri_hi] are the trigrams that start with chars (c2, c3)
+    tri_hi: int
+
+
 class FastSnowNLP:
     """Exact, fast `snownlp.sentiment.classify`. Build once per process (load takes seconds).
 
-    `cache_size` bounds each memo (char-trigram tables, char-bigram sums, segmented runs);
-    a full memo is simply cleared, which keeps memory bounded and costs only recomputation.
+    `cache_size` bounds the memos of char-pair rows and of segmented Chinese runs. Each memo
+    keeps two generations: when the young one is full the old one is dropped, so memory stays
+    bounded and entries in use survive.
     """
 
     def __init__(
@@ -335,11 +409,10 @@ class FastSnowNLP:
         self._bayes = bayes
         self._stop = stopwords
         self._cache_size = cache_size
-        Row = tuple[tuple[float, ...], tuple[float, ...]]
-        self._rows: dict[tuple[int, int], Row] = {}
-        self._old_rows: dict[tuple[int, int], Row] = {}
+        self._rows: dict[tuple[int, int], _Row] = {}
+        self._old_rows: dict[tuple[int, int], _Row] = {}
         self._runs: dict[str, list[str]] = {}
-        self._uni_rows = [self._uni_row(c) for c in range(seg.n_chars)]
+        self._old_runs: dict[str, list[str]] = {}
 
     @classmethod
     def load(
@@ -359,128 +432,98 @@ class FastSnowNLP:
 
     # ---- tagger tables
 
-    def _bigram_counts(self, c1: int, c2: int) -> dict[int, int]:
-        """bi counts of char pair (c1, c2), keyed t1*5 + t2."""
-        m = self._m
-        base = (c1 * m.n_chars + c2) * 25
-        keys = m.bi_keys
-        i = bisect_left(keys, base)
-        end = len(keys)
-        out: dict[int, int] = {}
-        while i < end and keys[i] < base + 25:
-            out[keys[i] - base] = m.bi_counts[i]
-            i += 1
-        return out
-
-    def _uni_row(self, c3: int) -> tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...]]:
-        """SnowNLP's uni term l1 * freq((c3, t3)) and, for a char pair never seen together
-        (bi = 0), the `uni + bi` row over (t2, t3) and its logs over (t1, t2, t3)."""
-        m = self._m
-        uni = tuple(m.l1 * (m.uni[c3][t3] / m.uni_total) for t3 in range(4))
-        logs = tuple(math.log(x) if x != 0 else _NEG_INF for x in uni)
-        return uni, uni * 5, logs * 16
-
-    def _bigram_row(self, c2: int, c3: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
-        """For (c2, t2) → (c3, t3): SnowNLP's `uni + bi` (t2 in b m e s BOS, index t2*4 + t3)
-        and, for t2 in b m e s, its log repeated for the four t1 (index t1*16 + t2*4 + t3):
-        the log-probs of every trigram whose tags were never seen together."""
+    def _row(self, c2: int, c3: int) -> _Row:
         key = (c2, c3)
         row = self._rows.get(key)
         if row is None:
             row = self._old_rows.get(key)
             if row is None:
-                row = self._compute_bigram_row(c2, c3)
+                row = self._compute_row(c2, c3)
             if len(self._rows) >= self._cache_size:
-                # two generations: entries used since the last swap survive it
                 self._old_rows = self._rows
                 self._rows = {}
             self._rows[key] = row
         return row
 
-    def _compute_bigram_row(
-        self, c2: int, c3: int
-    ) -> tuple[tuple[float, ...], tuple[float, ...]]:
-        uni, sums, logs = self._uni_rows[c3]
-        bc = self._bigram_counts(c2, c3)
-        if not bc:
-            return sums, logs  # bi = 0 for every tag pair: uni + 0 == uni
+    def _compute_row(self, c2: int, c3: int) -> _Row:
         m = self._m
-        l2 = m.l2
-        u2 = m.uni[c2]
-        new_sums = list(sums)
-        new_logs = list(logs[:16])
-        for key, cnt in bc.items():
-            t2, t3 = divmod(key, 5)
-            if u2[t2] != 0:  # SnowNLP's div(): 0 when the denominator is 0
-                x = uni[t3] + (l2 * cnt) / u2[t2]
-                new_sums[t2 * 4 + t3] = x
-                if t2 != _BOS:
-                    new_logs[t2 * 4 + t3] = math.log(x) if x != 0 else _NEG_INF
-        return tuple(new_sums), tuple(new_logs) * 4
+        n = m.n_chars
+        pair = c2 * n + c3
+        keys = m.bi_keys
+        end = m.bi_start[c2 + 1]
+        i = bisect_left(keys, pair * 25, m.bi_start[c2], end)
+        uni = m.uni_lp[c3]
+        logs = list(uni * 4)
+        bos = list(uni)
+        while i < end and keys[i] < pair * 25 + 25:
+            t2, t3 = divmod(keys[i] - pair * 25, 5)
+            if t3 != _BOS:  # (BOS, BOS) itself is never followed by BOS
+                if t2 == _BOS:
+                    bos[t3] = m.bi_lp[i]
+                else:
+                    logs[t2 * 4 + t3] = m.bi_lp[i]
+            i += 1
+        lo, end = m.tri_start[c2], m.tri_start[c2 + 1]
+        tri_lo = bisect_left(m.tri_keys, pair * n * 125, lo, end)
+        tri_hi = bisect_left(m.tri_keys, (pair + 1) * n * 125, tri_lo, end)
+        return _Row(tuple(logs), tuple(bos), tri_lo, tri_hi)
 
-    def _table(self, c1: int, c2: int, c3: int) -> tuple[float, ...] | None:
-        """Log-probs lp[t1*16 + t2*4 + t3] of (c1,t1),(c2,t2) → (c3,t3); None if c3 unknown.
+    def _table(self, row12: _Row, row23: _Row, c1: int, c2: int, c3: int) -> tuple[float, ...]:
+        """Log-probs lp[t1*16 + t2*4 + t3] of (c1,t1),(c2,t2) → (c3,t3), c3 a known char,
+        or lp[t2*4 + t3] when they do not depend on t1 (no trigram of these chars matched).
 
         c1 = c2 = 0 is the first char of a run (t1 = t2 = BOS: only lp[t3] is given) and
         c1 = 0 the second (t1 = BOS: only lp[t2*4 + t3] is given).
         """
         m = self._m
-        u3 = m.uni[c3]
-        if not (u3[0] or u3[1] or u3[2] or u3[3]):
-            return None  # SnowNLP's not_found branch: no tag of this char was ever seen
-        sums, logs = self._bigram_row(c2, c3)
-        n = m.n_chars
-        base = ((c1 * n + c2) * n + c3) * 125
         keys = m.tri_keys
-        i = bisect_left(keys, base)
-        end = len(keys)
-        if c1 != 0 and (i == end or keys[i] >= base + 125):
-            return logs  # no trigram of these chars was seen: uni + bi + 0 for every tag
-        # SnowNLP's tri term, (l3 * count) / bi-count(s1, s2), where a count is non-zero.
-        tri: dict[int, int] = {}
-        while i < end and keys[i] < base + 125:
-            tri[keys[i] - base] = m.tri_counts[i]
-            i += 1
-        b12 = self._bigram_counts(c1, c2) if tri else {}
-        l3 = m.l3
-        log = math.log
-        if c1 == 0:  # first or second char of a run: t1 (and maybe t2) is BOS
-            t2s: Sequence[int] = (_BOS,) if c2 == 0 else range(4)
-            out: list[float] = []
-            for t2 in t2s:
-                for t3 in range(4):
-                    x = sums[t2 * 4 + t3]
-                    cnt = tri.get(_BOS * 25 + t2 * 5 + t3, 0)
-                    if cnt:
-                        den = b12.get(_BOS * 5 + t2, 0)
-                        x = x + ((l3 * cnt) / den if den != 0 else 0)
-                    out.append(log(x) if x != 0 else _NEG_INF)
-            return tuple(out)
-        out = list(logs)
-        for tags, cnt in tri.items():
-            t1, t23 = divmod(tags, 25)
+        base = ((c1 * m.n_chars + c2) * m.n_chars + c3) * 125
+        hi = row12.tri_hi
+        i = bisect_left(keys, base, row12.tri_lo, hi)
+        if i == hi or keys[i] >= base + 125:
+            # no trigram of these chars: log(uni + bi) for every tag
+            return row23.bos if c1 == 0 and c2 == 0 else row23.logs
+        if c1 != 0:
+            out = list(row23.logs * 4)
+        else:
+            out = list(row23.bos if c2 == 0 else row23.logs)
+        tri_lp = m.tri_lp
+        while i < hi and keys[i] < base + 125:
+            t1, t23 = divmod(keys[i] - base, 25)
             t2, t3 = divmod(t23, 5)
-            den = b12.get(t1 * 5 + t2, 0)
-            x = sums[t2 * 4 + t3] + ((l3 * cnt) / den if den != 0 else 0)
-            out[t1 * 16 + t2 * 4 + t3] = log(x) if x != 0 else _NEG_INF
+            if c1 != 0:
+                out[t1 * 16 + t2 * 4 + t3] = tri_lp[i]
+            elif c2 != 0:
+                out[t2 * 4 + t3] = tri_lp[i]
+            else:
+                out[t3] = tri_lp[i]
+            i += 1
         return tuple(out)
 
     # ---- tagger
 
     def _tag_run(self, ids: Sequence[int]) -> list[int]:
         """SnowNLP's CharacterBasedGenerativeModel.tag on one run of Chinese chars."""
-        t0 = self._table(0, 0, ids[0])
-        v0: list[float] = [0.0] * 4 if t0 is None else list(t0[:4])
+        known = self._m.known
+        row_bos = self._row(0, 0)
+        row01 = self._row(0, ids[0])
+        # SnowNLP's not_found branch (no tag of the char ever seen) keeps scores unchanged.
+        v0 = self._table(row_bos, row01, 0, 0, ids[0]) if known[ids[0]] else (0.0,) * 4
         if len(ids) == 1:
-            best = max(range(4), key=v0.__getitem__)  # first maximum, as SnowNLP's max()
-            return [best]
-        t1 = self._table(0, ids[0], ids[1])
+            return [max(range(4), key=v0.__getitem__)]  # first maximum, as SnowNLP's max()
+        row12 = self._row(ids[0], ids[1])
+        t1 = self._table(row01, row12, 0, ids[0], ids[1]) if known[ids[1]] else None
         # After two chars: state p*4 + c with p the first char's tag; one predecessor each.
-        v: list[float] = [_NEG_INF] * 16
-        for p in range(4):
-            for c in range(4):
-                v[p * 4 + c] = v0[p] if t1 is None else v0[p] + t1[p * 4 + c]
-        tables = [self._table(ids[i - 2], ids[i - 1], ids[i]) for i in range(2, len(ids))]
+        v = [v0[p] if t1 is None else v0[p] + t1[p * 4 + c] for p in range(4) for c in range(4)]
+        tables: list[tuple[float, ...] | None] = []
+        table = self._table
+        row = self._row
+        c1, c2 = ids[0], ids[1]
+        for i in range(2, len(ids)):
+            c3 = ids[i]
+            row23 = row(c2, c3)
+            tables.append(table(row12, row23, c1, c2, c3) if known[c3] else None)
+            c1, c2, row12 = c2, c3, row23
         final, bps = _viterbi(v, tables)
         state = max(_FINAL_ORDER, key=final.__getitem__)
         tags = [0] * len(ids)
@@ -495,11 +538,14 @@ class FastSnowNLP:
     def _seg_run(self, run: str) -> list[str]:
         words = self._runs.get(run)
         if words is None:
-            get = self._m.char_ids.get
-            unk = self._m.unknown_id
-            words = _words_from_tags(run, self._tag_run([get(ch, unk) for ch in run]))
+            words = self._old_runs.get(run)
+            if words is None:
+                get = self._m.char_ids.get
+                unk = self._m.unknown_id
+                words = _words_from_tags(run, self._tag_run([get(ch, unk) for ch in run]))
             if len(self._runs) >= self._cache_size:
-                self._runs.clear()
+                self._old_runs = self._runs
+                self._runs = {}
             self._runs[run] = words
         return words
 
