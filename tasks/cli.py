@@ -28,8 +28,16 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"yuqing: error: {message}\n")
 
 
-def _emit(obj: Any) -> None:
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
+def _emit(obj: Any, tz: str = "Asia/Shanghai") -> None:
+    """One JSON document on stdout; times in the office's zone, ISO 8601 with the offset."""
+    zone = ZoneInfo(tz)
+
+    def default(value: Any) -> Any:
+        if isinstance(value, datetime):
+            return value.astimezone(zone).isoformat()
+        return str(value)
+
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=default) + "\n")
 
 
 def _local(dt: datetime | None, settings: Settings) -> str:
@@ -139,7 +147,7 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
             session.commit()
             row = _source_row(source, 0, settings)
             if args.json:
-                _emit(row)
+                _emit(row, settings.timezone)
             else:
                 print(f"{'added' if created else 'updated'} source {source.id}: {source.name} "
                       f"({source.url})")
@@ -152,7 +160,7 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
         counts = item_counts(session)
         rows = [_source_row(s, counts.get(s.id, 0), settings) for s in list_sources(session)]
     if args.json:
-        _emit(rows)
+        _emit(rows, settings.timezone)
         return 0
     if not rows:
         print("no sources yet: `yuqing sources add URL --name NAME` "
@@ -235,7 +243,7 @@ def cmd_alerts(args: argparse.Namespace, settings: Settings) -> int:
                              limit=args.limit)
         rows = [alert_row(a, settings) for a in alerts]
     if args.json:
-        _emit(rows)
+        _emit(rows, settings.timezone)
         return 0
     if not rows:
         print("the alert queue is empty")
@@ -468,6 +476,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `yuqing alerts list | head`: the reader left; that is not an error worth a trace.
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

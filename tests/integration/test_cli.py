@@ -140,3 +140,18 @@ def test_sentiment_score_reports_bad_lines_and_keeps_good_ones(cli_env):
 def test_unknown_engine_is_a_clear_error(cli_env):
     r = yuqing(cli_env, "sentiment", "score", "--engine", "nope", stdin="")
     assert r.returncode == 2 and "unknown sentiment engine 'nope'" in r.stderr
+
+
+def test_json_times_are_in_the_office_zone(cli_env, fake_web):
+    fake_web.add_feed("/feed.xml", sample_feed())
+    yuqing(cli_env, "init")
+    yuqing(cli_env, "sources", "add", fake_web.url("/feed.xml"), "--name", "时区源",
+           "--allow-private")
+    yuqing(cli_env, "poll", "时区源")
+    alerts = json.loads(yuqing(cli_env, "alerts", "list", "--json").stdout)
+    assert alerts
+    for a in alerts:
+        assert a["due_at"].endswith("+08:00") and a["created_at"].endswith("+08:00")
+    # the fixture's pubDate is 08:00 +0800 on 20 Nov for the first item
+    published = sorted(a["published_at"] for a in alerts)
+    assert all(p.startswith("2026-11-20T") and p.endswith("+08:00") for p in published)

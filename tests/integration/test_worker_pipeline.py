@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 from datetime import UTC, datetime
@@ -28,8 +29,10 @@ def _count(sessions, *where, model=Item):
         return s.scalar(select(func.count()).select_from(model).where(*where)) or 0
 
 
-def test_worker_polls_scores_and_flags(fake_web, sessions, app, start_worker):
+def test_worker_polls_scores_and_flags(fake_web, sessions, app, start_worker, env):
     fake_web.add_feed("/news.xml", sample_feed())
+    fake_web.add("/hook", 204)
+    env["YUQING_NOTIFY_WEBHOOK_URL"] = fake_web.url("/hook")
     sid = _add(sessions, "测试新闻源", fake_web.url("/news.xml"))
     start_worker()
     app.send_task("monitor.poll_source", args=[sid], queue="poll")
@@ -58,6 +61,13 @@ def test_worker_polls_scores_and_flags(fake_web, sessions, app, start_worker):
         "戒毒所学员死亡传闻引关注，家属要求公开调查"].id)
     assert death.priority == "P1" and death.sla_rule == "major_emergency"
     assert (death.due_at - death.created_at).total_seconds() == 5 * 3600
+
+    # The notify queue told the webhook about each new P1/P2 alert, once.
+    urgent = {a.id for a in alerts if a.priority in ("P1", "P2")}
+    wait_until(lambda: fake_web.hits("/hook") >= len(urgent), 60, "webhook calls")
+    posted = [json.loads(r.body) for r in fake_web.requests_to("/hook")]
+    assert sorted(p["alert_id"] for p in posted) == sorted(urgent)
+    assert any(p["priority"] == "P1" and "死亡" in "".join(p["reasons"]) for p in posted)
 
     # A second poll: conditional GET answers 304, nothing new is stored or flagged.
     before_alerts = len(alerts)

@@ -32,6 +32,7 @@ class Request:
     method: str
     path: str  # with the query string
     headers: Mapping[str, str]  # lower-cased names
+    body: bytes = b""  # what a POST sent (webhook tests)
 
 
 @dataclass
@@ -67,6 +68,7 @@ class FakeWeb:
                 web._dispatch(self)
 
             do_HEAD = do_GET  # noqa: N815
+            do_POST = do_GET  # noqa: N815
 
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
                 pass  # keep pytest output clean
@@ -196,7 +198,9 @@ class FakeWeb:
 
     # -- the server side ---------------------------------------------------------------
     def _dispatch(self, h: BaseHTTPRequestHandler) -> None:
-        req = Request(h.command, h.path, {k.lower(): v for k, v in h.headers.items()})
+        length = int(h.headers.get("Content-Length") or 0)
+        body = h.rfile.read(length) if h.command == "POST" and length else b""
+        req = Request(h.command, h.path, {k.lower(): v for k, v in h.headers.items()}, body)
         route_path = h.path if h.path in self._routes else h.path.split("?", 1)[0]
         with self._lock:
             self._hits[route_path] += 1
