@@ -68,9 +68,12 @@ def migrate(engine: Engine) -> str | None:
     from alembic import command
     from alembic.runtime.migration import MigrationContext
 
-    command.upgrade(_alembic_config(engine), "head")
+    # "heads": parallel branches of migrations (e.g. two features started from the same
+    # revision) are all applied; a later merge revision may join them.
+    command.upgrade(_alembic_config(engine), "heads")
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        heads = MigrationContext.configure(conn).get_current_heads()
+    return ",".join(sorted(heads)) if heads else None
 
 
 def schema_ready(engine: Engine) -> bool:

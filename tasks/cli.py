@@ -375,6 +375,11 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 # ---------------------------------------------------------------- parser
 
+# Command groups that live in modules of their own (one per feature) register here: each
+# module has `register(sub) -> None`, adding its parsers with `set_defaults(func=handler)`
+# where handler(args, settings) -> exit code.
+COMMAND_MODULES: tuple[str, ...] = ()
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="yuqing", description="舆情监测与回应 — public-opinion monitoring "
                 "for government press offices")
@@ -459,6 +464,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-demo", action="store_true", help="don't serve or add the demo feeds")
     s.add_argument("--demo-port", type=int, default=DEFAULT_DEMO_PORT)
     s.set_defaults(func=cmd_run)
+
+    import importlib
+
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
     return p
 
 

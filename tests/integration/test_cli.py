@@ -40,7 +40,9 @@ def test_init_is_idempotent_and_loads_a_sources_file(cli_env, tmp_path):
     assert first.returncode == 0, first.stderr
     assert json.loads(first.stdout)["sources_created"] == 2
     second = yuqing(cli_env, "init", "--sources", str(f), "--json")
-    assert json.loads(second.stdout) == {"revision": "0001", "sources_created": 0,
+    revision = json.loads(first.stdout)["revision"]
+    assert revision
+    assert json.loads(second.stdout) == {"revision": revision, "sources_created": 0,
                                          "sources_updated": 2}
     listed = json.loads(yuqing(cli_env, "sources", "list", "--json").stdout)
     assert [(s["name"], s["kind"], s["health"]) for s in listed] == [
