@@ -36,6 +36,9 @@ def create_app(settings: Settings) -> Celery:
         # How long an unacknowledged task (its worker died) waits before Redis hands it out
         # again. RabbitMQ redelivers at once when the connection drops.
         "visibility_timeout": int(celery_cfg.get("visibility_timeout", 3600)),
+        # Redis looks for such tasks every interval × throttle seconds (kombu: 10 × 10).
+        "unacked_restore_interval": int(celery_cfg.get("restore_interval", 10)),
+        "unacked_restore_throttle": int(celery_cfg.get("restore_throttle", 10)),
     }
     app.conf.update(
         broker_url=broker_url(settings),

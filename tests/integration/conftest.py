@@ -52,6 +52,8 @@ def env(db_url: str, home: Path, broker_url: str) -> dict[str, str]:
         "YUQING_BROKER_URL": broker_url,
         # A killed worker's unacknowledged task comes back after this many seconds.
         "YUQING_CELERY_VISIBILITY_TIMEOUT": "6",
+        "YUQING_CELERY_RESTORE_INTERVAL": "2",
+        "YUQING_CELERY_RESTORE_THROTTLE": "1",
         "YUQING_FETCH_READ_TIMEOUT": "2",
         "YUQING_FETCH_TOTAL_TIMEOUT": "4",
         "YUQING_FETCH_CONNECT_TIMEOUT": "2",
