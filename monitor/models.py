@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Float,
@@ -88,6 +89,14 @@ class Source(Base):
     last_warning: Mapped[str | None] = mapped_column(Text, default=None)
     items_seen: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column()
+    # Kind-specific settings: a JSON API's field mapping, a Weibo search query (see
+    # monitor/social and docs/sources.md). Empty for plain feeds.
+    config: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # sha256 of the push token for POST /api/v1/ingest; the token itself is never stored.
+    ingest_token_hash: Mapped[str | None] = mapped_column(String(64), default=None)
+    # Set when a source that usually yields items has gone quiet for several intervals
+    # (bridges break silently); cleared by the next poll that brings new items.
+    silent_since: Mapped[datetime | None] = mapped_column(default=None)
 
     # The database cascades deletes to items and their alerts (ON DELETE CASCADE).
     items: Mapped[list[Item]] = relationship(back_populates="source", passive_deletes=True)
@@ -122,12 +131,59 @@ class Item(Base):
     sentiment_engine: Mapped[str | None] = mapped_column(String(40), default=None)
     topics: Mapped[list[Any]] = mapped_column(default=list)
     keywords: Mapped[list[Any]] = mapped_column(default=list)
+    # Events (issue 3): the near-duplicate cluster this item belongs to, set at analysis.
+    event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("events.id", ondelete="SET NULL", use_alter=True), default=None,
+        index=True)
+    # The id the platform gave the post (Weibo id, an imported row's `id`); entry_id may be
+    # a link or a hash, this is what a press officer can look up.
+    external_id: Mapped[str | None] = mapped_column(String(200), default=None, index=True)
+    reposts: Mapped[int | None] = mapped_column(Integer, default=None)
+    comments: Mapped[int | None] = mapped_column(Integer, default=None)
+    likes: Mapped[int | None] = mapped_column(Integer, default=None)
+    # A repost names its original (the platform's id) so it joins the original's event even
+    # when it adds no text of its own ("转发微博").
+    repost_of: Mapped[str | None] = mapped_column(String(200), default=None, index=True)
+    original_link: Mapped[str | None] = mapped_column(String(2000), default=None)
+    # Bottom-k MinHash sketch of the normalised text (monitor.events.signature).
+    signature: Mapped[list[Any] | None] = mapped_column(default=None)
+    # Kind-specific fields kept as given: a board message's region, domain, reply state …
+    extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
     source: Mapped[Source] = relationship(back_populates="items")
 
 
+class Event(Base):
+    """One story as a press officer sees it: near-duplicate items (reposts, rewrites by
+    other outlets) grouped, with their reach and whether they are bursting."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    first_item_id: Mapped[int | None] = mapped_column(
+        ForeignKey("items.id", ondelete="SET NULL"), unique=True, default=None)
+    item_count: Mapped[int] = mapped_column(Integer, default=0)
+    source_ids: Mapped[list[Any]] = mapped_column(default=list)
+    reach: Mapped[int] = mapped_column(BigInteger, default=0)
+    negative_count: Mapped[int] = mapped_column(Integer, default=0)
+    scored_count: Mapped[int] = mapped_column(Integer, default=0)
+    negative_share: Mapped[float] = mapped_column(Float, default=0.0)
+    topics: Mapped[list[Any]] = mapped_column(default=list)
+    signature: Mapped[list[Any]] = mapped_column(default=list)
+    first_seen_at: Mapped[datetime] = mapped_column(index=True)
+    last_seen_at: Mapped[datetime] = mapped_column(index=True)
+    burst: Mapped[bool] = mapped_column(Boolean, default=False)
+    burst_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    priority: Mapped[str | None] = mapped_column(String(2), default=None, index=True)
+    # "event" for stories; "message" for a citizen's message on a board, which needs a reply.
+    kind: Mapped[str] = mapped_column(String(20), default="event")
+
+    first_item: Mapped[Item | None] = relationship(foreign_keys=[first_item_id])
+
+
 class Alert(Base):
-    """An item flagged for a press officer. One alert per item for now (events come later)."""
+    """An event flagged for a press officer: one alert per event, on the event's first item
+    (item_id), so alert → item → item.event_id finds the event and its later items."""
 
     __tablename__ = "alerts"
 
@@ -145,5 +201,11 @@ class Alert(Base):
     milestones: Mapped[list[Any]] = mapped_column(default=list)
     created_at: Mapped[datetime] = mapped_column()
     due_at: Mapped[datetime] = mapped_column(index=True)
+    # Press-desk workflow (responders.workflow): who holds the alert and when its state last
+    # changed. The users table belongs to responders.models; the FK name resolves at DDL time.
+    assignee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None, index=True
+    )
+    state_changed_at: Mapped[datetime | None] = mapped_column(default=None)
 
     item: Mapped[Item] = relationship()

@@ -1,0 +1,151 @@
+"""Press-desk tables: people, credentials, the audit log, outputs and where they were
+published (the output log), and the policy library. One metadata with monitor.models.
+
+API schemas never live here (see responders/web/schemas.py).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from monitor.models import Alert, Base
+
+ROLES = ("officer", "approver", "admin")
+OUTPUT_KINDS = ("回应", "政策解读")
+# The channels the office reports on in its annual disclosure report; free text is allowed
+# too (e.g. a county portal), these are the ones offered first.
+CHANNELS = ("门户网站", "政务微博", "微信公众号", "新闻发布会", "留言板回复", "媒体采访")
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100), default="")
+    role: Mapped[str] = mapped_column(String(20))
+    # argon2id encoded hash ($argon2id$v=19$...): parameters travel with the hash.
+    password_hash: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(default=True)
+    email: Mapped[str | None] = mapped_column(String(200), default=None)
+    created_at: Mapped[datetime] = mapped_column()
+
+
+class ApiToken(Base):
+    """A bearer token for scripts. Only its SHA-256 is stored: a leaked database leaks no
+    usable token (tokens are long random strings, so a plain hash is enough)."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column()
+    last_used_at: Mapped[datetime | None] = mapped_column(default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class WebSession(Base):
+    """Server-side browser sessions: logout and role changes take effect at once, and idle
+    expiry is decided from last_seen_at. The cookie holds a random token; we keep its hash."""
+
+    __tablename__ = "web_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column()
+    last_seen_at: Mapped[datetime] = mapped_column()
+
+    user: Mapped[User] = relationship()
+
+
+class AuditEntry(Base):
+    """Append-only (the migration installs triggers refusing UPDATE and DELETE). No foreign
+    keys on purpose: the history outlives the rows it describes."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(120))  # "user:wang" or "token:ci"
+    entity: Mapped[str] = mapped_column(String(20))  # alert | output | user | source | token
+    entity_id: Mapped[int] = mapped_column(Integer)
+    alert_id: Mapped[int | None] = mapped_column(Integer, index=True, default=None)
+    action: Mapped[str] = mapped_column(String(40))
+    from_state: Mapped[str | None] = mapped_column(String(20), default=None)
+    to_state: Mapped[str | None] = mapped_column(String(20), default=None)
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Output(Base):
+    """A response (回应) or policy interpretation (政策解读), drafted from an alert."""
+
+    __tablename__ = "outputs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alert_id: Mapped[int | None] = mapped_column(
+        ForeignKey("alerts.id", ondelete="SET NULL"), index=True, default=None
+    )
+    kind: Mapped[str] = mapped_column(String(20))
+    topic: Mapped[str | None] = mapped_column(String(60), default=None)
+    title: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[str] = mapped_column(String(20), default="draft", index=True)
+    cited_policy_ids: Mapped[list[Any]] = mapped_column(default=list)
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    approver_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    review_comment: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column()
+
+    alert: Mapped[Alert | None] = relationship()
+    author: Mapped[User | None] = relationship(foreign_keys=[author_id])
+    approver: Mapped[User | None] = relationship(foreign_keys=[approver_id])
+    publications: Mapped[list[Publication]] = relationship(
+        back_populates="output", order_by="Publication.published_at"
+    )
+
+
+class Publication(Base):
+    """One row of the output log: an approved output released on one channel."""
+
+    __tablename__ = "publications"
+    __table_args__ = (
+        UniqueConstraint("output_id", "channel", name="uq_publications_output_channel"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    output_id: Mapped[int] = mapped_column(ForeignKey("outputs.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(60))
+    link: Mapped[str | None] = mapped_column(String(2000), default=None)
+    published_at: Mapped[datetime] = mapped_column(index=True)
+    recorded_by: Mapped[str] = mapped_column(String(120))
+    recorded_at: Mapped[datetime] = mapped_column()
+
+    output: Mapped[Output] = relationship(back_populates="publications")
+
+
+class Policy(Base):
+    """A document of the policy library; the 文号 is the natural key (re-import updates)."""
+
+    __tablename__ = "policies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    doc_number: Mapped[str] = mapped_column(String(100), unique=True)
+    title: Mapped[str] = mapped_column(Text)
+    issuer: Mapped[str] = mapped_column(String(200), default="")
+    issued_on: Mapped[date | None] = mapped_column(Date, default=None)
+    text: Mapped[str] = mapped_column(Text, default="")
+    topics: Mapped[list[Any]] = mapped_column(default=list)
+    source_file: Mapped[str | None] = mapped_column(String(500), default=None)
+    imported_at: Mapped[datetime] = mapped_column()
