@@ -1,0 +1,151 @@
+"""Bursts: is an event or a topic suddenly much louder than usual? And what that does to an
+alert's priority. Pure: the caller passes `now` and the times; nothing reads a clock.
+
+The test is Poisson: over the baseline window (12 hours for social media, where stories rise
+and fall within a day; 14 days for news, which moves by days) the item rate per hour is λ; the
+last hour's count n is a burst when it is unlikely under λ (P[X ≥ n] ≤ max_p) *and* large in
+plain terms (n ≥ min_count, n ≥ min_ratio × λ). The plain-terms guard matters: with a tiny
+baseline, three posts are "improbable" but not worth a press officer's evening.
+
+λ has a floor (floor_rate per hour): a story that did not exist yesterday has a baseline of
+zero, and "infinitely many times the baseline" is neither true nor useful.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+Priority = Literal["P1", "P2", "P3"]
+_ORDER: tuple[Priority, ...] = ("P1", "P2", "P3")
+SOCIAL_KINDS = frozenset({"weibo", "wechat", "board", "json", "push"})
+
+
+@dataclass(frozen=True)
+class BurstPolicy:
+    window_s: int = 3600
+    social_baseline_h: float = 12.0
+    news_baseline_h: float = 14 * 24.0
+    min_count: int = 10
+    min_ratio: float = 3.0
+    max_p: float = 0.001
+    floor_rate: float = 0.5       # items per hour assumed at least, see the module docstring
+    reach_escalate: int = 10_000  # reach (reposts + comments + likes) that raises priority
+    growth_escalate: int = 50     # items in one event that raise priority
+
+    @classmethod
+    def from_settings(cls, section: Mapping[str, Any]) -> BurstPolicy:
+        d = cls()
+        return cls(
+            window_s=int(section.get("window_s", d.window_s)),
+            social_baseline_h=float(section.get("social_baseline_hours", d.social_baseline_h)),
+            news_baseline_h=float(section.get("news_baseline_days", 14)) * 24.0,
+            min_count=int(section.get("min_count", d.min_count)),
+            min_ratio=float(section.get("min_ratio", d.min_ratio)),
+            max_p=float(section.get("max_p", d.max_p)),
+            floor_rate=float(section.get("floor_rate", d.floor_rate)),
+            reach_escalate=int(section.get("reach_escalate", d.reach_escalate)),
+            growth_escalate=int(section.get("growth_escalate", d.growth_escalate)),
+        )
+
+    def baseline_hours(self, social: bool) -> float:
+        return self.social_baseline_h if social else self.news_baseline_h
+
+
+@dataclass(frozen=True)
+class Burst:
+    burst: bool
+    count: int                 # items in the last window
+    baseline_per_hour: float   # λ before the floor
+    ratio: float               # count per hour ÷ max(λ, floor)
+    p_value: float
+    reason: str | None         # in words, only when burst
+
+
+def poisson_tail(n: int, lam: float) -> float:
+    """P[X ≥ n] for X ~ Poisson(lam), summed in log space (n can be in the thousands)."""
+    if n <= 0:
+        return 1.0
+    if lam <= 0:
+        return 0.0
+    if n <= lam:
+        # At or below the mean the tail is about one half or more: never a burst, and the
+        # first term of the sum below could underflow. Report "not unusual at all".
+        return 1.0
+    # Sum the upper tail from n; terms only shrink from here (n > lam), so it converges fast.
+    log_term = n * math.log(lam) - lam - math.lgamma(n + 1)
+    total = 0.0
+    k = n
+    term = math.exp(log_term)
+    while term > 1e-300 and k < n + 10_000:
+        total += term
+        k += 1
+        term *= lam / k
+        if term < total * 1e-15:
+            break
+    return min(1.0, total)
+
+
+def _fmt_rate(rate: float) -> str:
+    return f"{rate:.0f}" if rate >= 10 else f"{rate:.1f}".rstrip("0").rstrip(".")
+
+
+def detect(times: Sequence[datetime], now: datetime, *, social: bool,
+           policy: BurstPolicy | None = None) -> Burst:
+    """Burst test on the times items were seen (for one event or one topic)."""
+    policy = policy or BurstPolicy()
+    window = timedelta(seconds=policy.window_s)
+    hours = policy.baseline_hours(social)
+    start = now - window - timedelta(hours=hours)
+    count = sum(1 for t in times if now - window < t <= now)
+    before = sum(1 for t in times if start <= t <= now - window)
+    window_h = policy.window_s / 3600
+    lam_h = before / hours
+    lam = max(lam_h, policy.floor_rate) * window_h
+    ratio = count / lam if lam else float("inf")
+    p = poisson_tail(count, lam)
+    burst = count >= policy.min_count and ratio >= policy.min_ratio and p <= policy.max_p
+    reason = None
+    if burst:
+        span = f"{hours:.0f} 小时" if hours < 48 else f"{hours / 24:.0f} 天"
+        reason = (f"{_fmt_rate(window_h)} 小时内 {count} 条，为基线的 {ratio:.0f} 倍"
+                  f"（此前 {span}平均每小时 {_fmt_rate(lam_h)} 条）")
+    return Burst(burst=burst, count=count, baseline_per_hour=lam_h, ratio=ratio, p_value=p,
+                 reason=reason)
+
+
+def raise_one(priority: Priority) -> Priority:
+    return _ORDER[max(0, _ORDER.index(priority) - 1)]
+
+
+def escalate(base: Priority | None, *, burst: Burst | None, reach: int, items: int,
+             policy: BurstPolicy | None = None) -> tuple[Priority | None, tuple[str, ...]]:
+    """An event's priority: its highest item decision, raised one level (at most) when it is
+    bursting, has a large reach, or has grown large — with each reason in words.
+
+    One level, not one per signal: a viral story usually shows all three at once, and they
+    are one fact. An event no item of which was flagged stays unflagged: loud is not
+    the same as ours (a trending celebrity story is not the Department's business).
+    """
+    policy = policy or BurstPolicy()
+    if base is None:
+        return None, ()
+    reasons: list[str] = []
+    if burst is not None and burst.burst and burst.reason:
+        reasons.append("爆发：" + burst.reason)
+    if reach >= policy.reach_escalate:
+        reasons.append(f"传播量 {reach} 次（转发、评论、点赞），超过 {policy.reach_escalate}")
+    if items >= policy.growth_escalate:
+        reasons.append(f"同一事件已有 {items} 条")
+    return (raise_one(base) if reasons else base), tuple(reasons)
+
+
+def higher(a: Priority | None, b: Priority | None) -> Priority | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a if _ORDER.index(a) <= _ORDER.index(b) else b
