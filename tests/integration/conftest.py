@@ -29,13 +29,31 @@ def wait_until(predicate: Callable[[], bool], timeout: float, what: str,
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
+def _purge(url: str) -> None:
+    if url.startswith("redis"):
+        redis_lib.Redis.from_url(url).flushdb()
+        return
+    # RabbitMQ (amqp://): empty our queues, if they exist yet.
+    from kombu import Connection
+
+    from tasks.celery_app import QUEUES
+
+    with Connection(url) as conn:
+        channel = conn.channel()
+        for name in QUEUES:
+            try:
+                channel.queue_purge(name)
+            except Exception:  # noqa: BLE001 - a queue not declared yet has nothing to purge
+                channel = conn.channel()
+
+
 @pytest.fixture
 def broker_url(home: Path) -> Iterator[str]:
     if BROKER_URL:
         # A shared server: start from empty queues so no earlier test's task leaks in.
-        redis_lib.Redis.from_url(BROKER_URL).flushdb()
+        _purge(BROKER_URL)
         yield BROKER_URL
-        redis_lib.Redis.from_url(BROKER_URL).flushdb()
+        _purge(BROKER_URL)
         return
     broker = EmbeddedBroker(home)
     broker.start()
