@@ -36,9 +36,17 @@ def _snownlp_fast(section: Mapping[str, Any]) -> Scorer:
     )
 
 
+def _weibo(section: Mapping[str, Any]) -> Scorer:
+    # Imported here so that processes which never score do not load numpy or the weights.
+    from monitor.sentiment.weibo import WeiboScorer
+
+    return WeiboScorer(max_chars=int(section.get("max_chars", 2000)))
+
+
 _ENGINES: dict[str, Callable[[Mapping[str, Any]], Scorer]] = {
     "snownlp": _snownlp,
     "snownlp-fast": _snownlp_fast,
+    "weibo": _weibo,
 }
 
 

@@ -1,0 +1,361 @@
+"""A three-class sentiment model for Weibo and public-affairs text, numpy only at run time.
+
+The model is a multinomial logistic regression over hashed character 1–4-grams, whole Weibo
+emoticon tokens ([哈哈], [怒] …) and a handful of domain-lexicon features with negation (see
+`lexicon_features`). It is trained by `monitor.sentiment.train`; this module only featurizes and
+scores, so the same featurizer serves training and inference and they cannot drift apart.
+
+Why hashing rather than a vocabulary: the shipped file is then just a weight table (no string
+vocabulary to store or look up), featurizing is a few numpy operations per text, and an n-gram
+never seen in training simply lands in a bucket with (near) zero weight.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from monitor.errors import ConfigError
+from monitor.sentiment.base import Label, Sentiment, prepare
+
+LABELS: tuple[Label, Label, Label] = ("negative", "neutral", "positive")
+MODEL_DIR = Path(__file__).parent / "models"
+MODEL_NAME = "weibo_sentiment"
+
+# Weibo emoticons are bracketed names: [哈哈] [泪] [good] [中国赞]. Eight characters covers the
+# long ones ([挖鼻屎], [草泥马]) without swallowing bracketed prose such as [转发理由：…].
+EMOTICON = re.compile(r"\[[^\[\]\s]{1,8}\]")
+_URL = re.compile(r"https?://[^\s\u3000-\u9fff]*|www\.[^\s\u3000-\u9fff]*")
+# @mentions name a user, not a feeling; they are reduced to one marker so that no user's name
+# becomes a sentiment feature ("//@name:" marks a repost chain, which is itself informative).
+_MENTION = re.compile(r"@[^\s@:：,，。!！?？/]{1,30}")
+_DIGITS = re.compile(r"\d+(?:[.,]\d+)*")
+# "哈哈哈哈哈哈" and "！！！！！！" carry intensity, not new information past three repeats.
+_REPEAT = re.compile(r"(.)\1{3,}")
+
+_MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
+_PRIME = np.uint64(0x100000001B3)  # FNV-1a 64-bit prime
+_MIX = np.uint64(0x9E3779B97F4A7C15)  # golden-ratio multiplier: spreads bits before the shift
+_ORDER_SEEDS = tuple(np.uint64(0xCBF29CE484222325 + 0x1000193 * n) for n in range(1, 8))
+_BOS, _EOS = "\x02", "\x03"
+
+
+def strip_emoticons(text: str) -> str:
+    """The text without Weibo emoticon tokens, for evaluating what the words alone carry."""
+    return EMOTICON.sub("", text)
+
+
+def normalize(text: str) -> str:
+    """Fold the surface variation that carries no sentiment.
+
+    NFKC turns full-width Latin letters, digits and punctuation into their ASCII forms, so
+    "！" and "!" are one feature; digits collapse to "0" (dates and counts are not opinions).
+    """
+    text = unicodedata.normalize("NFKC", text).lower()
+    text = _URL.sub(" ", text)
+    text = _MENTION.sub("@", text)
+    text = _DIGITS.sub("0", text)
+    text = _REPEAT.sub(r"\1\1\1", text)
+    return text
+
+
+# --- domain lexicon -------------------------------------------------------------------------
+# A short hand-written lexicon, aimed at what general Weibo training data rarely contains:
+# complaints about and praise of public services. Each hit adds to one of a few shared features,
+# so the weight learned from common words ("失望", "感谢") carries over to rare domain words
+# ("推诿", "踢皮球") that the training data never shows. Negation flips a hit's polarity.
+POSITIVE_TERMS: tuple[str, ...] = (
+    "感谢", "谢谢", "点赞", "赞", "好评", "满意", "称赞", "表扬", "支持", "辛苦了", "致敬",
+    "暖心", "温暖", "贴心", "耐心", "细心", "热心", "热情", "专业", "高效", "及时", "公正",
+    "公平", "便民", "为民", "给力", "靠谱", "负责", "尽职", "认真", "锦旗", "感动", "感激",
+    "开心", "高兴", "幸福", "快乐", "喜欢", "优秀", "棒", "加油", "希望", "顺利", "放心",
+    "安心", "省心", "规范", "透明", "好样的", "厉害", "解决了", "圆满", "化解", "帮助",
+)
+NEGATIVE_TERMS: tuple[str, ...] = (
+    "不作为", "乱作为", "推诿", "扯皮", "踢皮球", "敷衍", "拖延", "拖拉", "刁难", "冷漠",
+    "态度差", "差评", "投诉", "举报", "不满", "失望", "愤怒", "气愤", "生气", "恶心", "垃圾",
+    "黑幕", "腐败", "贪污", "受贿", "索贿", "违法", "违规", "违纪", "乱收费", "冤", "欺负",
+    "骗", "坑", "无语", "呵呵", "寒心", "心寒", "难过", "伤心", "害怕", "担心", "恐慌",
+    "可怕", "糟糕", "烂", "差劲", "离谱", "荒唐", "可笑", "讽刺", "官僚", "形式主义", "霸道",
+    "威胁", "打人", "死亡", "去世", "悲剧", "痛心", "哭", "怒", "烦", "讨厌", "无奈",
+    "石沉大海", "没人管", "没人理", "不回复", "推脱", "办不了", "跑断腿",
+)
+NEGATORS: tuple[str, ...] = ("不", "没", "未", "无", "别", "非", "莫", "勿", "毫无", "并非")
+_NEGATION_WINDOW = 3  # characters before a term in which a negator flips it ("不是很满意")
+# Words that contain a negator character but negate nothing after them: "非常感谢" is thanks.
+_NOT_NEGATIONS: tuple[str, ...] = (
+    "非常", "无比", "不仅", "不但", "无论", "不得不", "没想到", "不过", "无不", "莫名",
+)
+# Features appended after the hashed buckets; the order is part of the model file's format.
+LEXICON_FEATURES: tuple[str, ...] = (
+    "lex_pos", "lex_neg", "lex_pos_negated", "lex_neg_negated", "lex_question", "lex_exclaim",
+)
+
+
+def _hits(text: str, terms: Sequence[str]) -> tuple[int, int]:
+    """(plain hits, negated hits) of `terms` in `text`; a term inside a longer one counts once."""
+    plain = negated = 0
+    taken: set[int] = set()
+    for term in sorted(terms, key=len, reverse=True):
+        start = text.find(term)
+        while start != -1:
+            span = range(start, start + len(term))
+            if not taken.intersection(span):
+                taken.update(span)
+                before = text[max(0, start - _NEGATION_WINDOW) : start]
+                for phrase in _NOT_NEGATIONS:
+                    before = before.replace(phrase, " ")
+                # "不作为"-style terms carry their own negator; only a negator *before* flips.
+                if any(neg in before for neg in NEGATORS):
+                    negated += 1
+                else:
+                    plain += 1
+            start = text.find(term, start + 1)
+    return plain, negated
+
+
+def lexicon_features(text: str) -> npt.NDArray[np.float32]:
+    """Dense lexicon features of a normalized text, in `LEXICON_FEATURES` order.
+
+    Counts are squashed by log1p: the first hit says most, the fifth says little more.
+    """
+    pos, pos_negated = _hits(text, POSITIVE_TERMS)
+    neg, neg_negated = _hits(text, NEGATIVE_TERMS)
+    values = [pos, neg, pos_negated, neg_negated, text.count("?"), text.count("!")]
+    return np.log1p(np.asarray(values, dtype=np.float32))
+
+
+def _emoticon_hash(token: str) -> np.uint64:
+    return np.uint64(zlib.crc32(token.encode("utf-8")) | (0xE << 32))
+
+
+def hashed_ngrams(text: str, orders: Sequence[int], bits: int) -> npt.NDArray[np.int64]:
+    """Sorted unique bucket ids of the char n-grams and emoticon tokens of a normalized text.
+
+    Hashing is FNV-style over code points in uint64 (wrapping on purpose), so a bucket is the
+    same on every machine and Python run — unlike `hash()`, which is salted per process.
+    """
+    emoticons = EMOTICON.findall(text)
+    body = EMOTICON.sub(" ", text) if emoticons else text
+    codes = np.frombuffer((_BOS + body + _EOS).encode("utf-32-le"), dtype=np.uint32)
+    codes = codes.astype(np.uint64)
+    parts: list[npt.NDArray[np.uint64]] = []
+    with np.errstate(over="ignore"):
+        for n in orders:
+            count = codes.size - n + 1
+            if count <= 0:
+                break
+            h = np.full(count, _ORDER_SEEDS[n - 1], dtype=np.uint64)
+            for k in range(n):
+                h = (h ^ codes[k : k + count]) * _PRIME
+            parts.append(h)
+        if emoticons:
+            parts.append(np.array([_emoticon_hash(e) for e in emoticons], dtype=np.uint64))
+        mixed = np.concatenate(parts) * _MIX
+    buckets = (mixed >> np.uint64(64 - bits)).astype(np.int64)
+    return np.unique(buckets)
+
+
+@dataclass(frozen=True)
+class Featurizer:
+    """Text → (bucket ids, their value, dense lexicon features). Shared by train and score."""
+
+    bits: int = 20
+    orders: tuple[int, ...] = (1, 2, 3, 4)
+    # Lexicon features are scaled up so that, under one L2 penalty, they can outweigh the many
+    # small n-gram weights a topic word ("戒毒", "监狱") picked up from the training data.
+    lexicon_scale: float = 1.0
+
+    @property
+    def n_hashed(self) -> int:
+        return 1 << self.bits
+
+    @property
+    def n_features(self) -> int:
+        return self.n_hashed + len(LEXICON_FEATURES)
+
+    def sparse(self, text: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+        """Feature indices and values: hashed buckets L2-normalized, then lexicon features."""
+        norm = normalize(text)
+        buckets = hashed_ngrams(norm, self.orders, self.bits)
+        values = np.full(buckets.size, 1.0 / np.sqrt(max(buckets.size, 1)), dtype=np.float32)
+        lex = lexicon_features(norm) * np.float32(self.lexicon_scale)
+        nz = np.flatnonzero(lex)
+        indices = np.concatenate([buckets, self.n_hashed + nz])
+        return indices, np.concatenate([values, lex[nz]])
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Platt scaling of the positive-class logit margin, fitted on held-out data."""
+
+    slope: float = 1.0
+    intercept: float = 0.0
+
+    def apply(self, margin: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        z = self.slope * margin + self.intercept
+        out: npt.NDArray[np.float64] = 1.0 / (1.0 + np.exp(-np.clip(z, -40.0, 40.0)))
+        return out
+
+
+class WeiboModel:
+    """Weights + featurizer + calibration; `probabilities` is the whole of inference."""
+
+    def __init__(
+        self,
+        weights: npt.NDArray[np.float32],
+        bias: npt.NDArray[np.float32],
+        featurizer: Featurizer,
+        calibration: Calibration,
+        decision_bias: npt.NDArray[np.float32] | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> None:
+        if weights.shape != (featurizer.n_features, len(LABELS)):
+            raise ConfigError(
+                f"sentiment model weights have shape {weights.shape}, "
+                f"expected {(featurizer.n_features, len(LABELS))}"
+            )
+        self.weights = weights
+        self.bias = bias
+        self.featurizer = featurizer
+        self.calibration = calibration
+        # Added to the logits only for the label decision: training data is short of neutral
+        # text, and this shift (tuned on held-out data) restores the balance between classes.
+        self.decision_bias = (
+            decision_bias if decision_bias is not None else np.zeros(len(LABELS), np.float32)
+        )
+        self.meta = meta or {}
+
+    def logits(self, texts: Sequence[str]) -> npt.NDArray[np.float64]:
+        out = np.empty((len(texts), len(LABELS)), dtype=np.float64)
+        for i, text in enumerate(texts):
+            indices, values = self.featurizer.sparse(text)
+            out[i] = values @ self.weights[indices] + self.bias
+        return out
+
+    def probabilities(self, texts: Sequence[str]) -> npt.NDArray[np.float64]:
+        """Uncalibrated softmax probabilities, columns in `LABELS` order."""
+        return softmax(self.logits(texts))
+
+    def predict(self, texts: Sequence[str]) -> tuple[list[Label], npt.NDArray[np.float64]]:
+        """Three-class labels and calibrated P(positive | not neutral) for each text."""
+        logits = self.logits(texts)
+        decided = np.argmax(logits + self.decision_bias, axis=1)
+        labels = [LABELS[int(k)] for k in decided]
+        return labels, self.calibration.apply(positive_margin(logits))
+
+    def save(self, out_dir: Path, name: str = MODEL_NAME) -> tuple[Path, Path]:
+        """Write `<name>.npz` (non-zero weight rows as float16) and `<name>.json` (metadata)."""
+        out_dir.mkdir(parents=True, exist_ok=True)
+        rows = np.flatnonzero(np.any(self.weights != 0, axis=1)).astype(np.uint32)
+        npz = out_dir / f"{name}.npz"
+        np.savez_compressed(
+            npz, rows=rows, weights=self.weights[rows].astype(np.float16), bias=self.bias
+        )
+        meta = {
+            **self.meta,
+            "format": 1,
+            "labels": list(LABELS),
+            "bits": self.featurizer.bits,
+            "orders": list(self.featurizer.orders),
+            "lexicon_scale": self.featurizer.lexicon_scale,
+            "lexicon_features": list(LEXICON_FEATURES),
+            "calibration": {
+                "slope": self.calibration.slope,
+                "intercept": self.calibration.intercept,
+            },
+            "decision_bias": [float(x) for x in self.decision_bias],
+        }
+        js = out_dir / f"{name}.json"
+        js.write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        return npz, js
+
+    @classmethod
+    def load(cls, model_dir: Path = MODEL_DIR, name: str = MODEL_NAME) -> WeiboModel:
+        npz, js = model_dir / f"{name}.npz", model_dir / f"{name}.json"
+        try:
+            meta = json.loads(js.read_text(encoding="utf-8"))
+            arrays = np.load(npz)
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"cannot read sentiment model {npz} / {js}: {exc}") from exc
+        if meta.get("format") != 1 or list(meta.get("lexicon_features", [])) != list(
+            LEXICON_FEATURES
+        ):
+            raise ConfigError(f"sentiment model {js} was written by an incompatible version")
+        featurizer = Featurizer(
+            bits=int(meta["bits"]),
+            orders=tuple(int(n) for n in meta["orders"]),
+            lexicon_scale=float(meta.get("lexicon_scale", 1.0)),
+        )
+        weights = np.zeros((featurizer.n_features, len(LABELS)), dtype=np.float32)
+        weights[arrays["rows"].astype(np.int64)] = arrays["weights"].astype(np.float32)
+        cal = meta["calibration"]
+        return cls(
+            weights,
+            arrays["bias"].astype(np.float32),
+            featurizer,
+            Calibration(float(cal["slope"]), float(cal["intercept"])),
+            np.asarray(meta["decision_bias"], dtype=np.float32),
+            meta,
+        )
+
+
+def softmax(logits: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    e = np.exp(shifted)
+    out: npt.NDArray[np.float64] = e / e.sum(axis=1, keepdims=True)
+    return out
+
+
+def positive_margin(logits: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """log P(positive) − log P(negative): the quantity Platt scaling recalibrates.
+
+    Neutral is left out on purpose: the score answers "if this text takes a side, how likely
+    is it the positive one", as SnowNLP's score does, so a neutral notice lands near the
+    middle instead of near 0 (where flagging would read it as negative).
+    """
+    out: npt.NDArray[np.float64] = logits[:, 2] - logits[:, 0]
+    return out
+
+
+class WeiboScorer:
+    """The `weibo` engine: label from the model's three-class decision, score = P(positive).
+
+    The score is the calibrated probability that the text is positive rather than negative
+    (see `positive_margin`); the label is the three-class decision, so a text can be
+    `neutral` with a score well away from 0.5 when it leans one way without taking a side.
+    """
+
+    name = "weibo"
+
+    def __init__(self, model: WeiboModel | None = None, max_chars: int = 2000) -> None:
+        self._model = model if model is not None else WeiboModel.load()
+        self._max_chars = max_chars
+
+    def score(self, text: str | None) -> Sentiment | None:
+        return self.score_many([text])[0]
+
+    def score_many(self, texts: Sequence[str | None]) -> list[Sentiment | None]:
+        prepared = [prepare(t, self._max_chars) for t in texts]
+        todo = [p for p in prepared if p is not None]
+        if not todo:
+            return [None] * len(prepared)
+        labels, scores = self._model.predict(todo)
+        results = iter(zip(labels, scores, strict=True))
+        out: list[Sentiment | None] = []
+        for p in prepared:
+            if p is None:
+                out.append(None)
+            else:
+                label, score = next(results)
+                out.append(Sentiment(score=float(score), label=label))
+        return out

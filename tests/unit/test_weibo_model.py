@@ -1,0 +1,294 @@
+"""The `weibo` sentiment engine: featurizer, model file, scorer, trainer, shipped-model floors."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from monitor.errors import ConfigError
+from monitor.sentiment import build_scorer
+from monitor.sentiment.evaluate import evaluate, load_labelled
+from monitor.sentiment.train import fit_platt, lbfgs, stratified_split, train_model
+from monitor.sentiment.weibo import (
+    LABELS,
+    LEXICON_FEATURES,
+    MODEL_DIR,
+    Calibration,
+    Featurizer,
+    WeiboModel,
+    WeiboScorer,
+    hashed_ngrams,
+    lexicon_features,
+    normalize,
+    strip_emoticons,
+)
+
+JUSTICE_SET = Path(__file__).parents[1] / "data" / "justice_sentiment.jsonl"
+
+# --- featurizer -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("ＡＢＣ！？", "abc!?"),  # full-width folded, lower-cased
+        ("等了30天，花了1,200元", "等了0天,花了0元"),  # numbers are not opinions
+        ("//@河南司法:转发微博", "//@:转发微博"),  # user names are not features
+        ("详见 https://sft.henan.gov.cn/x?a=1 谢谢", "详见   谢谢"),
+        ("哈哈哈哈哈哈哈！！！！！", "哈哈哈!!!"),  # intensity kept, length capped
+    ],
+)
+def test_normalize_table(raw: str, expected: str) -> None:
+    assert normalize(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("太好了[哈哈][鼓掌]", "太好了"),
+        ("[泪]又没办成", "又没办成"),
+        ("[good]", ""),
+        ("见[转发理由：必须曝光啊]", "见[转发理由：必须曝光啊]"),  # prose, not an emoticon
+    ],
+)
+def test_strip_emoticons_removes_only_emoticon_tokens(raw: str, expected: str) -> None:
+    assert strip_emoticons(raw) == expected
+
+
+def test_hashing_is_pinned_because_the_shipped_weights_depend_on_it() -> None:
+    # If these change, every shipped weight lands in the wrong bucket: retrain, then update.
+    assert hashed_ngrams("不", (1,), 20).tolist() == [151608, 362289, 504624]
+    assert hashed_ngrams("了", (1,), 20).tolist() == [362289, 504624, 1039571]
+
+
+def test_an_emoticon_is_one_token_not_its_characters() -> None:
+    def grams(text: str) -> set[int]:
+        return set(hashed_ngrams(text, (1,), 20).tolist())
+
+    emoticon = grams("[赞]") - grams(" ")  # minus begin/end-of-text and the space left behind
+    assert len(emoticon) == 1
+    assert emoticon.isdisjoint(grams("赞"))
+    assert emoticon <= grams("好[赞]")
+
+
+@pytest.mark.parametrize(
+    ("text", "pos", "neg", "pos_negated", "neg_negated"),
+    [
+        ("服务很满意，感谢", 2, 0, 0, 0),
+        ("对结果不满意", 0, 1, 1, 0),  # 不满 (negative) and a negated 满意
+        ("没有推诿，也不敷衍", 0, 0, 0, 2),
+        ("基层司法所不作为", 0, 1, 0, 0),  # the 不 inside 不作为 does not flip it
+        ("通知：本周六系统维护", 0, 0, 0, 0),
+        ("非常感谢", 1, 0, 0, 0),  # 非 in 非常 ("very") negates nothing
+        ("没想到这么满意", 1, 0, 0, 0),
+    ],
+)
+def test_lexicon_hits_and_negation(
+    text: str, pos: int, neg: int, pos_negated: int, neg_negated: int
+) -> None:
+    values = lexicon_features(normalize(text))
+    counts = np.rint(np.expm1(values)).astype(int).tolist()
+    assert counts[: 4] == [pos, neg, pos_negated, neg_negated]
+
+
+def test_sparse_features_are_normalised_and_lexicon_follows_hashed_block() -> None:
+    featurizer = Featurizer(bits=16, orders=(1, 2))
+    indices, values = featurizer.sparse("感谢律师！")
+    hashed = indices < featurizer.n_hashed
+    assert np.sum(values[hashed] ** 2) == pytest.approx(1.0, rel=1e-5)
+    lex = indices[~hashed] - featurizer.n_hashed
+    assert [LEXICON_FEATURES[i] for i in lex] == ["lex_pos", "lex_exclaim"]
+
+
+# --- model file and scorer --------------------------------------------------------------------
+
+
+def _toy_model() -> WeiboModel:
+    """A model that reads only the lexicon: positive terms → positive, negative → negative."""
+    featurizer = Featurizer(bits=8, orders=(1,))
+    weights = np.zeros((featurizer.n_features, 3), dtype=np.float32)
+    base = featurizer.n_hashed
+    weights[base + LEXICON_FEATURES.index("lex_pos")] = [-4.0, 0.0, 4.0]
+    weights[base + LEXICON_FEATURES.index("lex_neg")] = [4.0, 0.0, -4.0]
+    bias = np.array([0.0, 1.0, 0.0], dtype=np.float32)
+    return WeiboModel(weights, bias, featurizer, Calibration(slope=0.5, intercept=0.0))
+
+
+def test_model_round_trips_through_its_files(tmp_path: Path) -> None:
+    model = _toy_model()
+    npz, js = model.save(tmp_path)
+    assert npz.exists() and js.exists()
+    loaded = WeiboModel.load(tmp_path)
+    texts = ["非常感谢", "太失望了", "今天发布通知"]
+    labels, scores = model.predict(texts)
+    assert loaded.predict(texts)[0] == labels == ["positive", "negative", "neutral"]
+    np.testing.assert_allclose(loaded.predict(texts)[1], scores, rtol=1e-3)
+
+
+def test_load_refuses_missing_or_incompatible_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read sentiment model"):
+        WeiboModel.load(tmp_path)
+    _toy_model().save(tmp_path)
+    meta_path = tmp_path / "weibo_sentiment.json"
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    meta["lexicon_features"] = ["lex_pos"]
+    meta_path.write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.raises(ConfigError, match="incompatible"):
+        WeiboModel.load(tmp_path)
+
+
+def test_scorer_keeps_order_and_leaves_unjudgeable_texts_unscored() -> None:
+    scorer = WeiboScorer(_toy_model())
+    results = scorer.score_many(["非常感谢", None, "hello world", "  ", "太失望了"])
+    assert results[1] is None and results[2] is None and results[3] is None
+    first, last = results[0], results[4]
+    assert first is not None and first.label == "positive" and first.score > 0.5
+    assert last is not None and last.label == "negative" and last.score < 0.5
+    assert scorer.score("非常感谢") == first
+
+
+def test_calibrated_score_is_monotone_in_the_margin() -> None:
+    cal = Calibration(slope=1.3, intercept=-0.2)
+    p = cal.apply(np.array([-50.0, -1.0, 0.0, 1.0, 50.0]))
+    assert np.all(np.diff(p) > 0) and p[0] >= 0.0 and p[-1] <= 1.0
+
+
+# --- training pieces --------------------------------------------------------------------------
+
+
+def test_lbfgs_finds_the_minimum_of_a_quadratic() -> None:
+    a = np.array([[3.0, 1.0], [1.0, 2.0]])
+    b = np.array([1.0, -1.0])
+
+    def fg(x: np.ndarray) -> tuple[float, np.ndarray]:
+        return float(0.5 * x @ a @ x - b @ x), a @ x - b
+
+    x = lbfgs(fg, np.zeros(2), max_iter=100, tol=1e-14)
+    np.testing.assert_allclose(x, np.linalg.solve(a, b), atol=1e-5)
+
+
+def test_platt_recovers_a_known_slope_and_intercept() -> None:
+    rng = np.random.default_rng(0)
+    margin = rng.normal(0.0, 3.0, 20000)
+    outcome = (rng.random(20000) < 1 / (1 + np.exp(-(0.5 * margin - 1.0)))).astype(float)
+    cal = fit_platt(margin, outcome)
+    assert cal.slope == pytest.approx(0.5, abs=0.05)
+    assert cal.intercept == pytest.approx(-1.0, abs=0.1)
+
+
+def test_stratified_split_is_seeded_disjoint_and_keeps_label_shares() -> None:
+    rows = [(f"正{i}", "positive") for i in range(40)] + [(f"负{i}", "negative") for i in range(20)]
+    train, calib, test = stratified_split(rows, (0.5, 0.25), seed=3)  # type: ignore[arg-type]
+    assert sorted(train + calib + test) == sorted(rows)
+    assert [sum(1 for _, lab in part if lab == "negative") for part in (train, calib, test)] == [
+        10, 5, 5,
+    ]
+    assert stratified_split(rows, (0.5, 0.25), seed=3) == (train, calib, test)  # type: ignore[arg-type]
+    assert stratified_split(rows, (0.5, 0.25), seed=4) != (train, calib, test)  # type: ignore[arg-type]
+
+
+def _fake_data(root: Path) -> None:
+    """A miniature of the shared data folder, same file names and formats."""
+    pos = ["服务很好感谢", "非常满意点赞", "律师很负责谢谢", "调解员辛苦了", "效率高好评"]
+    neg = ["太失望了投诉", "推诿扯皮不作为", "态度差很生气", "敷衍了事垃圾", "拖了半年没人管"]
+    neu = ["发布通知", "召开会议部署工作", "请问需要什么材料", "地址已迁至新区", "考试时间公布"]
+    smp = root / "smp2020_ewect"
+    smp.mkdir(parents=True)
+    for name, reps in (("virus_train.txt", 4), ("virus_eval_labeled.txt", 4),
+                       ("usual_eval_labeled.txt", 4)):
+        items = []
+        for r in range(reps):
+            items += [{"id": 0, "content": f"{t}{r}", "label": "happy"} for t in pos]
+            items += [{"id": 0, "content": f"{t}{r}", "label": "angry"} for t in neg]
+            items += [{"id": 0, "content": f"{t}{r}", "label": "neutral"} for t in neu]
+            items += [{"id": 0, "content": f"天哪{r}", "label": "surprise"}]
+        (smp / name).write_text(json.dumps(items, ensure_ascii=False), encoding="utf-8")
+    senti = root / "weibo_senti_100k"
+    senti.mkdir()
+    lines = [f"1\t{t}[哈哈]{r}" for t in pos for r in range(4)]
+    lines += [f"0\t{t}[怒]{r}" for t in neg for r in range(4)]
+    (senti / "dev.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    waimai = root / "waimai_10k"
+    waimai.mkdir()
+    with (waimai / "waimai_10k.csv").open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["label", "review"])
+        writer.writerows([[1, f"好吃{r}"] for r in range(8)] + [[0, f"难吃{r}"] for r in range(8)])
+
+
+def test_training_is_deterministic_and_learns_the_toy_data(tmp_path: Path) -> None:
+    _fake_data(tmp_path / "data")
+    first = train_model(tmp_path / "data", tmp_path / "a", seed=0)
+    second = train_model(tmp_path / "data", tmp_path / "b", seed=0)
+    a, b = np.load(tmp_path / "a" / "weibo_sentiment.npz"), np.load(
+        tmp_path / "b" / "weibo_sentiment.npz"
+    )
+    for key in ("rows", "weights", "bias"):
+        np.testing.assert_array_equal(a[key], b[key])
+    first.pop("train_seconds")
+    second.pop("train_seconds")
+    assert first == second
+    # surprise rows are dropped; every other SMP row and the senti rows reach training
+    assert "surprise" not in json.dumps(first["train_label_counts"])
+    model = WeiboModel.load(tmp_path / "a")
+    labels, scores = model.predict(["律师很负责谢谢", "推诿扯皮不作为", "召开会议部署工作"])
+    assert labels == ["positive", "negative", "neutral"]
+    assert scores[0] > 0.5 > scores[1]
+
+
+# --- the shipped model ------------------------------------------------------------------------
+
+shipped = pytest.mark.skipif(
+    not (MODEL_DIR / "weibo_sentiment.npz").exists(), reason="no shipped model file"
+)
+
+
+@pytest.fixture(scope="module")
+def shipped_scorer() -> WeiboScorer:
+    scorer = build_scorer({"engine": "weibo", "max_chars": 2000})
+    assert isinstance(scorer, WeiboScorer)
+    return scorer
+
+
+@shipped
+def test_shipped_model_is_small_and_labels_in_order() -> None:
+    size = sum(p.stat().st_size for p in MODEL_DIR.glob("weibo_sentiment.*"))
+    assert size < 5 * 1024 * 1024
+    meta = json.loads((MODEL_DIR / "weibo_sentiment.json").read_text(encoding="utf-8"))
+    assert meta["labels"] == list(LABELS)
+
+
+@shipped
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("感谢法律援助中心的律师，帮我讨回了工资，太暖心了！", "positive"),
+        ("打了一上午电话都没人接，推诿扯皮，太让人失望了。", "negative"),
+        ("省司法厅召开全省公证工作会议，部署下半年重点任务。", "neutral"),
+    ],
+)
+def test_shipped_model_on_plain_cases(shipped_scorer: WeiboScorer, text: str, label: str) -> None:
+    result = shipped_scorer.score(text)
+    assert result is not None and result.label == label
+    assert 0.0 <= result.score <= 1.0
+
+
+@shipped
+def test_shipped_model_stays_above_its_floor_on_the_justice_set(
+    shipped_scorer: WeiboScorer,
+) -> None:
+    # Floors set just below what the shipped model scored (three-class 0.7125, binary 0.7901;
+    # see MODEL_CARD.md): a retrained
+    # model that falls under them is worse on the press office's own kind of text.
+    result = evaluate(shipped_scorer, load_labelled(JUSTICE_SET))
+    assert result["unscored"] == 0
+    assert result["three_class_macro_f1"] >= THREE_CLASS_FLOOR
+    assert result["binary_macro_f1"] >= BINARY_FLOOR
+
+
+THREE_CLASS_FLOOR = 0.70
+BINARY_FLOOR = 0.77
