@@ -18,7 +18,14 @@ from monitor.errors import InputError
 from monitor.models import Alert, Item
 from responders.auth import Principal
 from responders.models import CHANNELS, OUTPUT_KINDS, AuditEntry, Output, Publication, User
-from responders.workflow import RoleForbidden, StateConflict, WorkflowError, decide
+from responders.workflow import (
+    USER_ACTIONS,
+    RoleForbidden,
+    StateConflict,
+    UnknownAction,
+    WorkflowError,
+    decide,
+)
 
 
 class NotFound(InputError):
@@ -67,6 +74,9 @@ def _move_alert(session: Session, alert: Alert, target: str, now: datetime,
 
 def alert_action(session: Session, who: Principal, alert_id: int, action: str, now: datetime,
                  *, reason: str = "", assignee: str | None = None) -> Alert:
+    # "draft" creates an output (start_draft); "respond" follows from publishing.
+    if action not in USER_ACTIONS["alert"] or action == "draft":
+        raise UnknownAction(f"no alert action {action!r}")
     alert = get_alert(session, alert_id)
     before = alert.state
     target = decide("alert", action, before, who.role, reason=reason)
@@ -144,8 +154,8 @@ def edit_output(session: Session, who: Principal, output_id: int, now: datetime,
 def output_action(session: Session, who: Principal, output_id: int, action: str,
                   now: datetime, *, comment: str = "") -> Output:
     """submit | approve | return (publishing has its own function: it needs channels)."""
-    if action == "publish":
-        raise WorkflowError("use publish_output to publish")
+    if action not in ("submit", "approve", "return"):
+        raise UnknownAction(f"no output action {action!r} here")
     output = get_output(session, output_id)
     before = output.state
     target = decide("output", action, before, who.role, reason=comment)

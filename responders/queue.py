@@ -1,0 +1,106 @@
+"""The desk's read side: the filtered alert queue and daily volume/sentiment series."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import case, select
+from sqlalchemy.orm import Session, joinedload
+
+from monitor.models import Alert, Item, Source
+from responders.models import User
+from responders.workflow import OPEN_ALERT_STATES
+
+PRIORITY_ORDER = ("P1", "P2", "P3")
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    priority: str | None = None
+    topic: str | None = None
+    source_id: int | None = None
+    sentiment: str | None = None   # negative | neutral | positive
+    state: str | None = None       # a state, "open" (default) or "all"
+    assignee: str | None = None    # a user name, or "none" for unassigned
+
+
+def query_alerts(session: Session, f: QueueFilter, *, limit: int = 200) -> Sequence[Alert]:
+    """Highest priority first, then the nearest deadline (the least time left)."""
+    rank = case({p: i for i, p in enumerate(PRIORITY_ORDER)}, value=Alert.priority, else_=9)
+    q = (select(Alert).join(Alert.item)
+         .options(joinedload(Alert.item).joinedload(Item.source))
+         .order_by(rank, Alert.due_at, Alert.id))
+    if f.priority:
+        q = q.where(Alert.priority == f.priority)
+    if f.state in (None, "", "open"):
+        q = q.where(Alert.state.in_(OPEN_ALERT_STATES))
+    elif f.state != "all":
+        q = q.where(Alert.state == f.state)
+    if f.source_id:
+        q = q.where(Item.source_id == f.source_id)
+    if f.sentiment:
+        q = q.where(Item.sentiment_label == f.sentiment)
+    if f.assignee == "none":
+        q = q.where(Alert.assignee_id.is_(None))
+    elif f.assignee:
+        q = q.join(User, User.id == Alert.assignee_id).where(User.name == f.assignee)
+    rows = session.scalars(q).unique().all()
+    if f.topic:
+        # Topics are a JSON list; filtering in Python keeps SQLite and PostgreSQL alike.
+        rows = [a for a in rows if f.topic in (a.topics or [])]
+    return rows[:limit]
+
+
+def sources(session: Session) -> Sequence[Source]:
+    return session.scalars(select(Source).order_by(Source.name)).all()
+
+
+def users(session: Session) -> Sequence[User]:
+    return session.scalars(select(User).order_by(User.name)).all()
+
+
+@dataclass(frozen=True)
+class DaySeries:
+    days: list[date]
+    by_label: dict[str, list[int]]   # negative/neutral/positive → count per day
+    mean_score: list[float | None]
+
+
+def daily_series(session: Session, now: datetime, *, days: int = 14,
+                 tz: str = "Asia/Shanghai") -> DaySeries:
+    """Items seen per local day (by sentiment label) and their mean sentiment score."""
+    zone = ZoneInfo(tz)
+    today = now.astimezone(zone).date()
+    first = today - timedelta(days=days - 1)
+    start = datetime(first.year, first.month, first.day, tzinfo=zone)
+    rows = session.execute(
+        select(Item.fetched_at, Item.published_at, Item.sentiment_label, Item.sentiment_score)
+        .where(Item.fetched_at >= start)
+    ).all()
+    return bucket_by_day(rows, first, days, zone)
+
+
+def bucket_by_day(rows: Sequence[tuple[datetime, datetime | None, str | None, float | None]],
+                  first: date, days: int, zone: ZoneInfo) -> DaySeries:
+    """Pure: put (fetched_at, published_at, label, score) rows into local-day buckets. An
+    item counts on the day it was published when known, else when we first saw it."""
+    span = [first + timedelta(days=i) for i in range(days)]
+    index = {d: i for i, d in enumerate(span)}
+    labels = {"negative": [0] * days, "neutral": [0] * days, "positive": [0] * days}
+    sums = [0.0] * days
+    counts = [0] * days
+    for fetched, published, label, score in rows:
+        when = (published or fetched).astimezone(zone).date()
+        i = index.get(when)
+        if i is None:
+            continue
+        if label in labels:
+            labels[label][i] += 1
+        if score is not None:
+            sums[i] += score
+            counts[i] += 1
+    means = [sums[i] / counts[i] if counts[i] else None for i in range(days)]
+    return DaySeries(span, labels, means)

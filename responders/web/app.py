@@ -1,0 +1,177 @@
+"""The press-desk web app: `create_app(settings, enqueue)`.
+
+Server-rendered Jinja2 pages (autoescaped) with htmx for partial updates, and a JSON API under
+/api/v1 (OpenAPI at /api/docs). Only the request boundary commits. `enqueue(task_name, args)`
+is handed in by tasks/ so this package never imports the runtime.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import yaml
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import text
+
+from monitor.db import make_engine, make_sessionmaker
+from monitor.errors import ConfigError, InputError
+from monitor.flagging import PRIORITY_NAMES
+from monitor.settings import Settings
+from responders.auth import LoginThrottle
+from responders.desk import NotFound
+from responders.web.deps import DeskContext, LoginRequired
+from responders.web.i18n import LANGS, translate
+from responders.web.security import (
+    AuthError,
+    CsrfError,
+    Enqueue,
+    SecurityHeaders,
+    clean_html,
+    safe_url,
+)
+from responders.workflow import (
+    ReasonRequired,
+    RoleForbidden,
+    StateConflict,
+    UnknownAction,
+    WorkflowError,
+)
+
+HERE = Path(__file__).resolve().parent
+LANG_COOKIE = "yq_lang"
+
+
+def _topic_names(config_dir: Path) -> dict[str, str]:
+    try:
+        data = yaml.safe_load((config_dir / "topics.yaml").read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read topics.yaml: {exc}") from exc
+    return {str(t["id"]): str(t.get("name", t["id"])) for t in data.get("topics", [])}
+
+
+def request_lang(request: Request) -> str:
+    wanted = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE) or "zh"
+    return wanted if wanted in LANGS else "zh"
+
+
+def _error_status(exc: Exception) -> int:
+    if isinstance(exc, AuthError):
+        return 401
+    if isinstance(exc, RoleForbidden | CsrfError):
+        return 403
+    if isinstance(exc, NotFound | UnknownAction):
+        return 404
+    if isinstance(exc, StateConflict):
+        return 409
+    if isinstance(exc, ReasonRequired | InputError | WorkflowError):
+        return 400
+    return 500
+
+
+def create_app(settings: Settings, enqueue: Enqueue) -> FastAPI:
+    web = settings.section("web")
+    engine = make_engine(settings.database_url)
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    env = templates.env
+    env.autoescape = True
+    tz = ZoneInfo(settings.timezone)
+
+    def local(dt: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+        return "-" if dt is None else dt.astimezone(tz).strftime(fmt)
+
+    def iso_local(value: str | None) -> str:
+        return "-" if not value else local(datetime.fromisoformat(value))
+
+    env.filters["local"] = local
+    env.filters["iso_local"] = iso_local
+    env.filters["clean_html"] = clean_html
+    env.filters["safe_url"] = safe_url
+    env.filters["tojson_attr"] = lambda v: json.dumps(v, ensure_ascii=False)
+    env.globals["PRIORITY_NAMES"] = PRIORITY_NAMES
+
+    ctx = DeskContext(
+        settings=settings,
+        sessions=make_sessionmaker(engine),
+        templates=templates,
+        enqueue=enqueue,
+        throttle=LoginThrottle(limit=int(web.get("login_attempts", 5)),
+                               window=timedelta(minutes=float(web.get("login_window_minutes",
+                                                                      15)))),
+        topic_names=_topic_names(Path(settings.config_dir)),
+        templates_dir=Path(settings.config_dir) / "templates",
+        idle=timedelta(minutes=float(web.get("session_idle_minutes", 30))),
+        absolute=timedelta(hours=float(web.get("session_max_hours", 12))),
+        secure_cookies=bool(web.get("secure_cookies", False)),
+        office=str(web.get("office", "河南省司法厅")),
+    )
+    env.globals["topic_name"] = lambda t: ctx.topic_names.get(t, t)
+
+    app = FastAPI(title="yuqing press desk", version="1", docs_url="/api/docs",
+                  redoc_url=None, openapi_url="/api/v1/openapi.json")
+    app.state.desk = ctx
+    app.add_middleware(SecurityHeaders)
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+
+    @app.exception_handler(LoginRequired)
+    async def _login(request: Request, exc: LoginRequired) -> Response:
+        return RedirectResponse("/login?next=" + request.url.path, status_code=303)
+
+    async def _error(request: Request, exc: Exception) -> Response:
+        status = _error_status(exc)
+        message = str(exc) or exc.__class__.__name__
+        if request.url.path.startswith("/api/") or status == 401 and \
+                request.headers.get("authorization"):
+            headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+            return JSONResponse({"error": message}, status_code=status, headers=headers)
+        return render(request, "error.html", {"message": message, "status": status},
+                      status_code=status)
+
+    for exc_type in (AuthError, CsrfError, WorkflowError, InputError):
+        app.add_exception_handler(exc_type, _error)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> Response:
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception as exc:  # noqa: BLE001 — any database failure is "not healthy"
+            return JSONResponse({"ok": False, "database": str(exc)[:200]}, status_code=503)
+        return JSONResponse({"ok": True})
+
+    from responders.web.api import router as api_router
+    from responders.web.pages import router as page_router
+
+    app.include_router(api_router)
+    app.include_router(page_router)
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        return Response(status_code=204)
+
+    def _close() -> None:
+        engine.dispose()
+
+    app.router.on_shutdown.append(_close)
+    return app
+
+
+def render(request: Request, name: str, context: dict[str, Any],
+           status_code: int = 200) -> HTMLResponse:
+    """A page in the request's language; ?lang=xx is remembered in a cookie."""
+    ctx: DeskContext = request.app.state.desk
+    lang = request_lang(request)
+    me = getattr(request.state, "principal", None)
+    full = {"t": lambda k, **v: translate(lang, k, **v), "lang": lang, "me": me,
+            "csrf": me.csrf_token if me is not None else "", "now": ctx.now(), **context}
+    response = ctx.templates.TemplateResponse(request, name, full, status_code=status_code)
+    if request.query_params.get("lang") in LANGS:
+        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, httponly=True,
+                            samesite="lax")
+    return response

@@ -1,0 +1,73 @@
+"""Server-rendered SVG charts: nothing to load from the internet, nothing to run in the
+browser. Presentation attributes only (no style attributes), so the CSP can forbid inline
+styles."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from xml.sax.saxutils import escape
+
+COLORS = {"negative": "#c0392b", "neutral": "#95a5a6", "positive": "#27ae60"}
+
+
+def volume_sentiment_svg(days: Sequence[date], by_label: dict[str, list[int]],
+                         mean_score: Sequence[float | None], *, title: str,
+                         labels: dict[str, str], width: int = 720, height: int = 220) -> str:
+    """Stacked bars of items per day by sentiment label, and a line of the mean score
+    (0 = negative … 1 = positive) on the right axis."""
+    left, right, top, bottom = 36, 36, 28, 34
+    plot_w, plot_h = width - left - right, height - top - bottom
+    n = max(len(days), 1)
+    totals = [sum(by_label[k][i] for k in by_label) for i in range(len(days))]
+    peak = max(totals + [1])
+    step = plot_w / n
+    bar_w = max(step * 0.7, 1.0)
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+           f'role="img" aria-label="{escape(title)}" class="chart">',
+           f'<title>{escape(title)}</title>',
+           f'<text x="{left}" y="16" font-size="13" fill="#333">{escape(title)}</text>']
+    for frac in (0, 0.5, 1):
+        y = top + plot_h * (1 - frac)
+        out.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" '
+                   'stroke="#ddd" stroke-width="1"/>')
+        out.append(f'<text x="{left - 4}" y="{y + 4:.1f}" font-size="10" fill="#666" '
+                   f'text-anchor="end">{round(peak * frac)}</text>')
+        out.append(f'<text x="{left + plot_w + 4}" y="{y + 4:.1f}" font-size="10" '
+                   f'fill="#2c3e50">{frac:.1f}</text>')
+    for i, day in enumerate(days):
+        x = left + i * step + (step - bar_w) / 2
+        base: float = top + plot_h
+        for key in ("negative", "neutral", "positive"):
+            count = by_label.get(key, [0] * len(days))[i]
+            if not count:
+                continue
+            h = plot_h * count / peak
+            base -= h
+            out.append(f'<rect x="{x:.1f}" y="{base:.1f}" width="{bar_w:.1f}" height="{h:.1f}" '
+                       f'fill="{COLORS[key]}"><title>{day.isoformat()} '
+                       f'{escape(labels.get(key, key))} {count}</title></rect>')
+        if i % max(1, n // 7) == 0:
+            out.append(f'<text x="{x + bar_w / 2:.1f}" y="{height - bottom + 14}" '
+                       f'font-size="10" fill="#666" text-anchor="middle">'
+                       f'{day.month}/{day.day}</text>')
+    points = [(left + i * step + step / 2, top + plot_h * (1 - s))
+              for i, s in enumerate(mean_score) if s is not None]
+    if len(points) > 1:
+        path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
+        out.append(f'<polyline points="{path}" fill="none" stroke="#2c3e50" stroke-width="2"/>')
+    for x, y in points:
+        out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="#2c3e50"/>')
+    lx = left
+    for key in ("negative", "neutral", "positive"):
+        out.append(f'<rect x="{lx}" y="{height - 12}" width="10" height="10" '
+                   f'fill="{COLORS[key]}"/>')
+        out.append(f'<text x="{lx + 14}" y="{height - 3}" font-size="10" fill="#333">'
+                   f'{escape(labels.get(key, key))}</text>')
+        lx += 80
+    out.append(f'<line x1="{lx}" y1="{height - 7}" x2="{lx + 14}" y2="{height - 7}" '
+               'stroke="#2c3e50" stroke-width="2"/>')
+    out.append(f'<text x="{lx + 18}" y="{height - 3}" font-size="10" fill="#333">'
+               f'{escape(labels.get("mean", "mean"))}</text>')
+    out.append("</svg>")
+    return "".join(out)

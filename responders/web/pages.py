@@ -1,0 +1,349 @@
+"""Server-rendered pages. Every state change is a POST carrying the CSRF token and ends in
+a redirect (303) so a reload never repeats it."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from monitor.errors import InputError
+from responders import desk as desk_ops
+from responders.auth import Principal, add_user, authenticate, close_session, open_session
+from responders.drafting import AlertFacts, render_draft, template_path
+from responders.models import CHANNELS, OUTPUT_KINDS, ROLES, Output, Policy
+from responders.outputs import counts_by_channel, output_log, row_dict, to_csv
+from responders.policies import citation, suggest
+from responders.queue import QueueFilter, daily_series, query_alerts, sources, users
+from responders.web.app import render, request_lang
+from responders.web.charts import volume_sentiment_svg
+from responders.web.deps import DB, DeskContext, PageReader, PageWriter, desk
+from responders.web.i18n import translate
+from responders.web.security import (
+    LOGIN_CSRF_COOKIE,
+    SESSION_COOKIE,
+    CsrfError,
+    new_login_csrf,
+    secure_cookie_flag,
+)
+from responders.workflow import RoleForbidden, allowed_actions
+
+router = APIRouter(include_in_schema=False)
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _safe_next(target: str | None) -> str:
+    # Only same-site paths: "//evil.example" or "https://…" would be an open redirect.
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return "/"
+
+
+# ---------------------------------------------------------------- login
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, next: str = "/") -> Response:
+    token = new_login_csrf()
+    response = render(request, "login.html", {"login_csrf": token, "next": _safe_next(next),
+                                              "error": None})
+    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
+                        secure=secure_cookie_flag(request, desk(request).secure_cookies))
+    return response
+
+
+@router.post("/login")
+def login(request: Request, session: DB, username: Annotated[str, Form()],
+          password: Annotated[str, Form()], csrf_token: Annotated[str, Form()] = "",
+          next: Annotated[str, Form()] = "/") -> Response:
+    ctx = desk(request)
+    # Login CSRF (double submit): the form's token must match the cookie set with the form.
+    cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not cookie or cookie != csrf_token:
+        raise CsrfError("the login form expired; reload the page")
+    now = ctx.now()
+    name_key, addr_key = f"name:{username.strip()}", f"addr:{_client(request)}"
+    lang = request_lang(request)
+    if ctx.throttle.blocked([name_key, addr_key], now):
+        return _login_again(request, translate(lang, "login_throttled"), next, 429)
+    user = authenticate(session, username, password)
+    if user is None:
+        ctx.throttle.failed([name_key, addr_key], now)
+        return _login_again(request, translate(lang, "login_failed"), next, 401)
+    ctx.throttle.succeeded([name_key])
+    plain = open_session(session, user, now)
+    session.commit()
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(SESSION_COOKIE, plain, httponly=True, samesite="lax", path="/",
+                        secure=secure_cookie_flag(request, ctx.secure_cookies))
+    response.delete_cookie(LOGIN_CSRF_COOKIE)
+    return response
+
+
+def _login_again(request: Request, error: str, next: str, status: int) -> Response:
+    token = new_login_csrf()
+    response = render(request, "login.html", {"login_csrf": token, "next": _safe_next(next),
+                                              "error": error}, status_code=status)
+    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
+                        secure=secure_cookie_flag(request, desk(request).secure_cookies))
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, me: PageWriter,
+           session: DB) -> Response:
+    close_session(session, request.cookies.get(SESSION_COOKIE, ""))
+    session.commit()
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+# ---------------------------------------------------------------- queue
+
+def _filters(request: Request) -> QueueFilter:
+    q = request.query_params
+    source = q.get("source") or ""
+    return QueueFilter(priority=q.get("priority") or None, topic=q.get("topic") or None,
+                       source_id=int(source) if source.isdigit() else None,
+                       sentiment=q.get("sentiment") or None, state=q.get("state") or None,
+                       assignee=q.get("assignee") or None)
+
+
+@router.get("/", response_class=HTMLResponse)
+def queue_page(request: Request, me: PageReader,
+               session: DB) -> Response:
+    ctx = desk(request)
+    f = _filters(request)
+    series = daily_series(session, ctx.now(), tz=ctx.settings.timezone)
+    lang = request_lang(request)
+    labels = {k: translate(lang, k) for k in ("negative", "neutral", "positive", "mean")}
+    chart = volume_sentiment_svg(series.days, series.by_label, series.mean_score,
+                                 title=translate(lang, "chart_title"), labels=labels)
+    return render(request, "queue.html", {
+        "alerts": query_alerts(session, f), "f": f, "sources": sources(session),
+        "users": users(session), "topics": ctx.topic_names, "chart": chart,
+    })
+
+
+@router.get("/queue/rows", response_class=HTMLResponse)
+def queue_rows(request: Request, me: PageReader,
+               session: DB) -> Response:
+    """The table body alone, for htmx when a filter changes."""
+    return render(request, "_rows.html", {"alerts": query_alerts(session, _filters(request))})
+
+
+# ---------------------------------------------------------------- alert
+
+def _facts(ctx: DeskContext, alert: Any) -> AlertFacts:
+    item = alert.item
+    return AlertFacts(title=item.title or item.text[:40], source=item.source.name,
+                      published_at=item.published_at, topics=list(alert.topics),
+                      topic_names=[ctx.topic_names.get(t, t) for t in alert.topics],
+                      reasons=list(alert.reasons), link=item.link)
+
+
+def _suggest_for(session: Session, alert: Any) -> list[tuple[Policy, float]]:
+    query = f"{alert.item.title} {alert.item.text}"
+    return suggest(session, query, topics=list(alert.topics), limit=5)
+
+
+@router.get("/alerts/{alert_id}", response_class=HTMLResponse)
+def alert_page(alert_id: int, request: Request, me: PageReader,
+               session: DB) -> Response:
+    alert = desk_ops.get_alert(session, alert_id)
+    outputs = session.scalars(select(Output).where(Output.alert_id == alert.id)
+                              .order_by(Output.id)).all()
+    return render(request, "alert.html", {
+        "alert": alert, "item": alert.item, "history": desk_ops.history(session, alert.id),
+        "actions": allowed_actions("alert", alert.state, me.role),
+        "users": users(session), "outputs": outputs, "kinds": OUTPUT_KINDS,
+        "suggestions": _suggest_for(session, alert),
+    })
+
+
+@router.post("/alerts/{alert_id}/draft")
+async def alert_draft(alert_id: int, request: Request, me: PageWriter,
+                      session: DB) -> Response:
+    ctx = desk(request)
+    form = await request.form()
+    kind = str(form.get("kind", ""))
+    cited = [int(str(v)) for v in form.getlist("policy") if str(v).isdigit()]
+    output = create_draft(ctx, session, me, alert_id, kind, cited)
+    session.commit()
+    return RedirectResponse(f"/outputs/{output.id}", status_code=303)
+
+
+def create_draft(ctx: DeskContext, session: Session, me: Principal, alert_id: int, kind: str,
+                 cited: list[int], title: str | None = None,
+                 body: str | None = None) -> Output:
+    """A draft from the template for its kind and the alert's first topic (shared by the
+    page and the API)."""
+    if kind not in OUTPUT_KINDS:
+        raise InputError(f"kind must be one of {', '.join(OUTPUT_KINDS)}")
+    alert = desk_ops.get_alert(session, alert_id)
+    policies = [p for p in (session.get(Policy, i) for i in cited) if p is not None]
+    topic = alert.topics[0] if alert.topics else None
+    if body is None:
+        template = template_path(ctx.templates_dir, kind, topic).read_text(encoding="utf-8")
+        t_title, t_body = render_draft(template, _facts(ctx, alert), now=ctx.now(),
+                                       tz=ctx.settings.timezone, office=ctx.office,
+                                       citations=[citation(p) for p in policies])
+        title, body = title or t_title, t_body
+    return desk_ops.start_draft(session, me, alert.id, desk_ops.DraftInput(
+        kind=kind, title=title or "", body=body, topic=topic,
+        cited_policy_ids=[p.id for p in policies]), ctx.now())
+
+
+@router.post("/alerts/{alert_id}/{action}")
+async def alert_action(alert_id: int, action: str, request: Request,
+                       me: PageWriter,
+                       session: DB) -> Response:
+    form = await request.form()
+    desk_ops.alert_action(session, me, alert_id, action, desk(request).now(),
+                          reason=str(form.get("reason", "")),
+                          assignee=str(form.get("assignee") or "") or None)
+    session.commit()
+    return RedirectResponse(f"/alerts/{alert_id}", status_code=303)
+
+
+# ---------------------------------------------------------------- outputs
+
+@router.get("/outputs/{output_id}", response_class=HTMLResponse)
+def output_page(output_id: int, request: Request, me: PageReader,
+                session: DB) -> Response:
+    output = desk_ops.get_output(session, output_id)
+    suggestions = _suggest_for(session, output.alert) if output.alert else []
+    cited = [p for p in (session.get(Policy, i) for i in output.cited_policy_ids) if p]
+    shown = {p.id for p, _ in suggestions}
+    suggestions += [(p, 0.0) for p in cited if p.id not in shown]
+    actions = allowed_actions("output", output.state, me.role)
+    if "approve" in actions and output.author_id == me.user_id:
+        actions.remove("approve")  # separation of duties, also enforced on the server
+    zone = ZoneInfo(desk(request).settings.timezone)
+    return render(request, "output.html", {
+        "output": output, "actions": actions, "suggestions": suggestions,
+        "channels": CHANNELS, "now_local": desk(request).now().astimezone(zone)
+        .strftime("%Y-%m-%dT%H:%M"),
+    })
+
+
+@router.post("/outputs/{output_id}/edit")
+async def output_edit(output_id: int, request: Request, me: PageWriter,
+                      session: DB) -> Response:
+    form = await request.form()
+    cited = [int(str(v)) for v in form.getlist("policy") if str(v).isdigit()]
+    desk_ops.edit_output(session, me, output_id, desk(request).now(),
+                         title=str(form.get("title", "")), body=str(form.get("body", "")),
+                         cited_policy_ids=cited)
+    session.commit()
+    if form.get("then") == "submit":
+        desk_ops.output_action(session, me, output_id, "submit", desk(request).now())
+        session.commit()
+    return RedirectResponse(f"/outputs/{output_id}", status_code=303)
+
+
+@router.post("/outputs/{output_id}/publish")
+async def output_publish(output_id: int, request: Request, me: PageWriter,
+                         session: DB) -> Response:
+    ctx = desk(request)
+    form = await request.form()
+    channels = [str(c) for c in form.getlist("channel")]
+    other = str(form.get("other_channel", "")).strip()
+    if other:
+        channels.append(other)
+    when = parse_local(str(form.get("published_at", "")), ctx.settings.timezone) or ctx.now()
+    link = str(form.get("link", "")) or None
+    pubs = [desk_ops.PublicationInput(channel=c, link=link, published_at=when) for c in channels]
+    desk_ops.publish_output(session, me, output_id, pubs, ctx.now())
+    session.commit()
+    return RedirectResponse(f"/outputs/{output_id}", status_code=303)
+
+
+def parse_local(value: str, tz: str) -> datetime | None:
+    """A datetime-local form value (zone-less, the office's zone) → aware datetime."""
+    if not value.strip():
+        return None
+    try:
+        dt = datetime.fromisoformat(value.strip())
+    except ValueError as exc:
+        raise InputError(f"not a date and time: {value!r}") from exc
+    return dt if dt.tzinfo else dt.replace(tzinfo=ZoneInfo(tz))
+
+
+@router.post("/outputs/{output_id}/{action}")
+async def output_action(output_id: int, action: str, request: Request,
+                        me: PageWriter,
+                        session: DB) -> Response:
+    form = await request.form()
+    desk_ops.output_action(session, me, output_id, action, desk(request).now(),
+                           comment=str(form.get("comment", "")))
+    session.commit()
+    return RedirectResponse(f"/outputs/{output_id}", status_code=303)
+
+
+# ---------------------------------------------------------------- output log
+
+def _log_rows(request: Request, session: Session) -> list[Any]:
+    q = request.query_params
+    year = q.get("year") or ""
+    return output_log(session, year=int(year) if year.isdigit() else None,
+                      channel=q.get("channel") or None, kind=q.get("kind") or None)
+
+
+@router.get("/log", response_class=HTMLResponse)
+def log_page(request: Request, me: PageReader,
+             session: DB) -> Response:
+    rows = _log_rows(request, session)
+    return render(request, "log.html", {"rows": rows, "counts": counts_by_channel(rows),
+                                        "kinds": OUTPUT_KINDS, "channels": CHANNELS,
+                                        "query": request.url.query})
+
+
+@router.get("/log.csv")
+def log_csv(request: Request, me: PageReader,
+            session: DB) -> Response:
+    body = to_csv(_log_rows(request, session), desk(request).settings.timezone)
+    return Response(body, media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="output-log.csv"'})
+
+
+@router.get("/log.json")
+def log_json(request: Request, me: PageReader,
+             session: DB) -> Response:
+    tz = desk(request).settings.timezone
+    rows = [row_dict(r, tz) for r in _log_rows(request, session)]
+    return Response(json.dumps(rows, ensure_ascii=False, indent=1),
+                    media_type="application/json",
+                    headers={"Content-Disposition": 'attachment; filename="output-log.json"'})
+
+
+# ---------------------------------------------------------------- admin
+
+@router.get("/admin/users", response_class=HTMLResponse)
+def users_page(request: Request, me: PageReader,
+               session: DB) -> Response:
+    if me.role != "admin":
+        raise RoleForbidden("only admins manage users")
+    return render(request, "users.html", {"users": users(session), "roles": ROLES})
+
+
+@router.post("/admin/users")
+async def users_add(request: Request, me: PageWriter,
+                    session: DB) -> Response:
+    if me.role != "admin":
+        raise RoleForbidden("only admins manage users")
+    form = await request.form()
+    add_user(session, str(form.get("name", "")), str(form.get("role", "")),
+             str(form.get("password", "")), desk(request).now(), actor=me.actor,
+             display_name=str(form.get("display_name", "")))
+    session.commit()
+    return RedirectResponse("/admin/users", status_code=303)

@@ -1,0 +1,160 @@
+"""Press-desk commands: web, users, tokens, policies. Registered through
+tasks.cli.COMMAND_MODULES."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from monitor.errors import InputError
+from monitor.settings import Settings
+
+
+def make_enqueue(settings: Settings) -> Any:
+    """The web app's way to start background work, without importing tasks/ into it."""
+    state: dict[str, Any] = {}
+
+    def enqueue(name: str, args: list[Any]) -> None:
+        from tasks.celery_app import create_app
+
+        if "app" not in state:
+            state["app"] = create_app(settings)
+        state["app"].send_task(name, args=args)
+
+    return enqueue
+
+
+def build_web_app(settings: Settings) -> Any:
+    from responders.web import create_app
+
+    return create_app(settings, make_enqueue(settings))
+
+
+def cmd_web(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from tasks.cli import init_database
+
+    init_database(settings)
+    app = build_web_app(settings)
+    print(f"press desk at http://{args.host}:{args.port}/", flush=True)
+    # proxy_headers: behind an HTTPS proxy on loopback, X-Forwarded-Proto marks the request
+    # https and the session cookie gets Secure.
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.loglevel,
+                proxy_headers=True, forwarded_allow_ips="127.0.0.1")
+    return 0
+
+
+def read_password(prompt: str = "password: ") -> str:
+    """From the terminal without echo, or the first line of stdin when it is not a tty."""
+    if sys.stdin.isatty():
+        first = getpass.getpass(prompt)
+        if getpass.getpass("again: ") != first:
+            raise InputError("the passwords differ")
+        return first
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def _sessions(settings: Settings) -> Any:
+    from monitor.db import make_engine, make_sessionmaker, migrate
+
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    return make_sessionmaker(engine)
+
+
+def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
+    from sqlalchemy import select
+
+    from responders.auth import add_user
+    from responders.models import User
+
+    with _sessions(settings)() as session:
+        if args.users_cmd == "add":
+            password = read_password()
+            user = add_user(session, args.name, args.role, password, datetime.now(UTC),
+                            display_name=args.display_name or "", email=args.email)
+            session.commit()
+            print(f"added {user.role} {user.name}")
+            return 0
+        for u in session.scalars(select(User).order_by(User.name)):
+            print(f"{u.name}\t{u.role}\t{'active' if u.active else 'disabled'}")
+    return 0
+
+
+def cmd_tokens(args: argparse.Namespace, settings: Settings) -> int:
+    from responders.auth import create_token
+
+    with _sessions(settings)() as session:
+        plain = create_token(session, args.name, args.role, datetime.now(UTC))
+        session.commit()
+    # The only time the token is shown: it is stored as a hash.
+    print(plain)
+    return 0
+
+
+def cmd_policies(args: argparse.Namespace, settings: Settings) -> int:
+    from responders.policies import import_policies, read_policies
+
+    docs = read_policies(args.path)
+    with _sessions(settings)() as session:
+        result = import_policies(session, docs, datetime.now(UTC))
+        session.commit()
+    print(f"policies: {result['created']} added, {result['updated']} updated, "
+          f"{result['unchanged']} unchanged")
+    return 0
+
+
+def ensure_first_admin(settings: Settings, password: str | None) -> str | None:
+    """For `yuqing run`: when there is no user yet, create `admin` and return the password
+    to print once (YUQING_ADMIN_PASSWORD sets it). None when users exist."""
+    import secrets
+
+    from sqlalchemy import func, select
+
+    from responders.auth import add_user
+    from responders.models import User
+
+    with _sessions(settings)() as session:
+        if session.scalar(select(func.count()).select_from(User)):
+            return None
+        chosen = password or secrets.token_urlsafe(12)
+        add_user(session, "admin", "admin", chosen, datetime.now(UTC), actor="run")
+        session.commit()
+    return chosen
+
+
+def register(sub: Any) -> None:
+    s = sub.add_parser("web", help="serve the press desk (workers run apart)")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--loglevel", default="info")
+    s.set_defaults(func=cmd_web)
+
+    s = sub.add_parser("users", help="desk users")
+    us = s.add_subparsers(dest="users_cmd", required=True)
+    a = us.add_parser("add", help="add a user; the password is read from stdin when it is "
+                      "not a terminal")
+    a.add_argument("name")
+    a.add_argument("--role", required=True, choices=["officer", "approver", "admin"])
+    a.add_argument("--display-name")
+    a.add_argument("--email")
+    us.add_parser("list")
+    s.set_defaults(func=cmd_users)
+
+    s = sub.add_parser("tokens", help="API tokens")
+    ts = s.add_subparsers(dest="tokens_cmd", required=True)
+    c = ts.add_parser("create", help="print a new API token (shown once)")
+    c.add_argument("name")
+    c.add_argument("--role", required=True, choices=["officer", "approver", "admin"])
+    s.set_defaults(func=cmd_tokens)
+
+    s = sub.add_parser("policies", help="the policy library")
+    ps = s.add_subparsers(dest="policies_cmd", required=True)
+    i = ps.add_parser("import", help="import policy documents from a file or folder")
+    i.add_argument("path", type=Path)
+    s.set_defaults(func=cmd_policies)
