@@ -42,7 +42,7 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from monitor.errors import ConfigError
 from monitor.sentiment.base import Sentiment, Thresholds, prepare
@@ -138,10 +138,14 @@ class SegModel:
     uni_lp: list[tuple[float, float, float, float]]  # per char id, per tag b m e s
     bi_keys: array[int]
     bi_lp: array[float]
-    bi_start: array[int]  # bi_keys[bi_start[c]:bi_start[c + 1]] start with char c
     tri_keys: array[int]
     tri_lp: array[float]
-    tri_start: array[int]
+    # Every char pair c1*n + c2 that starts a bigram or a trigram, sorted, with the ranges of
+    # bi_keys and tri_keys that start with it; pair_start[c] is where pairs of char c begin.
+    pair_keys: array[int]
+    pair_bi: array[int]  # bi range j is pair_bi[2j]:pair_bi[2j + 1]
+    pair_tri: array[int]  # likewise for tri_keys
+    pair_start: array[int]
 
     @property
     def unknown_id(self) -> int:
@@ -152,8 +156,22 @@ def _log(x: float) -> float:
     return math.log(x) if x != 0 else _NEG_INF
 
 
-def _starts(keys: array[int], n: int, width: int) -> array[int]:
-    return array("q", [bisect_left(keys, c * width) for c in range(n + 1)])
+def _pair_index(
+    bi_keys: array[int], tri_keys: array[int], n: int
+) -> tuple[array[int], array[int], array[int], array[int]]:
+    ranges: dict[int, list[int]] = {}
+    for keys, width, slot in ((bi_keys, 25, 0), (tri_keys, n * 125, 2)):
+        for i, key in enumerate(keys):
+            r = ranges.setdefault(key // width, [0, 0, 0, 0])
+            if r[slot + 1] == 0:
+                r[slot] = i
+            r[slot + 1] = i + 1
+    pairs = sorted(ranges)
+    pair_keys = array("q", pairs)
+    pair_bi = array("i", [x for p in pairs for x in ranges[p][0:2]])
+    pair_tri = array("i", [x for p in pairs for x in ranges[p][2:4]])
+    starts = array("i", [bisect_left(pair_keys, c * n) for c in range(n + 1)])
+    return pair_keys, pair_bi, pair_tri, starts
 
 
 def _pack(entries: Iterable[tuple[int, float]]) -> tuple[array[int], array[float]]:
@@ -221,6 +239,7 @@ def load_seg_model(path: str | Path | None = None) -> SegModel:
             )
             for (s1, s2, s3), count in cm.tri.items()
         )
+        pair_keys, pair_bi, pair_tri, pair_start = _pair_index(bi_keys, tri_keys, n)
         model = SegModel(
             char_ids=char_ids,
             n_chars=n,
@@ -228,10 +247,12 @@ def load_seg_model(path: str | Path | None = None) -> SegModel:
             uni_lp=uni_lp,
             bi_keys=bi_keys,
             bi_lp=bi_lp,
-            bi_start=_starts(bi_keys, n, n * 25),
             tri_keys=tri_keys,
             tri_lp=tri_lp,
-            tri_start=_starts(tri_keys, n, n * n * 125),
+            pair_keys=pair_keys,
+            pair_bi=pair_bi,
+            pair_tri=pair_tri,
+            pair_start=pair_start,
         )
     except (KeyError, TypeError, ValueError, ZeroDivisionError) as exc:
         raise ConfigError(f"{p} is not a SnowNLP seg model: {exc!r}") from exc
@@ -294,20 +315,46 @@ def load_stopwords(path: str | Path | None = None) -> frozenset[str]:
 # --------------------------------------------------------------------------- Viterbi
 
 
-def _gen_viterbi() -> Callable[[Sequence[float], Sequence[Sequence[float] | None]], Any]:
+def _gen_viterbi() -> Callable[[Sequence[float], Sequence[Any]], Any]:
     """Build the unrolled Viterbi loop (16 states x 4 predecessors, all in local variables).
 
     State k = p*4 + c (previous tag p, tag c). The new state (c, n) takes the first p in
-    b, m, e, s order with the largest v[p, c] + lp[p*16 + c*4 + n] (SnowNLP replaces only on a
-    strictly greater score). A `None` table marks a char unknown to the model: SnowNLP then
-    overwrites each new state with its *last* predecessor (p = s) and leaves its score as is.
+    b, m, e, s order with the largest v[p, c] + lp(p, c, n) (SnowNLP replaces only on a
+    strictly greater score). Each step's table is one of:
 
-    A 16-entry table lp[c*4 + n] is the same for every p (no trigram of the model matched).
-    Then the winner is found from the first maximum a of v[., c]: float addition is monotone,
-    so no p can beat it, but an earlier p whose sum *rounds* to the same value would win in
-    SnowNLP's order; those few sums are computed and compared exactly.
+    * None: a char unknown to the model. SnowNLP then overwrites each new state with its
+      *last* predecessor (p = s) and leaves its score as it is.
+    * 16 log-probs lp[c*4 + n], the same for every p (no trigram of the model matched). The
+      winner comes from the first maximum a of v[., c]: float addition is monotone, so no p
+      can beat it, but an earlier p whose sum *rounds* to the same value wins in SnowNLP's
+      order, so those few sums are computed and compared exactly.
+    * (those 16, patches): trigrams matched for the columns in patches, each (k, c, lp4)
+      with the log-prob per p; those columns are redone with all four sums.
     """
     vs = ", ".join(f"v{k}" for k in range(16))
+    ns = ", ".join(f"n{k}" for k in range(16))
+    bs = ", ".join(f"b{k}" for k in range(16))
+    ind = "            "
+
+    def uniform() -> list[str]:
+        out = [ind + ", ".join(f"l{k}" for k in range(16)) + " = lp"]
+        for c in range(4):
+            out.append(f"{ind}m = v{c}; a = 0")
+            for p in range(1, 4):
+                out.append(f"{ind}if v{p * 4 + c} > m: m = v{p * 4 + c}; a = {p}")
+            for n in range(4):
+                k = c * 4 + n
+                out += [
+                    f"{ind}x = m + l{k}; b = a",
+                    f"{ind}if a:",
+                    f"{ind}    if v{c} + l{k} == x: b = 0",
+                    f"{ind}    elif a > 1:",
+                    f"{ind}        if v{4 + c} + l{k} == x: b = 1",
+                    f"{ind}        elif a > 2 and v{8 + c} + l{k} == x: b = 2",
+                    f"{ind}n{k} = x; b{k} = b",
+                ]
+        return out
+
     lines = [
         "def viterbi(v, tables):",
         f"    {vs} = v",
@@ -320,38 +367,31 @@ def _gen_viterbi() -> Callable[[Sequence[float], Sequence[Sequence[float] | None
         "            append(_UNKNOWN_BP)",
         "            continue",
         "        if len(lp) == 16:",
-        "            " + ", ".join(f"l{k}" for k in range(16)) + " = lp",
+        *uniform(),
+        "        else:",
+        "            lp, patches = lp",
+        *uniform(),
+        f"            vv = ({vs})",
+        f"            nn = [{ns}]",
+        f"            bb = [{bs}]",
+        "            for k, c, q in patches:",
+        "                x = vv[c] + q[0]; b = 0",
+        "                y = vv[c + 4] + q[1]",
+        "                if y > x: x = y; b = 1",
+        "                y = vv[c + 8] + q[2]",
+        "                if y > x: x = y; b = 2",
+        "                y = vv[c + 12] + q[3]",
+        "                if y > x: x = y; b = 3",
+        "                nn[k] = x; bb[k] = b",
+        f"            {ns} = nn",
+        f"            {bs} = bb",
+        f"        append(({bs}))",
+        f"        {vs} = {ns}",
+        f"    return ({vs}), bps",
     ]
-    ind = "            "
-    for c in range(4):
-        lines.append(f"{ind}m = v{c}; a = 0")
-        for p in range(1, 4):
-            lines.append(f"{ind}if v{p * 4 + c} > m: m = v{p * 4 + c}; a = {p}")
-        for n in range(4):
-            k = c * 4 + n
-            lines.append(f"{ind}x = m + l{k}; b = a")
-            lines.append(f"{ind}if a:")
-            lines.append(f"{ind}    if v{c} + l{k} == x: b = 0")
-            lines.append(f"{ind}    elif a > 1:")
-            lines.append(f"{ind}        if v{4 + c} + l{k} == x: b = 1")
-            lines.append(f"{ind}        elif a > 2 and v{8 + c} + l{k} == x: b = 2")
-            lines.append(f"{ind}n{k} = x; b{k} = b")
-    lines.append("        else:")
-    lines.append("            " + ", ".join(f"l{k}" for k in range(64)) + " = lp")
-    for c in range(4):
-        for n in range(4):
-            k = c * 4 + n
-            lines.append(f"{ind}x = v{c} + l{c * 4 + n}; b = 0")
-            for p in range(1, 4):
-                lines.append(f"{ind}y = v{p * 4 + c} + l{p * 16 + c * 4 + n}")
-                lines.append(f"{ind}if y > x: x = y; b = {p}")
-            lines.append(f"{ind}n{k} = x; b{k} = b")
-    lines.append("        append((" + ", ".join(f"b{k}" for k in range(16)) + "))")
-    lines.append("        " + vs + " = " + ", ".join(f"n{k}" for k in range(16)))
-    lines.append(f"    return ({vs}), bps")
     namespace: dict[str, Any] = {"_UNKNOWN_BP": (3,) * 16}
     exec("\n".join(lines), namespace)  # source built above from constants only
-    fn: Callable[[Sequence[float], Sequence[Sequence[float] | None]], Any] = namespace["viterbi"]
+    fn: Callable[[Sequence[float], Sequence[Any]], Any] = namespace["viterbi"]
     return fn
 
 
@@ -380,7 +420,7 @@ def _words_from_tags(run: str, tags: Sequence[int]) -> list[str]:
     return words
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Row:
     """What one char pair (c2, c3) gives SnowNLP's log_prob, computed once per pair."""
 
@@ -393,9 +433,9 @@ class _Row:
 class FastSnowNLP:
     """Exact, fast `snownlp.sentiment.classify`. Build once per process (load takes seconds).
 
-    `cache_size` bounds the memos of char-pair rows and of segmented Chinese runs. Each memo
-    keeps two generations: when the young one is full the old one is dropped, so memory stays
-    bounded and entries in use survive.
+    `cache_size` bounds the memo of char-pair rows (a quarter of it the memo of segmented
+    Chinese runs). Each memo keeps two generations: when the young one is full the old one is
+    dropped, so memory stays bounded (~60 MB at the default) and entries in use survive.
     """
 
     def __init__(
@@ -403,16 +443,18 @@ class FastSnowNLP:
         seg: SegModel,
         bayes: BayesModel,
         stopwords: frozenset[str],
-        cache_size: int = 16_000,
+        cache_size: int = 50_000,
     ) -> None:
         self._m = seg
         self._bayes = bayes
         self._stop = stopwords
         self._cache_size = cache_size
-        self._rows: dict[tuple[int, int], _Row] = {}
-        self._old_rows: dict[tuple[int, int], _Row] = {}
+        self._rows: dict[int, _Row] = {}  # keyed c2 * n + c3
+        self._old_rows: dict[int, _Row] = {}
         self._runs: dict[str, list[str]] = {}
         self._old_runs: dict[str, list[str]] = {}
+        self._uni16 = [u * 4 for u in seg.uni_lp]
+        self._starts: dict[int, tuple[float, ...]] = {}
 
     @classmethod
     def load(
@@ -420,7 +462,7 @@ class FastSnowNLP:
         sentiment_model: str | Path | None = None,
         seg_model: str | Path | None = None,
         stopwords: str | Path | None = None,
-        cache_size: int = 16_000,
+        cache_size: int = 50_000,
     ) -> FastSnowNLP:
         """Load SnowNLP's data files (defaults: the installed stock ones)."""
         return cls(
@@ -433,47 +475,56 @@ class FastSnowNLP:
     # ---- tagger tables
 
     def _row(self, c2: int, c3: int) -> _Row:
-        key = (c2, c3)
+        key = c2 * self._m.n_chars + c3
         row = self._rows.get(key)
+        return row if row is not None else self._row_miss(c2, c3)
+
+    def _row_miss(self, c2: int, c3: int) -> _Row:
+        key = c2 * self._m.n_chars + c3
+        row = self._old_rows.get(key)
         if row is None:
-            row = self._old_rows.get(key)
-            if row is None:
-                row = self._compute_row(c2, c3)
-            if len(self._rows) >= self._cache_size:
-                self._old_rows = self._rows
-                self._rows = {}
-            self._rows[key] = row
+            row = self._compute_row(c2, c3)
+        if len(self._rows) >= self._cache_size:
+            self._old_rows = self._rows
+            self._rows = {}
+        self._rows[key] = row
         return row
 
     def _compute_row(self, c2: int, c3: int) -> _Row:
         m = self._m
-        n = m.n_chars
-        pair = c2 * n + c3
-        keys = m.bi_keys
-        end = m.bi_start[c2 + 1]
-        i = bisect_left(keys, pair * 25, m.bi_start[c2], end)
-        uni = m.uni_lp[c3]
-        logs = list(uni * 4)
-        bos = list(uni)
-        while i < end and keys[i] < pair * 25 + 25:
+        pair = c2 * m.n_chars + c3
+        uni, uni16 = m.uni_lp[c3], self._uni16[c3]
+        end = m.pair_start[c2 + 1]
+        j = bisect_left(m.pair_keys, pair, m.pair_start[c2], end)
+        if j == end or m.pair_keys[j] != pair:
+            return _Row(uni16, uni, 0, 0)  # bi = tri = 0 for every tag
+        keys, bi_lp = m.bi_keys, m.bi_lp
+        logs: list[float] | None = None
+        bos: list[float] | None = None
+        for i in range(m.pair_bi[2 * j], m.pair_bi[2 * j + 1]):
             t2, t3 = divmod(keys[i] - pair * 25, 5)
-            if t3 != _BOS:  # (BOS, BOS) itself is never followed by BOS
-                if t2 == _BOS:
-                    bos[t3] = m.bi_lp[i]
-                else:
-                    logs[t2 * 4 + t3] = m.bi_lp[i]
-            i += 1
-        lo, end = m.tri_start[c2], m.tri_start[c2 + 1]
-        tri_lo = bisect_left(m.tri_keys, pair * n * 125, lo, end)
-        tri_hi = bisect_left(m.tri_keys, (pair + 1) * n * 125, tri_lo, end)
-        return _Row(tuple(logs), tuple(bos), tri_lo, tri_hi)
+            if t3 == _BOS:
+                continue  # (BOS, BOS) itself: nothing follows it as t3
+            if t2 == _BOS:
+                bos = bos or list(uni)
+                bos[t3] = bi_lp[i]
+            else:
+                logs = logs or list(uni16)
+                logs[t2 * 4 + t3] = bi_lp[i]
+        return _Row(
+            uni16 if logs is None else tuple(logs),  # unchanged rows share the char's tuple
+            uni if bos is None else tuple(bos),
+            m.pair_tri[2 * j],
+            m.pair_tri[2 * j + 1],
+        )
 
-    def _table(self, row12: _Row, row23: _Row, c1: int, c2: int, c3: int) -> tuple[float, ...]:
-        """Log-probs lp[t1*16 + t2*4 + t3] of (c1,t1),(c2,t2) → (c3,t3), c3 a known char,
-        or lp[t2*4 + t3] when they do not depend on t1 (no trigram of these chars matched).
+    def _table(self, row12: _Row, row23: _Row, c1: int, c2: int, c3: int) -> Any:
+        """Log-probs of (c1,t1),(c2,t2) → (c3,t3), c3 a known char, in `_viterbi`'s forms:
+        lp[t2*4 + t3] when they do not depend on t1 (no trigram of these chars matched), else
+        that and the patched columns.
 
-        c1 = c2 = 0 is the first char of a run (t1 = t2 = BOS: only lp[t3] is given) and
-        c1 = 0 the second (t1 = BOS: only lp[t2*4 + t3] is given).
+        c1 = c2 = 0 is the first char of a run (t1 = t2 = BOS: lp[t3] only) and c1 = 0 the
+        second (t1 = BOS: lp[t2*4 + t3] only).
         """
         m = self._m
         keys = m.tri_keys
@@ -483,46 +534,83 @@ class FastSnowNLP:
         if i == hi or keys[i] >= base + 125:
             # no trigram of these chars: log(uni + bi) for every tag
             return row23.bos if c1 == 0 and c2 == 0 else row23.logs
-        if c1 != 0:
-            out = list(row23.logs * 4)
-        else:
-            out = list(row23.bos if c2 == 0 else row23.logs)
         tri_lp = m.tri_lp
+        if c1 != 0:
+            logs = row23.logs
+            columns: dict[int, list[float]] = {}
+            while i < hi and keys[i] < base + 125:
+                t1, t23 = divmod(keys[i] - base, 25)
+                k = t23 // 5 * 4 + t23 % 5  # t2*4 + t3
+                column = columns.get(k)
+                if column is None:
+                    column = columns[k] = [logs[k]] * 4
+                column[t1] = tri_lp[i]
+                i += 1
+            return logs, tuple((k, k // 4, tuple(q)) for k, q in columns.items())
+        out = list(row23.bos if c2 == 0 else row23.logs)
         while i < hi and keys[i] < base + 125:
-            t1, t23 = divmod(keys[i] - base, 25)
-            t2, t3 = divmod(t23, 5)
-            if c1 != 0:
-                out[t1 * 16 + t2 * 4 + t3] = tri_lp[i]
-            elif c2 != 0:
-                out[t2 * 4 + t3] = tri_lp[i]
-            else:
-                out[t3] = tri_lp[i]
+            t23 = (keys[i] - base) % 25
+            out[t23 // 5 * 4 + t23 % 5 if c2 != 0 else t23 % 5] = tri_lp[i]
             i += 1
         return tuple(out)
 
     # ---- tagger
 
+    def _first(self, c0: int) -> tuple[float, ...]:
+        """Scores of the 4 tags of a run's first char (SnowNLP's step from BOS, BOS)."""
+        if not self._m.known[c0]:
+            return (0.0,) * 4  # not_found: the scores stay 0.0
+        return cast(tuple[float, ...], self._table(self._row(0, 0), self._row(0, c0), 0, 0, c0))
+
+    def _start(self, c0: int, c1: int) -> tuple[float, ...]:
+        """Scores of the 16 states p*4 + c after a run's first two chars; they depend on
+        nothing else, so they are memoised per char pair."""
+        key = c0 * self._m.n_chars + c1
+        v = self._starts.get(key)
+        if v is None:
+            v0 = self._first(c0)
+            t1: tuple[float, ...] | None = None
+            if self._m.known[c1]:
+                t1 = self._table(self._row(0, c0), self._row(c0, c1), 0, c0, c1)
+            # one predecessor (BOS) each, so no comparison: plain sums, or unchanged scores
+            v = tuple(
+                v0[p] if t1 is None else v0[p] + t1[p * 4 + c] for p in range(4) for c in range(4)
+            )
+            if len(self._starts) >= self._cache_size // 4:
+                self._starts.clear()
+            self._starts[key] = v
+        return v
+
     def _tag_run(self, ids: Sequence[int]) -> list[int]:
         """SnowNLP's CharacterBasedGenerativeModel.tag on one run of Chinese chars."""
         known = self._m.known
-        row_bos = self._row(0, 0)
-        row01 = self._row(0, ids[0])
-        # SnowNLP's not_found branch (no tag of the char ever seen) keeps scores unchanged.
-        v0 = self._table(row_bos, row01, 0, 0, ids[0]) if known[ids[0]] else (0.0,) * 4
         if len(ids) == 1:
+            v0 = self._first(ids[0])
             return [max(range(4), key=v0.__getitem__)]  # first maximum, as SnowNLP's max()
+        v = self._start(ids[0], ids[1])
         row12 = self._row(ids[0], ids[1])
-        t1 = self._table(row01, row12, 0, ids[0], ids[1]) if known[ids[1]] else None
-        # After two chars: state p*4 + c with p the first char's tag; one predecessor each.
-        v = [v0[p] if t1 is None else v0[p] + t1[p * 4 + c] for p in range(4) for c in range(4)]
-        tables: list[tuple[float, ...] | None] = []
-        table = self._table
-        row = self._row
+        tables: list[Any] = []
+        append = tables.append
+        m = self._m
+        n = m.n_chars
+        keys = m.tri_keys
+        rows = self._rows
         c1, c2 = ids[0], ids[1]
         for i in range(2, len(ids)):
+            # inlined _row and _table: this loop runs once per char of every text
             c3 = ids[i]
-            row23 = row(c2, c3)
-            tables.append(table(row12, row23, c1, c2, c3) if known[c3] else None)
+            row23 = rows.get(c2 * n + c3) or self._row_miss(c2, c3)
+            if not known[c3]:
+                append(None)
+            elif row12.tri_lo == row12.tri_hi:
+                append(row23.logs)  # no trigram starts with (c1, c2) at all
+            else:
+                base = ((c1 * n + c2) * n + c3) * 125
+                j = bisect_left(keys, base, row12.tri_lo, row12.tri_hi)
+                if j == row12.tri_hi or keys[j] >= base + 125:
+                    append(row23.logs)
+                else:
+                    append(self._table(row12, row23, c1, c2, c3))
             c1, c2, row12 = c2, c3, row23
         final, bps = _viterbi(v, tables)
         state = max(_FINAL_ORDER, key=final.__getitem__)
@@ -543,7 +631,7 @@ class FastSnowNLP:
                 get = self._m.char_ids.get
                 unk = self._m.unknown_id
                 words = _words_from_tags(run, self._tag_run([get(ch, unk) for ch in run]))
-            if len(self._runs) >= self._cache_size:
+            if len(self._runs) >= self._cache_size // 4:
                 self._old_runs = self._runs
                 self._runs = {}
             self._runs[run] = words
