@@ -63,6 +63,16 @@ def run_service(settings: Settings, *, demo: bool, demo_port: int) -> int:
                                   env))
         children.append(Child("worker", yuqing_argv("worker"), env))
         children.append(Child("beat", yuqing_argv("beat"), env))
+        # The press desk. A first admin is made when there are no users yet; its password
+        # (random, or YUQING_ADMIN_PASSWORD) is printed this once.
+        from tasks.cli_desk import ensure_first_admin
+
+        first = ensure_first_admin(settings, os.environ.get("YUQING_ADMIN_PASSWORD"))
+        if first is not None:
+            print(f"[run] first desk user: admin / {first} (shown once)", flush=True)
+        port = str(settings.get("web", "port", default=8000))
+        children.append(Child("web", yuqing_argv("web", "--port", port), env))
+        print(f"[run] press desk at http://127.0.0.1:{port}/", flush=True)
         # Poll at once instead of waiting for beat's first tick.
         create_app(settings).send_task("monitor.schedule_due", queue="poll")
         print("[run] running; Ctrl-C stops everything", flush=True)
@@ -75,7 +85,7 @@ def run_service(settings: Settings, *, demo: bool, demo_port: int) -> int:
             time.sleep(0.5)
     finally:
         print("[run] stopping …", flush=True)
-        for child in reversed(children):  # beat, worker, demo server
+        for child in reversed(children):  # web, beat, worker, demo server
             child.stop()
         if owned is not None:
             owned.stop()
