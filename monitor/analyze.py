@@ -6,12 +6,13 @@ Idempotent: only items not yet analysed are touched, so a redelivered batch does
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from monitor.event_store import EventSettings, EventUpdate, attach
 from monitor.flagging import FlagDecision, FlagPolicy, decide
 from monitor.models import Item
 from monitor.sentiment.base import Scorer, Sentiment
@@ -24,6 +25,9 @@ class Analysis:
     sentiment: Sentiment | None
     topics: tuple[str, ...]
     decision: FlagDecision | None
+    # The event the item joined and what that did to the event (issue 3); alerts are opened
+    # per event from this. None only for callers that analyse without events.
+    event: EventUpdate | None = None
 
 
 def item_text(item: Item) -> str:
@@ -41,6 +45,7 @@ def analyze_items(
     taxonomy: Taxonomy,
     policy: FlagPolicy,
     now: datetime,
+    events: EventSettings | None = None,
 ) -> list[Analysis]:
     items = session.scalars(
         select(Item)
@@ -75,4 +80,19 @@ def analyze_items(
         if done.rowcount == 1:  # type: ignore[attr-defined]
             out.append(Analysis(item.id, sentiment, match.topics, decision))
     session.flush()
-    return out
+    if not out:
+        return out
+    # Group into events only the items this run analysed, with their fresh analysis (the
+    # UPDATE above bypassed the loaded objects).
+    mine = {a.item_id for a in out}
+    fresh = [item for item in items if item.id in mine]
+    for item in fresh:
+        session.expire(item)
+    updates = attach(
+        session,
+        fresh,
+        {a.item_id: a.decision.priority if a.decision else None for a in out},
+        now=now,
+        cfg=events,
+    )
+    return [replace(a, event=updates.get(a.item_id)) for a in out]

@@ -175,6 +175,9 @@ class Event(Base):
     burst: Mapped[bool] = mapped_column(Boolean, default=False)
     burst_reason: Mapped[str | None] = mapped_column(Text, default=None)
     priority: Mapped[str | None] = mapped_column(String(2), default=None, index=True)
+    # The highest priority of its items' own flagging decisions, before escalation: kept so
+    # a burst raises the priority once, not once more with every batch that arrives.
+    base_priority: Mapped[str | None] = mapped_column(String(2), default=None)
     # "event" for stories; "message" for a citizen's message on a board, which needs a reply.
     kind: Mapped[str] = mapped_column(String(20), default="event")
 

@@ -6,19 +6,25 @@ outside world and the clock.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from monitor.errors import FetchError, ParseError
-from monitor.feeds import ParsedFeed, parse_feed
+from monitor.feeds import ParsedFeed
 from monitor.fetch import FetchPolicy, FetchResult, fetch
 from monitor.ingest import store_entries
-from monitor.models import Source
+from monitor.models import Item, Source
 from monitor.schedule import PollOutcome, next_check_at
+from monitor.social import parser_for, social_fields
+
+# Weibo rejects bursts faster than about one request per 0.5 s.
+_HOST_INTERVALS = {"weibo.com": 0.5, "m.weibo.cn": 0.5, "api.weibo.com": 0.5}
 
 
 @dataclass(frozen=True)
@@ -26,6 +32,13 @@ class PollSettings:
     min_interval_s: int = 60
     max_backoff_s: int = 21600
     to_simplified: bool = True
+    # Politeness: least seconds between two requests to one host, by host (settings:
+    # social.host_interval), else default_host_interval.
+    host_intervals: Mapping[str, float] = field(default_factory=lambda: dict(_HOST_INTERVALS))
+    default_host_interval: float = 0.0
+    # A source that has yielded items and then none for this many of its intervals is
+    # reported silent (bridges break silently: they answer 200 with an unchanging feed).
+    silent_after: int = 4
 
 
 @dataclass(frozen=True)
@@ -37,6 +50,35 @@ class PollReport:
     new_item_ids: list[int] = field(default_factory=list)
     error: str | None = None
     warnings: tuple[str, ...] = ()
+    went_silent: bool = False  # this poll found the source silent (a source-health alert)
+
+
+def politeness_delay(last_request: datetime | None, now: datetime, interval_s: float) -> float:
+    """Seconds to wait before the next request to a host last asked at `last_request`."""
+    if last_request is None or interval_s <= 0:
+        return 0.0
+    return max(0.0, interval_s - (now - last_request).total_seconds())
+
+
+def is_silent(last_new_item: datetime | None, now: datetime, *, interval_s: int,
+              silent_after: int) -> bool:
+    """A productive source (it has yielded before) with nothing new for several intervals."""
+    if last_new_item is None:
+        return False
+    return now - last_new_item > timedelta(seconds=interval_s * silent_after)
+
+
+def keep_social_fields(session: Session, new_ids: list[int], entries: Any) -> None:
+    """Store what social parsers know beyond a feed entry (ids, engagement, repost links)."""
+    by_entry = {e.entry_id[:500]: social_fields(e) for e in entries}
+    if not new_ids or not any(by_entry.values()):
+        return
+    rows = session.execute(select(Item.id, Item.entry_id).where(Item.id.in_(new_ids))).all()
+    for item_id, entry_id in rows:
+        values = by_entry.get(entry_id)
+        if values:
+            session.execute(update(Item).where(Item.id == item_id).values(**values)
+                            .execution_options(synchronize_session=False))
 
 
 Fetcher = Callable[..., FetchResult]
@@ -76,12 +118,20 @@ def poll_source(
     now: datetime,
     jitter: float = 0.0,
     fetcher: Fetcher = fetch,
-    parser: Parser = parse_feed,
+    parser: Parser | None = None,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> PollReport | None:
-    """Poll one source. Returns None when the source no longer exists (removed meanwhile)."""
+    """Poll one source. Returns None when the source no longer exists (removed meanwhile).
+    The parser is chosen by the source's kind and config (monitor.social) unless given."""
     source = session.get(Source, source_id)
     if source is None:
         return None
+    parse = parser or parser_for(source.kind, source.config)
+    if source.host:
+        last = session.scalar(select(func.max(Source.last_checked_at)).where(
+            Source.host == source.host, Source.id != source.id))
+        sleep(politeness_delay(last, now, cfg.host_intervals.get(
+            source.host, cfg.default_host_interval)))
     try:
         result = fetcher(
             source.url,
@@ -98,7 +148,7 @@ def poll_source(
     warnings: tuple[str, ...] = ()
     if not result.not_modified:
         try:
-            parsed = parser(result.body, content_type=result.content_type,
+            parsed = parse(result.body, content_type=result.content_type,
                             to_simplified=cfg.to_simplified)
         except ParseError as exc:
             return _fail(source, now, cfg, jitter, str(exc), result.status, None)
@@ -106,6 +156,17 @@ def poll_source(
         warnings = parsed.warnings
 
     new_ids = store_entries(session, source.id, entries, now)
+    keep_social_fields(session, new_ids, entries)
+    went_silent = False
+    if new_ids:
+        source.silent_since = None
+    elif source.silent_since is None and source.items_seen > 0:
+        last_new = session.scalar(select(func.max(Item.fetched_at)).where(
+            Item.source_id == source.id))
+        if is_silent(last_new, now, interval_s=source.interval_s,
+                     silent_after=cfg.silent_after):
+            source.silent_since = now
+            went_silent = True
     # Validators are saved only after the body was parsed and stored: a 304 must never hide
     # entries we failed to keep.
     source.etag = result.etag
@@ -115,6 +176,9 @@ def poll_source(
     source.last_status = result.status
     source.failure_count = 0
     source.last_error = None
+    if source.silent_since is not None:
+        warnings = (*warnings, f"源可能已失效：自 {source.silent_since:%Y-%m-%d %H:%M} UTC 起连续 "
+                    f"{cfg.silent_after} 个以上周期没有新内容")
     source.last_warning = "; ".join(warnings) if warnings else None
     source.items_seen += len(new_ids)
     _schedule(
@@ -133,6 +197,7 @@ def poll_source(
         entries=len(entries),
         new_item_ids=new_ids,
         warnings=warnings,
+        went_silent=went_silent,
     )
 
 
@@ -150,7 +215,8 @@ def claim_due(
 
     rows = session.execute(
         select(Source.id, Source.host, Source.next_check_at).where(
-            or_(Source.next_check_at.is_(None), Source.next_check_at <= now)
+            or_(Source.next_check_at.is_(None), Source.next_check_at <= now),
+            Source.kind != "push",  # pushed to us (import, ingest API): nothing to poll
         )
     ).all()
     due = [DueSource(id=r.id, host=r.host, next_check_at=r.next_check_at) for r in rows]

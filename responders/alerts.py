@@ -1,6 +1,9 @@
 """Alerts: opened from flagging decisions with SLA deadlines, and listed for the queue.
 
-Flushes, never commits. One alert per item (unique item_id, insert-or-ignore)."""
+Flushes, never commits. One alert per event: the alert sits on the event's first item
+(unique item_id, insert-or-ignore), later items of the event attach to it, and growth, reach
+or a burst escalates it (the new priority, deadline and reasons are written, and the alert is
+returned for notifying again)."""
 
 from __future__ import annotations
 
@@ -12,19 +15,84 @@ from sqlalchemy.orm import Session, joinedload
 
 from monitor.analyze import Analysis
 from monitor.db import insert_ignore
+from monitor.event_store import EventUpdate
 from monitor.models import Alert, Item
+
+# Registers the desk's tables: alerts.assignee_id refers to users, and the ORM cannot update
+# an Alert (escalation below) until that table is in the metadata.
+import responders.models  # noqa: F401,I001  isort: skip
 from responders.sla import SLA
 
 PRIORITY_ORDER = ("P1", "P2", "P3")
 
 
+def _escalate(session: Session, update: EventUpdate, sla: SLA, now: datetime) -> int | None:
+    """Raise the event's existing alert to the event's new priority; None when it is not
+    higher (an alert is never lowered by later, calmer items)."""
+    alert = session.scalars(select(Alert).where(Alert.item_id == update.first_item_id)
+                            ).one_or_none()
+    if alert is None or update.priority is None:
+        return None
+    if PRIORITY_ORDER.index(update.priority) >= PRIORITY_ORDER.index(alert.priority):
+        return None
+    old = alert.priority
+    # The stricter clock runs from when we learned the story became bigger, but never later
+    # than the deadline already promised.
+    deadline = sla.deadline(update.priority, now)
+    alert.priority = update.priority
+    alert.sla_rule = deadline.rule
+    alert.milestones = list(deadline.milestones)
+    alert.due_at = min(alert.due_at, deadline.due_at)
+    alert.reasons = [*alert.reasons, f"升级 {old}→{update.priority}", *update.reasons]
+    alert.topics = list(dict.fromkeys([*alert.topics, *update.topics]))
+    session.flush()
+    return alert.id
+
+
 def open_alerts(
     session: Session, analyses: Sequence[Analysis], sla: SLA, now: datetime
 ) -> list[int]:
-    """Create an alert for each flagged analysis; returns the ids of alerts created now."""
+    """One alert per flagged event (per flagged item when an analysis has no event).
+    Returns the ids of alerts created or escalated now: both are news for the assignee."""
     created: list[int] = []
     stmt = insert_ignore(session, Alert.__table__).returning(Alert.__table__.c.id)
+    events_done: set[int] = set()
     for analysis in analyses:
+        update = analysis.event
+        if update is not None:
+            if update.event_id in events_done or update.first_item_id is None:
+                continue
+            events_done.add(update.event_id)
+            if update.priority is None:
+                continue
+            exists = session.scalar(select(Alert.id).where(
+                Alert.item_id == update.first_item_id))
+            if exists is not None:
+                escalated = _escalate(session, update, sla, now)
+                if escalated is not None:
+                    created.append(escalated)
+                continue
+            # The event's strongest reasons: this batch's flagged items of the event.
+            flagged = [a.decision for a in analyses
+                       if a.event is not None and a.event.event_id == update.event_id
+                       and a.decision is not None]
+            best = min(flagged, key=lambda d: PRIORITY_ORDER.index(d.priority), default=None)
+            reasons = [*(best.reasons if best else ()), *update.reasons]
+            deadline = sla.deadline(update.priority, now)
+            new_id = session.execute(stmt, {
+                "item_id": update.first_item_id,
+                "priority": update.priority,
+                "state": "new",
+                "reasons": list(dict.fromkeys(reasons)),
+                "topics": list(update.topics),
+                "sla_rule": deadline.rule,
+                "milestones": list(deadline.milestones),
+                "created_at": now,
+                "due_at": deadline.due_at,
+            }).scalar_one_or_none()
+            if new_id is not None:
+                created.append(int(new_id))
+            continue
         decision = analysis.decision
         if decision is None:
             continue

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -13,6 +14,7 @@ from celery import shared_task
 from sqlalchemy.exc import OperationalError
 
 from monitor import analyze, polling
+from monitor.event_store import EventSettings
 from monitor.ingest import unanalyzed_ids
 from monitor.models import Alert
 from responders.alerts import open_alerts
@@ -70,11 +72,18 @@ def schedule_due() -> dict[str, int]:
 def poll_source(source_id: int) -> dict[str, object]:
     rt = current_runtime()
     with rt.sessions() as session:
+        social = rt.settings.section("social")
         report = polling.poll_source(
             session,
             source_id,
             policy=rt.fetch_policy,
-            cfg=rt.poll_settings,
+            cfg=replace(
+                rt.poll_settings,
+                host_intervals={str(k): float(v) for k, v in
+                                (social.get("host_interval") or {}).items()},
+                default_host_interval=float(social.get("default_host_interval", 0)),
+                silent_after=int(social.get("silent_after", 4)),
+            ),
             now=_now(),
             jitter=random.random(),
         )
@@ -86,6 +95,10 @@ def poll_source(source_id: int) -> dict[str, object]:
         analyze_items.delay(chunk)
     if not report.ok:
         log.warning("source %s failed: %s", source_id, report.error)
+    if report.went_silent:
+        # Source health: shown in `yuqing sources list` as the source's warning too.
+        log.warning("source %s has gone silent: no new items for %s of its intervals",
+                    source_id, rt.settings.get("social", "silent_after", default=4))
     return {"source_id": source_id, "ok": report.ok, "new": len(report.new_item_ids)}
 
 
@@ -101,6 +114,7 @@ def analyze_items(item_ids: list[int]) -> dict[str, int]:
             taxonomy=rt.taxonomy,
             policy=rt.flag_policy,
             now=now,
+            events=EventSettings.from_settings(rt.settings.section("events")),
         )
         alert_ids = open_alerts(session, analyses, rt.sla, now)
         session.commit()

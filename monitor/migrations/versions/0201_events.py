@@ -9,9 +9,8 @@ from 0001, and `yuqing init` upgrades to all heads. batch_alter_table keeps SQLi
 (it cannot add a foreign key to an existing table in place).
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = "0201_events"
 down_revision = "0001"
@@ -37,6 +36,7 @@ def upgrade() -> None:
         sa.Column("burst", sa.Boolean(), nullable=False),
         sa.Column("burst_reason", sa.Text(), nullable=True),
         sa.Column("priority", sa.String(length=2), nullable=True),
+        sa.Column("base_priority", sa.String(length=2), nullable=True),
         sa.Column("kind", sa.String(length=20), nullable=False),
         sa.ForeignKeyConstraint(["first_item_id"], ["items.id"],
                                 name=op.f("fk_events_first_item_id_items"),

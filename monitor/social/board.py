@@ -1,0 +1,90 @@
+"""Message boards in the style of 人民网 领导留言板: a thread list where each thread is a
+citizen's message (title, body, region, domain, state 已回复/未回复) with the official reply
+and its time once there is one. Each message is stored with `extra.message = true`, which
+makes it an event — and an alert — of its own kind: a request that needs a reply in time,
+never merged with other citizens' messages however alike they read.
+
+Accepted envelopes: `{"result": {"data": [...]}}`, `{"data": {"list": [...]}}`,
+`{"data": [...]}`, `{"list": [...]}` or a bare list. Field names vary between boards; the
+aliases below cover the ones seen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from monitor.errors import ParseError
+from monitor.feeds import ParsedFeed
+from monitor.social.base import SocialEntry, load_json
+from monitor.text import normalize_text, parse_datetime
+
+_ID = ("tid", "id", "threadId", "messageId")
+_TITLE = ("title", "subject")
+_BODY = ("content", "body", "message", "text")
+_REGION = ("region", "fidName", "areaName", "area")
+_DOMAIN = ("domain", "domainName", "typeName", "category")
+_STATE = ("state", "stateInfo", "status", "replyState")
+_TIME = ("created_at", "createDateTime", "threadsCheckTime", "time", "date")
+_LINK = ("url", "link", "threadUrl")
+_REPLIED = frozenset({"已回复", "已办理", "已答复", "replied"})
+
+
+def _first(obj: Mapping[str, Any], keys: Sequence[str]) -> Any:
+    for key in keys:
+        value = obj.get(key)
+        if value not in (None, ""):
+            return value
+    return None
+
+
+def _threads(data: Any) -> list[Mapping[str, Any]]:
+    for path in (("result", "data"), ("data", "list"), ("data",), ("list",), ("threads",)):
+        cur = data
+        for step in path:
+            cur = cur.get(step) if isinstance(cur, Mapping) else None
+        if isinstance(cur, list):
+            return [t for t in cur if isinstance(t, Mapping)]
+    if isinstance(data, list):
+        return [t for t in data if isinstance(t, Mapping)]
+    raise ParseError("not a message-board list: expected result.data, data.list or a list")
+
+
+def parse_board_json(body: bytes, *, to_simplified: bool = True,
+                     default_tz: str = "Asia/Shanghai", **_: Any) -> ParsedFeed:
+    entries: list[SocialEntry] = []
+    warnings: list[str] = []
+    for n, thread in enumerate(_threads(load_json(body)), 1):
+        tid = _first(thread, _ID)
+        if tid is None:
+            warnings.append(f"thread {n} has no id; skipped")
+            continue
+        got = thread.get("reply")
+        reply: Mapping[str, Any] = got if isinstance(got, Mapping) else {}
+        reply_text = _first(reply, _BODY) or thread.get("replyContent")
+        reply_at = parse_datetime(str(_first(reply, ("replyTime", "time", "created_at"))
+                                      or thread.get("replyTime") or ""),
+                                  default_tz=default_tz)
+        state = str(_first(thread, _STATE) or ("已回复" if reply_text else "未回复"))
+        norm = normalize_text
+        entries.append(SocialEntry(
+            entry_id=f"board:{tid}",
+            title=norm(str(_first(thread, _TITLE) or ""), to_simplified=to_simplified),
+            text=norm(str(_first(thread, _BODY) or ""), to_simplified=to_simplified),
+            link=str(_first(thread, _LINK) or "") or None,
+            author=str(thread.get("author") or thread.get("nickName") or "") or None,
+            published_at=parse_datetime(str(_first(thread, _TIME) or ""),
+                                        default_tz=default_tz),
+            external_id=str(tid),
+            extra={
+                "message": True,
+                "region": str(_first(thread, _REGION) or "") or None,
+                "domain": str(_first(thread, _DOMAIN) or "") or None,
+                "state": "已回复" if state in _REPLIED else state,
+                "reply": norm(str(reply_text), to_simplified=to_simplified)
+                if reply_text else None,
+                "reply_at": reply_at.isoformat() if reply_at else None,
+                "reply_unit": str(_first(reply, ("unitName", "unit")) or "") or None,
+            },
+        ))
+    return ParsedFeed(None, tuple(entries), tuple(warnings))

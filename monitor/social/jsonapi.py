@@ -1,0 +1,84 @@
+"""A generic JSON API with a field mapping in the source's config, for whatever crawler or
+vendor a press office already has. The mapping gives dotted paths:
+
+    config:
+      mapping:
+        items: data.results        # where the list of posts is (default: the top-level list,
+                                   # or the first list under items/data/results/list/posts)
+        id: post_id                # each of these is a path inside one post
+        text: content
+        title: headline
+        time: publish_time
+        author: author.nickname
+        url: share_url
+        reposts: stats.forward
+        comments: stats.comment
+        likes: stats.like
+
+Unmapped fields default to the import schema's names (id, text, title, created_at, author,
+url, reposts, comments, likes, repost_of), so a feed already in that shape needs no mapping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from monitor.errors import ParseError
+from monitor.feeds import ParsedFeed
+from monitor.social.base import SocialEntry, as_count, dig, load_json
+from monitor.text import content_hash, normalize_text, parse_datetime
+
+DEFAULTS = {"id": "id", "text": "text", "title": "title", "time": "created_at",
+            "author": "author", "url": "url", "reposts": "reposts", "comments": "comments",
+            "likes": "likes", "repost_of": "repost_of"}
+_LIST_KEYS = ("items", "data", "results", "list", "posts")
+
+
+def _posts(data: Any, path: str | None) -> list[Mapping[str, Any]]:
+    found = dig(data, path) if path else data
+    if not path and isinstance(data, Mapping):
+        for key in _LIST_KEYS:
+            value = data.get(key)
+            if isinstance(value, Mapping):
+                value = next((v for v in value.values() if isinstance(v, list)), None)
+            if isinstance(value, list):
+                found = value
+                break
+    if not isinstance(found, list):
+        where = f"at {path!r}" if path else "at the top level or under items/data/results"
+        raise ParseError(f"JSON API: no list of posts {where}")
+    return [p for p in found if isinstance(p, Mapping)]
+
+
+def parse_json_api(body: bytes, *, mapping: Mapping[str, Any], to_simplified: bool = True,
+                   default_tz: str = "Asia/Shanghai", **_: Any) -> ParsedFeed:
+    paths = {**DEFAULTS, **{k: str(v) for k, v in mapping.items() if v}}
+    entries: list[SocialEntry] = []
+    warnings: list[str] = []
+    for n, post in enumerate(_posts(load_json(body), mapping.get("items")), 1):
+        text = normalize_text(str(dig(post, paths["text"]) or ""), to_simplified=to_simplified)
+        title = normalize_text(str(dig(post, paths["title"]) or ""),
+                               to_simplified=to_simplified)
+        if not (text or title):
+            warnings.append(f"post {n} has no text; skipped")
+            continue
+        raw_id = dig(post, paths["id"])
+        pid = str(raw_id) if raw_id not in (None, "") else None
+        url = dig(post, paths["url"])
+        repost_of = dig(post, paths["repost_of"])
+        entries.append(SocialEntry(
+            entry_id=f"json:{pid}" if pid else f"json:sha256:{content_hash(title, text)}",
+            title=title,
+            text=text,
+            link=str(url) if url else None,
+            author=str(dig(post, paths["author"]) or "") or None,
+            published_at=parse_datetime(str(dig(post, paths["time"]) or ""),
+                                        default_tz=default_tz),
+            external_id=pid,
+            reposts=as_count(dig(post, paths["reposts"])),
+            comments=as_count(dig(post, paths["comments"])),
+            likes=as_count(dig(post, paths["likes"])),
+            repost_of=str(repost_of) if repost_of not in (None, "") else None,
+        ))
+    return ParsedFeed(None, tuple(entries), tuple(warnings))

@@ -1,0 +1,181 @@
+"""Events in the database: analysis attaches items to events, one alert per event, bursts and
+growth escalate it. In process, against the test database (SQLite, or PostgreSQL when
+YUQING_TEST_DATABASE_URL is set); the sentiment engine is a stand-in, the taxonomy and SLA
+are the shipped ones."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from monitor.analyze import analyze_items
+from monitor.event_store import EventSettings
+from monitor.flagging import FlagPolicy
+from monitor.models import Alert, Event, Item, Source
+from monitor.sentiment.base import Sentiment
+from monitor.topics import Taxonomy
+from responders.alerts import open_alerts
+from responders.sla import SLA
+
+CONFIG = Path(__file__).resolve().parents[2] / "config"
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+STORY = ("网友反映洛阳市某公证处办理继承公证要求提供的证明材料过多，跑了五趟还没办成，"
+         "群众投诉不断。洛阳市司法局回应称已责令整改。")
+OTHER = ("平顶山市在全市推行一村一法律顾问全覆盖，群众通过微信群即可免费咨询法律问题，"
+         "律师投诉处理也更便捷。")
+
+
+class Negative:
+    """Every text reads as negative: the tests are about grouping, not sentiment."""
+    name = "stub"
+
+    def score(self, text: str | None) -> Sentiment | None:
+        return Sentiment(0.2, "negative")
+
+    def score_many(self, texts: Sequence[str | None]) -> list[Sentiment | None]:
+        return [self.score(t) for t in texts]
+
+
+@pytest.fixture
+def taxonomy() -> Taxonomy:
+    return Taxonomy.from_files(CONFIG / "topics.yaml", CONFIG / "sensitive.yaml")
+
+
+@pytest.fixture
+def sla() -> SLA:
+    return SLA.from_file(CONFIG / "sla.yaml")
+
+
+def _source(session: Session, name: str, kind: str) -> int:
+    src = Source(name=name, url=f"https://example.cn/{name}", kind=kind, host="example.cn",
+                 created_at=NOW, failure_count=0, items_seen=0)
+    session.add(src)
+    session.flush()
+    return src.id
+
+
+_n = 0
+
+
+def _item(session: Session, source_id: int, text: str, *, at: datetime = NOW,
+          external_id: str | None = None, repost_of: str | None = None,
+          reposts: int | None = None, extra: dict[str, object] | None = None) -> int:
+    global _n
+    _n += 1
+    item = Item(source_id=source_id, entry_id=f"e{_n}", content_hash=f"h{_n}", title="",
+                text=text, fetched_at=at, published_at=at, topics=[], keywords=[],
+                analysis_runs=0, external_id=external_id, repost_of=repost_of,
+                reposts=reposts, extra=extra or {})
+    session.add(item)
+    session.flush()
+    return item.id
+
+
+def _run(session: Session, ids: list[int], taxonomy: Taxonomy, sla: SLA,
+         now: datetime = NOW) -> list[int]:
+    analyses = analyze_items(session, ids, scorer=Negative(), taxonomy=taxonomy,
+                             policy=FlagPolicy(), now=now, events=EventSettings())
+    return open_alerts(session, analyses, sla, now)
+
+
+def test_near_duplicates_and_reposts_share_one_event_and_one_alert(
+        sessions: sessionmaker[Session], taxonomy: Taxonomy, sla: SLA) -> None:
+    with sessions() as s:
+        weibo = _source(s, "weibo", "weibo")
+        news = _source(s, "news", "news")
+        ids = [
+            _item(s, weibo, STORY, external_id="W1", reposts=120),
+            _item(s, news, "【大河报】" + STORY.replace("回应称", "表示"), external_id="N1"),
+            _item(s, weibo, "转发微博//@中原老李:太折腾人了", external_id="W2", repost_of="W1",
+                  reposts=3),
+            _item(s, news, OTHER, external_id="N2"),
+        ]
+        created = _run(s, ids, taxonomy, sla)
+        s.commit()
+        events = s.scalars(select(Event).order_by(Event.id)).all()
+        assert [e.item_count for e in events] == [3, 1]
+        story = events[0]
+        assert story.first_item_id == ids[0]
+        assert sorted(story.source_ids) == sorted([weibo, news])
+        assert story.reach == 123
+        assert story.negative_share == 1.0
+        assert "notary" in story.topics
+        items = {i.id: i for i in s.scalars(select(Item))}
+        assert {items[i].event_id for i in ids[:3]} == {story.id}
+        assert items[ids[3]].event_id == events[1].id
+        # One alert per event, on the event's first item.
+        alerts = s.scalars(select(Alert).order_by(Alert.id)).all()
+        assert len(created) == len(alerts) == 2
+        assert alerts[0].item_id == ids[0]
+
+        # A redelivered batch changes nothing.
+        assert _run(s, ids, taxonomy, sla) == []
+        assert s.scalar(select(func.count()).select_from(Event)) == 2
+        assert s.get(Event, story.id).item_count == 3  # type: ignore[union-attr]
+
+
+def test_later_items_attach_and_a_burst_escalates_the_alert(
+        sessions: sessionmaker[Session], taxonomy: Taxonomy, sla: SLA) -> None:
+    with sessions() as s:
+        weibo = _source(s, "weibo", "weibo")
+        first = _item(s, weibo, STORY, at=NOW - timedelta(hours=5), external_id="W1")
+        [alert_id] = _run(s, [first], taxonomy, sla, now=NOW - timedelta(hours=5))
+        before = s.get(Alert, alert_id)
+        assert before is not None
+        start = before.priority
+        # 30 reposts within the last hour: a burst against an almost empty baseline.
+        reposts = [_item(s, weibo, f"转发微博//@网友{i}:必须严查", external_id=f"R{i}",
+                         repost_of="W1", at=NOW - timedelta(minutes=i)) for i in range(30)]
+        notified = _run(s, reposts, taxonomy, sla)
+        s.commit()
+        assert notified == [alert_id]  # the same alert, escalated — not a new one
+        assert s.scalar(select(func.count()).select_from(Alert)) == 1
+        event = s.scalars(select(Event)).one()
+        assert event.item_count == 31
+        assert event.burst
+        assert event.burst_reason is not None
+        assert event.burst_reason.startswith("1 小时内 30 条，为基线的")
+        after = s.get(Alert, alert_id)
+        assert after is not None
+        assert ("P1", "P2", "P3").index(after.priority) == ("P1", "P2", "P3").index(start) - 1
+        assert any(r.startswith("升级") for r in after.reasons)
+        assert any("为基线的" in r for r in after.reasons)
+
+
+def test_steady_event_is_not_escalated(
+        sessions: sessionmaker[Session], taxonomy: Taxonomy, sla: SLA) -> None:
+    with sessions() as s:
+        weibo = _source(s, "weibo", "weibo")
+        # One repost an hour for eleven hours: the story keeps going, it does not burst.
+        first = _item(s, weibo, STORY, at=NOW - timedelta(hours=11), external_id="W1")
+        steady = [_item(s, weibo, "转发微博", external_id=f"R{h}", repost_of="W1",
+                        at=NOW - timedelta(hours=h, minutes=30)) for h in range(10, -1, -1)]
+        alerts = _run(s, [first], taxonomy, sla, now=NOW - timedelta(hours=11))
+        assert len(alerts) == 1
+        start = s.get(Alert, alerts[0]).priority  # type: ignore[union-attr]
+        assert _run(s, steady, taxonomy, sla) == []
+        event = s.scalars(select(Event)).one()
+        assert (event.item_count, event.burst) == (12, False)
+        assert s.get(Alert, alerts[0]).priority == start  # type: ignore[union-attr]
+
+
+def test_board_message_is_an_alert_of_its_own_kind(
+        sessions: sessionmaker[Session], taxonomy: Taxonomy, sla: SLA) -> None:
+    with sessions() as s:
+        board = _source(s, "board", "board")
+        text = "我想咨询一下，申请法律援助需要准备哪些材料？谢谢。"
+        ids = [_item(s, board, text, extra={"message": True, "state": "未回复",
+                                             "region": "郑州市"}),
+               _item(s, board, text, extra={"message": True, "state": "未回复"})]
+        _run(s, ids, taxonomy, sla)
+        events = s.scalars(select(Event)).all()
+        # Two citizens asking the same thing are two requests, each needing its reply.
+        assert [e.kind for e in events] == ["message", "message"]
+        alerts = s.scalars(select(Alert).order_by(Alert.id)).all()
+        assert len(alerts) == 2
+        assert any("网民留言尚未回复（郑州市）" in r for r in alerts[0].reasons)
