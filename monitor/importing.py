@@ -1,0 +1,195 @@
+"""Pushed posts: `yuqing import FILE` (JSONL or CSV) and the push API's batches. Validates
+each post, reports errors per line/item, stores the good ones idempotently (a re-import
+stores nothing twice) under a source of kind "push". Flushes, never commits.
+
+Tokens: a push source has one; only its sha256 is stored (Source.ingest_token_hash), and it is
+compared in constant time.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import hmac
+import io
+import json
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from monitor.errors import InputError
+from monitor.ingest import store_entries
+from monitor.models import Source
+from monitor.polling import keep_social_fields
+from monitor.social import SocialEntry
+from monitor.social.base import as_count
+from monitor.text import content_hash, normalize_text, parse_datetime
+
+FIELDS = ("id", "text", "title", "author", "created_at", "url", "reposts", "comments",
+          "likes", "repost_of")
+MAX_BATCH = 1000
+MAX_TEXT = 20_000
+DEFAULT_SOURCE = "导入"
+
+
+@dataclass(frozen=True)
+class LineError:
+    line: int  # 1-based line of the file, or 1-based position in a pushed batch
+    error: str
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    imported: int
+    duplicates: int
+    errors: list[LineError] = field(default_factory=list)
+    item_ids: list[int] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"imported": self.imported, "duplicates": self.duplicates,
+                "errors": [{"line": e.line, "error": e.error} for e in self.errors]}
+
+
+def validate_post(raw: Any, *, to_simplified: bool = True) -> SocialEntry:
+    """One post as a SocialEntry, or InputError saying what is wrong with it."""
+    if not isinstance(raw, Mapping):
+        raise InputError("expected a JSON object")
+    unknown = sorted(set(raw) - set(FIELDS))
+    if unknown:
+        raise InputError(f"unknown field(s) {', '.join(unknown)}")
+    text = raw.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise InputError("'text' is required and must be a non-empty string")
+    if len(text) > MAX_TEXT:
+        raise InputError(f"'text' is longer than {MAX_TEXT} characters")
+    counts: dict[str, int | None] = {}
+    for name in ("reposts", "comments", "likes"):
+        value = raw.get(name)
+        counts[name] = None if value in (None, "") else as_count(value)
+        if value not in (None, "") and counts[name] is None:
+            raise InputError(f"'{name}' must be a number, got {value!r}")
+    published = None
+    if raw.get("created_at") not in (None, ""):
+        published = parse_datetime(str(raw["created_at"]))
+        if published is None:
+            raise InputError(f"'created_at' is not a date: {raw['created_at']!r}")
+    url = str(raw.get("url") or "") or None
+    if url and not url.startswith(("http://", "https://")):
+        raise InputError(f"'url' must be an http(s) URL, got {url!r}")
+    pid = str(raw["id"]).strip() if raw.get("id") not in (None, "") else None
+    body = normalize_text(text, to_simplified=to_simplified)
+    title = normalize_text(str(raw.get("title") or ""), to_simplified=to_simplified)
+    return SocialEntry(
+        entry_id=f"push:{pid}" if pid else f"push:sha256:{content_hash(title, body)}",
+        title=title, text=body, link=url,
+        author=str(raw.get("author") or "") or None, published_at=published,
+        external_id=pid, reposts=counts["reposts"], comments=counts["comments"],
+        likes=counts["likes"],
+        repost_of=str(raw["repost_of"]) if raw.get("repost_of") not in (None, "") else None,
+    )
+
+
+def read_posts(path: Path) -> list[tuple[int, Any]]:
+    """(line number, raw post) from a JSONL or CSV file (by extension; else by content).
+    A JSONL line that is not JSON comes back as an InputError in place of the post."""
+    try:
+        content = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path} is not UTF-8 text") from exc
+    is_csv = path.suffix.lower() == ".csv" or (
+        path.suffix.lower() not in (".jsonl", ".json", ".ndjson")
+        and not content.lstrip().startswith("{"))
+    out: list[tuple[int, Any]] = []
+    if is_csv:
+        reader = csv.DictReader(io.StringIO(content))
+        if not reader.fieldnames or "text" not in reader.fieldnames:
+            raise InputError(f"{path}: a CSV header with a 'text' column is required")
+        for row in reader:
+            clean = {k: v for k, v in row.items() if k is not None and v not in (None, "")}
+            extra = row.get(None)
+            out.append((reader.line_num, InputError("more cells than header columns")
+                        if extra else clean))
+        return out
+    for n, line in enumerate(content.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            out.append((n, json.loads(line)))
+        except json.JSONDecodeError as exc:
+            out.append((n, InputError(f"not JSON: {exc.msg} at column {exc.colno}")))
+    return out
+
+
+def push_source(session: Session, name: str | None, now: datetime) -> Source:
+    """The push source of this name, created on first use (kind "push": never polled)."""
+    name = (name or DEFAULT_SOURCE).strip()
+    source = session.scalars(select(Source).where(Source.name == name)).one_or_none()
+    if source is None:
+        source = Source(name=name, url="push:" + name, kind="push", host="", interval_s=600,
+                        allow_private=False, created_at=now, failure_count=0, items_seen=0,
+                        config={})
+        session.add(source)
+        session.flush()
+    return source
+
+
+def store_posts(session: Session, source: Source, posts: Sequence[tuple[int, Any]],
+                now: datetime, *, all_or_nothing: bool = False) -> ImportResult:
+    """Validate and store posts. Bad posts are reported by line; the good ones are kept —
+    or, with all_or_nothing (the push API), nothing is stored when any post is bad, so a
+    client can fix its batch and resend it whole."""
+    errors: list[LineError] = []
+    entries: list[SocialEntry] = []
+    for line, raw in posts:
+        if isinstance(raw, InputError):
+            errors.append(LineError(line, str(raw)))
+            continue
+        try:
+            entries.append(validate_post(raw))
+        except InputError as exc:
+            errors.append(LineError(line, str(exc)))
+    if errors and all_or_nothing:
+        return ImportResult(0, 0, errors)
+    new_ids = store_entries(session, source.id, entries, now)
+    keep_social_fields(session, new_ids, entries)
+    source.items_seen += len(new_ids)
+    source.last_success_at = now
+    session.flush()
+    return ImportResult(len(new_ids), len(entries) - len(new_ids), errors, new_ids)
+
+
+def store_batch(session: Session, source: Source, batch: Any, now: datetime) -> ImportResult:
+    """A pushed batch ({"posts": [...]} or a list), at most MAX_BATCH posts, all or nothing."""
+    posts = batch.get("posts") if isinstance(batch, Mapping) else batch
+    if not isinstance(posts, list):
+        raise InputError("expected a JSON list of posts or {\"posts\": [...]}")
+    if not posts:
+        raise InputError("the batch is empty")
+    if len(posts) > MAX_BATCH:
+        raise InputError(f"a batch holds at most {MAX_BATCH} posts, got {len(posts)}")
+    return store_posts(session, source, list(enumerate(posts, 1)), now, all_or_nothing=True)
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def new_token(source: Source) -> str:
+    """A fresh push token for the source; only its hash is kept. Shown once."""
+    token = secrets.token_urlsafe(32)
+    source.ingest_token_hash = _hash(token)
+    return token
+
+
+def check_token(source: Source | None, token: str | None) -> bool:
+    if source is None or not token or not source.ingest_token_hash:
+        return False
+    return hmac.compare_digest(source.ingest_token_hash, _hash(token))

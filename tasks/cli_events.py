@@ -1,0 +1,144 @@
+"""`yuqing import FILE` and `yuqing events list`: pushed posts in, events out."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from monitor.settings import Settings
+from tasks.cli import _emit, _Parser, _runtime
+
+
+def _enqueue(settings: Settings, ids: list[int]) -> bool:
+    """Hand the items to the workers; False when no broker answers (then analyse here)."""
+    from tasks.celery_app import create_app
+
+    app = create_app(settings)
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=3)
+    except Exception:  # noqa: BLE001 - any broker failure means "no workers to hand to"
+        return False
+    size = int(settings.get("analyze", "batch_size", default=50))
+    for i in range(0, len(ids), size):
+        app.send_task("monitor.analyze_items", args=[ids[i:i + size]], queue="analyze")
+    return True
+
+
+def _done(rt: Any, ids: list[int]) -> int:
+    from monitor.models import Item
+
+    with rt.sessions() as session:
+        return int(session.scalar(select(func.count()).select_from(Item).where(
+            Item.id.in_(ids), Item.event_id.is_(None))) or 0)
+
+
+def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    from monitor.analyze import analyze_items
+    from monitor.event_store import EventSettings
+    from monitor.importing import push_source, read_posts, store_posts
+    from responders.alerts import open_alerts
+
+    posts = read_posts(args.file)
+    rt = _runtime(settings)
+    now = datetime.now(UTC)
+    with rt.sessions() as session:
+        source = push_source(session, args.source, now)
+        result = store_posts(session, source, posts, now)
+        session.commit()
+    ids = result.item_ids
+    if ids and not _enqueue(settings, ids):
+        # No broker: analyse in this process, as `yuqing poll` does.
+        with rt.sessions() as session:
+            analyses = analyze_items(
+                session, ids, scorer=rt.scorer, taxonomy=rt.taxonomy, policy=rt.flag_policy,
+                now=now, events=EventSettings.from_settings(settings.section("events")))
+            open_alerts(session, analyses, rt.sla, now)
+            session.commit()
+    elif ids and not args.no_wait:
+        deadline = time.monotonic() + args.timeout
+        while _done(rt, ids) and time.monotonic() < deadline:
+            time.sleep(0.5)
+    out = result.as_dict()
+    if args.json:
+        _emit(out)
+    else:
+        print(f"imported {out['imported']}, duplicates {out['duplicates']}, "
+              f"errors {len(out['errors'])}")
+        for err in out["errors"]:
+            print(f"  line {err['line']}: {err['error']}")
+    return 0
+
+
+def event_rows(session: Any) -> list[dict[str, Any]]:
+    from monitor.models import Event, Item
+
+    events = session.scalars(select(Event).order_by(Event.item_count.desc(), Event.id)).all()
+    members: dict[int, list[str]] = {}
+    for event_id, ext in session.execute(
+            select(Item.event_id, Item.external_id).where(Item.event_id.is_not(None))
+            .order_by(Item.id)):
+        if ext is not None:
+            members.setdefault(int(event_id), []).append(str(ext))
+    rows = []
+    for e in events:
+        first = session.get(Item, e.first_item_id) if e.first_item_id else None
+        rows.append({
+            "id": e.id,
+            "kind": e.kind,
+            "items": e.item_count,
+            "external_ids": members.get(e.id, []),
+            "first_item_text": (first.text or first.title) if first else None,
+            "priority": e.priority,
+            "burst": bool(e.burst),
+            "burst_reason": e.burst_reason,
+            "reach": e.reach,
+            "negative_share": round(e.negative_share, 3),
+            "topics": e.topics,
+            "sources": len(e.source_ids),
+            "first_seen_at": e.first_seen_at,
+            "last_seen_at": e.last_seen_at,
+        })
+    return rows
+
+
+def cmd_events(args: argparse.Namespace, settings: Settings) -> int:
+    rt = _runtime(settings)
+    with rt.sessions() as session:
+        rows = event_rows(session)
+    if args.json:
+        _emit(rows, settings.timezone)
+        return 0
+    if not rows:
+        print("no events yet")
+        return 0
+    for r in rows:
+        flag = "  爆发" if r["burst"] else ""
+        print(f"#{r['id']:<5} {r['priority'] or '--'}  {r['items']} 条  传播 {r['reach']}  "
+              f"{r['sources']} 个来源{flag}")
+        print(f"       {(r['first_item_text'] or '')[:80]}")
+        if r["burst_reason"]:
+            print(f"       {r['burst_reason']}")
+    return 0
+
+
+def register(sub: Any) -> None:
+    s = sub.add_parser("import", help="import posts from a JSONL or CSV file")
+    s.add_argument("file", type=Path)
+    s.add_argument("--source", help="the push source to file them under (created if new)")
+    s.add_argument("--json", action="store_true")
+    s.add_argument("--no-wait", action="store_true",
+                   help="return at once instead of waiting for the workers' analysis")
+    s.add_argument("--timeout", type=float, default=600.0, help=argparse.SUPPRESS)
+    s.set_defaults(func=cmd_import)
+
+    s = sub.add_parser("events", help="events: near-duplicate posts grouped")
+    se = s.add_subparsers(dest="events_cmd", required=True, parser_class=_Parser)
+    ls = se.add_parser("list", help="largest first")
+    ls.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_events)

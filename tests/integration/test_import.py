@@ -1,0 +1,83 @@
+"""`yuqing import` and `yuqing events list` end to end (in process; no broker → the import
+analyses here), and the push batch's all-or-nothing validation and tokens."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from monitor.errors import InputError
+from monitor.importing import check_token, new_token, push_source, store_batch
+from tasks.cli import main
+
+CORPUS = Path(__file__).resolve().parents[1] / "data" / "events_corpus.jsonl"
+
+
+@pytest.fixture
+def cli_env(monkeypatch: pytest.MonkeyPatch, db_url: str, home: Path) -> None:
+    monkeypatch.setenv("YUQING_HOME", str(home))
+    monkeypatch.setenv("YUQING_DATABASE_URL", db_url)
+    monkeypatch.setenv("YUQING_BROKER_URL", "redis://127.0.0.1:1/0")  # nobody listens
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> object:
+    assert main(list(argv)) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_import_then_events_list(cli_env: None, tmp_path: Path,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    rows = [json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines()]
+    story = [r for r in rows if r["group"] == "story02"]
+    lines = [json.dumps({k: v for k, v in r.items() if k != "group"}, ensure_ascii=False)
+             for r in story]
+    lines += ['{"id": "x1", "author": "无正文"}', "{不是 JSON",
+              json.dumps({"id": "x2", "text": "南阳律师收费问题", "likes": "很多"},
+                         ensure_ascii=False)]
+    path = tmp_path / "posts.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    out = _run(capsys, "import", str(path), "--source", "舆情服务商", "--json")
+    assert isinstance(out, dict)
+    n = len(story)
+    # Identical texts in one source are stored once (the ingest's content-hash key).
+    assert out["imported"] == len({r["text"] for r in story})
+    assert out["imported"] + out["duplicates"] == n
+    assert [e["line"] for e in out["errors"]] == [n + 1, n + 2, n + 3]
+    assert "'text' is required" in out["errors"][0]["error"]
+    assert "'likes' must be a number" in out["errors"][2]["error"]
+
+    events = _run(capsys, "events", "list", "--json")
+    assert isinstance(events, list)
+    biggest = events[0]
+    assert biggest["items"] == out["imported"]  # the planted story is one event
+    assert set(biggest["external_ids"]) <= {r["id"] for r in story}
+    assert "法律援助" in biggest["first_item_text"]
+    assert isinstance(biggest["burst"], bool)
+
+    again = _run(capsys, "import", str(path), "--source", "舆情服务商", "--json")
+    assert isinstance(again, dict)
+    assert again["imported"] == 0
+
+
+def test_push_batch_is_all_or_nothing(sessions: sessionmaker[Session]) -> None:
+    now = datetime(2026, 11, 20, tzinfo=UTC)
+    with sessions() as s:
+        source = push_source(s, "厂商推送", now)
+        token = new_token(source)
+        assert check_token(source, token)
+        assert not check_token(source, token + "x")
+        assert not check_token(source, None)
+        assert source.ingest_token_hash != token
+        bad = store_batch(s, source, {"posts": [{"text": "好的"}, {"id": 2}]}, now)
+        assert (bad.imported, [e.line for e in bad.errors]) == (0, [2])
+        good = store_batch(s, source, [{"id": "1", "text": "法律援助申请材料问题"}], now)
+        assert good.imported == 1
+        with pytest.raises(InputError, match="at most 1000"):
+            store_batch(s, source, [{"text": "x"}] * 1001, now)
+        with pytest.raises(InputError, match="empty"):
+            store_batch(s, source, {"posts": []}, now)
