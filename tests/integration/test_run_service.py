@@ -48,6 +48,7 @@ def test_run_polls_through_beat_and_stops_cleanly(db_url, home, sessions):
     env = {k: v for k, v in os.environ.items() if not k.startswith("YUQING_")}
     env.update({"YUQING_HOME": str(home), "YUQING_DATABASE_URL": db_url,
                 "YUQING_POLL_TICK_SECONDS": "2", "YUQING_POLL_PER_HOST": "10",
+                "YUQING_WEB_PORT": str(_free_port()), "YUQING_ADMIN_PASSWORD": "test-admin-pw",
                 "PYTHONUNBUFFERED": "1"})
     if broker:
         env["YUQING_BROKER_URL"] = broker
