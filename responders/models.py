@@ -149,3 +149,57 @@ class Policy(Base):
     topics: Mapped[list[Any]] = mapped_column(default=list)
     source_file: Mapped[str | None] = mapped_column(String(500), default=None)
     imported_at: Mapped[datetime] = mapped_column()
+
+
+class MailLog(Base):
+    """One row per (key, recipient) ever sent, e.g. ("digest:2026-W47", addr): the unique pair
+    is the claim that keeps a re-run, a second beat or a retry from sending a second copy
+    (responders.mail.deliver_once). States: sending → sent | temporary | permanent | unknown;
+    temporary → sending again once next_attempt_at has passed."""
+
+    __tablename__ = "mail_log"
+    __table_args__ = (UniqueConstraint("key", "recipient", name="uq_mail_log_key_recipient"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), index=True)
+    recipient: Mapped[str] = mapped_column(String(320))
+    state: Mapped[str] = mapped_column(String(20), default="sending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    code: Mapped[int | None] = mapped_column(Integer, default=None)
+    detail: Mapped[str] = mapped_column(Text, default="")
+    message_id: Mapped[str | None] = mapped_column(String(300), default=None)
+    subject: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column()
+    claimed_at: Mapped[datetime] = mapped_column()
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Reminder(Base):
+    """A deadline reminder, one row per (alert, milestone, recipient): the row is claimed
+    before anything is sent, so a repeated beat tick or a redelivered task finds it and sends
+    nothing twice. `recipient` is "user:NAME" (e-mail) or "webhook" (the office's generic
+    webhook, one per milestone: it is one endpoint, not a person)."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (
+        UniqueConstraint("alert_id", "milestone", "recipient",
+                         name="uq_reminders_alert_milestone_recipient"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(
+        ForeignKey("alerts.id", ondelete="CASCADE"), index=True
+    )
+    milestone: Mapped[str] = mapped_column(String(40))
+    milestone_name: Mapped[str] = mapped_column(String(100), default="")
+    due_at: Mapped[datetime] = mapped_column()
+    recipient: Mapped[str] = mapped_column(String(120))
+    channel: Mapped[str] = mapped_column(String(20))        # webhook | email
+    address: Mapped[str | None] = mapped_column(String(2000), default=None)
+    # pending → sending → sent | failed. "sending" that never finished (the worker died
+    # mid-send) stays so: a reminder may be lost then, but is never sent twice.
+    state: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    created_at: Mapped[datetime] = mapped_column()
+    sent_at: Mapped[datetime | None] = mapped_column(default=None)
+    error: Mapped[str | None] = mapped_column(Text, default=None)

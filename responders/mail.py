@@ -1,0 +1,327 @@
+"""Sending mail robustly: SMTP outcomes classified, and each (key, recipient) sent at most once.
+
+`send` speaks SMTP and never raises for what the server or the network does; it says what
+happened in a `Delivery`:
+
+- sent       — the server answered 250 to the end of DATA;
+- temporary  — a 4xx reply, or the connection failed before the message was complete: the
+               server cannot have accepted it, so trying again later is safe;
+- permanent  — a 5xx reply (bad address, refused login, policy): trying again will not help;
+- unknown    — the whole message went out but the connection died before the server's
+               reply. The server may well have queued it; resending could duplicate it, so it
+               is recorded for a person to check, never resent by itself.
+
+`deliver_once` adds the mail log (responders.models.MailLog): the (key, recipient) row is
+claimed — inserted, or moved from a due `temporary` state — and committed *before* the SMTP
+conversation, so a second beat, a re-run or a redelivered task finds the claim and sends
+nothing. No web or Celery imports: the desk, the tasks and the CLI all use this module.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import re
+import smtplib
+import socket
+import ssl
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import getaddresses
+from typing import Literal, cast
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from monitor.db import insert_ignore
+from monitor.errors import ConfigError
+from monitor.settings import Settings
+from responders.models import MailLog
+
+Security = Literal["none", "starttls", "tls"]
+Status = Literal["sent", "temporary", "permanent", "unknown"]
+SECURITIES: tuple[Security, ...] = ("none", "starttls", "tls")
+
+# Retry schedule for temporary failures: 2, 4, 8 … minutes, capped at an hour; after this
+# many attempts the mail is given up (recorded as permanent, with the last reply).
+MAX_ATTEMPTS = 8
+_FIRST_DELAY = timedelta(minutes=2)
+_MAX_DELAY = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    security: Security
+    user: str | None
+    password: str | None
+    sender: str
+    timeout: float
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SmtpSettings:
+        """From the `smtp:` section (YUQING_SMTP_*) and `digest.from` (YUQING_DIGEST_FROM)."""
+        smtp = settings.section("smtp")
+        security = str(smtp.get("security") or "none").strip().lower()
+        if security not in SECURITIES:
+            raise ConfigError(f"smtp.security (YUQING_SMTP_SECURITY) must be none, starttls "
+                              f"or tls, not {security!r}")
+        try:
+            port = int(smtp.get("port") or {"none": 25, "starttls": 587, "tls": 465}[security])
+            timeout = float(smtp.get("timeout") or 30.0)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"smtp.port and smtp.timeout must be numbers: {exc}") from exc
+        if not 0 < port < 65536:
+            raise ConfigError(f"smtp.port (YUQING_SMTP_PORT) must be 1–65535, not {port}")
+        sender = str(settings.get("digest", "from", default="") or "").strip()
+        if not sender:
+            # A From is required by RFC 5322; a local default keeps a dev setup working.
+            sender = f"yuqing@{socket.getfqdn() or 'localhost'}"
+        return cls(
+            host=str(smtp.get("host") or "localhost"),
+            port=port,
+            security=security,
+            user=str(smtp.get("user") or "") or None,
+            password=str(smtp.get("password") or "") or None,
+            sender=sender,
+            timeout=timeout,
+        )
+
+
+@dataclass(frozen=True)
+class Delivery:
+    status: Status
+    code: int | None
+    detail: str
+    # True when nothing was sent this time because the mail log already holds an outcome (or
+    # another process holds the claim); status and code are then the recorded ones.
+    skipped: bool = False
+
+
+def _classify(code: int, text: str) -> Delivery:
+    if 200 <= code < 300:
+        return Delivery("sent", code, text)
+    if 400 <= code < 500:
+        return Delivery("temporary", code, text)
+    if 500 <= code < 600:
+        return Delivery("permanent", code, text)
+    # Not a valid final reply: treat as a hiccup before acceptance.
+    return Delivery("temporary", code, text or "unexpected reply")
+
+
+def _reply_text(raw: bytes | str) -> str:
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+    return " ".join(text.split())
+
+
+def envelope_recipients(message: EmailMessage) -> list[str]:
+    """Addresses from To, Cc and Bcc (Bcc is not sent as a header)."""
+    fields = [str(v) for name in ("To", "Cc", "Bcc") for v in message.get_all(name, [])]
+    return [addr for _, addr in getaddresses(fields) if addr]
+
+
+def _wire_bytes(message: EmailMessage) -> bytes:
+    """The message as it goes on the wire: CRLF lines, Bcc dropped, leading dots doubled."""
+    msg = message
+    if msg.get_all("Bcc"):
+        msg = copy.deepcopy(message)
+        del msg["Bcc"]
+    data = msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))
+    data = re.sub(rb"(?m)^\.", b"..", data)
+    if not data.endswith(b"\r\n"):
+        data += b"\r\n"
+    return data + b".\r\n"
+
+
+def _connect(smtp: SmtpSettings) -> smtplib.SMTP:
+    context = ssl.create_default_context()
+    conn: smtplib.SMTP
+    if smtp.security == "tls":
+        conn = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=smtp.timeout, context=context)
+    else:
+        conn = smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout)
+    conn.ehlo_or_helo_if_needed()
+    if smtp.security == "starttls":
+        # Raises SMTPNotSupportedError when the server does not offer it: we never fall back
+        # to sending the password and the text in the clear.
+        conn.starttls(context=context)
+        conn.ehlo()
+    if smtp.user:
+        conn.login(smtp.user, smtp.password or "")
+    return conn
+
+
+def send(message: EmailMessage, smtp: SmtpSettings,
+         recipients: Sequence[str] | None = None) -> Delivery:
+    """Send one message; never raises for SMTP or network outcomes (see the module doc).
+
+    `recipients` is the envelope (default: To, Cc and Bcc). With several recipients, any
+    refused one makes the whole delivery fail: deliver_once sends to one at a time.
+    """
+    rcpts = list(recipients) if recipients is not None else envelope_recipients(message)
+    if not rcpts:
+        return Delivery("permanent", None, "no recipient address")
+    if message["From"] is None:
+        message["From"] = smtp.sender
+    sender = getaddresses([str(message["From"])])[0][1] or smtp.sender
+    data_sent = False
+    conn: smtplib.SMTP | None = None
+    try:
+        conn = _connect(smtp)
+        # Headers are RFC 2047-encoded by the email package, so no SMTPUTF8 is needed.
+        code, resp = conn.mail(sender)
+        if code != 250:
+            return _classify(code, f"MAIL FROM refused: {_reply_text(resp)}")
+        for rcpt in rcpts:
+            code, resp = conn.rcpt(rcpt)
+            if code not in (250, 251):
+                return _classify(code, f"RCPT TO <{rcpt}> refused: {_reply_text(resp)}")
+        code, resp = conn.docmd("DATA")
+        if code != 354:
+            return _classify(code, f"DATA refused: {_reply_text(resp)}")
+        conn.send(_wire_bytes(message))
+        # From here the server holds the whole message; losing the reply leaves it unknown.
+        data_sent = True
+        code, resp = conn.getreply()
+        return _classify(code, _reply_text(resp))
+    except smtplib.SMTPServerDisconnected as exc:
+        if data_sent:
+            return Delivery("unknown", None, f"connection lost after the message was sent, "
+                            f"before the server's answer ({exc}); not resent automatically")
+        return Delivery("temporary", None, f"connection lost before the message was "
+                        f"accepted: {exc}")
+    except smtplib.SMTPNotSupportedError as exc:
+        return Delivery("permanent", None, f"the server does not offer STARTTLS: {exc}")
+    except smtplib.SMTPResponseException as exc:  # connect, STARTTLS or login replies
+        return _classify(exc.smtp_code, _reply_text(exc.smtp_error))
+    except ssl.SSLCertVerificationError as exc:
+        return Delivery("permanent", None, f"the server's TLS certificate is not trusted: "
+                        f"{exc.verify_message}")
+    except smtplib.SMTPException as exc:  # e.g. no AUTH method both sides know: settings
+        return Delivery("permanent", None, f"SMTP error: {exc}")
+    except OSError as exc:
+        if data_sent:
+            return Delivery("unknown", None, f"connection failed after the message was sent: "
+                            f"{exc}; not resent automatically")
+        what = exc.strerror or str(exc)
+        return Delivery("temporary", None, f"cannot reach {smtp.host}:{smtp.port}: "
+                        f"{what or type(exc).__name__}")
+    finally:
+        if conn is not None:
+            try:
+                conn.quit()
+            except (OSError, smtplib.SMTPException):
+                conn.close()
+
+
+# ---------------------------------------------------------------- at most once per recipient
+
+
+def retry_delay(attempts: int) -> timedelta | None:
+    """Pure: the wait before attempt `attempts + 1` after a temporary failure, or None when
+    `attempts` is the last one allowed."""
+    if attempts >= MAX_ATTEMPTS:
+        return None
+    return min(_FIRST_DELAY * (1 << max(attempts - 1, 0)), _MAX_DELAY)
+
+
+def stable_message_id(key: str, recipient: str, domain: str = "yuqing.local") -> str:
+    """The same Message-ID for the same (key, recipient): should a person resend an
+    `unknown` mail, the receiving side can tell it is the same message."""
+    digest = hashlib.sha256(f"{key}\n{recipient}".encode()).hexdigest()[:32]
+    return f"<{digest}@{domain}>"
+
+
+def _recorded(row: MailLog, skipped: bool = True) -> Delivery:
+    status = row.state if row.state in ("sent", "temporary", "permanent") else "unknown"
+    detail = row.detail
+    if row.state == "sending":
+        detail = ("another process claimed this mail at "
+                  f"{row.claimed_at.isoformat()} and has not recorded an outcome")
+    return Delivery(cast(Status, status), row.code, detail, skipped=skipped)
+
+
+def _claim(session: Session, key: str, recipient: str, subject: str,
+           now: datetime) -> MailLog | None:
+    """Take the (key, recipient) claim and commit it; None when it is not ours to send."""
+    session.execute(insert_ignore(session, MailLog.__table__).values(
+        key=key, recipient=recipient, state="claiming", attempts=0, detail="",
+        subject=subject, created_at=now, claimed_at=now))
+    session.commit()
+    row = session.scalars(select(MailLog).where(MailLog.key == key,
+                                                MailLog.recipient == recipient)).one()
+    due = row.state == "claiming" or (
+        row.state == "temporary" and row.next_attempt_at is not None
+        and row.next_attempt_at <= now)
+    if not due:
+        return None
+    # State-checked: of two processes that both read "claiming" or a due "temporary", the
+    # UPDATE lets exactly one through (attempts is part of the check).
+    won = session.execute(
+        update(MailLog)
+        .where(MailLog.id == row.id, MailLog.state == row.state,
+               MailLog.attempts == row.attempts)
+        .values(state="sending", attempts=row.attempts + 1, claimed_at=now,
+                next_attempt_at=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    session.commit()
+    if won != 1:
+        return None
+    session.refresh(row)
+    return row
+
+
+def deliver_once(session: Session, *, key: str, recipient: str, message: EmailMessage,
+                 smtp: SmtpSettings, now: datetime,
+                 transport: Callable[[EmailMessage, SmtpSettings, Sequence[str]], Delivery]
+                 = send) -> Delivery:
+    """Send `message` to `recipient` unless the mail log says (key, recipient) was already
+    sent, failed for good, is in doubt, or waits for its retry time.
+
+    This function commits `session` (twice: the claim before talking to the server, the
+    outcome after): a mail that went out cannot be rolled back, so its record must not
+    depend on the caller's commit. Call it with no unrelated changes pending.
+    """
+    subject = str(message["Subject"] or "")
+    row = _claim(session, key, recipient, subject, now)
+    if row is None:
+        existing = session.scalars(select(MailLog).where(
+            MailLog.key == key, MailLog.recipient == recipient)).one()
+        return _recorded(existing)
+    if message["Message-ID"] is None:
+        message["Message-ID"] = stable_message_id(key, recipient)
+    row.message_id = str(message["Message-ID"])
+    delivery = transport(message, smtp, [recipient])
+    row.code = delivery.code
+    row.detail = delivery.detail[:2000]
+    row.finished_at = now
+    row.state = delivery.status
+    if delivery.status == "temporary":
+        wait = retry_delay(row.attempts)
+        if wait is None:
+            row.state = "permanent"
+            row.detail = f"gave up after {row.attempts} attempts; last: {row.detail}"
+            delivery = replace(delivery, status="permanent", detail=row.detail)
+        else:
+            row.next_attempt_at = now + wait
+    session.commit()
+    return delivery
+
+
+def next_retry_at(session: Session, key: str) -> datetime | None:
+    """The earliest time a temporary failure under `key` may be retried (None: none waits)."""
+    return session.scalar(select(MailLog.next_attempt_at).where(
+        MailLog.key == key, MailLog.state == "temporary").order_by(MailLog.next_attempt_at))
+
+
+def mail_log(session: Session, *, key_prefix: str | None = None,
+             limit: int = 200) -> list[MailLog]:
+    """Newest first: what was sent, what failed and why (shown by `yuqing digest log`)."""
+    q = select(MailLog).order_by(MailLog.claimed_at.desc(), MailLog.id.desc()).limit(limit)
+    if key_prefix:
+        q = q.where(MailLog.key.startswith(key_prefix, autoescape=True))
+    return list(session.scalars(q).all())
