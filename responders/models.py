@@ -173,3 +173,33 @@ class MailLog(Base):
     claimed_at: Mapped[datetime] = mapped_column()
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
     next_attempt_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Reminder(Base):
+    """A deadline reminder, one row per (alert, milestone, recipient): the row is claimed
+    before anything is sent, so a repeated beat tick or a redelivered task finds it and sends
+    nothing twice. `recipient` is "user:NAME" (e-mail) or "webhook" (the office's generic
+    webhook, one per milestone: it is one endpoint, not a person)."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (
+        UniqueConstraint("alert_id", "milestone", "recipient",
+                         name="uq_reminders_alert_milestone_recipient"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(
+        ForeignKey("alerts.id", ondelete="CASCADE"), index=True
+    )
+    milestone: Mapped[str] = mapped_column(String(40))
+    milestone_name: Mapped[str] = mapped_column(String(100), default="")
+    due_at: Mapped[datetime] = mapped_column()
+    recipient: Mapped[str] = mapped_column(String(120))
+    channel: Mapped[str] = mapped_column(String(20))        # webhook | email
+    address: Mapped[str | None] = mapped_column(String(2000), default=None)
+    # pending → sending → sent | failed. "sending" that never finished (the worker died
+    # mid-send) stays so: a reminder may be lost then, but is never sent twice.
+    state: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    created_at: Mapped[datetime] = mapped_column()
+    sent_at: Mapped[datetime | None] = mapped_column(default=None)
+    error: Mapped[str | None] = mapped_column(Text, default=None)

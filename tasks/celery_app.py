@@ -17,6 +17,8 @@ ROUTES = {
     "monitor.poll_source": {"queue": "poll"},
     "monitor.analyze_items": {"queue": "analyze"},
     "responders.notify_alert": {"queue": "notify"},
+    "responders.remind_due": {"queue": "notify"},
+    "responders.send_reminder": {"queue": "notify"},
 }
 
 
@@ -61,7 +63,15 @@ def create_app(settings: Settings) -> Celery:
                 "schedule": timedelta(seconds=int(settings.get("poll", "tick_seconds",
                                                                default=30))),
                 "options": {"queue": "poll", "expires": 60},
-            }
+            },
+            # Deadline reminders (responders.reminders): a minute's resolution is plenty
+            # for deadlines counted in hours.
+            "remind-due-alerts": {
+                "task": "responders.remind_due",
+                "schedule": timedelta(seconds=int(settings.get("notify", "remind_tick_seconds",
+                                                               default=60))),
+                "options": {"queue": "notify", "expires": 60},
+            },
         },
     )
     app.conf.yuqing_settings = settings

@@ -17,6 +17,8 @@ from monitor import analyze, polling
 from monitor.event_store import EventSettings
 from monitor.ingest import unanalyzed_ids
 from monitor.models import Alert
+from monitor.settings import Settings
+from responders import reminders
 from responders.alerts import open_alerts
 from tasks.runtime import current_runtime
 
@@ -153,3 +155,61 @@ def notify_alert(alert_id: int) -> dict[str, object]:
             return {"alert_id": alert_id, "webhook": "failed"}
         return {"alert_id": alert_id, "webhook": "sent"}
     return {"alert_id": alert_id, "webhook": None}
+
+
+def _reminder_channels(settings: Settings) -> set[str]:
+    """The webhook when one is configured. (E-mail joins when responders.mail does.)"""
+    url = str(settings.get("notify", "webhook_url", default="") or "")
+    return {reminders.WEBHOOK} if url else set()
+
+
+@shared_task(name="responders.remind_due", **_RETRY)
+def remind_due() -> dict[str, int]:
+    """Beat tick: claim the deadline reminders due now (one row per alert, milestone and
+    recipient, so nothing is sent twice) and hand each to send_reminder after the commit."""
+    rt = current_runtime()
+    notify = rt.settings.section("notify")
+    channels = _reminder_channels(rt.settings)
+    if not channels:
+        return {"reminders": 0}
+    # Alerts older than the longest milestone have no deadline left to remind of.
+    longest = max((m.hours for rule in rt.sla.rules for m in rule.milestones), default=48.0)
+    now = _now()
+    with rt.sessions() as session:
+        ids = reminders.plan(session, now, lead=reminders.LeadTime.from_settings(notify),
+                             channels=channels, horizon=timedelta(hours=longest))
+        session.commit()
+    for reminder_id in ids:
+        send_reminder.delay(reminder_id)
+    return {"reminders": len(ids)}
+
+
+@shared_task(name="responders.send_reminder", **_RETRY)
+def send_reminder(reminder_id: int) -> dict[str, object]:
+    rt = current_runtime()
+    now = _now()
+    with rt.sessions() as session:
+        message = reminders.start_sending(
+            session, reminder_id, now, tz=rt.settings.timezone,
+            base_url=str(rt.settings.get("web", "base_url", default="") or ""))
+        session.commit()
+    if message is None:
+        return {"reminder_id": reminder_id, "sent": False}
+    error: str | None = None
+    if message.channel == reminders.WEBHOOK:
+        url = str(rt.settings.get("notify", "webhook_url", default="") or "")
+        timeout = float(rt.settings.get("notify", "timeout", default=10))
+        try:
+            httpx.post(url, json=message.payload, timeout=timeout).raise_for_status()
+        except httpx.HTTPError as exc:
+            # Recorded on the row and shown on the alert page; not retried (the row is
+            # already "sending", so a retry could not send anyway — never twice).
+            error = f"webhook: {exc}"[:500]
+    else:
+        error = f"channel {message.channel!r} is not available"
+    with rt.sessions() as session:
+        reminders.finish(session, reminder_id, _now(), error=error)
+        session.commit()
+    if error:
+        log.warning("reminder %s failed: %s", reminder_id, error)
+    return {"reminder_id": reminder_id, "sent": error is None}
