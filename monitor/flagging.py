@@ -18,15 +18,14 @@ PRIORITY_NAMES: dict[str, str] = {"P1": "重大", "P2": "较大", "P3": "一般"
 
 @dataclass(frozen=True)
 class FlagPolicy:
-    negative_threshold: float = 0.35  # below: the item reads as negative
-    strong_negative: float = 0.10     # below: confidently negative
+    # Whether a text reads as negative is the engine's label (three-class engines decide it
+    # themselves; binary ones cut their score with sentiment.negative_below). Below this
+    # score a negative text is called "strongly" negative in the reasons.
+    strong_negative: float = 0.10
 
     @classmethod
     def from_settings(cls, section: Mapping[str, Any]) -> FlagPolicy:
-        return cls(
-            negative_threshold=float(section.get("negative_threshold", 0.35)),
-            strong_negative=float(section.get("strong_negative", 0.10)),
-        )
+        return cls(strong_negative=float(section.get("strong_negative", 0.10)))
 
 
 @dataclass(frozen=True)
@@ -74,8 +73,8 @@ def decide(
     severe = tuple(h.term for h in match.sensitive if h.level == "severe")
     elevated = tuple(h.term for h in match.sensitive if h.level == "elevated")
     score = sentiment.score if sentiment is not None else None
-    negative = score is not None and score < policy.negative_threshold
-    strong = score is not None and score < policy.strong_negative
+    negative = sentiment is not None and sentiment.label == "negative"
+    strong = negative and score is not None and score < policy.strong_negative
     watch = bool(match.watch_hits)
 
     reasons: list[str] = []

@@ -68,8 +68,10 @@ def env(db_url: str, home: Path, broker_url: str) -> dict[str, str]:
         "YUQING_HOME": str(home),
         "YUQING_DATABASE_URL": db_url,
         "YUQING_BROKER_URL": broker_url,
-        # A killed worker's unacknowledged task comes back after this many seconds.
-        "YUQING_CELERY_VISIBILITY_TIMEOUT": "6",
+        # A killed worker's unacknowledged task comes back after this many seconds (longer
+        # than a worker child takes to load its models, or a reserved task would be
+        # handed out twice while the child starts).
+        "YUQING_CELERY_VISIBILITY_TIMEOUT": "30",
         "YUQING_CELERY_RESTORE_INTERVAL": "2",
         "YUQING_CELERY_RESTORE_THROTTLE": "1",
         "YUQING_FETCH_READ_TIMEOUT": "2",

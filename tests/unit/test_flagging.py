@@ -3,10 +3,11 @@ from __future__ import annotations
 import pytest
 
 from monitor.flagging import FlagPolicy, decide
-from monitor.sentiment.base import Sentiment
+from monitor.sentiment.base import Sentiment, Thresholds
 from monitor.topics import SensitiveHit, TopicMatch
 
-POLICY = FlagPolicy(negative_threshold=0.35, strong_negative=0.10)
+POLICY = FlagPolicy(strong_negative=0.10)
+CUT = Thresholds(negative_below=0.35, positive_above=0.65)
 
 
 def m(topics=("lawyers",), watch=(), severe=(), elevated=()):
@@ -17,8 +18,10 @@ def m(topics=("lawyers",), watch=(), severe=(), elevated=()):
                       keywords=tuple(topics))
 
 
-def s(score):
-    return None if score is None else Sentiment(score, "neutral")
+def s(score, label=None):
+    """A binary engine's output: the label cut from the score (or given, as a
+    three-class engine decides it)."""
+    return None if score is None else Sentiment(score, label or CUT.label(score))
 
 
 @pytest.mark.parametrize(
@@ -71,7 +74,10 @@ def test_reasons_are_words_a_press_officer_reads():
     assert d.topics == ("lawyers", "notary")
 
 
-def test_threshold_comes_from_policy():
-    strict = FlagPolicy(negative_threshold=0.5, strong_negative=0.1)
-    assert decide(m(), s(0.4), POLICY) is None
-    assert decide(m(), s(0.4), strict).priority == "P3"
+def test_negativity_is_the_engines_label():
+    # a three-class engine may call a low-scoring notice neutral: no alert
+    assert decide(m(), s(0.2, "neutral"), POLICY) is None
+    assert decide(m(), s(0.4, "negative"), POLICY).priority == "P3"
+    # "strongly" needs both the negative label and a very low score
+    assert "强烈负面" in "".join(decide(m(), s(0.05, "negative"), POLICY).reasons)
+    assert "强烈负面" not in "".join(decide(m(), s(0.3, "negative"), POLICY).reasons)
