@@ -640,14 +640,14 @@ class FastSnowNLP:
     def seg(self, text: str) -> list[str]:
         """`snownlp.seg.seg(text)`."""
         words: list[str] = []
-        for s in _RE_ZH.split(text):
-            s = s.strip()
-            if not s:
-                continue
-            if _RE_ZH.match(s):
-                words += self._seg_run(s)
+        # With its capturing group, re.split alternates: other text, a Chinese run, other
+        # text, ... SnowNLP strips each part and tests it with re.match; a run has no spaces
+        # and the other parts no Chinese, so the position alone tells them apart.
+        for i, part in enumerate(_RE_ZH.split(text)):
+            if i & 1:
+                words += self._seg_run(part)
             else:
-                words.extend(s.split())
+                words += part.split()  # SnowNLP: strip, skip if empty, split on whitespace
         return words
 
     def words(self, text: str) -> list[str]:
