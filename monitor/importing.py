@@ -38,6 +38,10 @@ MAX_TEXT = 20_000
 DEFAULT_SOURCE = "导入"
 
 
+class BatchTooLarge(InputError):
+    """A pushed batch over MAX_BATCH posts: the client must split it (HTTP 413)."""
+
+
 @dataclass(frozen=True)
 class LineError:
     line: int  # 1-based line of the file, or 1-based position in a pushed batch
@@ -174,7 +178,8 @@ def store_batch(session: Session, source: Source, batch: Any, now: datetime) -> 
     if not posts:
         raise InputError("the batch is empty")
     if len(posts) > MAX_BATCH:
-        raise InputError(f"a batch holds at most {MAX_BATCH} posts, got {len(posts)}")
+        raise BatchTooLarge(f"a batch holds at most {MAX_BATCH} posts, got {len(posts)}; "
+                            "split it and send the parts")
     return store_posts(session, source, list(enumerate(posts, 1)), now, all_or_nothing=True)
 
 
@@ -184,7 +189,9 @@ def _hash(token: str) -> str:
 
 def new_token(source: Source) -> str:
     """A fresh push token for the source; only its hash is kept. Shown once."""
-    token = secrets.token_urlsafe(32)
+    # "yqp_" tells it apart from a desk API token ("yq_…"), so the push API can say which
+    # kind of token it was sent.
+    token = "yqp_" + secrets.token_urlsafe(32)
     source.ingest_token_hash = _hash(token)
     return token
 
@@ -193,3 +200,14 @@ def check_token(source: Source | None, token: str | None) -> bool:
     if source is None or not token or not source.ingest_token_hash:
         return False
     return hmac.compare_digest(source.ingest_token_hash, _hash(token))
+
+
+def source_for_token(session: Session, token: str | None) -> Source | None:
+    """The source a push token belongs to, or None. The token alone names the source, so a
+    client needs one secret, not a name and a secret; the lookup is by the token's sha256,
+    which reveals nothing about other tokens, and check_token confirms in constant time."""
+    if not token:
+        return None
+    source = session.scalars(
+        select(Source).where(Source.ingest_token_hash == _hash(token))).one_or_none()
+    return source if check_token(source, token) else None

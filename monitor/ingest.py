@@ -1,8 +1,17 @@
 """Idempotent storage of parsed entries: insert-or-ignore on (source, entry_id) and
-(source, content_hash), so a re-poll or a redelivered task stores nothing twice."""
+(source, content_hash), so a re-poll or a redelivered task stores nothing twice.
+
+The content_hash column is the content dedup key. For a feed entry it is the hash of the
+story's text, so a feed that re-issues a story under a new guid stores it once. For a post
+with the platform's own id (a Weibo status, a board thread, a pushed post with `id`) the id is
+part of the key: two different posts with the same words — bare "转发微博" reposts, a slogan
+posted by many accounts through one search — are different posts, each with its own reach.
+Rows stored before this rule keep their old key; a re-poll still matches them by entry_id,
+which for such posts is derived from the same platform id."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -20,11 +29,23 @@ _LINK_MAX = 2000
 _AUTHOR_MAX = 300
 
 
+def dedup_hash(entry: FeedEntry) -> str:
+    """The (source, content_hash) key of an entry: the text's hash, plus the platform's post
+    id when the entry has one (see the module docstring)."""
+    text_hash = content_hash(entry.title, entry.text)
+    # Duck-typed so storage need not know the social entry type (monitor.social.SocialEntry).
+    external_id = getattr(entry, "external_id", None)
+    if not external_id:
+        return text_hash
+    keyed = f"id\x1f{external_id}\x1f{text_hash}"
+    return hashlib.sha256(keyed.encode("utf-8")).hexdigest()
+
+
 def _row(source_id: int, entry: FeedEntry, now: datetime) -> dict[str, object]:
     return {
         "source_id": source_id,
         "entry_id": entry.entry_id[:_ENTRY_ID_MAX],
-        "content_hash": content_hash(entry.title, entry.text),
+        "content_hash": dedup_hash(entry),
         "title": entry.title,
         "text": entry.text,
         "link": entry.link[:_LINK_MAX] if entry.link else None,

@@ -71,7 +71,8 @@ class Source(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     url: Mapped[str] = mapped_column(String(2000))
-    kind: Mapped[str] = mapped_column(String(20), default="news")  # news|government|weibo|wechat|board
+    # news | government | weibo | wechat | board | push (filled by import/push, never polled)
+    kind: Mapped[str] = mapped_column(String(20), default="news")
     host: Mapped[str] = mapped_column(String(255), default="")
     interval_s: Mapped[int] = mapped_column(Integer, default=600)
     # Explicit per-source permission to fetch a loopback/private address (e.g. the demo
@@ -104,7 +105,8 @@ class Source(Base):
 
 class Item(Base):
     """One entry or post. (source, entry_id) and (source, content_hash) are unique so a re-poll
-    or a redelivered task stores nothing twice."""
+    or a redelivered task stores nothing twice. content_hash is the content dedup key: the
+    text's hash, with the platform's post id mixed in when there is one (monitor.ingest)."""
 
     __tablename__ = "items"
     __table_args__ = (

@@ -127,7 +127,47 @@ def cmd_events(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_source_token(args: argparse.Namespace, settings: Settings) -> int:
+    """A new push token for a source (created as a push source when there is none by that
+    name). The token is printed once; only its hash is kept, and it replaces any earlier
+    token of the source (that one stops working)."""
+    from monitor.importing import new_token, push_source
+    from monitor.models import Source
+
+    rt = _runtime(settings)
+    now = datetime.now(UTC)
+    with rt.sessions() as session:
+        existing = session.scalars(select(Source).where(Source.name == args.name.strip())
+                                   ).one_or_none()
+        source = existing or push_source(session, args.name, now)
+        replaced = bool(source.ingest_token_hash)
+        token = new_token(source)
+        session.commit()
+        out = {"source": source.name, "source_id": source.id, "kind": source.kind,
+               "created": existing is None, "replaced": replaced, "token": token}
+    if args.json:
+        _emit(out)
+    else:
+        print(f"push token for source {out['source']!r} (id {out['source_id']})"
+              + ("; the previous token no longer works" if replaced else "") + ":")
+        print(token)
+        print("shown once: send it as `Authorization: Bearer <token>` to POST /api/v1/ingest")
+    return 0
+
+
+def _sources_subparsers(sub: Any) -> Any:
+    """The `yuqing sources` group's sub-commands (built in tasks.cli), to add `token` to."""
+    group = sub.choices["sources"]
+    return next(a for a in group._actions if isinstance(a, argparse._SubParsersAction))
+
+
 def register(sub: Any) -> None:
+    t = _sources_subparsers(sub).add_parser(
+        "token", help="a new push token for POST /api/v1/ingest (printed once)")
+    t.add_argument("name", help="the source's name (a push source is created if none)")
+    t.add_argument("--json", action="store_true")
+    t.set_defaults(func=cmd_source_token)
+
     s = sub.add_parser("import", help="import posts from a JSONL or CSV file")
     s.add_argument("file", type=Path)
     s.add_argument("--source", help="the push source to file them under (created if new)")

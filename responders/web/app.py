@@ -146,9 +146,11 @@ def create_app(settings: Settings, enqueue: Enqueue) -> FastAPI:
         return JSONResponse({"ok": True})
 
     from responders.web.api import router as api_router
+    from responders.web.ingest_api import router as ingest_router
     from responders.web.pages import router as page_router
 
     app.include_router(api_router)
+    app.include_router(ingest_router)
     app.include_router(page_router)
 
     @app.get("/favicon.ico", include_in_schema=False)

@@ -44,9 +44,10 @@ def test_import_then_events_list(cli_env: None, tmp_path: Path,
     out = _run(capsys, "import", str(path), "--source", "舆情服务商", "--json")
     assert isinstance(out, dict)
     n = len(story)
-    # Identical texts in one source are stored once (the ingest's content-hash key).
-    assert out["imported"] == len({r["text"] for r in story})
-    assert out["imported"] + out["duplicates"] == n
+    # Every post with its own id is kept, even when two say the same words (bare
+    # reposts): the platform id is part of the ingest's content key.
+    assert len({r["text"] for r in story}) < n
+    assert (out["imported"], out["duplicates"]) == (len({r["id"] for r in story}), 0)
     assert [e["line"] for e in out["errors"]] == [n + 1, n + 2, n + 3]
     assert "'text' is required" in out["errors"][0]["error"]
     assert "'likes' must be a number" in out["errors"][2]["error"]
@@ -61,7 +62,7 @@ def test_import_then_events_list(cli_env: None, tmp_path: Path,
 
     again = _run(capsys, "import", str(path), "--source", "舆情服务商", "--json")
     assert isinstance(again, dict)
-    assert again["imported"] == 0
+    assert (again["imported"], again["duplicates"]) == (0, out["imported"])
 
 
 def test_push_batch_is_all_or_nothing(sessions: sessionmaker[Session]) -> None:
@@ -81,3 +82,24 @@ def test_push_batch_is_all_or_nothing(sessions: sessionmaker[Session]) -> None:
             store_batch(s, source, [{"text": "x"}] * 1001, now)
         with pytest.raises(InputError, match="empty"):
             store_batch(s, source, {"posts": []}, now)
+
+
+def test_sources_token_prints_a_working_token_once(cli_env: None, db_url: str,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from monitor.db import make_engine, make_sessionmaker
+    from monitor.importing import source_for_token
+
+    first = _run(capsys, "sources", "token", "舆情服务商", "--json")
+    assert isinstance(first, dict)
+    assert (first["created"], first["replaced"], first["kind"]) == (True, False, "push")
+    second = _run(capsys, "sources", "token", "舆情服务商", "--json")
+    assert isinstance(second, dict)
+    assert (second["created"], second["replaced"]) == (False, True)
+    assert second["source_id"] == first["source_id"]
+    engine = make_engine(db_url)
+    with make_sessionmaker(engine)() as s:
+        found = source_for_token(s, second["token"])
+        assert found is not None and found.id == second["source_id"]
+        assert found.ingest_token_hash != second["token"]  # only the hash is kept
+        assert source_for_token(s, first["token"]) is None  # replaced
+    engine.dispose()
