@@ -4,7 +4,7 @@ the caller (CLI command, task) commits."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from monitor.errors import InputError
 from monitor.models import Item, Source
+from monitor.social.base import validate_config
 
 KINDS = ("news", "government", "weibo", "wechat", "board")
 MIN_INTERVAL_S = 60
@@ -28,6 +29,9 @@ class SourceSpec:
     kind: str = "news"
     interval_s: int = 600
     allow_private: bool = False
+    # Kind-specific settings (a JSON API's field mapping, see monitor.social). None means
+    # "not given": an update from `sources add` or the API keeps what the source has.
+    config: Mapping[str, Any] | None = field(default=None, hash=False, compare=True)
 
 
 def host_of(url: str) -> str:
@@ -38,7 +42,8 @@ def validate_spec(raw: Mapping[str, Any], where: str = "source") -> SourceSpec:
     """A SourceSpec from a mapping, or InputError saying exactly what is wrong."""
     if not isinstance(raw, Mapping):
         raise InputError(f"{where}: expected a mapping with name and url")
-    unknown = set(raw) - {"name", "url", "kind", "interval", "allow_private", "path"}
+    unknown = set(raw) - {"name", "url", "kind", "interval", "allow_private", "path",
+                          "config"}
     if unknown:
         raise InputError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
     name = str(raw.get("name") or "").strip()
@@ -64,8 +69,11 @@ def validate_spec(raw: Mapping[str, Any], where: str = "source") -> SourceSpec:
     allow_private = raw.get("allow_private", False)
     if not isinstance(allow_private, bool):
         raise InputError(f"{where} {name!r}: allow_private must be true or false")
+    config = None
+    if raw.get("config") is not None:
+        config = validate_config(raw["config"], where=f"{where} {name!r}: config")
     return SourceSpec(name=name, url=url, kind=kind, interval_s=interval,
-                      allow_private=allow_private)
+                      allow_private=allow_private, config=config)
 
 
 def load_specs(path: Path, *, base_url: str | None = None) -> list[SourceSpec]:
@@ -115,6 +123,10 @@ def upsert_source(session: Session, spec: SourceSpec, now: datetime) -> tuple[So
     source.kind = spec.kind
     source.interval_s = spec.interval_s
     source.allow_private = spec.allow_private
+    if spec.config is not None:
+        source.config = dict(spec.config)
+    elif created:
+        source.config = {}
     session.flush()
     return source, created
 

@@ -83,6 +83,35 @@ def as_count(value: Any) -> int | None:
         return None
 
 
+CONFIG_KEYS = ("mapping", "format")
+FORMATS = ("json",)
+
+
+def validate_config(config: Any, where: str = "config") -> dict[str, Any]:
+    """A source's `config` from a sources file or the API, checked: only the keys the parsers
+    read (parser_for), with a well-formed JSON-API mapping. InputError names what is wrong."""
+    from monitor.errors import InputError
+    from monitor.social.jsonapi import validate_mapping
+
+    if config is None:
+        return {}
+    if not isinstance(config, Mapping):
+        raise InputError(f"{where}: expected a mapping")
+    unknown = sorted(str(k) for k in config if k not in CONFIG_KEYS)
+    if unknown:
+        raise InputError(f"{where}: unknown key(s) {', '.join(unknown)}; "
+                         f"known: {', '.join(CONFIG_KEYS)}")
+    out: dict[str, Any] = {}
+    if "mapping" in config:
+        out["mapping"] = validate_mapping(config["mapping"], f"{where}.mapping")
+    if "format" in config:
+        if config["format"] not in FORMATS:
+            raise InputError(f"{where}.format: must be one of {', '.join(FORMATS)}, "
+                             f"got {config['format']!r}")
+        out["format"] = config["format"]
+    return out
+
+
 def looks_like_json(body: bytes) -> bool:
     head = body.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
     return head in (b"{", b"[")

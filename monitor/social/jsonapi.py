@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from monitor.errors import ParseError
+from monitor.errors import InputError, ParseError
 from monitor.feeds import ParsedFeed
 from monitor.social.base import SocialEntry, as_count, dig, load_json
 from monitor.text import content_hash, normalize_text, parse_datetime
@@ -33,6 +33,28 @@ DEFAULTS = {"id": "id", "text": "text", "title": "title", "time": "created_at",
             "author": "author", "url": "url", "reposts": "reposts", "comments": "comments",
             "likes": "likes", "repost_of": "repost_of"}
 _LIST_KEYS = ("items", "data", "results", "list", "posts")
+MAPPING_KEYS = ("items", *DEFAULTS)
+
+
+def validate_mapping(mapping: Any, where: str = "config.mapping") -> dict[str, str]:
+    """A source's field mapping checked when it is loaded, not at the first poll: a typo in
+    a key would otherwise silently fall back to the default field and store empty posts."""
+    if not isinstance(mapping, Mapping):
+        raise InputError(f"{where}: expected a mapping of field: dotted.path")
+    unknown = sorted(str(k) for k in mapping if k not in MAPPING_KEYS)
+    if unknown:
+        raise InputError(f"{where}: unknown field(s) {', '.join(unknown)}; "
+                         f"known: {', '.join(MAPPING_KEYS)}")
+    out: dict[str, str] = {}
+    for key, path in mapping.items():
+        if not isinstance(path, str | int) or isinstance(path, bool) or not str(path).strip():
+            raise InputError(f"{where}.{key}: expected a dotted path like data.results, "
+                             f"got {path!r}")
+        text = str(path).strip()
+        if any(not step or step != step.strip() for step in text.split(".")):
+            raise InputError(f"{where}.{key}: {text!r} has an empty or padded step")
+        out[str(key)] = text
+    return out
 
 
 def _posts(data: Any, path: str | None) -> list[Mapping[str, Any]]:

@@ -119,3 +119,36 @@ def test_a_productive_source_that_goes_quiet_is_reported(
     with sessions() as s:
         source = s.get(Source, sid)
         assert source is not None and source.silent_since is None
+
+
+def test_config_from_a_sources_file_drives_the_json_api(
+        fake_web: FakeWeb, sessions: sessionmaker[Session], tmp_path: Path) -> None:
+    """The mapping written in YAML reaches the parser: load → upsert → poll over HTTP."""
+    from monitor.sources import load_specs, upsert_source
+
+    fake_web.add("/vendor.json", 200, (FIX / "vendor_api.json").read_bytes(),
+                 {"Content-Type": "application/json"})
+    path = tmp_path / "sources.yaml"
+    lines = [f"      {k}: {v}" for k, v in MAPPING.items()]
+    path.write_text("sources:\n  - name: 舆情服务商\n    url: " + fake_web.url("/vendor.json")
+                    + "\n    allow_private: true\n    config:\n      mapping:\n"
+                    + "\n".join("  " + line for line in lines) + "\n", encoding="utf-8")
+    [spec] = load_specs(path)
+    with sessions() as s:
+        source, created = upsert_source(s, spec, NOW)
+        assert created and source.config == {"mapping": MAPPING}
+        s.commit()
+        sid = source.id
+    items = _poll(sessions, sid)
+    by_ext = {i.external_id: i for i in items}
+    assert by_ext["dy_7391002"].author == "南阳身边事"
+    assert by_ext["dy_7391002"].likes == 23000
+
+    # Re-loading a spec without config (e.g. `sources add` on the same name) keeps it.
+    from dataclasses import replace
+
+    with sessions() as s:
+        source, created = upsert_source(s, replace(spec, config=None), NOW)
+        assert not created and source.config == {"mapping": MAPPING}
+        source, _ = upsert_source(s, replace(spec, config={}), NOW)
+        assert source.config == {}
