@@ -19,6 +19,7 @@ from monitor.polling import PollSettings
 from monitor.sentiment import Scorer, build_scorer
 from monitor.settings import Settings, load_settings
 from monitor.topics import Taxonomy
+from responders.admin_topics import TaxonomyWatch
 from responders.sla import SLA
 
 
@@ -27,12 +28,18 @@ class Runtime:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
-    taxonomy: Taxonomy
+    topics: TaxonomyWatch
     sla: SLA
     fetch_policy: FetchPolicy
     poll_settings: PollSettings
     flag_policy: FlagPolicy
     _scorer: Scorer | None = field(default=None, repr=False)
+
+    @property
+    def taxonomy(self) -> Taxonomy:
+        """$YUQING_HOME/topics.yaml (the desk's admins edit it) else config/topics.yaml;
+        one stat() per use, reloaded only when the file changed — read once per batch."""
+        return self.topics.current()
 
     @property
     def scorer(self) -> Scorer:
@@ -49,7 +56,7 @@ def build_runtime(settings: Settings) -> Runtime:
         settings=settings,
         engine=engine,
         sessions=make_sessionmaker(engine),
-        taxonomy=Taxonomy.from_files(config / "topics.yaml", config / "sensitive.yaml"),
+        topics=_loaded(TaxonomyWatch(settings.home, config)),
         sla=SLA.from_file(config / "sla.yaml"),
         fetch_policy=FetchPolicy.from_settings(settings.section("fetch")),
         poll_settings=PollSettings(
@@ -59,6 +66,11 @@ def build_runtime(settings: Settings) -> Runtime:
         ),
         flag_policy=FlagPolicy.from_settings(settings.section("flagging")),
     )
+
+
+def _loaded(watch: TaxonomyWatch) -> TaxonomyWatch:
+    watch.current()  # a broken taxonomy stops the process at start, not at the first batch
+    return watch
 
 
 _current: Runtime | None = None

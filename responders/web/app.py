@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import yaml
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -21,9 +20,10 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import text
 
 from monitor.db import make_engine, make_sessionmaker
-from monitor.errors import ConfigError, InputError
+from monitor.errors import InputError
 from monitor.flagging import PRIORITY_NAMES
 from monitor.settings import Settings
+from responders.admin_topics import topic_names
 from responders.auth import LoginThrottle
 from responders.desk import NotFound
 from responders.web.deps import DeskContext, LoginRequired
@@ -46,14 +46,6 @@ from responders.workflow import (
 
 HERE = Path(__file__).resolve().parent
 LANG_COOKIE = "yq_lang"
-
-
-def _topic_names(config_dir: Path) -> dict[str, str]:
-    try:
-        data = yaml.safe_load((config_dir / "topics.yaml").read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read topics.yaml: {exc}") from exc
-    return {str(t["id"]): str(t.get("name", t["id"])) for t in data.get("topics", [])}
 
 
 def request_lang(request: Request) -> str:
@@ -104,7 +96,8 @@ def create_app(settings: Settings, enqueue: Enqueue) -> FastAPI:
         throttle=LoginThrottle(limit=int(web.get("login_attempts", 5)),
                                window=timedelta(minutes=float(web.get("login_window_minutes",
                                                                       15)))),
-        topic_names=_topic_names(Path(settings.config_dir)),
+        # The admins' edited taxonomy when there is one (responders.admin_topics).
+        topic_names=topic_names(settings.home, Path(settings.config_dir)),
         templates_dir=Path(settings.config_dir) / "templates",
         idle=timedelta(minutes=float(web.get("session_idle_minutes", 30))),
         absolute=timedelta(hours=float(web.get("session_max_hours", 12))),
@@ -145,12 +138,16 @@ def create_app(settings: Settings, enqueue: Enqueue) -> FastAPI:
             return JSONResponse({"ok": False, "database": str(exc)[:200]}, status_code=503)
         return JSONResponse({"ok": True})
 
+    from responders.web.admin import api as admin_api
+    from responders.web.admin import router as admin_router
     from responders.web.api import router as api_router
     from responders.web.ingest_api import router as ingest_router
     from responders.web.pages import router as page_router
 
     app.include_router(api_router)
     app.include_router(ingest_router)
+    app.include_router(admin_api)
+    app.include_router(admin_router)
     app.include_router(page_router)
 
     @app.get("/favicon.ico", include_in_schema=False)

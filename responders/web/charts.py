@@ -5,17 +5,21 @@ styles."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from xml.sax.saxutils import escape
+from zoneinfo import ZoneInfo
 
 COLORS = {"negative": "#c0392b", "neutral": "#95a5a6", "positive": "#27ae60"}
 
 
 def volume_sentiment_svg(days: Sequence[date], by_label: dict[str, list[int]],
                          mean_score: Sequence[float | None], *, title: str,
-                         labels: dict[str, str], width: int = 720, height: int = 220) -> str:
-    """Stacked bars of items per day by sentiment label, and a line of the mean score
-    (0 = negative … 1 = positive) on the right axis."""
+                         labels: dict[str, str], width: int = 720, height: int = 220,
+                         ticks: Sequence[str] | None = None) -> str:
+    """Stacked bars of items per day (or per any bucket: `days` may hold datetimes, with
+    `ticks` naming them) by sentiment label, and a line of the mean score (0 = negative …
+    1 = positive) on the right axis."""
     left, right, top, bottom = 36, 36, 28, 34
     plot_w, plot_h = width - left - right, height - top - bottom
     n = max(len(days), 1)
@@ -50,7 +54,7 @@ def volume_sentiment_svg(days: Sequence[date], by_label: dict[str, list[int]],
         if i % max(1, n // 7) == 0:
             out.append(f'<text x="{x + bar_w / 2:.1f}" y="{height - bottom + 14}" '
                        f'font-size="10" fill="#666" text-anchor="middle">'
-                       f'{day.month}/{day.day}</text>')
+                       f'{escape(ticks[i]) if ticks else f"{day.month}/{day.day}"}</text>')
     points = [(left + i * step + step / 2, top + plot_h * (1 - s))
               for i, s in enumerate(mean_score) if s is not None]
     if len(points) > 1:
@@ -71,3 +75,45 @@ def volume_sentiment_svg(days: Sequence[date], by_label: dict[str, list[int]],
                f'{escape(labels.get("mean", "mean"))}</text>')
     out.append("</svg>")
     return "".join(out)
+
+
+@dataclass(frozen=True)
+class Buckets:
+    starts: list[datetime]                 # local start of each bucket
+    ticks: list[str]                       # its label under the axis
+    by_label: dict[str, list[int]]
+    mean_score: list[float | None]
+
+
+def event_buckets(rows: Sequence[tuple[datetime, str | None, float | None]], *,
+                  tz: str = "Asia/Shanghai", max_buckets: int = 48) -> Buckets:
+    """Pure: an event's items, (when, label, score), in equal time buckets from its first to
+    its last item — hourly while the story is young, daily when it has run for days (so a
+    week-long event is not 168 slivers)."""
+    zone = ZoneInfo(tz)
+    if not rows:
+        return Buckets([], [], {"negative": [], "neutral": [], "positive": []}, [])
+    times = [r[0].astimezone(zone) for r in rows]
+    first, last = min(times), max(times)
+    hourly = last - first <= timedelta(hours=max_buckets - 1)
+    if hourly:
+        start = first.replace(minute=0, second=0, microsecond=0)
+        step = timedelta(hours=1)
+    else:
+        start = first.replace(hour=0, minute=0, second=0, microsecond=0)
+        step = timedelta(days=1)
+    n = int((last - start) / step) + 1
+    starts = [start + i * step for i in range(n)]
+    labels = {"negative": [0] * n, "neutral": [0] * n, "positive": [0] * n}
+    sums, counts = [0.0] * n, [0] * n
+    for when, (_, label, score) in zip(times, rows, strict=True):
+        i = int((when - start) / step)
+        if label in labels:
+            labels[label][i] += 1
+        if score is not None:
+            sums[i] += score
+            counts[i] += 1
+    ticks = [f"{s:%H}时" if hourly and (i and s.hour) else f"{s.month}/{s.day}"
+             for i, s in enumerate(starts)]
+    means = [sums[i] / counts[i] if counts[i] else None for i in range(n)]
+    return Buckets(starts, ticks, labels, means)

@@ -14,7 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor.errors import InputError
+from monitor.models import Event, Item
 from responders import desk as desk_ops
+from responders import reminders as reminders_ops
 from responders.auth import Principal, add_user, authenticate, close_session, open_session
 from responders.drafting import AlertFacts, render_draft, template_path
 from responders.models import CHANNELS, OUTPUT_KINDS, ROLES, Output, Policy
@@ -22,7 +24,7 @@ from responders.outputs import counts_by_channel, output_log, row_dict, to_csv
 from responders.policies import citation, suggest
 from responders.queue import QueueFilter, daily_series, query_alerts, sources, users
 from responders.web.app import render, request_lang
-from responders.web.charts import volume_sentiment_svg
+from responders.web.charts import event_buckets, volume_sentiment_svg
 from responders.web.deps import DB, DeskContext, PageReader, PageWriter, desk
 from responders.web.i18n import translate
 from responders.web.security import (
@@ -162,12 +164,37 @@ def alert_page(alert_id: int, request: Request, me: PageReader,
     alert = desk_ops.get_alert(session, alert_id)
     outputs = session.scalars(select(Output).where(Output.alert_id == alert.id)
                               .order_by(Output.id)).all()
+    event, event_items, event_chart = _event_view(request, session, alert.item)
     return render(request, "alert.html", {
         "alert": alert, "item": alert.item, "history": desk_ops.history(session, alert.id),
         "actions": allowed_actions("alert", alert.state, me.role),
         "users": users(session), "outputs": outputs, "kinds": OUTPUT_KINDS,
         "suggestions": _suggest_for(session, alert),
+        "reminders": reminders_ops.for_alert(session, alert.id),
+        "event": event, "event_items": event_items, "event_chart": event_chart,
     })
+
+
+def _event_view(request: Request, session: Session,
+                item: Item) -> tuple[Event | None, list[Item], str | None]:
+    """The alert's event (its items, newest first) and a chart of their volume and
+    sentiment over time, when the item belongs to an event of more than one item."""
+    if item.event_id is None:
+        return None, [], None
+    event = session.get(Event, item.event_id)
+    members = list(session.scalars(select(Item).where(Item.event_id == item.event_id)))
+    if event is None or len(members) < 2:
+        return event, members, None
+    members.sort(key=lambda i: i.published_at or i.fetched_at, reverse=True)
+    buckets = event_buckets([(i.published_at or i.fetched_at, i.sentiment_label,
+                              i.sentiment_score) for i in members],
+                            tz=desk(request).settings.timezone)
+    lang = request_lang(request)
+    labels = {k: translate(lang, k) for k in ("negative", "neutral", "positive", "mean")}
+    chart = volume_sentiment_svg(buckets.starts, buckets.by_label, buckets.mean_score,
+                                 title=translate(lang, "event_chart_title"), labels=labels,
+                                 ticks=buckets.ticks)
+    return event, members, chart
 
 
 @router.post("/alerts/{alert_id}/draft")

@@ -1,0 +1,217 @@
+"""Admin pages and API: sources (health, add, remove) and the topic taxonomy (view, edit).
+
+Admin only (403 otherwise, checked on the server), CSRF on every POST (PageWriter/ApiWriter),
+every change audit-logged in the same transaction. A refused change re-renders the page
+with the reason and with what the admin typed, so nothing is lost."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from monitor.errors import InputError
+from monitor.models import Source
+from monitor.sources import (
+    KINDS,
+    find_source,
+    item_counts,
+    list_sources,
+    remove_source,
+    upsert_source,
+    validate_spec,
+)
+from responders import admin_topics
+from responders import desk as desk_ops
+from responders.auth import Principal
+from responders.web.app import render
+from responders.web.deps import DB, ApiReader, ApiWriter, DeskContext, PageReader, PageWriter, desk
+from responders.workflow import RoleForbidden
+
+router = APIRouter(include_in_schema=False)
+api = APIRouter(prefix="/api/v1", tags=["admin"])
+
+
+def _admin(me: Principal) -> None:
+    if me.role != "admin":
+        raise RoleForbidden("only admins manage sources and topics")
+
+
+# ---------------------------------------------------------------- sources
+
+def add_source(ctx: DeskContext, session: Session, me: Principal,
+               raw: dict[str, Any]) -> int:
+    """Validate (monitor.sources.validate_spec) and add; a name in use is refused rather
+    than silently re-pointed (updating a source is `yuqing init`'s job)."""
+    spec = validate_spec(raw, where="source")
+    try:
+        find_source(session, spec.name)
+    except InputError:
+        pass
+    else:
+        raise InputError(f"a source named {spec.name!r} exists already")
+    source, _ = upsert_source(session, spec, ctx.now())
+    desk_ops.audit(session, me, ctx.now(), entity="source", entity_id=source.id,
+                   action="create", detail={"name": source.name, "url": source.url,
+                                            "kind": source.kind})
+    return source.id
+
+
+def drop_source(ctx: DeskContext, session: Session, me: Principal, source_id: int, *,
+                purge: bool) -> tuple[str, int]:
+    name, count = remove_source(session, str(source_id), purge=purge)
+    desk_ops.audit(session, me, ctx.now(), entity="source", entity_id=source_id,
+                   action="delete", detail={"name": name, "items_deleted": count})
+    return name, count
+
+
+def _sources_page(request: Request, session: Session, *, error: str | None = None,
+                  notice: str | None = None, form: dict[str, str] | None = None,
+                  status_code: int = 200) -> HTMLResponse:
+    return render(request, "sources.html", {
+        "sources": list_sources(session), "counts": item_counts(session), "kinds": KINDS,
+        "error": error, "notice": notice, "form": form or {},
+    }, status_code=status_code)
+
+
+@router.get("/admin/sources", response_class=HTMLResponse)
+def sources_page(request: Request, me: PageReader, session: DB) -> Response:
+    _admin(me)
+    notice = request.query_params.get("notice")
+    return _sources_page(request, session,
+                         notice=notice if notice in ("added", "removed") else None)
+
+
+@router.post("/admin/sources")
+async def sources_add(request: Request, me: PageWriter, session: DB) -> Response:
+    _admin(me)
+    ctx = desk(request)
+    form = {k: str(v).strip() for k, v in (await request.form()).items()
+            if k in ("name", "url", "kind", "interval")}
+    try:
+        source_id = add_source(ctx, session, me, {k: v for k, v in form.items() if v})
+    except InputError as exc:
+        session.rollback()
+        return _sources_page(request, session, error=str(exc), form=form, status_code=400)
+    session.commit()
+    ctx.enqueue("monitor.poll_source", [source_id])  # after the commit: the row exists
+    return RedirectResponse("/admin/sources?notice=added", status_code=303)
+
+
+@router.post("/admin/sources/{source_id}/remove")
+async def sources_remove(source_id: int, request: Request, me: PageWriter,
+                         session: DB) -> Response:
+    _admin(me)
+    form = await request.form()
+    try:
+        drop_source(desk(request), session, me, source_id, purge=form.get("purge") == "yes")
+    except InputError as exc:
+        session.rollback()
+        return _sources_page(request, session, error=str(exc), status_code=400)
+    session.commit()
+    return RedirectResponse("/admin/sources?notice=removed", status_code=303)
+
+
+def _iso(d: datetime | None) -> str | None:
+    return d.isoformat() if d else None
+
+
+def source_json(s: Source, items: int) -> dict[str, Any]:
+    iso = _iso
+    return {"id": s.id, "name": s.name, "url": s.url, "kind": s.kind,
+            "interval_s": s.interval_s, "items": items,
+            "last_success_at": iso(s.last_success_at), "failure_count": s.failure_count,
+            "last_error": s.last_error, "last_warning": s.last_warning,
+            "next_check_at": iso(s.next_check_at), "silent_since": iso(s.silent_since)}
+
+
+@api.get("/sources/health")
+def api_sources_health(me: ApiReader, session: DB) -> list[dict[str, Any]]:
+    counts = item_counts(session)
+    return [source_json(s, counts.get(s.id, 0)) for s in list_sources(session)]
+
+
+@api.delete("/sources/{source_id}")
+def api_remove_source(source_id: int, request: Request, me: ApiWriter, session: DB,
+                      purge: bool = False) -> dict[str, Any]:
+    _admin(me)
+    name, count = drop_source(desk(request), session, me, source_id, purge=purge)
+    session.commit()
+    return {"removed": name, "items_deleted": count}
+
+
+# ---------------------------------------------------------------- topics
+
+def _paths(ctx: DeskContext) -> tuple[Path, Path]:
+    return ctx.settings.home, Path(ctx.settings.config_dir)
+
+
+def save_topics(ctx: DeskContext, session: Session, me: Principal, text: str) -> None:
+    home, config = _paths(ctx)
+    saved = admin_topics.save(text, home, config)  # InputError: nothing written
+    desk_ops.audit(session, me, ctx.now(), entity="taxonomy", entity_id=0, action="edit",
+                   detail={"file": str(saved.path), "before_sha256": saved.before_sha256,
+                           "after_sha256": saved.after_sha256,
+                           "topics": len(saved.topic_ids), "added": list(saved.added),
+                           "removed": list(saved.removed)})
+    # This process's labels follow at once; workers notice the file's new mtime.
+    ctx.topic_names.clear()
+    ctx.topic_names.update(admin_topics.topic_names(home, config))
+
+
+def _topics_page(request: Request, *, text: str | None = None, error: str | None = None,
+                 saved: bool = False, status_code: int = 200) -> HTMLResponse:
+    home, config = _paths(desk(request))
+    path = admin_topics.topics_path(home, config)
+    current = path.read_text(encoding="utf-8")
+    taxonomy = admin_topics.parse(current, config) if error is None else None
+    return render(request, "topics.html", {
+        "taxonomy": taxonomy, "text": current if text is None else text, "path": str(path),
+        "edited": path == admin_topics.edited_path(home), "error": error, "saved": saved,
+    }, status_code=status_code)
+
+
+@router.get("/admin/topics", response_class=HTMLResponse)
+def topics_page(request: Request, me: PageReader) -> Response:
+    _admin(me)
+    return _topics_page(request, saved=request.query_params.get("saved") == "1")
+
+
+@router.post("/admin/topics")
+async def topics_save(request: Request, me: PageWriter, session: DB) -> Response:
+    _admin(me)
+    text = str((await request.form()).get("yaml", ""))
+    try:
+        save_topics(desk(request), session, me, text)
+    except InputError as exc:
+        session.rollback()
+        return _topics_page(request, text=text, error=str(exc), status_code=400)
+    session.commit()
+    return RedirectResponse("/admin/topics?saved=1", status_code=303)
+
+
+class TopicsIn(BaseModel):
+    yaml: str
+
+
+@api.get("/topics")
+def api_topics(request: Request, me: ApiReader) -> dict[str, Any]:
+    _admin(me)
+    home, config = _paths(desk(request))
+    path = admin_topics.topics_path(home, config)
+    return {"path": str(path), "yaml": path.read_text(encoding="utf-8")}
+
+
+@api.put("/topics")
+def api_put_topics(body: TopicsIn, request: Request, me: ApiWriter,
+                   session: DB) -> JSONResponse:
+    _admin(me)
+    save_topics(desk(request), session, me, body.yaml)
+    session.commit()
+    return JSONResponse({"saved": True, "topics": len(desk(request).topic_names)})
+
