@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.message import EmailMessage
 from typing import Any
 
 from sqlalchemy import select, update
@@ -213,14 +214,36 @@ def build_message(reminder: Reminder, alert: Alert, now: datetime, *, tz: str,
                    subject, body, payload)
 
 
+def email_message(message: Message, *, sender: str) -> EmailMessage:
+    """The reminder as an e-mail (plain text; the desk link does the rest)."""
+    mail = EmailMessage()
+    mail["Subject"] = message.subject
+    mail["From"] = sender
+    mail["To"] = message.address or ""
+    mail.set_content(message.body)
+    return mail
+
+
+def mail_key(message: Message) -> str:
+    """The mail log's key: with the address as recipient, the same (alert, milestone) is
+    mailed to one address once, even through two reminder rows."""
+    return f"reminder:{message.payload['alert_id']}:{message.payload['milestone']}"
+
+
 def finish(session: Session, reminder_id: int, now: datetime, *,
-           error: str | None = None) -> None:
+           error: str | None = None, retry: bool = False) -> None:
     """Record the outcome: sent, or failed with the error (shown on the alert page; a failed
-    reminder is not retried — the deadline is in the queue either way)."""
+    reminder is not retried — the deadline is in the queue either way). `retry` (a mail
+    server's temporary refusal) puts the row back to pending; `plan` hands it out again
+    once it is stale, and the mail log decides whether its retry time has come."""
+    values: dict[str, Any]
+    if retry:
+        values = {"state": "pending", "created_at": now, "error": error}
+    else:
+        values = {"state": "failed" if error else "sent", "sent_at": None if error else now,
+                  "error": error}
     session.execute(update(Reminder).where(Reminder.id == reminder_id,
-                                           Reminder.state == "sending")
-                    .values(state="failed" if error else "sent",
-                            sent_at=None if error else now, error=error))
+                                           Reminder.state == "sending").values(**values))
     session.flush()
 
 

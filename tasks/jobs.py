@@ -18,7 +18,7 @@ from monitor.event_store import EventSettings
 from monitor.ingest import unanalyzed_ids
 from monitor.models import Alert
 from monitor.settings import Settings
-from responders import reminders
+from responders import mail, reminders
 from responders.alerts import open_alerts
 from tasks.runtime import current_runtime
 
@@ -158,9 +158,14 @@ def notify_alert(alert_id: int) -> dict[str, object]:
 
 
 def _reminder_channels(settings: Settings) -> set[str]:
-    """The webhook when one is configured. (E-mail joins when responders.mail does.)"""
-    url = str(settings.get("notify", "webhook_url", default="") or "")
-    return {reminders.WEBHOOK} if url else set()
+    """The webhook when one is configured; e-mail (SMTP from the `smtp:` settings) unless
+    notify.remind_email is false."""
+    channels = set()
+    if str(settings.get("notify", "webhook_url", default="") or ""):
+        channels.add(reminders.WEBHOOK)
+    if settings.get("notify", "remind_email", default=True):
+        channels.add(reminders.EMAIL)
+    return channels
 
 
 @shared_task(name="responders.remind_due", **_RETRY)
@@ -196,6 +201,7 @@ def send_reminder(reminder_id: int) -> dict[str, object]:
     if message is None:
         return {"reminder_id": reminder_id, "sent": False}
     error: str | None = None
+    retry = False
     if message.channel == reminders.WEBHOOK:
         url = str(rt.settings.get("notify", "webhook_url", default="") or "")
         timeout = float(rt.settings.get("notify", "timeout", default=10))
@@ -205,10 +211,21 @@ def send_reminder(reminder_id: int) -> dict[str, object]:
             # Recorded on the row and shown on the alert page; not retried (the row is
             # already "sending", so a retry could not send anyway — never twice).
             error = f"webhook: {exc}"[:500]
+    elif message.channel == reminders.EMAIL and message.address:
+        smtp = mail.SmtpSettings.from_settings(rt.settings)
+        with rt.sessions() as session:
+            # deliver_once commits its own claim and outcome in the mail log.
+            delivery = mail.deliver_once(
+                session, key=reminders.mail_key(message), recipient=message.address,
+                message=reminders.email_message(message, sender=smtp.sender), smtp=smtp,
+                now=now)
+        if delivery.status != "sent":
+            error = f"email {delivery.status}: {delivery.detail}"[:500]
+            retry = delivery.status == "temporary"
     else:
         error = f"channel {message.channel!r} is not available"
     with rt.sessions() as session:
-        reminders.finish(session, reminder_id, _now(), error=error)
+        reminders.finish(session, reminder_id, _now(), error=error, retry=retry)
         session.commit()
     if error:
         log.warning("reminder %s failed: %s", reminder_id, error)

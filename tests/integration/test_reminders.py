@@ -17,6 +17,7 @@ from responders.auth import add_user
 from responders.models import Reminder, User
 from responders.sla import SLA
 from tests.integration.conftest import wait_until
+from tests.integration.test_mail import SmtpServer, smtp_server  # noqa: F401 (fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
 SLA_RULES = SLA.from_file(ROOT / "config" / "sla.yaml")
@@ -126,10 +127,12 @@ def test_start_sending_is_state_checked_and_skips_answered_alerts(
 
 
 @pytest.mark.timeout(300)
-def test_reminder_webhook_fires_once_through_a_real_worker(
-        fake_web, sessions, app, start_worker, env) -> None:
+def test_reminder_webhook_and_mail_go_once_through_a_real_worker(
+        fake_web, sessions, app, start_worker, env, smtp_server: SmtpServer) -> None:
     fake_web.add("/hook", 204)
     env["YUQING_NOTIFY_WEBHOOK_URL"] = fake_web.url("/hook")
+    env["YUQING_SMTP_HOST"] = "127.0.0.1"
+    env["YUQING_SMTP_PORT"] = str(smtp_server.port)
     now = datetime.now(UTC)
     with sessions() as s:
         add_people(s, now)
@@ -145,7 +148,8 @@ def test_reminder_webhook_fires_once_through_a_real_worker(
     app.send_task("responders.remind_due", queue="notify")
     wait_until(lambda: len(posted()) == 1, 120, "the first reminder")
     with sessions() as s:
-        rid = s.scalars(select(Reminder.id).where(Reminder.alert_id == first)).one()
+        rid = s.scalars(select(Reminder.id).where(Reminder.alert_id == first,
+                                                  Reminder.recipient == "webhook")).one()
         wait_until(lambda: _state(sessions, rid) == "sent", 30, "the reminder marked sent")
         second = add_alert(s, "监狱会见预约难，家属投诉", raised=now - timedelta(hours=4,
                                                                         minutes=20))
@@ -158,12 +162,21 @@ def test_reminder_webhook_fires_once_through_a_real_worker(
     wait_until(lambda: any(p["alert_id"] == second for p in posted()), 120,
                "the second alert's reminder")
     wait_until(lambda: fake_web.hits("/hook") == 2 and all(
-        _state(sessions, r) == "sent" for r in _ids(sessions)), 30, "all reminders sent")
+        _state(sessions, r) == "sent" for r in _ids(sessions)), 60, "all reminders sent")
     alerts = sorted(p["alert_id"] for p in posted())
     assert alerts == sorted([first, second])
     p = next(p for p in posted() if p["alert_id"] == first)
     assert p["type"] == "deadline_reminder" and p["milestone"] == "first_release"
     assert p["title"] == "网传戒毒所学员被打致死"
+    # One e-mail per alert to its assignee (the only recipient with the alert assigned),
+    # none twice; the approver li hears nothing.
+    mails = smtp_server.handler.messages()
+    assert sorted(m["To"] for m in mails) == ["wang@sft.example", "wang@sft.example"]
+    assert sorted(r.rcpt_tos[0] for r in smtp_server.handler.received) == [
+        "wang@sft.example", "wang@sft.example"]
+    subjects = sorted(str(m["Subject"]) for m in mails)
+    assert any("网传戒毒所学员被打致死" in x and "首次发布权威信息" in x for x in subjects)
+    assert len(_ids(sessions)) == 4
 
 
 def _state(sessions: sessionmaker[Session], rid: int) -> str:
