@@ -1,12 +1,20 @@
-"""Response deadlines (SLA) from config/sla.yaml. Pure: the caller passes `raised_at`."""
+"""Response deadlines (SLA) from config/sla.yaml. Pure: the caller passes `raised_at`.
+
+A rule applies to priorities, and optionally only to alerts of some event kinds (`kinds:
+[message]`: a citizen's message on a board has a reply deadline of its own). A milestone is
+in hours, or in working days (`working_days: 15`: Monday to Friday in the rules' time zone,
+minus the dates listed under `holidays:`; make-up working days on a weekend are not
+counted — the deadline errs late by at most those days, so list them as needed).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
@@ -17,8 +25,9 @@ from monitor.errors import ConfigError
 class Milestone:
     key: str
     name: str
-    hours: float
+    hours: float          # used when working_days is None
     basis: str
+    working_days: int | None = None
 
 
 @dataclass(frozen=True)
@@ -27,6 +36,22 @@ class Rule:
     name: str
     priorities: tuple[str, ...]
     milestones: tuple[Milestone, ...]
+    kinds: tuple[str, ...] = ()  # event kinds this rule is for; () = any kind not listed
+
+
+def add_working_days(start: datetime, days: int, tz: ZoneInfo,
+                     holidays: frozenset[date] = frozenset()) -> datetime:
+    """`days` working days after `start`, at the same local time of day. A message that
+    arrives on a Saturday starts counting on Monday like one that arrived on Friday night."""
+    local = start.astimezone(tz)
+    current = local.date()
+    left = days
+    while left > 0:
+        current += timedelta(days=1)
+        if current.weekday() < 5 and current not in holidays:
+            left -= 1
+    due = datetime.combine(current, local.timetz().replace(tzinfo=None), tzinfo=tz)
+    return due.astimezone(start.tzinfo)
 
 
 @dataclass(frozen=True)
@@ -37,11 +62,25 @@ class Deadline:
 
 
 class SLA:
-    def __init__(self, rules: tuple[Rule, ...]) -> None:
+    def __init__(self, rules: tuple[Rule, ...], *, timezone: str = "Asia/Shanghai",
+                 holidays: frozenset[date] = frozenset()) -> None:
         self.rules = rules
+        try:
+            self.tz = ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ConfigError(f"sla: unknown timezone {timezone!r}") from exc
+        self.holidays = holidays
         self._by_priority: dict[str, Rule] = {}
+        self._by_kind: dict[tuple[str, str], Rule] = {}
         for rule in rules:
             for p in rule.priorities:
+                if rule.kinds:
+                    for kind in rule.kinds:
+                        if (kind, p) in self._by_kind:
+                            raise ConfigError(f"sla: priority {p} of kind {kind} is in two "
+                                              "rules")
+                        self._by_kind[(kind, p)] = rule
+                    continue
                 if p in self._by_priority:
                     raise ConfigError(f"sla: priority {p} is in two rules")
                 self._by_priority[p] = rule
@@ -61,8 +100,10 @@ class SLA:
                     Milestone(
                         key=str(m["key"]),
                         name=str(m["name"]),
-                        hours=float(m["hours"]),
+                        hours=float(m["hours"]) if "working_days" not in m
+                        else float(m["working_days"]) * 24,
                         basis=" ".join(str(m["basis"]).split()),
+                        working_days=int(m["working_days"]) if "working_days" in m else None,
                     )
                     for m in body["milestones"]
                 )
@@ -71,13 +112,19 @@ class SLA:
                     name=str(body["name"]),
                     priorities=tuple(str(p) for p in body["priorities"]),
                     milestones=milestones,
+                    kinds=tuple(str(k) for k in body.get("kinds") or ()),
                 )
             except (KeyError, TypeError, ValueError) as exc:
                 raise ConfigError(f"{where}: rule {key!r} is malformed ({exc!r})") from exc
             if not milestones or any(m.hours <= 0 for m in milestones):
                 raise ConfigError(f"{where}: rule {key!r} needs milestones with hours > 0")
             rules.append(rule)
-        return cls(tuple(rules))
+        try:
+            holidays = frozenset(date.fromisoformat(str(d)) for d in data.get("holidays") or ())
+        except ValueError as exc:
+            raise ConfigError(f"{where}: holidays must be dates like 2026-10-01 ({exc})") from exc
+        return cls(tuple(rules), timezone=str(data.get("timezone") or "Asia/Shanghai"),
+                   holidays=holidays)
 
     @classmethod
     def from_file(cls, path: Path) -> SLA:
@@ -87,24 +134,36 @@ class SLA:
             raise ConfigError(f"cannot read {path}: {exc}") from exc
         return cls.from_mapping(data, where=str(path))
 
-    def rule_for(self, priority: str) -> Rule:
+    def rule_for(self, priority: str, kind: str | None = None) -> Rule:
+        """The rule for an alert of this priority on an event of this kind ("event",
+        "message"): a rule naming the kind wins over the general one."""
+        if kind is not None and (kind, priority) in self._by_kind:
+            return self._by_kind[(kind, priority)]
         try:
             return self._by_priority[priority]
         except KeyError as exc:
             raise ConfigError(f"sla: unknown priority {priority!r}") from exc
 
-    def deadline(self, priority: str, raised_at: datetime) -> Deadline:
-        rule = self.rule_for(priority)
+    def due(self, milestone: Milestone, raised_at: datetime) -> datetime:
+        if milestone.working_days is not None:
+            return add_working_days(raised_at, milestone.working_days, self.tz, self.holidays)
+        return raised_at + timedelta(hours=milestone.hours)
+
+    def deadline(self, priority: str, raised_at: datetime, kind: str | None = None) -> Deadline:
+        rule = self.rule_for(priority, kind)
+        dues = sorted(((self.due(m, raised_at), m) for m in rule.milestones),
+                      key=lambda pair: pair[0])
         stones = tuple(
             {
                 "key": m.key,
                 "name": m.name,
-                "hours": m.hours,
-                "due_at": (raised_at + timedelta(hours=m.hours)).isoformat(),
+                # The span actually granted (working days include the weekends they skip).
+                "hours": round((due - raised_at).total_seconds() / 3600, 2)
+                if m.working_days is not None else m.hours,
+                **({"working_days": m.working_days} if m.working_days is not None else {}),
+                "due_at": due.isoformat(),
                 "basis": m.basis,
             }
-            for m in sorted(rule.milestones, key=lambda m: m.hours)
+            for due, m in dues
         )
-        first = min(rule.milestones, key=lambda m: m.hours)
-        return Deadline(rule=rule.key, due_at=raised_at + timedelta(hours=first.hours),
-                        milestones=stones)
+        return Deadline(rule=rule.key, due_at=dues[0][0], milestones=stones)

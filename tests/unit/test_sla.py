@@ -36,9 +36,46 @@ def test_shipped_deadlines(sla, priority, rule, first_hours, all_hours):
 
 
 def test_every_milestone_names_its_source(sla):
+    """A deadline from a State Council document cites it; one that is the office's own
+    policy (the board-message reply time) says so, and that it is configurable."""
     for rule in sla.rules:
         for m in rule.milestones:
-            assert "国办发〔2016〕" in m.basis
+            assert "国办发〔2016〕" in m.basis or ("本单位工作规则" in m.basis
+                                                and "可配置" in m.basis), (rule.key, m.key)
+
+
+@pytest.mark.parametrize("priority", ["P1", "P2", "P3"])
+def test_board_messages_have_their_own_reply_deadline(sla, priority):
+    d = sla.deadline(priority, T0, kind="message")  # T0: Friday 2026-11-20 09:30 in Shanghai
+    assert d.rule == "board_message"
+    # 15 working days: three full weeks, Friday to Friday.
+    assert d.due_at == datetime(2026, 12, 11, 1, 30, tzinfo=UTC)
+    assert d.milestones[0]["working_days"] == 15
+    # Stories (kind "event", or no kind) keep the 国办发 rules.
+    assert sla.deadline(priority, T0, kind="event").rule == sla.deadline(priority, T0).rule
+
+
+@pytest.mark.parametrize(("start", "days", "holidays", "due"), [
+    # Friday 09:30 Shanghai + 1 working day = Monday 09:30.
+    ("2026-11-20T09:30:00+08:00", 1, [], "2026-11-23T09:30:00+08:00"),
+    # A Saturday message counts from Monday, like Friday night's.
+    ("2026-11-21T22:00:00+08:00", 1, [], "2026-11-23T22:00:00+08:00"),
+    ("2026-11-20T23:59:00+08:00", 5, [], "2026-11-27T23:59:00+08:00"),
+    # Holidays are skipped: the National Day week.
+    ("2026-09-30T10:00:00+08:00", 2, ["2026-10-01", "2026-10-02", "2026-10-05",
+                                     "2026-10-06", "2026-10-07"], "2026-10-09T10:00:00+08:00"),
+    # The local date counts, not the UTC one: 00:30 UTC Monday is already Monday 08:30.
+    ("2026-11-23T00:30:00+00:00", 1, [], "2026-11-24T00:30:00+00:00"),
+])
+def test_working_days(start, days, holidays, due):
+    from datetime import date
+    from zoneinfo import ZoneInfo
+
+    from responders.sla import add_working_days
+
+    got = add_working_days(datetime.fromisoformat(start), days, ZoneInfo("Asia/Shanghai"),
+                           frozenset(date.fromisoformat(h) for h in holidays))
+    assert got == datetime.fromisoformat(due)
 
 
 @pytest.mark.parametrize(
@@ -51,6 +88,17 @@ def test_every_milestone_names_its_source(sla):
                           "milestones": [{"key": "a", "name": "a", "hours": 1, "basis": "b"}]}}},
          "no rule covers priority P2"),
         ({"rules": {"x": {"priorities": ["P1"]}}}, "malformed"),
+        ({"rules": {
+            "all": {"name": "a", "priorities": ["P1", "P2", "P3"],
+                    "milestones": [{"key": "a", "name": "a", "hours": 1, "basis": "b"}]},
+            "m1": {"name": "m", "kinds": ["message"], "priorities": ["P3"],
+                   "milestones": [{"key": "r", "name": "r", "working_days": 2, "basis": "b"}]},
+            "m2": {"name": "m", "kinds": ["message"], "priorities": ["P3"],
+                   "milestones": [{"key": "r", "name": "r", "working_days": 5, "basis": "b"}]}}},
+         "priority P3 of kind message is in two rules"),
+        ({"rules": {"x": {"name": "x", "priorities": ["P1", "P2", "P3"],
+                          "milestones": [{"key": "a", "name": "a", "hours": 1, "basis": "b"}]}},
+          "holidays": ["十月一日"]}, "holidays must be dates"),
     ],
 )
 def test_bad_config_is_explained(data, message):
