@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import case, select
 from sqlalchemy.orm import Session, joinedload
@@ -78,42 +79,35 @@ def open_alerts(
                        and a.decision is not None]
             best = min(flagged, key=lambda d: PRIORITY_ORDER.index(d.priority), default=None)
             reasons = [*(best.reasons if best else ()), *update.reasons]
-            deadline = sla.deadline(update.priority, now)
-            new_id = session.execute(stmt, {
-                "item_id": update.first_item_id,
-                "priority": update.priority,
-                "state": "new",
-                "reasons": list(dict.fromkeys(reasons)),
-                "topics": list(update.topics),
-                "sla_rule": deadline.rule,
-                "milestones": list(deadline.milestones),
-                "created_at": now,
-                "due_at": deadline.due_at,
-            }).scalar_one_or_none()
-            if new_id is not None:
-                created.append(int(new_id))
+            new_id = _insert(session, stmt, update.first_item_id, update.priority,
+                             list(dict.fromkeys(reasons)), list(update.topics), sla, now)
+        elif analysis.decision is not None:
+            decision = analysis.decision
+            new_id = _insert(session, stmt, analysis.item_id, decision.priority,
+                             list(decision.reasons), list(decision.topics), sla, now)
+        else:
             continue
-        decision = analysis.decision
-        if decision is None:
-            continue
-        deadline = sla.deadline(decision.priority, now)
-        new_id = session.execute(
-            stmt,
-            {
-                "item_id": analysis.item_id,
-                "priority": decision.priority,
-                "state": "new",
-                "reasons": list(decision.reasons),
-                "topics": list(decision.topics),
-                "sla_rule": deadline.rule,
-                "milestones": list(deadline.milestones),
-                "created_at": now,
-                "due_at": deadline.due_at,
-            },
-        ).scalar_one_or_none()
         if new_id is not None:
-            created.append(int(new_id))
+            created.append(new_id)
     return created
+
+
+def _insert(session: Session, stmt: Any, item_id: int, priority: str, reasons: list[str],
+            topics: list[str], sla: SLA, now: datetime) -> int | None:
+    """Insert-or-ignore one alert with its deadlines; its id, or None if it existed."""
+    deadline = sla.deadline(priority, now)
+    new_id = session.execute(stmt, {
+        "item_id": item_id,
+        "priority": priority,
+        "state": "new",
+        "reasons": reasons,
+        "topics": topics,
+        "sla_rule": deadline.rule,
+        "milestones": list(deadline.milestones),
+        "created_at": now,
+        "due_at": deadline.due_at,
+    }).scalar_one_or_none()
+    return None if new_id is None else int(new_id)
 
 
 def list_alerts(
