@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from celery import Celery
+from celery.schedules import crontab
 from celery.signals import worker_process_init
 
 from monitor.settings import Settings
@@ -19,6 +20,7 @@ ROUTES = {
     "responders.notify_alert": {"queue": "notify"},
     "responders.remind_due": {"queue": "notify"},
     "responders.send_reminder": {"queue": "notify"},
+    "responders.send_digest": {"queue": "notify"},
 }
 
 
@@ -71,6 +73,16 @@ def create_app(settings: Settings) -> Celery:
                 "schedule": timedelta(seconds=int(settings.get("notify", "remind_tick_seconds",
                                                                default=60))),
                 "options": {"queue": "notify", "expires": 60},
+            },
+            # The weekly digest (responders.digest): Monday 08:00 in the office's zone by
+            # default. crontab follows the app's timezone, set to settings.timezone above.
+            "weekly-digest": {
+                "task": "responders.send_digest",
+                "schedule": crontab(
+                    day_of_week=int(settings.get("digest", "day_of_week", default=1)) % 7,
+                    hour=int(settings.get("digest", "hour", default=8)),
+                    minute=int(settings.get("digest", "minute", default=0))),
+                "options": {"queue": "notify", "expires": 6 * 3600},
             },
         },
     )

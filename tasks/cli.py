@@ -378,7 +378,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 # Command groups that live in modules of their own (one per feature) register here: each
 # module has `register(sub) -> None`, adding its parsers with `set_defaults(func=handler)`
 # where handler(args, settings) -> exit code.
-COMMAND_MODULES: tuple[str, ...] = ("tasks.cli_desk", "tasks.cli_events")
+COMMAND_MODULES: tuple[str, ...] = ("tasks.cli_desk", "tasks.cli_events", "tasks.cli_digest")
 
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="yuqing", description="舆情监测与回应 — public-opinion monitoring "

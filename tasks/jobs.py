@@ -8,6 +8,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 from celery import shared_task
@@ -230,3 +231,37 @@ def send_reminder(reminder_id: int) -> dict[str, object]:
     if error:
         log.warning("reminder %s failed: %s", reminder_id, error)
     return {"reminder_id": reminder_id, "sent": error is None}
+
+
+@shared_task(name="responders.send_digest", bind=True, **_RETRY)
+def send_digest(self: Any, week: str | None = None) -> dict[str, object]:
+    """The weekly digest to the configured recipients: the last complete ISO week unless one
+    is named. Each (week, recipient) goes out at most once (the mail log's claim), so beat
+    firing twice or a redelivery sends nothing twice; recipients that failed temporarily are
+    retried by re-running this task, for the same week, when their backoff has passed."""
+    from responders import digest
+    from responders.mail import SmtpSettings, next_retry_at
+
+    rt = current_runtime()
+    now = _now()
+    tz = rt.settings.timezone
+    wk = digest.parse_week(week) if week else digest.last_complete_week(now, tz)
+    recipients = [str(r) for r in (rt.settings.get("digest", "to", default=[]) or [])]
+    if not recipients:
+        log.warning("weekly digest %s: no recipients (set digest.to / YUQING_DIGEST_TO)",
+                    wk.label)
+        return {"week": wk.label, "sent": 0, "skipped": 0, "failed": 0}
+    smtp = SmtpSettings.from_settings(rt.settings)
+    with rt.sessions() as session:
+        d = digest.digest_for(session, wk, rt.settings)
+        report = digest.send_digest(session, d, recipients, smtp, now)
+        retry_at = next_retry_at(session, digest.digest_key(wk))
+    for rcpt, out in report.outcomes.items():
+        if not out.skipped and out.status != "sent":
+            log.warning("weekly digest %s to %s: %s (%s) %s", wk.label, rcpt, out.status,
+                        out.code, out.detail)
+    if retry_at is not None:
+        # Same week on retry, whatever the clock says by then.
+        countdown = max((retry_at - _now()).total_seconds(), 1.0)
+        raise self.retry(kwargs={"week": wk.label}, countdown=countdown, max_retries=10)
+    return {"week": wk.label, **report.as_dict()}
