@@ -26,7 +26,8 @@ def volume_sentiment_svg(days: Sequence[date], by_label: dict[str, list[int]],
     totals = [sum(by_label[k][i] for k in by_label) for i in range(len(days))]
     peak = max(totals + [1])
     step = plot_w / n
-    bar_w = max(step * 0.7, 1.0)
+    # Capped, so an event of one or two buckets is not drawn as a wall.
+    bar_w = min(max(step * 0.7, 1.0), 48.0)
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
            f'role="img" aria-label="{escape(title)}" class="chart">',
            f'<title>{escape(title)}</title>',

@@ -1,6 +1,7 @@
 """The whole path in a real browser: log in, find a P1 alert, assign it, draft a 政策解读
 with a suggested policy document, submit, log in as approver, approve, publish to two
-channels, see it in the output log and its export. Screenshots go to docs/."""
+channels, see it in the output log and its export. Screenshots of the walk go to the test's
+tmp_path (docs/*.png, the README's, are shot from the demo data by scripts/screenshots.py)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,6 @@ from tests.integration.test_desk_api import PASSWORDS
 expect = pytest.importorskip("playwright.sync_api", reason="pip install playwright").expect
 
 pytestmark = pytest.mark.browser
-DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
 def log_in(page: Any, url: str, name: str) -> None:
@@ -29,7 +29,10 @@ def log_in(page: Any, url: str, name: str) -> None:
     assert page.inner_text("#me-name") == name
 
 
-def test_officer_to_approver_to_output_log(desk_url: str, browser: Any) -> None:
+def test_officer_to_approver_to_output_log(desk_url: str, browser: Any,
+                                           tmp_path: Path) -> None:
+    shots = tmp_path / "shots"
+    shots.mkdir()
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN",
                                   accept_downloads=True)
     errors: list[str] = []
@@ -42,10 +45,9 @@ def test_officer_to_approver_to_output_log(desk_url: str, browser: Any) -> None:
     assert page.locator("#queue-rows tr").first.get_attribute("class").startswith("p1")
     page.select_option("select[name=priority]", "P1")
     expect(page.locator("#queue-rows tr")).to_have_count(1)
-    DOCS.mkdir(exist_ok=True)
     page.select_option("select[name=priority]", "")
     expect(page.locator("#queue-rows tr")).to_have_count(3)
-    page.screenshot(path=str(DOCS / "desk-queue.png"), full_page=True)
+    page.screenshot(path=str(shots / "queue.png"), full_page=True)
 
     page.click("#queue-rows tr.p1 a.alert-link")
     page.wait_for_selector("#alert-state")
@@ -54,7 +56,7 @@ def test_officer_to_approver_to_output_log(desk_url: str, browser: Any) -> None:
     page.click("#act-assign")
     page.wait_for_selector("#alert-state[data-state=assigned]")
     assert page.inner_text("#alert-assignee") == "wang"
-    page.screenshot(path=str(DOCS / "desk-alert.png"), full_page=True)
+    page.screenshot(path=str(shots / "alert.png"), full_page=True)
 
     # Draft a 政策解读 citing the first suggested document (the rehab-visits notice).
     page.select_option("#draft-kind", "政策解读")
