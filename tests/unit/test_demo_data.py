@@ -1,4 +1,6 @@
-"""The bundled demo feeds are well-formed, varied, dated in range, and exercise the taxonomy."""
+"""The bundled demo feeds are well-formed, varied, dated in range, and exercise the taxonomy;
+the social sources (JSON in the platforms' shapes, a WeChat bridge) carry the planted reposts,
+near-duplicates and burst the events demo is built around."""
 
 from __future__ import annotations
 
@@ -19,6 +21,9 @@ DEMO = CONFIG / "demo"
 SOURCES: list[dict[str, Any]] = yaml.safe_load((DEMO / "sources.yaml").read_text("utf-8"))[
     "sources"
 ]
+# The XML feeds (read by feedparser here, as an independent check) and the JSON sources.
+FEEDS = [s for s in SOURCES if not s["path"].endswith(".json")]
+JSON_SOURCES = [s for s in SOURCES if s["path"].endswith(".json")]
 KINDS = {"news", "government", "weibo", "wechat", "board"}
 SHANGHAI = timezone(timedelta(hours=8))
 
@@ -43,13 +48,14 @@ def _key(entry: Any) -> str:
 
 @pytest.fixture(scope="module")
 def entries() -> list[tuple[str, Any]]:
-    return [(s["path"], e) for s in SOURCES for e in _parse(s).entries]
+    return [(s["path"], e) for s in FEEDS for e in _parse(s).entries]
 
 
 def test_sources_yaml_is_complete() -> None:
     assert len(SOURCES) >= 6
     for source in SOURCES:
-        assert set(source) == {"name", "path", "kind", "interval"}
+        assert {"name", "path", "kind", "interval"} <= set(source) <= {
+            "name", "path", "kind", "interval", "config"}
         assert (DEMO / source["path"]).is_file(), source["path"]
         assert source["kind"] in KINDS
         assert isinstance(source["interval"], int) and source["interval"] >= 60
@@ -57,7 +63,7 @@ def test_sources_yaml_is_complete() -> None:
     assert {s["kind"] for s in SOURCES} == KINDS
 
 
-@pytest.mark.parametrize("source", SOURCES, ids=[s["path"] for s in SOURCES])
+@pytest.mark.parametrize("source", FEEDS, ids=[s["path"] for s in FEEDS])
 def test_every_feed_parses_cleanly(source: dict[str, Any]) -> None:
     feed = _parse(source)
     assert not feed.bozo, feed.get("bozo_exception")
@@ -68,9 +74,9 @@ def test_every_feed_parses_cleanly(source: dict[str, Any]) -> None:
 
 
 def test_formats_and_encodings_are_mixed() -> None:
-    versions = {s["path"]: _parse(s).version for s in SOURCES}
+    versions = {s["path"]: _parse(s).version for s in FEEDS}
     assert {"rss20", "atom10", "rss10"} <= set(versions.values())
-    encodings = {s["path"]: _parse(s).encoding.lower() for s in SOURCES}
+    encodings = {s["path"]: _parse(s).encoding.lower() for s in FEEDS}
     assert [p for p, enc in encodings.items() if enc != "utf-8"] == ["liuyan_board.xml"]
     assert encodings["liuyan_board.xml"] in {"gb18030", "gbk"}
     raw = (DEMO / "liuyan_board.xml").read_bytes()
@@ -107,7 +113,7 @@ def test_items_are_dated_in_the_demo_window(entries: list[tuple[str, Any]]) -> N
 
 def test_rfc822_weekdays_agree_with_dates() -> None:
     # A wrong weekday ("Mon, 25 Nov 2026") is the classic hand-written-feed mistake.
-    for source in SOURCES:
+    for source in FEEDS:
         text = (DEMO / source["path"]).read_bytes().decode(_parse(source).encoding)
         for weekday, day, month, year in re.findall(
             r"<(?:pubDate|lastBuildDate)>(\w{3}), (\d{2}) (\w{3}) (\d{4})", text
@@ -153,4 +159,86 @@ def test_taxonomy_separates_justice_items_from_the_rest(entries: list[tuple[str,
 def test_every_feed_has_justice_items(entries: list[tuple[str, Any]]) -> None:
     taxonomy = Taxonomy.from_files(CONFIG / "topics.yaml", CONFIG / "sensitive.yaml")
     per_feed = Counter(path for path, e in entries if taxonomy.match(_text(e)).relevant)
-    assert set(per_feed) == {s["path"] for s in SOURCES}
+    assert set(per_feed) == {s["path"] for s in FEEDS}
+
+
+# ---------------------------------------------------------------- social sources
+
+def _social(path: str) -> Any:
+    """A social source parsed the way the poller does: by its kind and config."""
+    from monitor.social import parser_for
+
+    source = next(s for s in SOURCES if s["path"] == path)
+    return parser_for(source["kind"], source.get("config"))((DEMO / path).read_bytes())
+
+
+def test_social_sources_are_listed() -> None:
+    paths = {s["path"]: s for s in SOURCES}
+    assert paths["weibo_api_search.json"]["kind"] == "weibo"
+    assert paths["liuyan_threads.json"]["kind"] == "board"
+    assert paths["vendor_posts.json"]["config"]["mapping"]["items"] == "data.results"
+    assert paths["wechat_bridge_zzsf.xml"]["kind"] == "wechat"
+
+
+@pytest.mark.parametrize("source", JSON_SOURCES, ids=[s["path"] for s in JSON_SOURCES])
+def test_json_sources_parse_with_distinct_ids(source: dict[str, Any]) -> None:
+    parsed = _social(source["path"])
+    assert parsed.entries and not parsed.warnings
+    ids = [e.external_id for e in parsed.entries]
+    assert None not in ids and len(set(ids)) == len(ids)
+    for e in parsed.entries:
+        assert re.search(r"[\u4e00-\u9fff]", e.title + e.text)
+        # Dated entries are in the demo window; undated ones are the Weibo search's newest
+        # posts, which the mobile API dates relatively ("刚刚", "12分钟前").
+        if e.published_at is not None:
+            assert datetime(2026, 10, 31, 16, tzinfo=UTC) <= e.published_at
+            assert e.published_at < datetime(2026, 11, 25, 16, tzinfo=UTC)
+
+
+def test_weibo_search_plants_a_burst_with_reposts_and_rewrites() -> None:
+    from monitor.events import ClusterPolicy, signature, similarity
+
+    entries = _social("weibo_api_search.json").entries
+    by_id = {e.external_id: e for e in entries}
+    undated = [e for e in entries if e.published_at is None]
+    [original] = [e for e in undated if e.repost_of is None and "#商丘" in e.text]
+    reposts = [e for e in undated if e.repost_of == original.external_id]
+    rewrites = [e for e in undated if e.repost_of is None and e is not original]
+    # Enough in "the last hour" for a burst (events.bursts.min_count is 10).
+    assert len(reposts) + len(rewrites) + 1 >= 15
+    # Bare "转发微博" reposts: different posts with the same words, each to be kept.
+    bare = [e for e in reposts if e.text == "转发微博"]
+    assert len(bare) >= 5
+    # The rewrites are near-duplicates by text alone.
+    policy = ClusterPolicy()
+    sig = signature(original.text)
+    for e in rewrites:
+        assert similarity(sig, signature(e.text)) >= policy.threshold, e.text
+    # The older lawyer-fee thread has reposts of an original that is in the file.
+    dated_reposts = [e for e in entries if e.published_at and e.repost_of]
+    assert dated_reposts and all(e.repost_of in by_id for e in dated_reposts)
+
+
+def test_board_threads_are_messages_with_states() -> None:
+    entries = _social("liuyan_threads.json").entries
+    assert all(e.extra["message"] and e.extra["region"].startswith("河南省") for e in entries)
+    states = {e.extra["state"] for e in entries}
+    assert {"已回复", "未回复", "办理中"} <= states
+    for e in entries:
+        assert bool(e.extra["reply"]) == (e.extra["state"] == "已回复")
+
+
+def test_vendor_api_is_read_through_the_mapping() -> None:
+    entries = {e.external_id: e for e in _social("vendor_posts.json").entries}
+    dy = entries["dy_8120001"]
+    assert (dy.author, dy.reposts, dy.comments, dy.likes) == ("郑州身边事", 1210, 3460, 41000)
+    assert dy.title == "工伤赔偿被律所扣走四成"
+    assert entries["ks_8120003"].reposts == 980  # counts given as strings
+
+
+def test_wechat_bridge_keeps_the_account_and_engagement() -> None:
+    entries = _social("wechat_bridge_zzsf.xml").entries
+    assert {e.author for e in entries} == {"郑州司法"}
+    reads = {e.title: e.extra.get("reads") for e in entries}
+    assert reads["郑州市司法局对网友反映的律所收费问题立案调查"] == 100000
+    assert reads["律师收费，这些“红线”不能碰！"] == 26000
