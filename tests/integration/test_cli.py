@@ -157,3 +157,29 @@ def test_json_times_are_in_the_office_zone(cli_env, fake_web):
     # the fixture's pubDate is 08:00 +0800 on 20 Nov for the first item
     published = sorted(a["published_at"] for a in alerts)
     assert all(p.startswith("2026-11-20T") and p.endswith("+08:00") for p in published)
+
+
+def test_sentiment_eval_on_the_justice_set(cli_env):
+    r = yuqing(cli_env, "sentiment", "eval", str(ROOT / "tests/data/justice_sentiment.jsonl"),
+               "--engine", "weibo", "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["n"] >= 200
+    assert {"binary_accuracy", "binary_macro_f1", "three_class_macro_f1",
+            "texts_per_s"} <= set(out)
+    stock = json.loads(yuqing(cli_env, "sentiment", "eval",
+                              str(ROOT / "tests/data/justice_sentiment.jsonl"),
+                              "--engine", "snownlp", "--json").stdout)
+    # the trained engine is the better judge of this office's texts, on three classes
+    assert out["three_class_macro_f1"] > stock["three_class_macro_f1"]
+
+
+def test_sentiment_eval_and_train_refuse_bad_input(cli_env, tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "很好", "label": "positive"}\n{"text": "差", "label": "meh"}\n',
+                   encoding="utf-8")
+    r = yuqing(cli_env, "sentiment", "eval", str(bad), "--json")
+    assert r.returncode == 2 and ":2:" in r.stderr
+    r = yuqing(cli_env, "sentiment", "train", "--data", str(tmp_path / "none"),
+               "--out", str(tmp_path / "m"))
+    assert r.returncode == 2 and "is not a folder" in r.stderr
