@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -47,6 +48,28 @@ def prepare(text: str | None, max_chars: int) -> str | None:
     if not text or not _HAN.search(text):
         return None
     return text[:max_chars]
+
+
+def binary_score(
+    classify: Callable[[str], float], text: str | None, thresholds: Thresholds, max_chars: int
+) -> Sentiment | None:
+    """Score `text` with a binary classifier returning P(positive) — SnowNLP's contract.
+
+    SnowNLP divides by a sum of exponentials that can underflow to 0 or overflow, and raises
+    ValueError for some trainer-made models: such a text is left unscored instead of
+    crashing the batch.
+    """
+    prepared = prepare(text, max_chars)
+    if prepared is None:
+        return None
+    try:
+        value = float(classify(prepared))
+    except (ZeroDivisionError, OverflowError, ValueError):
+        return None
+    if math.isnan(value):
+        return None
+    value = min(1.0, max(0.0, value))
+    return Sentiment(score=value, label=thresholds.label(value))
 
 
 class Scorer(Protocol):

@@ -50,7 +50,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from monitor.errors import ConfigError
-from monitor.sentiment.base import Sentiment, Thresholds, prepare
+from monitor.sentiment.base import Sentiment, Thresholds, binary_score
 
 __all__ = [
     "FastSnowNLP",
@@ -713,17 +713,7 @@ class FastSnowNLPScorer:
         return self._engine
 
     def score(self, text: str | None) -> Sentiment | None:
-        prepared = prepare(text, self._max_chars)
-        if prepared is None:
-            return None
-        try:
-            value = float(self._engine.classify(prepared))
-        except (ZeroDivisionError, OverflowError, ValueError):
-            return None
-        if math.isnan(value):
-            return None
-        value = min(1.0, max(0.0, value))
-        return Sentiment(score=value, label=self._thresholds.label(value))
+        return binary_score(self._engine.classify, text, self._thresholds, self._max_chars)
 
     def score_many(self, texts: Sequence[str | None]) -> list[Sentiment | None]:
         return [self.score(t) for t in texts]

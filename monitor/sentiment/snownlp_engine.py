@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
-from monitor.sentiment.base import Sentiment, Thresholds, prepare
+from monitor.sentiment.base import Sentiment, Thresholds, binary_score
 
 
 class SnowNLPScorer:
@@ -22,19 +21,7 @@ class SnowNLPScorer:
         self._max_chars = max_chars
 
     def score(self, text: str | None) -> Sentiment | None:
-        prepared = prepare(text, self._max_chars)
-        if prepared is None:
-            return None
-        try:
-            value = float(self._classify(prepared))
-        except (ZeroDivisionError, OverflowError, ValueError):
-            # SnowNLP divides by a sum of exponentials that can underflow to 0 or overflow on
-            # some inputs; such a text is left unscored instead of crashing the batch.
-            return None
-        if math.isnan(value):
-            return None
-        value = min(1.0, max(0.0, value))
-        return Sentiment(score=value, label=self._thresholds.label(value))
+        return binary_score(self._classify, text, self._thresholds, self._max_chars)
 
     def score_many(self, texts: Sequence[str | None]) -> list[Sentiment | None]:
         return [self.score(t) for t in texts]
