@@ -1,9 +1,12 @@
 """A three-class sentiment model for Weibo and public-affairs text, numpy only at run time.
 
-The model is a multinomial logistic regression over hashed character 1–4-grams, whole Weibo
-emoticon tokens ([哈哈], [怒] …) and a handful of domain-lexicon features with negation (see
-`lexicon_features`). It is trained by `monitor.sentiment.train`; this module only featurizes and
-scores, so the same featurizer serves training and inference and they cannot drift apart.
+Two linear heads share one featurizer (hashed character 1–4-grams, whole Weibo emoticon tokens
+([哈哈], [怒] …) and a handful of domain-lexicon features with negation, see `lexicon_features`):
+a three-class multinomial logistic regression that decides neutral-or-not, and a binary
+negative-vs-positive logistic regression over NB-scaled features (`polarity`) that gives the
+score and the side a polar text takes. It is trained by `monitor.sentiment.train`; this module
+only featurizes and scores, so the same featurizer serves training and inference and they
+cannot drift apart.
 
 Why hashing rather than a vocabulary: the shipped file is then just a weight table (no string
 vocabulary to store or look up), featurizing is a few numpy operations per text, and an n-gram
@@ -207,6 +210,38 @@ class Calibration:
         return out
 
 
+@dataclass(frozen=True)
+class Polarity:
+    """The binary negative-vs-positive head: margin = features · weights + bias.
+
+    Trained on polar rows only, over features scaled by their naive-Bayes log-count ratio
+    (NB-LR, Wang & Manning 2012); the scaling is folded into `weights`, so inference is the
+    same dot product as for the three-class head.
+    """
+
+    weights: npt.NDArray[np.float32]
+    bias: float
+
+
+def decide(
+    logits: npt.NDArray[np.float64],
+    score: npt.NDArray[np.float64],
+    decision_bias: npt.NDArray[np.float32],
+    split_by_score: bool,
+) -> list[Label]:
+    """Three-class labels: neutral where the shifted three-class argmax says so.
+
+    With a polarity head (`split_by_score`), a polar text takes the side its calibrated score
+    says (> 0.5 positive), so label and score never disagree and the better-ranking binary
+    head decides the side; without one, the three-class argmax decides everything.
+    """
+    decided = np.argmax(logits + decision_bias, axis=1)
+    if split_by_score:
+        side = np.where(score > 0.5, 2, 0)
+        decided = np.where(decided == 1, 1, side)
+    return [LABELS[int(k)] for k in decided]
+
+
 class WeiboModel:
     """Weights + featurizer + calibration; `probabilities` is the whole of inference."""
 
@@ -218,13 +253,27 @@ class WeiboModel:
         calibration: Calibration,
         decision_bias: npt.NDArray[np.float32] | None = None,
         meta: dict[str, Any] | None = None,
+        polarity: Polarity | None = None,
     ) -> None:
         if weights.shape != (featurizer.n_features, len(LABELS)):
             raise ConfigError(
                 f"sentiment model weights have shape {weights.shape}, "
                 f"expected {(featurizer.n_features, len(LABELS))}"
             )
+        if polarity is not None and polarity.weights.shape != (featurizer.n_features,):
+            raise ConfigError(
+                f"sentiment polarity weights have shape {polarity.weights.shape}, "
+                f"expected {(featurizer.n_features,)}"
+            )
         self.weights = weights
+        self.polarity = polarity
+        # One gather per text serves both heads: the polarity weights ride as a fourth column.
+        self._table = (
+            weights if polarity is None else np.column_stack([weights, polarity.weights])
+        )
+        self._table_bias = (
+            bias if polarity is None else np.append(bias, np.float32(polarity.bias))
+        )
         self.bias = bias
         self.featurizer = featurizer
         self.calibration = calibration
@@ -235,35 +284,45 @@ class WeiboModel:
         )
         self.meta = meta or {}
 
-    def logits(self, texts: Sequence[str]) -> npt.NDArray[np.float64]:
-        out = np.empty((len(texts), len(LABELS)), dtype=np.float64)
+    def raw(self, texts: Sequence[str]) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """(three-class logits, uncalibrated positive-vs-negative margin) of each text.
+
+        Without a polarity head the margin is the three-class one (`positive_margin`).
+        """
+        out = np.empty((len(texts), self._table.shape[1]), dtype=np.float64)
         for i, text in enumerate(texts):
             indices, values = self.featurizer.sparse(text)
-            out[i] = values @ self.weights[indices] + self.bias
-        return out
+            out[i] = values @ self._table[indices] + self._table_bias
+        logits = out[:, : len(LABELS)]
+        margin = out[:, len(LABELS)] if self.polarity is not None else positive_margin(logits)
+        return logits, margin
+
+    def logits(self, texts: Sequence[str]) -> npt.NDArray[np.float64]:
+        return self.raw(texts)[0]
 
     def probabilities(self, texts: Sequence[str]) -> npt.NDArray[np.float64]:
-        """Uncalibrated softmax probabilities, columns in `LABELS` order."""
+        """Uncalibrated three-class softmax probabilities, columns in `LABELS` order."""
         return softmax(self.logits(texts))
 
     def predict(self, texts: Sequence[str]) -> tuple[list[Label], npt.NDArray[np.float64]]:
         """Three-class labels and calibrated P(positive | not neutral) for each text."""
-        logits = self.logits(texts)
-        decided = np.argmax(logits + self.decision_bias, axis=1)
-        labels = [LABELS[int(k)] for k in decided]
-        return labels, self.calibration.apply(positive_margin(logits))
+        logits, margin = self.raw(texts)
+        score = self.calibration.apply(margin)
+        return decide(logits, score, self.decision_bias, self.polarity is not None), score
 
     def save(self, out_dir: Path, name: str = MODEL_NAME) -> tuple[Path, Path]:
         """Write `<name>.npz` (non-zero weight rows as float16) and `<name>.json` (metadata)."""
         out_dir.mkdir(parents=True, exist_ok=True)
-        rows = np.flatnonzero(np.any(self.weights != 0, axis=1)).astype(np.uint32)
+        rows = np.flatnonzero(np.any(self._table != 0, axis=1)).astype(np.uint32)
         npz = out_dir / f"{name}.npz"
-        np.savez_compressed(
-            npz, rows=rows, weights=self.weights[rows].astype(np.float16), bias=self.bias
-        )
+        arrays = {"rows": rows, "weights": self.weights[rows].astype(np.float16),
+                  "bias": self.bias}
+        if self.polarity is not None:
+            arrays["polarity_weights"] = self.polarity.weights[rows].astype(np.float16)
+        np.savez_compressed(npz, **arrays)  # type: ignore[arg-type]
         meta = {
             **self.meta,
-            "format": 1,
+            "format": 2 if self.polarity is not None else 1,
             "labels": list(LABELS),
             "bits": self.featurizer.bits,
             "orders": list(self.featurizer.orders),
@@ -275,6 +334,8 @@ class WeiboModel:
             },
             "decision_bias": [float(x) for x in self.decision_bias],
         }
+        if self.polarity is not None:
+            meta["polarity_bias"] = self.polarity.bias
         js = out_dir / f"{name}.json"
         js.write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         return npz, js
@@ -287,7 +348,7 @@ class WeiboModel:
             arrays = np.load(npz)
         except (OSError, ValueError) as exc:
             raise ConfigError(f"cannot read sentiment model {npz} / {js}: {exc}") from exc
-        if meta.get("format") != 1 or list(meta.get("lexicon_features", [])) != list(
+        if meta.get("format") not in (1, 2) or list(meta.get("lexicon_features", [])) != list(
             LEXICON_FEATURES
         ):
             raise ConfigError(f"sentiment model {js} was written by an incompatible version")
@@ -296,8 +357,16 @@ class WeiboModel:
             orders=tuple(int(n) for n in meta["orders"]),
             lexicon_scale=float(meta.get("lexicon_scale", 1.0)),
         )
+        rows = arrays["rows"].astype(np.int64)
         weights = np.zeros((featurizer.n_features, len(LABELS)), dtype=np.float32)
-        weights[arrays["rows"].astype(np.int64)] = arrays["weights"].astype(np.float32)
+        weights[rows] = arrays["weights"].astype(np.float32)
+        polarity = None
+        if meta["format"] == 2:
+            if "polarity_weights" not in arrays.files or "polarity_bias" not in meta:
+                raise ConfigError(f"sentiment model {npz} lacks its polarity head")
+            polar = np.zeros(featurizer.n_features, dtype=np.float32)
+            polar[rows] = arrays["polarity_weights"].astype(np.float32)
+            polarity = Polarity(polar, float(meta["polarity_bias"]))
         cal = meta["calibration"]
         return cls(
             weights,
@@ -306,6 +375,7 @@ class WeiboModel:
             Calibration(float(cal["slope"]), float(cal["intercept"])),
             np.asarray(meta["decision_bias"], dtype=np.float32),
             meta,
+            polarity,
         )
 
 

@@ -12,15 +12,24 @@ import pytest
 from monitor.errors import ConfigError
 from monitor.sentiment import build_scorer
 from monitor.sentiment.evaluate import evaluate, load_labelled
-from monitor.sentiment.train import fit_platt, lbfgs, stratified_split, train_model
+from monitor.sentiment.train import (
+    Design,
+    fit_platt,
+    lbfgs,
+    nb_scale,
+    stratified_split,
+    train_model,
+)
 from monitor.sentiment.weibo import (
     LABELS,
     LEXICON_FEATURES,
     MODEL_DIR,
     Calibration,
     Featurizer,
+    Polarity,
     WeiboModel,
     WeiboScorer,
+    decide,
     hashed_ngrams,
     lexicon_features,
     normalize,
@@ -116,6 +125,79 @@ def _toy_model() -> WeiboModel:
     weights[base + LEXICON_FEATURES.index("lex_neg")] = [4.0, 0.0, -4.0]
     bias = np.array([0.0, 1.0, 0.0], dtype=np.float32)
     return WeiboModel(weights, bias, featurizer, Calibration(slope=0.5, intercept=0.0))
+
+
+def _toy_model_with_polarity() -> WeiboModel:
+    """The toy three-class model plus a polarity head that reads only the '!' count.
+
+    The head disagrees with the three-class side on purpose, so tests can tell which decides.
+    """
+    base = _toy_model()
+    polar = np.zeros(base.featurizer.n_features, dtype=np.float32)
+    polar[base.featurizer.n_hashed + LEXICON_FEATURES.index("lex_exclaim")] = 6.0
+    return WeiboModel(base.weights, base.bias, base.featurizer, base.calibration,
+                      polarity=Polarity(polar, -1.0))
+
+
+@pytest.mark.parametrize(
+    ("logits", "score", "shift", "by_score", "expected"),
+    [
+        ([2.0, 0.0, 1.0], 0.9, 0.0, True, "positive"),  # polar: the score picks the side
+        ([2.0, 0.0, 1.0], 0.9, 0.0, False, "negative"),  # no head: the argmax does
+        ([0.0, 1.0, 0.5], 0.99, 0.0, True, "neutral"),  # neutral wins whatever the score
+        ([1.0, 0.6, 0.0], 0.2, 0.5, True, "neutral"),  # the shift makes it neutral
+        ([1.0, 0.6, 0.0], 0.2, 0.0, True, "negative"),
+        ([0.0, -1.0, 0.0], 0.5, 0.0, True, "negative"),  # exactly 0.5 is not positive
+    ],
+)
+def test_decide_table(
+    logits: list[float], score: float, shift: float, by_score: bool, expected: str
+) -> None:
+    bias = np.array([0.0, shift, 0.0], dtype=np.float32)
+    assert decide(np.array([logits]), np.array([score]), bias, by_score) == [expected]
+
+
+def test_polarity_head_gives_score_and_side_and_round_trips(tmp_path: Path) -> None:
+    model = _toy_model_with_polarity()
+    texts = ["太失望了!!", "非常感谢", "今天发布通知"]
+    labels, scores = model.predict(texts)
+    # "太失望了!!" is negative to the three-class head but the polarity head (which reads
+    # "!") calls it positive: the label follows the score, neutral stays neutral.
+    assert scores[0] > 0.5 > scores[1]
+    assert labels == ["positive", "negative", "neutral"]
+    model.save(tmp_path)
+    meta = json.loads((tmp_path / "weibo_sentiment.json").read_text(encoding="utf-8"))
+    assert meta["format"] == 2
+    loaded = WeiboModel.load(tmp_path)
+    assert loaded.polarity is not None
+    assert loaded.predict(texts)[0] == labels
+    np.testing.assert_allclose(loaded.predict(texts)[1], scores, rtol=1e-3)
+
+
+def test_load_refuses_a_polarity_model_without_its_head(tmp_path: Path) -> None:
+    _toy_model_with_polarity().save(tmp_path)
+    meta_path = tmp_path / "weibo_sentiment.json"
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    del meta["polarity_bias"]
+    meta_path.write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.raises(ConfigError, match="polarity head"):
+        WeiboModel.load(tmp_path)
+
+
+def test_nb_scale_grows_with_how_well_a_feature_separates_the_classes() -> None:
+    # rows 0–1 positive, 2–3 negative; column 0 in every row, 1 only in positive rows,
+    # 2 in one row of each class, 3 only in negative rows.
+    rows = [[0, 1], [0, 1, 2], [0, 2, 3], [0, 3]]
+    indices = np.array([c for r in rows for c in r], dtype=np.int64)
+    indptr = np.cumsum([0] + [len(r) for r in rows]).astype(np.int64)
+    row_of = np.repeat(np.arange(4), [len(r) for r in rows]).astype(np.int64)
+    x = Design(indptr, indices, np.ones(indices.size), row_of, 4)
+    y = np.array([1.0, 1.0, 0.0, 0.0])
+    full = nb_scale(x, y, alpha=1.0, mix=1.0)
+    assert full[0] == pytest.approx(0.0, abs=1e-12) == full[2]  # uninformative columns
+    assert full[1] == pytest.approx(full[3]) == pytest.approx(np.log(3.0))
+    half = nb_scale(x, y, alpha=1.0, mix=0.5)
+    np.testing.assert_allclose(half, 0.5 * full + 0.5)
 
 
 def test_model_round_trips_through_its_files(tmp_path: Path) -> None:
@@ -235,6 +317,7 @@ def test_training_is_deterministic_and_learns_the_toy_data(tmp_path: Path) -> No
     # surprise rows are dropped; every other SMP row and the senti rows reach training
     assert "surprise" not in json.dumps(first["train_label_counts"])
     model = WeiboModel.load(tmp_path / "a")
+    assert model.polarity is not None  # the default options train the binary head
     labels, scores = model.predict(["律师很负责谢谢", "推诿扯皮不作为", "召开会议部署工作"])
     assert labels == ["positive", "negative", "neutral"]
     assert scores[0] > 0.5 > scores[1]
