@@ -39,7 +39,7 @@ def _escalate(session: Session, update: EventUpdate, sla: SLA, now: datetime) ->
     old = alert.priority
     # The stricter clock runs from when we learned the story became bigger, but never later
     # than the deadline already promised.
-    deadline = sla.deadline(update.priority, now)
+    deadline = sla.deadline(update.priority, now, kind=update.kind)
     alert.priority = update.priority
     alert.sla_rule = deadline.rule
     alert.milestones = list(deadline.milestones)
@@ -80,7 +80,8 @@ def open_alerts(
             best = min(flagged, key=lambda d: PRIORITY_ORDER.index(d.priority), default=None)
             reasons = [*(best.reasons if best else ()), *update.reasons]
             new_id = _insert(session, stmt, update.first_item_id, update.priority,
-                             list(dict.fromkeys(reasons)), list(update.topics), sla, now)
+                             list(dict.fromkeys(reasons)), list(update.topics), sla, now,
+                             kind=update.kind)
         elif analysis.decision is not None:
             decision = analysis.decision
             new_id = _insert(session, stmt, analysis.item_id, decision.priority,
@@ -93,9 +94,10 @@ def open_alerts(
 
 
 def _insert(session: Session, stmt: Any, item_id: int, priority: str, reasons: list[str],
-            topics: list[str], sla: SLA, now: datetime) -> int | None:
-    """Insert-or-ignore one alert with its deadlines; its id, or None if it existed."""
-    deadline = sla.deadline(priority, now)
+            topics: list[str], sla: SLA, now: datetime, kind: str | None = None) -> int | None:
+    """Insert-or-ignore one alert with its deadlines (by the rule for its priority and its
+    event's kind: a citizen's message has its own reply rule); its id, or None if it existed."""
+    deadline = sla.deadline(priority, now, kind=kind)
     new_id = session.execute(stmt, {
         "item_id": item_id,
         "priority": priority,

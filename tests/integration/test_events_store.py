@@ -179,3 +179,6 @@ def test_board_message_is_an_alert_of_its_own_kind(
         alerts = s.scalars(select(Alert).order_by(Alert.id)).all()
         assert len(alerts) == 2
         assert any("网民留言尚未回复（郑州市）" in r for r in alerts[0].reasons)
+        # a question is no emergency: it runs on the board's reply rule, not 48 hours
+        assert {a.sla_rule for a in alerts} == {"board_message"}
+        assert all(a.milestones[0]["working_days"] == 15 for a in alerts)

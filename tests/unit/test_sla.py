@@ -44,7 +44,11 @@ def test_every_milestone_names_its_source(sla):
                                                 and "可配置" in m.basis), (rule.key, m.key)
 
 
-@pytest.mark.parametrize("priority", ["P1", "P2", "P3"])
+def test_a_p1_message_runs_on_the_emergency_clock(sla):
+    assert sla.deadline("P1", T0, kind="message").rule == "major_emergency"
+
+
+@pytest.mark.parametrize("priority", ["P2", "P3"])
 def test_board_messages_have_their_own_reply_deadline(sla, priority):
     d = sla.deadline(priority, T0, kind="message")  # T0: Friday 2026-11-20 09:30 in Shanghai
     assert d.rule == "board_message"
