@@ -361,17 +361,35 @@ def test_shipped_model_on_plain_cases(shipped_scorer: WeiboScorer, text: str, la
 
 
 @shipped
+def test_shipped_labels_agree_with_the_score_on_the_justice_set(
+    shipped_scorer: WeiboScorer,
+) -> None:
+    # The polarity head decides the side of every non-neutral text, so a positive label
+    # never comes with a score under 0.5 (with the old margin-only model it could).
+    assert WeiboModel.load().polarity is not None
+    results = shipped_scorer.score_many([text for text, _ in load_labelled(JUSTICE_SET)])
+    labels = {r.label for r in results if r is not None}
+    assert labels == {"negative", "neutral", "positive"}
+    for r in results:
+        assert r is not None
+        if r.label == "positive":
+            assert r.score > 0.5
+        elif r.label == "negative":
+            assert r.score <= 0.5
+
+
+@shipped
 def test_shipped_model_stays_above_its_floor_on_the_justice_set(
     shipped_scorer: WeiboScorer,
 ) -> None:
-    # Floors set just below what the shipped model scored (three-class 0.7125, binary 0.7901;
-    # see MODEL_CARD.md): a retrained
-    # model that falls under them is worse on the press office's own kind of text.
+    # Floors set just below what the shipped model scored (three-class 0.7303, binary 0.8060;
+    # see MODEL_CARD.md; the set played no part in choosing the model): a retrained model
+    # that falls under them is worse on the press office's own kind of text.
     result = evaluate(shipped_scorer, load_labelled(JUSTICE_SET))
     assert result["unscored"] == 0
     assert result["three_class_macro_f1"] >= THREE_CLASS_FLOOR
     assert result["binary_macro_f1"] >= BINARY_FLOOR
 
 
-THREE_CLASS_FLOOR = 0.70
-BINARY_FLOOR = 0.77
+THREE_CLASS_FLOOR = 0.72
+BINARY_FLOOR = 0.79
