@@ -13,6 +13,10 @@ Label = Literal["negative", "neutral", "positive"]
 # CJK Unified Ideographs (+ Extension A and compatibility block): a text without any of these is
 # not something a Chinese sentiment model can judge, so it stays unscored rather than guessed.
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+# Weibo fills an empty repost with this phrase and a chain of "//@name:" mentions: neither
+# says anything about the post's tone (the trained model reads the phrase as mildly
+# negative), so a bare repost stays unscored.
+_REPOST_FILLER = re.compile(r"转发微博|轉發微博|Repost|//@[^:：\s]+[:：]|@[^\s:：]+")
 
 
 @dataclass(frozen=True)
@@ -45,7 +49,7 @@ def prepare(text: str | None, max_chars: int) -> str | None:
     if not text:
         return None
     text = text.strip()
-    if not text or not _HAN.search(text):
+    if not text or not _HAN.search(_REPOST_FILLER.sub("", text)):
         return None
     return text[:max_chars]
 

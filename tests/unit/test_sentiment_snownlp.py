@@ -23,6 +23,9 @@ def scorer():
         ("hello world 12345", None),
         ("😀😀😀!!!", None),
         ("  律师  ", "律师"),
+        ("转发微博", None),                  # a bare repost says nothing about its tone
+        ("转发微博 //@某网友:", None),
+        ("太过分了 //@某网友:转发微博", "太过分了 //@某网友:转发微博"),
         ("法" * 10, "法" * 10),
     ],
 )
