@@ -17,26 +17,17 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-sync",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run"]
+sys.path.insert(0, str(ROOT))  # run as `python scripts/screenshots.py` from anywhere
+
+from tests.support.desk import CHROMIUM, CHROMIUM_ARGS, start_web  # noqa: E402
+
 OFFICER, PASSWORD = "wang", "screenshot-pass-1"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _yuqing(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
@@ -60,25 +51,11 @@ def prepare(home: Path) -> dict[str, str]:
 
 
 def serve(env: dict[str, str], home: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
     log = open(home / "web.log", "wb")  # noqa: SIM115 (the child holds it)
-    proc = subprocess.Popen([sys.executable, "-m", "tasks.cli", "web", "--port", str(port),
-                             "--loglevel", "warning"], env=env, cwd=ROOT, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(url + "/healthz", timeout=2) as r:
-                if r.status == 200:
-                    return proc, url
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise SystemExit("yuqing web did not start:\n"
-                             + (home / "web.log").read_text(errors="replace"))
-        time.sleep(0.2)
+    try:
+        return start_web(env, log, home / "web.log")
+    except RuntimeError as exc:
+        raise SystemExit(str(exc)) from None
 
 
 def shoot(url: str, out: Path) -> tuple[Path, Path]:

@@ -4,11 +4,6 @@ and Debian's chromium driven by Playwright (never `playwright install`)."""
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,16 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.support.desk import CHROMIUM, CHROMIUM_ARGS, start_web, stop
 
 
 @pytest.fixture
@@ -36,37 +22,19 @@ def desk_url(db_url: str, home: Path, sessions: sessionmaker[Session]) -> Iterat
     with sessions() as session:
         seed(session, datetime.now(UTC) - timedelta(hours=1))
         session.commit()
-    port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("YUQING_")}
     env.update({"YUQING_HOME": str(home), "YUQING_DATABASE_URL": db_url,
                 "PYTHONUNBUFFERED": "1"})
     log = open(home / "web.log", "wb")  # noqa: SIM115 (closed below)
-    proc = subprocess.Popen([sys.executable, "-m", "tasks.cli", "web", "--port", str(port),
-                             "--loglevel", "warning"], env=env, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(url + "/healthz", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            log.close()
-            raise AssertionError("yuqing web did not start:\n"
-                                 + (home / "web.log").read_text(errors="replace"))
-        time.sleep(0.2)
+    try:
+        proc, url = start_web(env, log, home / "web.log")
+    except RuntimeError as exc:
+        log.close()
+        raise AssertionError(str(exc)) from None
     try:
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
         log.close()
 
 

@@ -12,10 +12,10 @@ import pytest
 
 from responders.digest import digest_for, preview_html
 from tests.integration.test_digest import W47, seed_week
+from tests.support.desk import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.integration
 
-CHROMIUM = Path("/usr/bin/chromium")
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
@@ -35,8 +35,7 @@ def test_digest_renders_in_chromium(sessions: Any, settings: Any, tmp_path: Path
     shot = (DOCS / "digest.png" if os.environ.get("YUQING_UPDATE_DOCS") == "1"
             else tmp_path / "digest.png")
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM),
-                                     args=["--headless", "--no-sandbox", "--disable-gpu"])
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 760, "height": 900})
             page.goto(path.as_uri())
