@@ -31,7 +31,7 @@ bench: setup
 	@if [ -f bench/topics.py ]; then $(BIN)/python bench/topics.py; fi
 
 lint: setup
-	$(BIN)/ruff check monitor responders tasks tests bench
+	$(BIN)/ruff check monitor responders tasks tests bench scripts
 	$(BIN)/mypy monitor
 
 clean:
