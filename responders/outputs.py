@@ -51,11 +51,12 @@ def output_log(session: Session, *, year: int | None = None, channel: str | None
     pubs = session.scalars(q).unique().all()
     # Who approved, from the audit log: an API token approves as "token:NAME", with no
     # person behind it to put in approver_id.
-    approved_by = dict(session.execute(
-        select(AuditEntry.entity_id, AuditEntry.actor)
-        .where(AuditEntry.entity == "output", AuditEntry.action == "approve",
-               AuditEntry.entity_id.in_({p.output_id for p in pubs}))
-        .order_by(AuditEntry.id)).tuples().all())
+    approved_by: dict[int, str] = {
+        entity_id: actor for entity_id, actor in session.execute(
+            select(AuditEntry.entity_id, AuditEntry.actor)
+            .where(AuditEntry.entity == "output", AuditEntry.action == "approve",
+                   AuditEntry.entity_id.in_({p.output_id for p in pubs}))
+            .order_by(AuditEntry.id))}
     rows = []
     for p in pubs:
         o = p.output
