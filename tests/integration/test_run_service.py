@@ -77,7 +77,19 @@ def test_run_polls_through_beat_and_stops_cleanly(db_url, home, sessions):
             assert proc.wait(timeout=90) == 0
         finally:
             if proc.poll() is None:
-                proc.kill()
+                # A failed assertion above: stop the service the way a user would, and make
+                # sure none of its children (each in its own session) outlives the test.
+                leftovers = _children_of(proc.pid)
+                proc.send_signal(signal.SIGINT)
+                try:
+                    proc.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                for pid in leftovers:
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
     text = log.read_text(errors="replace")
     assert "[beat]" in text and "[worker]" in text and "[run] stopped" in text
     still = [p for p in children if Path(f"/proc/{p}").exists()]
