@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 from monitor.errors import InputError
 from monitor.models import Alert, Event, Item, Source
 from monitor.settings import Settings
+from responders.admin_topics import topic_names
 from responders.charts_png import compare_bars_png, trend_png
 from responders.mail import Delivery, SmtpSettings, deliver_once
 from responders.models import Output, Publication
@@ -403,7 +404,8 @@ def load_week(session: Session, week: IsoWeek, tz: str) -> WeekData:
     first_pub: dict[int, datetime] = {alert_id: at for alert_id, at in session.execute(
         select(Output.alert_id, func.min(Publication.published_at))
         .join(Publication, Publication.output_id == Output.id)
-        .where(Output.alert_id.is_not(None)).group_by(Output.alert_id))}
+        .where(Output.alert_id.is_not(None)).group_by(Output.alert_id))
+        if alert_id is not None}
     alert_rows = session.execute(
         select(Alert, Item.title, Item.link, Source.name, Event.reach, Event.item_count)
         .join(Item, Item.id == Alert.item_id)
@@ -549,23 +551,12 @@ def send_digest(session: Session, d: Digest, recipients: Sequence[str], smtp: Sm
     return report
 
 
-def topic_names(config_dir: Path) -> dict[str, str]:
-    """Topic id → Chinese name from config/topics.yaml (ids stay when a name is missing)."""
-    import yaml
-
-    try:
-        data = yaml.safe_load((config_dir / "topics.yaml").read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError):
-        return {}
-    return {str(t["id"]): str(t.get("name", t["id"])) for t in data.get("topics", [])}
-
-
 def digest_for(session: Session, week: IsoWeek, settings: Settings) -> Digest:
     """Read the week and build its digest with the office's settings (the edges' helper)."""
     tz = settings.timezone
     return build_digest(
         load_week(session, week, tz), week, tz=tz,
-        topic_names=topic_names(Path(settings.config_dir)),
+        topic_names=topic_names(settings.home, Path(settings.config_dir)),
         office=str(settings.get("web", "office", default="") or "河南省司法厅"),
         desk_url=str(settings.get("digest", "desk_url", default="") or "http://127.0.0.1:8000"),
         top=int(settings.get("digest", "top", default=8)))

@@ -94,7 +94,7 @@ def cmd_log(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
-    from responders.digest import topic_names
+    from responders.admin_topics import topic_names
     from responders.reports import (
         as_json,
         build_report,
@@ -114,7 +114,7 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     with rt.sessions() as session:
         pubs, alerts = load_period(session, period, settings.timezone)
     report = build_report(period, pubs, alerts, tz=settings.timezone,
-                          topic_names=topic_names(Path(settings.config_dir)),
+                          topic_names=topic_names(settings.home, Path(settings.config_dir)),
                           office=str(settings.get("web", "office", default="") or "河南省司法厅"))
     if args.format == "json":
         sys.stdout.write(json.dumps(as_json(report), ensure_ascii=False, indent=2) + "\n")

@@ -381,3 +381,21 @@ def test_settings_reach_the_digest(tmp_path: Path) -> None:
                            "YUQING_DIGEST_HOUR": "7"})
     assert s.get("digest", "to") == ["a@x.example", "b@x.example"]
     assert s.get("digest", "hour") == 7
+
+
+def test_digest_names_topics_as_the_admins_edited_them(seeded: dict[str, int], sessions: Any,
+                                                       settings: Any) -> None:
+    """The desk's topic editor writes $YUQING_HOME/topics.yaml; the digest follows it."""
+    import yaml
+
+    from monitor.settings import PROJECT_ROOT
+
+    data = yaml.safe_load((PROJECT_ROOT / "config" / "topics.yaml").read_text("utf-8"))
+    for topic in data["topics"]:
+        if topic["id"] == "drug_rehab":
+            topic["name"] = "戒毒（已改名）"
+    (settings.home / "topics.yaml").write_text(yaml.safe_dump(data, allow_unicode=True),
+                                               encoding="utf-8")
+    with sessions() as s:
+        d = digest_for(s, W47, settings)
+    assert "戒毒（已改名）" in {row.name for row in d.by_topic}
