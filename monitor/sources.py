@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from monitor.errors import InputError
 from monitor.models import Item, Source
 from monitor.social.base import validate_config
+from monitor.yamlfile import read_yaml
 
 KINDS = ("news", "government", "weibo", "wechat", "board")
 MIN_INTERVAL_S = 60
@@ -82,12 +82,7 @@ def load_specs(path: Path, *, base_url: str | None = None) -> list[SourceSpec]:
     Entries may give `path` instead of `url` (the bundled demo feeds); it is joined to
     `base_url`, the address of the server that serves them.
     """
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror}") from exc
-    except yaml.YAMLError as exc:
-        raise InputError(f"{path} is not valid YAML: {exc}") from exc
+    data = read_yaml(path, InputError)
     entries = data.get("sources") if isinstance(data, Mapping) else None
     if not isinstance(entries, list):
         raise InputError(f"{path}: expected a top-level 'sources:' list")

@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import ahocorasick
-import yaml
 
 from monitor.errors import ConfigError
+from monitor.yamlfile import read_yaml
 
 Level = Literal["severe", "elevated"]
 _LEVELS: tuple[Level, ...] = ("severe", "elevated")
@@ -161,12 +161,13 @@ class Taxonomy:
     @classmethod
     def from_files(cls, topics_path: Path, sensitive_path: Path) -> Taxonomy:
         """Read and validate both files; a ConfigError names the file and the place in it."""
+        topics_raw, sensitive_raw = read_yaml(topics_path), read_yaml(sensitive_path)
         try:
-            parsed, watch = _parse_topics_file(_load_yaml(topics_path))
+            parsed, watch = _parse_topics_file(topics_raw)
         except ConfigError as exc:
             raise ConfigError(f"{topics_path}: {exc}") from None
         try:
-            severe, elevated = _parse_sensitive_file(_load_yaml(sensitive_path))
+            severe, elevated = _parse_sensitive_file(sensitive_raw)
         except ConfigError as exc:
             raise ConfigError(f"{sensitive_path}: {exc}") from None
         return cls(parsed, watch, severe, elevated)
@@ -252,18 +253,6 @@ def _parse_sensitive_file(raw: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
         raise ConfigError("expected a mapping with 'severe' and 'elevated'")
     _no_unknown_keys(raw, frozenset(_LEVELS), "top level")
     return _terms(raw.get("severe", []), "severe"), _terms(raw.get("elevated", []), "elevated")
-
-
-def _load_yaml(path: Path) -> Any:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"cannot read ({exc.strerror or exc})") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"not valid YAML ({exc})") from None
-    except UnicodeDecodeError:
-        raise ConfigError("not UTF-8") from None
-    return data
 
 
 def _no_unknown_keys(raw: Mapping[str, Any], allowed: frozenset[str], where: str) -> None:

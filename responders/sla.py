@@ -16,9 +16,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
-
 from monitor.errors import ConfigError
+from monitor.yamlfile import read_yaml
 
 
 @dataclass(frozen=True)
@@ -128,11 +127,7 @@ class SLA:
 
     @classmethod
     def from_file(cls, path: Path) -> SLA:
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError(f"cannot read {path}: {exc}") from exc
-        return cls.from_mapping(data, where=str(path))
+        return cls.from_mapping(read_yaml(path), where=str(path))
 
     def rule_for(self, priority: str, kind: str | None = None) -> Rule:
         """The rule for an alert of this priority on an event of this kind ("event",

@@ -183,3 +183,11 @@ def test_sentiment_eval_and_train_refuse_bad_input(cli_env, tmp_path):
     r = yuqing(cli_env, "sentiment", "train", "--data", str(tmp_path / "none"),
                "--out", str(tmp_path / "m"))
     assert r.returncode == 2 and "is not a folder" in r.stderr
+
+
+def test_a_sources_file_that_is_not_utf8_is_a_clear_error(cli_env, tmp_path):
+    f = tmp_path / "gbk.yaml"
+    f.write_bytes("sources:\n  - name: 甲\n    url: https://a.example/rss\n".encode("gbk"))
+    r = yuqing(cli_env, "init", "--sources", str(f))
+    assert r.returncode == 2
+    assert "not UTF-8" in r.stderr and "Traceback" not in r.stderr
