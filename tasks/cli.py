@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -304,7 +305,13 @@ def cmd_sentiment(args: argparse.Namespace, settings: Settings) -> int:
 
         if not args.data.is_dir():
             raise InputError(f"--data {args.data} is not a folder")
-        _emit(train_model(args.data, args.out))
+        started = time.monotonic()
+
+        def progress(line: str) -> None:
+            # Training takes minutes: say what it is doing, on stderr so --json stays clean.
+            print(f"[{time.monotonic() - started:6.1f} s] {line}", file=sys.stderr, flush=True)
+
+        _emit(train_model(args.data, args.out, progress=progress))
         return 0
     raise UsageError("choose a sentiment command: score, eval or train")
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.feeds import sample_feed
+from tests.support.sentiment_data import write_fake_sentiment_data
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -183,6 +184,22 @@ def test_sentiment_eval_and_train_refuse_bad_input(cli_env, tmp_path):
     r = yuqing(cli_env, "sentiment", "train", "--data", str(tmp_path / "none"),
                "--out", str(tmp_path / "m"))
     assert r.returncode == 2 and "is not a folder" in r.stderr
+
+
+def test_sentiment_train_reports_its_stages_and_writes_a_loadable_model(cli_env, tmp_path):
+    write_fake_sentiment_data(tmp_path / "data")
+    r = yuqing(cli_env, "sentiment", "train", "--data", str(tmp_path / "data"),
+               "--out", str(tmp_path / "m"))
+    assert r.returncode == 0, r.stderr
+    metrics = json.loads(r.stdout)  # progress goes to stderr, so stdout stays one JSON object
+    assert {"smp_usual_eval", "smp_virus_eval", "weibo_senti", "waimai"} <= set(metrics)
+    stages = [line.split("] ", 1)[1] for line in r.stderr.splitlines() if "] " in line]
+    assert stages[0].startswith("reading ") and stages[-1].startswith("wrote ")
+    assert any(s.startswith("fitting the polarity head") for s in stages)
+    from monitor.sentiment.weibo import WeiboModel
+
+    labels, _ = WeiboModel.load(tmp_path / "m").predict(["推诿扯皮不作为", "律师很负责谢谢"])
+    assert labels == ["negative", "positive"]
 
 
 def test_a_sources_file_that_is_not_utf8_is_a_clear_error(cli_env, tmp_path):

