@@ -198,7 +198,8 @@ class Reminder(Base):
     channel: Mapped[str] = mapped_column(String(20))        # webhook | email
     address: Mapped[str | None] = mapped_column(String(2000), default=None)
     # pending → sending → sent | failed. "sending" that never finished (the worker died
-    # mid-send) stays so: a reminder may be lost then, but is never sent twice.
+    # mid-send) stays so: a reminder may be lost then, but is never sent twice; the alert
+    # page shows it as "outcome not confirmed", not as queued.
     state: Mapped[str] = mapped_column(String(20), default="pending", index=True)
     created_at: Mapped[datetime] = mapped_column()
     sent_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -102,6 +102,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "reminded": ("已提醒", "Reminded"),
     "reminder_failed": ("提醒失败", "Reminder failed"),
     "reminder_pending": ("待发送", "Queued"),
+    # A reminder is sent at most once: one whose worker stopped mid-send keeps this state,
+    # and the officer should know it may not have arrived rather than read "Queued".
+    "reminder_sending": ("发送中，结果未确认", "Sending, outcome not confirmed"),
+    "reminder_sending_hint": ("若长时间停留在此状态，提醒可能未送达，请直接联系经办人",
+                              "If this persists, the reminder may not have arrived: "
+                              "contact the officer directly"),
     "not_reminded": ("尚未提醒", "No reminder yet"),
     # events
     "event": ("事件", "Event"),

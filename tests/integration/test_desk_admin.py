@@ -244,10 +244,15 @@ def test_alert_page_shows_reminders_and_the_event_chart(desk: Desk) -> None:
                        due_at=NOW + timedelta(hours=1), recipient="webhook",
                        channel="webhook", state="failed", created_at=NOW,
                        error="webhook: 502 Bad Gateway"))
+        # a worker that stopped mid-send leaves "sending": never resent, so say it is unsure
+        s.add(Reminder(alert_id=a, milestone="first_release", milestone_name="首次发布权威信息",
+                       due_at=NOW + timedelta(hours=1), recipient="user:li",
+                       channel="email", state="sending", created_at=NOW))
         s.commit()
     login(desk.client, "wang")
     page = desk.client.get(f"/alerts/{a}").text
     assert "已提醒" in page and "提醒失败" in page and "502 Bad Gateway" in page
+    assert "发送中，结果未确认" in page and "待发送" not in page
     assert 'id="event-chart"' in page and "<svg" in page
     assert "事件信息量与情感走势" in page
     assert "近1小时12条" in page and "12000" in page
