@@ -146,25 +146,45 @@ def close_session(session: Session, plain: str) -> None:
 class LoginThrottle:
     """At most `limit` failed logins per key (name, and client address) within `window`;
     then refuse until the window has passed. In memory: one web process holds the desk; a
-    restart forgets, which costs an attacker a restart we would notice."""
+    restart forgets, which costs an attacker a restart we would notice.
+
+    Memory stays bounded by the failures of the last window: checking a key stores nothing,
+    and keys whose failures have all expired are dropped (otherwise every made-up user
+    name tried would stay in the table for the life of the process).
+    """
 
     def __init__(self, limit: int = 5, window: timedelta = timedelta(minutes=15)) -> None:
         self.limit = limit
         self.window = window
         self._failures: dict[str, deque[datetime]] = {}
+        self._last_sweep: datetime | None = None
 
-    def _recent(self, key: str, now: datetime) -> deque[datetime]:
-        q = self._failures.setdefault(key, deque())
+    def _expire(self, q: deque[datetime], now: datetime) -> deque[datetime]:
         while q and now - q[0] > self.window:
             q.popleft()
         return q
 
+    def _sweep(self, now: datetime) -> None:
+        # At most once per window, so a flood of failures costs O(keys) only now and then.
+        if self._last_sweep is not None and now - self._last_sweep < self.window:
+            return
+        self._last_sweep = now
+        for key in [k for k, q in self._failures.items() if not self._expire(q, now)]:
+            del self._failures[key]
+
     def blocked(self, keys: list[str], now: datetime) -> bool:
-        return any(len(self._recent(k, now)) >= self.limit for k in keys)
+        return any(
+            len(self._expire(self._failures.get(k, deque()), now)) >= self.limit for k in keys
+        )
 
     def failed(self, keys: list[str], now: datetime) -> None:
+        self._sweep(now)
         for k in keys:
-            self._recent(k, now).append(now)
+            self._expire(self._failures.setdefault(k, deque()), now).append(now)
+
+    def tracked(self) -> int:
+        """How many keys have failures on record (for tests and health checks)."""
+        return len(self._failures)
 
     def succeeded(self, keys: list[str]) -> None:
         for k in keys:
