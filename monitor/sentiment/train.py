@@ -59,7 +59,9 @@ class Options:
     bits: int = 20
     orders: tuple[int, ...] = (1, 2, 3, 4)
     lexicon_scale: float = 3.0
-    # The weighted lexicon's features (monitor.sentiment.lexicon); scale chosen by CV.
+    # The weighted lexicon's features (monitor.sentiment.lexicon). 0.3 measured best in CV
+    # over SMP usual (AUC 0.938, against 0.935 at 1.0 and 0.926 at 3.0): at full scale the
+    # model leans on the lexicon over the n-grams. 0 trains without it.
     weighted_scale: float = 0.3
     l2: float = 1e-5
     # 150 L-BFGS steps: held-out figures stopped moving well before (300 changed them by

@@ -1,7 +1,9 @@
-"""A three-class sentiment model for Weibo and public-affairs text, numpy only at run time.
+"""A three-class sentiment model for Weibo and public-affairs text, numpy (and
+    pyahocorasick for the lexicon) at run time.
 
 Two linear heads share one featurizer (hashed character 1–4-grams, whole Weibo emoticon tokens
-([哈哈], [怒] …) and a handful of domain-lexicon features with negation, see `lexicon_features`):
+([哈哈], [怒] …), a handful of domain-lexicon features with negation, see `lexicon_features`,
+and four from the 100,000-word weighted lexicon, see `monitor.sentiment.lexicon`):
 a three-class multinomial logistic regression that decides neutral-or-not, and a binary
 negative-vs-positive logistic regression over NB-scaled features (`polarity`) that gives the
 score and the side a polar text takes. It is trained by `monitor.sentiment.train`; this module
@@ -170,8 +172,8 @@ class Featurizer:
     # Lexicon features are scaled up so that, under one L2 penalty, they can outweigh the many
     # small n-gram weights a topic word ("戒毒", "监狱") picked up from the training data.
     lexicon_scale: float = 1.0
-    # Scale of the weighted lexicon's features; 0.3 measured best in CV (0.938 AUC against
-    # 0.935 at 1.0 and 0.926 at 3.0): at full scale the model leans on it too hard.
+    # Scale of the weighted lexicon's features (monitor.sentiment.lexicon); the shipped model
+    # uses 0.3 (train.Options), and 0 turns them off.
     weighted_scale: float = 1.0
 
     @property
