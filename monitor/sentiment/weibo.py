@@ -1,5 +1,4 @@
-"""A three-class sentiment model for Weibo and public-affairs text, numpy (and
-    pyahocorasick for the lexicon) at run time.
+"""A three-class sentiment model for Weibo and public-affairs text; numpy + pyahocorasick.
 
 Two linear heads share one featurizer (hashed character 1–4-grams, whole Weibo emoticon tokens
 ([哈哈], [怒] …), a handful of domain-lexicon features with negation, see `lexicon_features`,
