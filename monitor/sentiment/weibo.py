@@ -188,10 +188,12 @@ class Featurizer:
         norm = normalize(text)
         buckets = hashed_ngrams(norm, self.orders, self.bits)
         values = np.full(buckets.size, 1.0 / np.sqrt(max(buckets.size, 1)), dtype=np.float32)
-        lex = np.concatenate([
-            lexicon_features(norm) * np.float32(self.lexicon_scale),
-            load_weighted_lexicon().features(norm) * np.float32(self.weighted_scale),
-        ])
+        weighted = (
+            load_weighted_lexicon().features(norm) * np.float32(self.weighted_scale)
+            if self.weighted_scale
+            else np.zeros(len(WEIGHTED_FEATURES), dtype=np.float32)  # off: file not needed
+        )
+        lex = np.concatenate([lexicon_features(norm) * np.float32(self.lexicon_scale), weighted])
         nz = np.flatnonzero(lex)
         indices = np.concatenate([buckets, self.n_hashed + nz])
         return indices, np.concatenate([values, lex[nz]])
@@ -328,7 +330,9 @@ class WeiboModel:
             "orders": list(self.featurizer.orders),
             "lexicon_scale": self.featurizer.lexicon_scale,
             "weighted_scale": self.featurizer.weighted_scale,
-            "weighted_lexicon_sha256": load_weighted_lexicon().sha256,
+            "weighted_lexicon_sha256": (
+                load_weighted_lexicon().sha256 if self.featurizer.weighted_scale else None
+            ),
             "lexicon_features": list(LEXICON_FEATURES),
             "calibration": {
                 "slope": self.calibration.slope,
@@ -362,7 +366,9 @@ class WeiboModel:
         )
         # The weights were fitted to one version of the weighted lexicon; another would
         # shift its features silently, so a mismatch is an error, not a quiet degradation.
-        if meta.get("weighted_lexicon_sha256") != load_weighted_lexicon().sha256:
+        if featurizer.weighted_scale and (
+            meta.get("weighted_lexicon_sha256") != load_weighted_lexicon().sha256
+        ):
             raise ConfigError(
                 f"sentiment model {js} was trained with another weighted lexicon than "
                 f"monitor/sentiment/models/weighted_lexicon.tsv.gz; retrain it "

@@ -233,6 +233,22 @@ def test_load_refuses_missing_or_incompatible_files(tmp_path: Path) -> None:
         WeiboModel.load(tmp_path)
 
 
+def test_a_model_without_the_weighted_lexicon_neither_records_nor_checks_it(
+    tmp_path: Path,
+) -> None:
+    # The documented way out if the lexicon cannot be shipped: weighted_scale 0, retrain.
+    base = _toy_model()
+    off = Featurizer(bits=base.featurizer.bits, orders=base.featurizer.orders,
+                     weighted_scale=0.0)
+    indices, _ = off.sparse("谢谢，太满意了")
+    assert all(LEXICON_FEATURES[i - off.n_hashed].startswith("lex_")
+               for i in indices[indices >= off.n_hashed])
+    WeiboModel(base.weights, base.bias, off, base.calibration).save(tmp_path)
+    meta = json.loads((tmp_path / "weibo_sentiment.json").read_text(encoding="utf-8"))
+    assert meta["weighted_lexicon_sha256"] is None and meta["weighted_scale"] == 0.0
+    assert WeiboModel.load(tmp_path).predict(["谢谢，太满意了"])[0] == ["positive"]
+
+
 def test_load_refuses_a_model_trained_with_another_weighted_lexicon(tmp_path: Path) -> None:
     _toy_model().save(tmp_path)
     meta_path = tmp_path / "weibo_sentiment.json"
