@@ -364,36 +364,28 @@ def lbfgs(
 # --- calibration and decisions --------------------------------------------------------------
 
 
-def fit_platt(
-    margin: npt.NDArray[np.float64], is_pos: npt.NDArray[np.float64], balanced: bool = False
-) -> Calibration:
+def fit_platt(margin: npt.NDArray[np.float64], is_pos: npt.NDArray[np.float64]) -> Calibration:
     """Platt scaling: logistic regression of the outcome on the model's margin.
 
     Newton steps with step halving (a plain Newton step overshoots when the start is far
     off). Targets are Platt's smoothed ones ((n+ + 1)/(n+ + 2) …) so a perfectly separated
-    calib set cannot drive the slope to infinity. With `balanced`, each class weighs half:
-    the result is P(positive) for a text with even odds of either side, whatever share of
-    positive texts the calib set happened to have.
+    calib set cannot drive the slope to infinity.
     """
     n_pos, n_neg = is_pos.sum(), (1 - is_pos).sum()
     t = np.where(is_pos > 0, (n_pos + 1) / (n_pos + 2), 1 / (n_neg + 2))
-    if balanced and n_pos and n_neg:
-        w = np.where(is_pos > 0, 0.5 * is_pos.size / n_pos, 0.5 * is_pos.size / n_neg)
-    else:
-        w = np.ones_like(margin)
 
     def loss(params: npt.NDArray[np.float64]) -> float:
         z = params[0] * margin + params[1]
         # log(1 + e^z) − t·z, written with logaddexp so that it never overflows
-        return float((w * (np.logaddexp(0.0, z) - t * z)).sum())
+        return float((np.logaddexp(0.0, z) - t * z).sum())
 
     params = np.array([1.0, 0.0])
     current = loss(params)
     for _ in range(100):
         z = params[0] * margin + params[1]
         p = 0.5 * (1.0 + np.tanh(0.5 * z))  # the logistic function, overflow-free
-        r = w * (p - t)
-        wgt = w * np.maximum(p * (1 - p), 1e-12)
+        r = p - t
+        wgt = np.maximum(p * (1 - p), 1e-12)
         grad = np.array([r @ margin, r.sum()])
         hess = np.array(
             [[wgt @ (margin * margin), wgt @ margin], [wgt @ margin, wgt.sum()]]
@@ -520,8 +512,8 @@ def train_model(
     report(f"reading {data_dir}")
     sources = load_sources(data_dir)
     train: list[tuple[str, int, float]] = []
-    calib: Rows = []
-    platt_rows: Rows = []
+    # Calib rows with their source: SMP's tune the neutral shift, `calibrate_on`'s the score.
+    calib: list[tuple[str, Label, str]] = []
     tests: dict[str, Rows] = {}
     for name, rows in sources.items():
         weight = opts.source_weight.get(name, 0.0)
@@ -538,10 +530,8 @@ def train_model(
             tr = stripped + tr if opts.weibo_senti_text == "both" else stripped
         if weight > 0:
             train.extend((t, LABELS.index(lab), weight) for t, lab in tr)
-        if name.startswith("smp"):
-            calib.extend(ca)
-        if name in opts.calibrate_on:
-            platt_rows.extend(r for r in ca if r[1] != "neutral")
+        if name.startswith("smp") or name in opts.calibrate_on:
+            calib.extend((t, lab, name) for t, lab in ca)
 
     featurizer = Featurizer(
         bits=opts.bits, orders=opts.orders, lexicon_scale=opts.lexicon_scale,
@@ -576,18 +566,17 @@ def train_model(
         weights.astype(np.float16).astype(np.float32), bias.astype(np.float32), featurizer,
         Calibration(), polarity=polarity,
     )
-    report(f"calibrating on {len(platt_rows):,} rows of {', '.join(opts.calibrate_on)}")
-    if not platt_rows:
+    calib_logits, calib_margin = model.raw([t for t, _, _ in calib])
+    calib_y = np.array([LABELS.index(lab) for _, lab, _ in calib], dtype=np.int64)
+    platt = np.array([src in opts.calibrate_on for _, _, src in calib]) & (calib_y != 1)
+    smp = np.array([src.startswith("smp") for _, _, src in calib], dtype=bool)
+    report(f"calibrating on {int(platt.sum()):,} rows of {', '.join(opts.calibrate_on)}")
+    if not platt.any():
         raise InputError(f"no calib rows to fit the score's scaling on ({opts.calibrate_on})")
-    _, platt_margin = model.raw([t for t, _ in platt_rows])
-    calibration = fit_platt(
-        platt_margin, np.array([lab == "positive" for _, lab in platt_rows], dtype=np.float64)
-    )
-    calib_logits, calib_margin = model.raw([t for t, _ in calib])
-    calib_y = np.array([LABELS.index(lab) for _, lab in calib], dtype=np.int64)
+    calibration = fit_platt(calib_margin[platt], (calib_y[platt] == 2).astype(np.float64))
     decision_bias = tune_decision_bias(
-        calib_logits, calib_y,
-        calibration.apply(calib_margin) if polarity is not None else None,
+        calib_logits[smp], calib_y[smp],
+        calibration.apply(calib_margin[smp]) if polarity is not None else None,
     )
     model = WeiboModel(
         model.weights, model.bias, featurizer, calibration, decision_bias, polarity=polarity
@@ -608,9 +597,10 @@ def train_model(
     for name in ("smp_usual_eval", "smp_virus_eval"):
         polar_test = [r for r in tests[name] if r[1] != "neutral"]
         outcome = np.array([lab == "positive" for _, lab in polar_test], dtype=np.float64)
-        _, p_pos = model.predict([t for t, _ in polar_test])
+        _, margin = model.raw([t for t, _ in polar_test])
+        p_pos = model.calibration.apply(margin)
         results[f"calibration_{name}_test"] = calibration_report(p_pos, outcome)
-        raw = Calibration().apply(model.raw([t for t, _ in polar_test])[1])
+        raw = Calibration().apply(margin)
         results[f"calibration_{name}_test_uncalibrated"] = {
             k: v for k, v in calibration_report(raw, outcome).items() if k != "reliability"
         }
