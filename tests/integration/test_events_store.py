@@ -5,7 +5,6 @@ are the shipped ones."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,10 +16,10 @@ from monitor.analyze import analyze_items
 from monitor.event_store import EventSettings
 from monitor.flagging import FlagPolicy
 from monitor.models import Alert, Event, Item, Source
-from monitor.sentiment.base import Sentiment
 from monitor.topics import Taxonomy
 from responders.alerts import open_alerts
 from responders.sla import SLA
+from tests.support.scorers import AlwaysNegative
 
 CONFIG = Path(__file__).resolve().parents[2] / "config"
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -30,15 +29,6 @@ OTHER = ("平顶山市在全市推行一村一法律顾问全覆盖，群众通�
          "律师投诉处理也更便捷。")
 
 
-class Negative:
-    """Every text reads as negative: the tests are about grouping, not sentiment."""
-    name = "stub"
-
-    def score(self, text: str | None) -> Sentiment | None:
-        return Sentiment(0.2, "negative")
-
-    def score_many(self, texts: Sequence[str | None]) -> list[Sentiment | None]:
-        return [self.score(t) for t in texts]
 
 
 @pytest.fixture
@@ -78,7 +68,7 @@ def _item(session: Session, source_id: int, text: str, *, at: datetime = NOW,
 
 def _run(session: Session, ids: list[int], taxonomy: Taxonomy, sla: SLA,
          now: datetime = NOW) -> list[int]:
-    analyses = analyze_items(session, ids, scorer=Negative(), taxonomy=taxonomy,
+    analyses = analyze_items(session, ids, scorer=AlwaysNegative(), taxonomy=taxonomy,
                              policy=FlagPolicy(), now=now, events=EventSettings())
     return open_alerts(session, analyses, sla, now)
 

@@ -5,7 +5,7 @@ handed to analysis (then analysed in process, as a worker would), and a replay s
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,11 +21,11 @@ from monitor.event_store import EventSettings
 from monitor.flagging import FlagPolicy
 from monitor.importing import new_token, push_source
 from monitor.models import Event, Item
-from monitor.sentiment.base import Sentiment
 from monitor.settings import Settings
 from monitor.topics import Taxonomy
 from responders.auth import create_token
 from responders.web import create_app
+from tests.support.scorers import AlwaysNegative
 
 CONFIG = Path(__file__).resolve().parents[2] / "config"
 NOW = datetime(2026, 11, 20, 4, 0, tzinfo=UTC)
@@ -177,14 +177,6 @@ def test_a_body_over_the_byte_limit_is_413(settings: Settings,
 
 # ---------------------------------------------------------------- good batch, replay
 
-class Negative:
-    name = "stub"
-
-    def score(self, text: str | None) -> Sentiment | None:
-        return Sentiment(0.2, "negative")
-
-    def score_many(self, texts: Sequence[str | None]) -> list[Sentiment | None]:
-        return [self.score(t) for t in texts]
 
 
 def test_good_batch_is_stored_analysed_and_a_replay_stores_nothing(push: Push) -> None:
@@ -199,7 +191,7 @@ def test_good_batch_is_stored_analysed_and_a_replay_stores_nothing(push: Push) -
     # What a worker does with the enqueued task.
     taxonomy = Taxonomy.from_files(CONFIG / "topics.yaml", CONFIG / "sensitive.yaml")
     with push.sessions() as s:
-        analyze_items(s, push.enqueued[0][1][0], scorer=Negative(), taxonomy=taxonomy,
+        analyze_items(s, push.enqueued[0][1][0], scorer=AlwaysNegative(), taxonomy=taxonomy,
                       policy=FlagPolicy(), now=NOW, events=EventSettings())
         s.commit()
         [event] = s.scalars(select(Event)).all()
