@@ -183,7 +183,7 @@ class LoginThrottle:
             self._expire(self._failures.setdefault(k, deque()), now).append(now)
 
     def tracked(self) -> int:
-        """How many keys have failures on record (for tests and health checks)."""
+        """How many keys have failures on record (what the memory bound is about)."""
         return len(self._failures)
 
     def succeeded(self, keys: list[str]) -> None:

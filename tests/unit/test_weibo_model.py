@@ -347,9 +347,16 @@ def test_training_is_deterministic_and_learns_the_toy_data(tmp_path: Path) -> No
 
 def test_score_is_calibrated_on_the_named_sources_only(tmp_path: Path) -> None:
     _fake_data(tmp_path / "data")
-    train_model(tmp_path / "data", tmp_path / "usual", seed=0)
-    meta = json.loads((tmp_path / "usual" / "weibo_sentiment.json").read_text(encoding="utf-8"))
+    both: list[str] = []
+    train_model(tmp_path / "data", tmp_path / "both", seed=0, progress=both.append)
+    meta = json.loads((tmp_path / "both" / "weibo_sentiment.json").read_text(encoding="utf-8"))
     assert meta["options"]["calibrate_on"] == ["smp_usual_eval", "smp_virus_eval"]
+    one: list[str] = []
+    train_model(tmp_path / "data", tmp_path / "one", seed=0, progress=one.append,
+                options=Options(calibrate_on=("smp_usual_eval",)))
+    # the toy usual and virus files hold 40 polar rows each, 15% of them calib: 3 + 3 a side
+    assert "calibrating on 12 rows of smp_usual_eval, smp_virus_eval" in both
+    assert "calibrating on 6 rows of smp_usual_eval" in one
     with pytest.raises(InputError, match="no calib rows"):
         train_model(tmp_path / "data", tmp_path / "none", seed=0,
                     options=Options(calibrate_on=("no_such_source",)))
