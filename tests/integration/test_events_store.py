@@ -29,8 +29,6 @@ OTHER = ("平顶山市在全市推行一村一法律顾问全覆盖，群众通�
          "律师投诉处理也更便捷。")
 
 
-
-
 @pytest.fixture
 def taxonomy() -> Taxonomy:
     return Taxonomy.from_files(CONFIG / "topics.yaml", CONFIG / "sensitive.yaml")

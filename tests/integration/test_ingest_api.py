@@ -178,7 +178,6 @@ def test_a_body_over_the_byte_limit_is_413(settings: Settings,
 # ---------------------------------------------------------------- good batch, replay
 
 
-
 def test_good_batch_is_stored_analysed_and_a_replay_stores_nothing(push: Push) -> None:
     r = push.post({"posts": POSTS})
     assert r.status_code == 200, r.text
