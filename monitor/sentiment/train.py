@@ -17,7 +17,7 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ import numpy.typing as npt
 
 from monitor.errors import InputError
 from monitor.sentiment.base import Label
+from monitor.sentiment.evaluate import macro_f1
 from monitor.sentiment.weibo import (
     LABELS,
     MODEL_NAME,
@@ -406,16 +407,6 @@ def fit_platt(margin: npt.NDArray[np.float64], is_pos: npt.NDArray[np.float64]) 
     return Calibration(float(params[0]), float(params[1]))
 
 
-def macro_f1(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str]) -> float:
-    scores = []
-    for label in labels:
-        tp = sum(1 for t, p in zip(y_true, y_pred, strict=True) if t == label and p == label)
-        fp = sum(1 for t, p in zip(y_true, y_pred, strict=True) if t != label and p == label)
-        fn = sum(1 for t, p in zip(y_true, y_pred, strict=True) if t == label and p != label)
-        scores.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
-    return sum(scores) / len(scores)
-
-
 def tune_decision_bias(
     logits: npt.NDArray[np.float64],
     y: npt.NDArray[np.int64],
@@ -609,24 +600,8 @@ def train_model(
     model.meta = {
         "seed": seed,
         "metrics": results,
-        "options": {
-            "bits": opts.bits,
-            "orders": list(opts.orders),
-            "lexicon_scale": opts.lexicon_scale,
-            "weighted_scale": opts.weighted_scale,
-            "l2": opts.l2,
-            "max_iter": opts.max_iter,
-            "min_df": opts.min_df,
-            "source_weight": opts.source_weight,
-            "weibo_senti_text": opts.weibo_senti_text,
-            "split": list(opts.split),
-            "calibrate_on": list(opts.calibrate_on),
-            "polarity": opts.polarity,
-            "nb_alpha": opts.nb_alpha,
-            "nb_mix": opts.nb_mix,
-            "polarity_l2": opts.polarity_l2,
-            "polarity_max_iter": opts.polarity_max_iter,
-        },
+        # Every training choice, so the model file says how it was made (tuples become lists).
+        "options": asdict(opts),
     }
     model.save(out_dir)
     report(f"wrote {out_dir / MODEL_NAME}.npz and .json in {results['train_seconds']} s")
