@@ -64,6 +64,11 @@ class Settings:
     def timezone(self) -> str:
         return str(self.raw.get("timezone") or "Asia/Shanghai")
 
+    @property
+    def office(self) -> str:
+        """The press office's name, on the desk, the digest and the reports (`web.office`)."""
+        return str(self.get("web", "office", default="") or "河南省司法厅")
+
 
 def _coerce(text: str, like: Any) -> Any:
     """Turn an env string into the type of the default it overrides."""

@@ -557,6 +557,6 @@ def digest_for(session: Session, week: IsoWeek, settings: Settings) -> Digest:
     return build_digest(
         load_week(session, week, tz), week, tz=tz,
         topic_names=topic_names(settings.home, Path(settings.config_dir)),
-        office=str(settings.get("web", "office", default="") or "河南省司法厅"),
+        office=settings.office,
         desk_url=str(settings.get("digest", "desk_url", default="") or "http://127.0.0.1:8000"),
         top=int(settings.get("digest", "top", default=8)))

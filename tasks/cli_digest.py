@@ -115,7 +115,7 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
         pubs, alerts = load_period(session, period, settings.timezone)
     report = build_report(period, pubs, alerts, tz=settings.timezone,
                           topic_names=topic_names(settings.home, Path(settings.config_dir)),
-                          office=str(settings.get("web", "office", default="") or "河南省司法厅"))
+                          office=settings.office)
     if args.format == "json":
         sys.stdout.write(json.dumps(as_json(report), ensure_ascii=False, indent=2) + "\n")
     else:

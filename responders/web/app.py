@@ -102,7 +102,7 @@ def create_app(settings: Settings, enqueue: Enqueue) -> FastAPI:
         idle=timedelta(minutes=float(web.get("session_idle_minutes", 30))),
         absolute=timedelta(hours=float(web.get("session_max_hours", 12))),
         secure_cookies=bool(web.get("secure_cookies", False)),
-        office=str(web.get("office", "河南省司法厅")),
+        office=settings.office,
     )
     env.globals["topic_name"] = lambda t: ctx.topic_names.get(t, t)
 
