@@ -184,33 +184,3 @@ class Event(Base):
     kind: Mapped[str] = mapped_column(String(20), default="event")
 
     first_item: Mapped[Item | None] = relationship(foreign_keys=[first_item_id])
-
-
-class Alert(Base):
-    """An event flagged for a press officer: one alert per event, on the event's first item
-    (item_id), so alert → item → item.event_id finds the event and its later items."""
-
-    __tablename__ = "alerts"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    item_id: Mapped[int] = mapped_column(
-        ForeignKey("items.id", ondelete="CASCADE"), unique=True
-    )
-    priority: Mapped[str] = mapped_column(String(2), index=True)  # P1 | P2 | P3
-    state: Mapped[str] = mapped_column(String(20), default="new", index=True)
-    reasons: Mapped[list[Any]] = mapped_column(default=list)
-    topics: Mapped[list[Any]] = mapped_column(default=list)
-    sla_rule: Mapped[str] = mapped_column(String(40))
-    # Every deadline of the rule, e.g. first release at +5 h and press conference at +24 h,
-    # each with the document it comes from; due_at is the earliest still to meet.
-    milestones: Mapped[list[Any]] = mapped_column(default=list)
-    created_at: Mapped[datetime] = mapped_column()
-    due_at: Mapped[datetime] = mapped_column(index=True)
-    # Press-desk workflow (responders.workflow): who holds the alert and when its state last
-    # changed. The users table belongs to responders.models; the FK name resolves at DDL time.
-    assignee_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL"), default=None, index=True
-    )
-    state_changed_at: Mapped[datetime | None] = mapped_column(default=None)
-
-    item: Mapped[Item] = relationship()

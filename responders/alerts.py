@@ -17,11 +17,8 @@ from sqlalchemy.orm import Session, joinedload
 from monitor.analyze import Analysis
 from monitor.db import insert_ignore
 from monitor.event_store import EventUpdate
-from monitor.models import Alert, Item
-
-# Registers the desk's tables: alerts.assignee_id refers to users, and the ORM cannot update
-# an Alert (escalation below) until that table is in the metadata.
-import responders.models  # noqa: F401,I001  isort: skip
+from monitor.models import Item
+from responders.models import Alert
 from responders.sla import SLA
 
 PRIORITY_ORDER = ("P1", "P2", "P3")

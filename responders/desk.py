@@ -15,9 +15,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, joinedload
 
 from monitor.errors import InputError
-from monitor.models import Alert, Item
+from monitor.models import Item
 from responders.auth import Principal
-from responders.models import CHANNELS, OUTPUT_KINDS, AuditEntry, Output, Publication, User
+from responders.models import CHANNELS, OUTPUT_KINDS, Alert, AuditEntry, Output, Publication, User
 from responders.workflow import (
     USER_ACTIONS,
     RoleForbidden,

@@ -35,12 +35,12 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from monitor.errors import InputError
-from monitor.models import Alert, Event, Item, Source
+from monitor.models import Event, Item, Source
 from monitor.settings import Settings
 from responders.admin_topics import topic_names
 from responders.charts_png import compare_bars_png, trend_png
 from responders.mail import Delivery, SmtpSettings, deliver_once
-from responders.models import Output, Publication
+from responders.models import Alert, Output, Publication
 from responders.workflow import OPEN_ALERT_STATES
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"

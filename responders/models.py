@@ -1,5 +1,8 @@
-"""Press-desk tables: people, credentials, the audit log, outputs and where they were
-published (the output log), and the policy library. One metadata with monitor.models.
+"""The desk's tables: alerts (the events flagged for press officers, with their workflow
+state), people, credentials, the audit log, outputs and where they were published (the output
+log), the policy library, reminders and the mail log. They share the core's metadata
+(monitor.models.Base), refer to its items, and are created by the desk's own migration branch
+(responders/migrations). Nothing in monitor/ knows these tables.
 
 API schemas never live here (see responders/web/schemas.py).
 """
@@ -12,13 +15,43 @@ from typing import Any
 from sqlalchemy import Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from monitor.models import Alert, Base
+from monitor.models import Base, Item
 
 ROLES = ("officer", "approver", "admin")
 OUTPUT_KINDS = ("回应", "政策解读")
 # The channels the office reports on in its annual disclosure report; free text is allowed
 # too (e.g. a county portal), these are the ones offered first.
 CHANNELS = ("门户网站", "政务微博", "微信公众号", "新闻发布会", "留言板回复", "媒体采访")
+
+
+class Alert(Base):
+    """An event flagged for a press officer: one alert per event, on the event's first item
+    (item_id), so alert → item → item.event_id finds the event and its later items."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("items.id", ondelete="CASCADE"), unique=True
+    )
+    priority: Mapped[str] = mapped_column(String(2), index=True)  # P1 | P2 | P3
+    state: Mapped[str] = mapped_column(String(20), default="new", index=True)
+    reasons: Mapped[list[Any]] = mapped_column(default=list)
+    topics: Mapped[list[Any]] = mapped_column(default=list)
+    sla_rule: Mapped[str] = mapped_column(String(40))
+    # Every deadline of the rule, e.g. first release at +5 h and press conference at +24 h,
+    # each with the document it comes from; due_at is the earliest still to meet.
+    milestones: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column()
+    due_at: Mapped[datetime] = mapped_column(index=True)
+    # Press-desk workflow (responders.workflow): who holds the alert and when its state last
+    # changed.
+    assignee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None, index=True
+    )
+    state_changed_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    item: Mapped[Item] = relationship()
 
 
 class User(Base):

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import case, select
 from sqlalchemy.orm import Session, joinedload
 
-from monitor.models import Alert, Item, Source
-from responders.models import User
+from monitor.models import Item, Source
+from responders.models import Alert, User
 from responders.workflow import OPEN_ALERT_STATES
 
 PRIORITY_ORDER = ("P1", "P2", "P3")

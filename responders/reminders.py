@@ -19,8 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from monitor.db import insert_ignore
-from monitor.models import Alert
-from responders.models import Reminder, User
+from responders.models import Alert, Reminder, User
 from responders.workflow import ADMIN, OFFICER, OPEN_ALERT_STATES
 
 WEBHOOK = "webhook"

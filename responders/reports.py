@@ -24,8 +24,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from monitor.errors import InputError
-from monitor.models import Alert, Event, Item, Source
-from responders.models import CHANNELS, Output, Publication
+from monitor.models import Event, Item, Source
+from responders.models import CHANNELS, Alert, Output, Publication
 
 PRIORITIES = ("P1", "P2", "P3")
 

@@ -17,10 +17,10 @@ from sqlalchemy.exc import OperationalError
 from monitor import analyze, polling
 from monitor.event_store import EventSettings
 from monitor.ingest import unanalyzed_ids
-from monitor.models import Alert
 from monitor.settings import Settings
 from responders import mail, reminders
 from responders.alerts import open_alerts
+from responders.models import Alert
 from tasks.runtime import current_runtime
 
 log = logging.getLogger("yuqing.tasks")

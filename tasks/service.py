@@ -13,8 +13,9 @@ from typing import Any
 from sqlalchemy import func, select
 
 from monitor.errors import MonitorError
-from monitor.models import Alert, Item, Source
+from monitor.models import Item, Source
 from monitor.settings import Settings
+from responders.models import Alert
 from tasks.embedded import EmbeddedBroker
 from tasks.supervise import Child, yuqing_argv
 

@@ -15,11 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor.errors import InputError
-from monitor.models import Alert
 from monitor.sources import list_sources, upsert_source, validate_spec
 from responders import desk as desk_ops
 from responders.auth import Principal, add_user
-from responders.models import AuditEntry, Output
+from responders.models import Alert, AuditEntry, Output
 from responders.outputs import output_log, row_dict, to_csv
 from responders.policies import policy_dict, suggest
 from responders.queue import QueueFilter, query_alerts, users

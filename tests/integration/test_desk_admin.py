@@ -12,10 +12,10 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from monitor.models import Alert, Event, Item, Source
+from monitor.models import Event, Item, Source
 from monitor.settings import Settings
 from responders.admin_topics import TaxonomyWatch, edited_path
-from responders.models import AuditEntry, Reminder
+from responders.models import Alert, AuditEntry, Reminder
 from tests.integration.test_desk_api import NOW, Desk, alert_id, desk, login  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[2]

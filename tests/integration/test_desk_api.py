@@ -21,10 +21,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from monitor.models import Alert, Item, Source
+from monitor.models import Item, Source
 from monitor.settings import Settings
 from responders.auth import add_user, create_token
-from responders.models import AuditEntry, Output
+from responders.models import Alert, AuditEntry, Output
 from responders.policies import import_policies, read_policies
 from responders.web import create_app
 from responders.workflow import ALERT_STATES, OUTPUT_STATES

@@ -27,10 +27,10 @@ from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from monitor.models import Alert, Event, Item, Source
+from monitor.models import Event, Item, Source
 from monitor.settings import load_settings
 from responders.digest import IsoWeek, digest_for, send_digest
-from responders.models import MailLog, Output, Publication
+from responders.models import Alert, MailLog, Output, Publication
 from tests.integration.conftest import wait_until
 from tests.integration.test_mail import ScriptedHandler, SmtpServer, smtp_server  # noqa: F401
 

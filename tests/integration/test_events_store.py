@@ -15,9 +15,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from monitor.analyze import analyze_items
 from monitor.event_store import EventSettings
 from monitor.flagging import FlagPolicy
-from monitor.models import Alert, Event, Item, Source
+from monitor.models import Event, Item, Source
 from monitor.topics import Taxonomy
 from responders.alerts import open_alerts
+from responders.models import Alert
 from responders.sla import SLA
 from tests.support.scorers import AlwaysNegative
 

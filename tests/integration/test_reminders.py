@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from monitor.models import Alert, Item, Source
+from monitor.models import Item, Source
 from responders import reminders
 from responders.auth import add_user
-from responders.models import Reminder, User
+from responders.models import Alert, Reminder, User
 from responders.sla import SLA
 from tests.integration.conftest import wait_until
 from tests.integration.test_mail import SmtpServer, smtp_server  # noqa: F401 (fixture)

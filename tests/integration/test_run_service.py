@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from monitor.models import Alert, Item
+from monitor.models import Item
+from responders.models import Alert
 from tests.integration.conftest import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,8 +10,9 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
-from monitor.models import Alert, Item, Source
+from monitor.models import Item, Source
 from monitor.sources import SourceSpec, upsert_source
+from responders.models import Alert
 from tests.integration.conftest import wait_until
 from tests.support.feeds import SAMPLE_POSTS, many_items_feed, sample_feed
 
