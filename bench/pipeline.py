@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from monitor.analyze import analyze_items  # noqa: E402
-from monitor.db import make_engine, make_sessionmaker, migrate  # noqa: E402
+from monitor.db import make_engine, make_sessionmaker  # noqa: E402
 from monitor.feeds import parse_feed  # noqa: E402
 from monitor.flagging import FlagPolicy  # noqa: E402
 from monitor.ingest import store_entries  # noqa: E402
@@ -31,6 +31,7 @@ from monitor.sentiment import build_scorer  # noqa: E402
 from monitor.settings import load_settings  # noqa: E402
 from monitor.topics import Taxonomy  # noqa: E402
 from responders.alerts import open_alerts  # noqa: E402
+from responders.schema import migrate  # noqa: E402
 from responders.sla import SLA  # noqa: E402
 
 

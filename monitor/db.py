@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, Insert, create_engine, event, inspect
+from sqlalchemy import Engine, Insert, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.errors import ConfigError
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# The core's own Alembic branch ("core": sources, items, events). Other packages that add
+# tables (the desk, responders/migrations) bring their own branch and pass its folder too.
+CORE_VERSIONS = MIGRATIONS_DIR / "versions"
 
 
 def make_engine(url: str) -> Engine:
@@ -54,27 +59,34 @@ def insert_ignore(session: Session, table: Any) -> Insert:
     raise ConfigError(f"database dialect {name!r} is not supported")
 
 
-def _alembic_config(engine: Engine) -> Any:
+def alembic_config(engine: Engine, version_dirs: Sequence[Path] = (CORE_VERSIONS,)) -> Any:
+    """Alembic's configuration for `engine` over the given branches' folders (no alembic.ini:
+    the one env.py lives in monitor/migrations, each branch's revisions in its own folder)."""
     from alembic.config import Config
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("path_separator", "os")
+    cfg.set_main_option("version_locations", os.pathsep.join(str(d) for d in version_dirs))
     cfg.attributes["engine"] = engine
     return cfg
 
 
-def migrate(engine: Engine) -> str | None:
-    """Bring the schema to the newest revision; safe to run again. Returns the revision."""
-    from alembic import command
+def current_heads(engine: Engine) -> set[str]:
+    """The revisions the database is stamped with (empty for a new database)."""
     from alembic.runtime.migration import MigrationContext
 
-    # "heads": parallel branches of migrations (e.g. two features started from the same
-    # revision) are all applied; a later merge revision may join them.
-    command.upgrade(_alembic_config(engine), "heads")
     with engine.connect() as conn:
-        heads = MigrationContext.configure(conn).get_current_heads()
+        return set(MigrationContext.configure(conn).get_current_heads())
+
+
+def migrate(engine: Engine, version_dirs: Sequence[Path] = (CORE_VERSIONS,)) -> str | None:
+    """Bring the schema to the newest revision of every branch given (by default the core's
+    alone); safe to run again. Returns the revisions, comma-separated."""
+    from alembic import command
+
+    # "heads": each branch has one head (a test keeps it so); all of them are applied, in the
+    # order their depends_on asks for.
+    command.upgrade(alembic_config(engine, version_dirs), "heads")
+    heads = current_heads(engine)
     return ",".join(sorted(heads)) if heads else None
-
-
-def schema_ready(engine: Engine) -> bool:
-    return inspect(engine).has_table("alembic_version")

@@ -72,8 +72,9 @@ def demo_specs(settings: Settings, base_url: str) -> list[Any]:
 
 def init_database(settings: Settings, *, sources_file: Path | None = None,
                   demo_base_url: str | None = None) -> dict[str, Any]:
-    from monitor.db import make_engine, make_sessionmaker, migrate
+    from monitor.db import make_engine, make_sessionmaker
     from monitor.sources import load_specs, upsert_source
+    from responders.schema import migrate
 
     engine = make_engine(settings.database_url)
     revision = migrate(engine)

@@ -60,7 +60,8 @@ def read_password(prompt: str = "password: ") -> str:
 
 
 def _sessions(settings: Settings) -> Any:
-    from monitor.db import make_engine, make_sessionmaker, migrate
+    from monitor.db import make_engine, make_sessionmaker
+    from responders.schema import migrate
 
     engine = make_engine(settings.database_url)
     migrate(engine)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -13,8 +13,9 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from monitor.db import make_engine, make_sessionmaker, migrate
+from monitor.db import make_engine, make_sessionmaker
 from monitor.settings import Settings, load_settings
+from responders.schema import migrate
 from tests.support.fake_web import fake_web  # noqa: F401  (fixture for every test)
 
 PG_URL = os.environ.get("YUQING_TEST_DATABASE_URL", "")
@@ -29,30 +30,41 @@ def _pg_admin_url(url: str) -> str:
 
 
 @pytest.fixture
-def db_url(tmp_path: Path) -> Iterator[str]:
+def empty_databases(tmp_path: Path) -> Iterator[Callable[[], str]]:
+    """A factory of fresh, empty (unmigrated) databases: SQLite files, or new PostgreSQL
+    databases when YUQING_TEST_DATABASE_URL is set, dropped after the test."""
+    made: list[str] = []
+    count = iter(range(1000))
+    admin_url = _pg_admin_url(PG_URL) if PG_URL else ""
+
+    def make() -> str:
+        if not PG_URL:
+            return f"sqlite:///{tmp_path / f'yuqing-{next(count)}.db'}"
+        name = f"yq_test_{uuid.uuid4().hex[:12]}"
+        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+        made.append(name)
+        return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+    yield make
+    if made:
+        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            for name in made:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def db_url(empty_databases: Callable[[], str]) -> str:
     """A fresh, empty, migrated database for one test."""
-    if not PG_URL:
-        url = f"sqlite:///{tmp_path / 'yuqing.db'}"
-        engine = make_engine(url)
-        migrate(engine)
-        engine.dispose()
-        yield url
-        return
-    admin_url = _pg_admin_url(PG_URL)
-    name = f"yq_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    url = empty_databases()
     engine = make_engine(url)
     migrate(engine)
     engine.dispose()
-    try:
-        yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    return url
 
 
 @pytest.fixture

@@ -1,4 +1,10 @@
-"""Alembic environment: the engine is handed in by monitor.db.migrate (no alembic.ini)."""
+"""Alembic environment: the engine is handed in by monitor.db.migrate (no alembic.ini).
+
+One environment serves every branch: the core's revisions (monitor/migrations/versions) and
+any other package's (the desk's, responders/migrations/versions), named in version_locations.
+`target_metadata` matters only to autogenerate: a caller that generates a desk revision passes
+the metadata with the desk's models loaded (attributes["metadata"]).
+"""
 
 from __future__ import annotations
 
@@ -17,7 +23,7 @@ with engine.connect() as connection:
         connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
     context.configure(
         connection=connection,
-        target_metadata=Base.metadata,
+        target_metadata=context.config.attributes.get("metadata", Base.metadata),
         render_as_batch=sqlite,
     )
     with context.begin_transaction():
