@@ -165,7 +165,8 @@ def load_period(session: Session, period: Period, tz: str) -> tuple[list[PubRow]
     first_pub: dict[int, datetime] = {alert_id: at for alert_id, at in session.execute(
         select(Output.alert_id, func.min(Publication.published_at))
         .join(Publication, Publication.output_id == Output.id)
-        .where(Output.alert_id.is_not(None)).group_by(Output.alert_id))}
+        .where(Output.alert_id.is_not(None)).group_by(Output.alert_id))
+        if alert_id is not None}
     rows = session.execute(
         select(Alert, Source.kind, Event.kind)
         .join(Item, Item.id == Alert.item_id).join(Source, Source.id == Item.source_id)

@@ -86,7 +86,9 @@ class DemoServer:
     @property
     def base_url(self) -> str:
         host, port = self.httpd.server_address[:2]
-        return f"http://{host}:{port}/feeds"
+        # An AF_INET server's address is (str, int); the type allows bytes for AF_UNIX.
+        name = host.decode() if isinstance(host, bytes) else host
+        return f"http://{name}:{port}/feeds"
 
     def start(self) -> DemoServer:
         self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True,
