@@ -93,8 +93,12 @@ def create_app(settings: Settings) -> Celery:
     return app
 
 
-@worker_process_init.connect
 def _init_worker_process(**_: Any) -> None:
     from tasks.runtime import reset_runtime
 
     reset_runtime(load_scorer=True)
+
+
+# Connected by a call, not as a decorator: Celery's signals are untyped, and a decorator
+# would make the handler untyped for mypy --strict.
+worker_process_init.connect(_init_worker_process)
