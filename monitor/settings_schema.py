@@ -384,8 +384,8 @@ def _mapping(tp: Any, value: Any, path: tuple[str, ...], key: str,
     if not isinstance(value, Mapping):
         raise Invalid(f"expected a mapping of names to values (in the environment: "
                       f"name=value,name=value), got {value!r}")
-    # A plain dict, not a read-only proxy: the settings are pickled into worker processes
-    # and a proxy cannot be; the annotation (Mapping) keeps writers away.
+    # A plain dict, not a read-only MappingProxyType: a proxy can be neither pickled nor
+    # deep-copied, and Settings can be; the annotation (Mapping) keeps writers away.
     return {str(k): _value(tp, v, path + (str(k),), f"{key}[{str(k)!r}]", problems)
             for k, v in value.items()}
 
