@@ -1,18 +1,45 @@
 """Settings: config/defaults.yaml, then a YAML file named by YUQING_CONFIG, then YUQING_* env.
 
 Built by `load_settings()` at the edges (CLI, worker start, tests) and handed down; nothing
-reads settings at import time.
+reads settings at import time. The merged tree is checked once, when `Settings` is made,
+against the typed sections of monitor.settings_schema: read `settings.poll.batch_size`.
+Every default is in config/defaults.yaml and nowhere else, so a wrong or unknown key stops
+the process at start with a sentence naming the key and the file or variable that set it.
+
+`get`, `section` and `raw` (the untyped tree) remain while the readers move to the typed
+sections.
 """
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, NamedTuple
 
 from monitor.errors import ConfigError
+from monitor.settings_schema import (
+    AnalyzeSection,
+    CelerySection,
+    DigestSection,
+    EventsSection,
+    FetchSection,
+    FlaggingSection,
+    NotifySection,
+    PollSection,
+    Problem,
+    SentimentSection,
+    SettingsTree,
+    SmtpSection,
+    SocialSection,
+    TextSection,
+    WebSection,
+    build,
+    env_fields,
+    parse_env,
+)
 from monitor.yamlfile import read_yaml
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -27,13 +54,33 @@ _SHORTCUTS = {
 }
 
 
+class Origin(NamedTuple):
+    """Who set a key: a settings file (by path), an environment variable, or the caller."""
+
+    kind: Literal["file", "env", "overrides"]
+    name: str
+
+
+Origins = Mapping[tuple[str, ...], Origin]
+
+
 @dataclass(frozen=True)
 class Settings:
-    """The merged settings tree plus derived paths. `raw` is the merged mapping."""
+    """The merged settings tree, checked and typed. `raw` is the merged mapping; `origins`
+    says which file or variable set each key (for error messages; empty when made by hand)."""
 
     raw: Mapping[str, Any]
     config_dir: Path = field(default=CONFIG_DIR)
+    origins: Origins = field(default_factory=dict, repr=False, compare=False)
+    tree: SettingsTree = field(init=False, repr=False, compare=False)
 
+    def __post_init__(self) -> None:
+        tree, problems = build(SettingsTree, self.raw)
+        if tree is None:
+            raise ConfigError(_explain(problems, self.origins, self.config_dir))
+        object.__setattr__(self, "tree", tree)
+
+    # The untyped reads, for the code not yet moved to the sections below.
     def get(self, *path: str, default: Any = None) -> Any:
         node: Any = self.raw
         for key in path:
@@ -48,60 +95,139 @@ class Settings:
 
     @property
     def home(self) -> Path:
-        return Path(str(self.raw.get("home") or "./var")).expanduser().resolve()
+        return Path(self.tree.home).expanduser().resolve()
 
     @property
     def database_url(self) -> str:
-        url = str(self.raw.get("database_url") or "")
-        return url or f"sqlite:///{self.home / 'yuqing.db'}"
+        # Empty is documented in defaults.yaml as "the embedded database under home".
+        return self.tree.database_url or f"sqlite:///{self.home / 'yuqing.db'}"
 
     @property
     def broker_url(self) -> str:
         """Empty means: the embedded broker (tasks.embedded) decides the URL."""
-        return str(self.raw.get("broker_url") or "")
+        return self.tree.broker_url
 
     @property
     def timezone(self) -> str:
-        return str(self.raw.get("timezone") or "Asia/Shanghai")
+        return self.tree.timezone
 
     @property
     def office(self) -> str:
         """The press office's name, on the desk, the digest and the reports (`web.office`)."""
-        return str(self.get("web", "office", default="") or "河南省司法厅")
+        return self.tree.web.office
+
+    # One property per section; mypy checks each against SettingsTree.
+    @property
+    def fetch(self) -> FetchSection:
+        return self.tree.fetch
+
+    @property
+    def poll(self) -> PollSection:
+        return self.tree.poll
+
+    @property
+    def text(self) -> TextSection:
+        return self.tree.text
+
+    @property
+    def sentiment(self) -> SentimentSection:
+        return self.tree.sentiment
+
+    @property
+    def analyze(self) -> AnalyzeSection:
+        return self.tree.analyze
+
+    @property
+    def flagging(self) -> FlaggingSection:
+        return self.tree.flagging
+
+    @property
+    def celery(self) -> CelerySection:
+        return self.tree.celery
+
+    @property
+    def notify(self) -> NotifySection:
+        return self.tree.notify
+
+    @property
+    def events(self) -> EventsSection:
+        return self.tree.events
+
+    @property
+    def social(self) -> SocialSection:
+        return self.tree.social
+
+    @property
+    def web(self) -> WebSection:
+        return self.tree.web
+
+    @property
+    def smtp(self) -> SmtpSection:
+        return self.tree.smtp
+
+    @property
+    def digest(self) -> DigestSection:
+        return self.tree.digest
 
 
-def _coerce(text: str, like: Any) -> Any:
-    """Turn an env string into the type of the default it overrides."""
-    if isinstance(like, bool):
-        low = text.strip().lower()
-        if low in {"1", "true", "yes", "on"}:
-            return True
-        if low in {"0", "false", "no", "off"}:
-            return False
-        raise ConfigError(f"expected true/false, got {text!r}")
-    if isinstance(like, int):
-        try:
-            return int(text)
-        except ValueError as exc:
-            raise ConfigError(f"expected a whole number, got {text!r}") from exc
-    if isinstance(like, float):
-        try:
-            return float(text)
-        except ValueError as exc:
-            raise ConfigError(f"expected a number, got {text!r}") from exc
-    if isinstance(like, list):
-        return [part.strip() for part in text.split(",") if part.strip()]
-    return text
+# ---------------------------------------------------------------- error messages
 
+def _origin(origins: Origins, path: tuple[str, ...]) -> Origin | None:
+    """Who set `path`: the last source that named it, or the nearest enclosing key."""
+    for end in range(len(path), 0, -1):
+        found = origins.get(path[:end])
+        if found is not None:
+            return found
+    return None
+
+
+def _sentence(problem: Problem, origins: Origins, config_dir: Path) -> str:
+    if problem.kind == "missing":
+        return (f"{problem.key} is missing: {config_dir / 'defaults.yaml'} must give every "
+                f"setting its default")
+    where = _origin(origins, problem.path)
+    if where is not None and where.kind == "env":
+        # The variable first: it is what the person typed.
+        return f"{where.name}: {problem.message} (setting {problem.key})"
+    place = (f" in {where.name}" if where is not None and where.kind == "file"
+             else " in the overrides given to load_settings" if where is not None else "")
+    if problem.kind == "unknown":
+        return f"{problem.key}{place} {problem.message}"
+    return f"{problem.key}{place}: {problem.message}"
+
+
+def _explain(problems: list[Problem], origins: Origins, config_dir: Path) -> str:
+    lines = [_sentence(p, origins, config_dir) for p in problems]
+    if len(lines) == 1:
+        return lines[0]
+    return f"{len(lines)} problems in the settings:\n" + "\n".join(f"  - {x}" for x in lines)
+
+
+# ---------------------------------------------------------------- merging the sources
 
 def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     out = dict(base)
     for key, value in over.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = value
+        if isinstance(out.get(key), dict):
+            if value is None:
+                # A section whose every key is commented out reads as null in YAML: it
+                # changes nothing, as it looks.
+                continue
+            if isinstance(value, Mapping):
+                out[key] = _merge(out[key], value)
+                continue
+        out[key] = value
     return out
+
+
+def _mark(origins: dict[tuple[str, ...], Origin], node: Mapping[str, Any], origin: Origin,
+          prefix: tuple[str, ...] = ()) -> None:
+    """Record `origin` for every key `node` names, at any depth."""
+    for key, value in node.items():
+        path = prefix + (str(key),)
+        origins[path] = origin
+        if isinstance(value, Mapping):
+            _mark(origins, value, origin, path)
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -111,34 +237,48 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
-def _apply_env(tree: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
-    out = _merge({}, tree)
-    for name, path in _SHORTCUTS.items():
+def _apply_env(tree: dict[str, Any], env: Mapping[str, str],
+               origins: dict[tuple[str, ...], Origin]) -> dict[str, Any]:
+    out = copy.deepcopy(tree)  # the caller's tree stays as it was
+    for name, (key,) in _SHORTCUTS.items():
         if env.get(name):
-            out[path[0]] = env[name]
-    for section, values in tree.items():
-        if not isinstance(values, dict):
+            out[key] = env[name]
+            origins[(key,)] = Origin("env", name)
+    for name, (path, tp) in env_fields().items():
+        if name not in env:
             continue
-        for key, default in values.items():
-            name = f"YUQING_{section}_{key}".upper()
-            if name in env:
-                try:
-                    out[section][key] = _coerce(env[name], default)
-                except ConfigError as exc:
-                    raise ConfigError(f"{name}: {exc}") from exc
+        node = out
+        for key in path[:-1]:
+            # A file may have replaced a section with something else; `build` says so.
+            if not isinstance(node.get(key), dict):
+                node[key] = {}
+            node = node[key]
+        node[path[-1]] = parse_env(tp, env[name])
+        # The variable replaces the whole value (a mapping too): forget who set its parts.
+        for known in [p for p in origins if p[:len(path)] == path]:
+            del origins[known]
+        origins[path] = Origin("env", name)
     return out
 
 
 def load_settings(
     env: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
 ) -> Settings:
-    """Merge defaults, the YUQING_CONFIG file, environment and explicit overrides."""
+    """Merge defaults, the YUQING_CONFIG file, environment and explicit overrides, and check
+    the result (ConfigError naming the key and its source if anything is wrong)."""
     env = os.environ if env is None else env
     config_dir = Path(env.get("YUQING_CONFIG_DIR") or CONFIG_DIR)
-    tree = _read_yaml(config_dir / "defaults.yaml")
+    origins: dict[tuple[str, ...], Origin] = {}
+    defaults = config_dir / "defaults.yaml"
+    tree = _read_yaml(defaults)
+    _mark(origins, tree, Origin("file", str(defaults)))
     if env.get("YUQING_CONFIG"):
-        tree = _merge(tree, _read_yaml(Path(env["YUQING_CONFIG"])))
-    tree = _apply_env(tree, env)
+        site = Path(env["YUQING_CONFIG"])
+        layer = _read_yaml(site)
+        tree = _merge(tree, layer)
+        _mark(origins, layer, Origin("file", str(site)))
+    tree = _apply_env(tree, env, origins)
     if overrides:
         tree = _merge(tree, overrides)
-    return Settings(raw=tree, config_dir=config_dir)
+        _mark(origins, overrides, Origin("overrides", "load_settings"))
+    return Settings(raw=tree, config_dir=config_dir, origins=origins)

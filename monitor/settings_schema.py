@@ -1,0 +1,479 @@
+"""The shape of the settings: one frozen dataclass per section of config/defaults.yaml.
+
+No field has a default of its own. config/defaults.yaml is the one place a default lives, and
+a key it lacks is an error at load time rather than a fallback somewhere in the code. Each
+field's annotation says its type and, through `Annotated`, what values make sense; `build`
+checks a merged settings tree against it and lists every problem by dotted key (which file
+or environment variable set the key is monitor.settings' business: it keeps the origins).
+
+A field's YAML key is its name, less a trailing underscore (`from_` is `digest.from`: `from`
+is a Python keyword). Its environment variable is YUQING_<SECTION>_<KEY>, upper case, with
+nested sections joined the same way (YUQING_EVENTS_BURSTS_MIN_COUNT).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, TypeVar, get_args, get_origin, get_type_hints
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+# Only the registry's names: monitor.sentiment imports no engine until one is built.
+from monitor.sentiment import engine_names
+
+__all__ = [
+    "AnalyzeSection", "BurstsSection", "CelerySection", "DigestSection", "EventsSection",
+    "FetchSection", "FlaggingSection", "NotifySection", "PollSection", "Problem",
+    "SentimentSection", "SettingsTree", "SmtpSection", "SocialSection", "TextSection",
+    "WebSection", "build", "env_fields", "parse_env", "yaml_key",
+]
+
+T = TypeVar("T")
+
+
+class Invalid(ValueError):
+    """What is wrong with one value, in words; the caller says which key and who set it."""
+
+
+# ---------------------------------------------------------------- checks
+
+@dataclass(frozen=True)
+class AtLeast:
+    low: float
+
+    def __call__(self, value: float) -> float:
+        if value < self.low:
+            raise Invalid(f"must be at least {_num(self.low)}, not {_num(value)}")
+        return value
+
+
+@dataclass(frozen=True)
+class Positive:
+    def __call__(self, value: float) -> float:
+        if value <= 0:
+            raise Invalid(f"must be greater than 0, not {_num(value)}")
+        return value
+
+
+@dataclass(frozen=True)
+class Between:
+    low: float
+    high: float
+
+    def __call__(self, value: float) -> float:
+        if not self.low <= value <= self.high:
+            raise Invalid(f"must be between {_num(self.low)} and {_num(self.high)}, "
+                          f"not {_num(value)}")
+        return value
+
+
+@dataclass(frozen=True)
+class OneOf:
+    choices: tuple[str, ...]
+
+    def __call__(self, value: str) -> str:
+        # Case and spaces never mattered to the readers of these keys (smtp.security was
+        # lower-cased by its reader), so they do not matter here either.
+        norm = value.strip().lower()
+        if norm not in self.choices:
+            raise Invalid(f"must be one of {', '.join(self.choices)}, not {value!r}")
+        return norm
+
+
+@dataclass(frozen=True)
+class NonEmpty:
+    def __call__(self, value: str) -> str:
+        if not value.strip():
+            raise Invalid("must not be empty")
+        return value
+
+
+@dataclass(frozen=True)
+class ZoneName:
+    def __call__(self, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            raise Invalid(f"expected an IANA time zone name such as Europe/Berlin, "
+                          f"got {value!r}") from None
+        return value
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+Count = Annotated[int, AtLeast(1)]
+NonNegative = Annotated[int, AtLeast(0)]
+Seconds = Annotated[int, AtLeast(1)]
+Duration = Annotated[float, Positive()]     # a length of time that must not be zero
+Share = Annotated[float, Between(0, 1)]
+Port = Annotated[int, Between(1, 65535)]
+
+
+class Section:
+    """A settings section. `invariants` names fields whose values disagree with each other."""
+
+    def invariants(self) -> Iterator[tuple[str, str]]:
+        return iter(())
+
+
+# ---------------------------------------------------------------- sections
+
+@dataclass(frozen=True)
+class FetchSection(Section):
+    connect_timeout: Duration
+    read_timeout: Duration
+    total_timeout: Duration
+    max_bytes: Count
+    max_redirects: NonNegative
+    allow_private: bool
+    user_agent: Annotated[str, NonEmpty()]
+
+
+@dataclass(frozen=True)
+class PollSection(Section):
+    default_interval: Seconds
+    min_interval: NonNegative        # 0: Cache-Control alone decides (monitor.schedule)
+    max_backoff: Seconds
+    batch_size: Count
+    per_host: Count
+    tick_seconds: Seconds
+
+
+@dataclass(frozen=True)
+class TextSection(Section):
+    traditional_to_simplified: bool
+
+
+@dataclass(frozen=True)
+class SentimentSection(Section):
+    engine: Annotated[str, OneOf(tuple(engine_names()))]
+    max_chars: Count
+    snownlp_model: str
+    negative_below: Share
+    positive_above: Share
+
+    def invariants(self) -> Iterator[tuple[str, str]]:
+        if self.negative_below > self.positive_above:
+            yield ("negative_below", f"must not be above sentiment.positive_above "
+                                     f"({self.negative_below} > {self.positive_above})")
+
+
+@dataclass(frozen=True)
+class AnalyzeSection(Section):
+    batch_size: Count
+
+
+@dataclass(frozen=True)
+class FlaggingSection(Section):
+    strong_negative: Share
+
+
+@dataclass(frozen=True)
+class CelerySection(Section):
+    concurrency: Count
+    visibility_timeout: Seconds
+    restore_interval: Seconds
+    restore_throttle: Count
+    poll_lease: Seconds
+    sweep_after: Seconds
+
+
+@dataclass(frozen=True)
+class NotifySection(Section):
+    webhook_url: str
+    timeout: Duration
+    remind_before_hours: Annotated[float, AtLeast(0)]
+    remind_before_share: Share
+    remind_tick_seconds: Seconds
+    remind_email: bool
+
+
+@dataclass(frozen=True)
+class BurstsSection(Section):
+    window_s: Seconds
+    social_baseline_hours: Duration
+    news_baseline_days: Duration
+    min_count: NonNegative
+    min_ratio: Annotated[float, AtLeast(0)]
+    max_p: Share
+    floor_rate: Duration             # divides: a zero floor and a new story's zero baseline
+    reach_escalate: NonNegative
+    growth_escalate: NonNegative
+
+
+@dataclass(frozen=True)
+class EventsSection(Section):
+    similarity: Share
+    min_shingles: NonNegative
+    window_days: Duration
+    bursts: BurstsSection
+
+
+@dataclass(frozen=True)
+class SocialSection(Section):
+    host_interval: Mapping[str, Annotated[float, AtLeast(0)]]
+    default_host_interval: Annotated[float, AtLeast(0)]
+    silent_after: Count
+
+
+@dataclass(frozen=True)
+class WebSection(Section):
+    port: Port
+    base_url: str
+    office: Annotated[str, NonEmpty()]
+    session_idle_minutes: Duration
+    session_max_hours: Duration
+    secure_cookies: bool
+    login_attempts: Count
+    login_window_minutes: Duration
+    ingest_max_bytes: Count
+
+
+@dataclass(frozen=True)
+class SmtpSection(Section):
+    host: Annotated[str, NonEmpty()]
+    port: Port
+    security: Annotated[str, OneOf(("none", "starttls", "tls"))]
+    user: str
+    password: str
+    timeout: Duration
+
+
+@dataclass(frozen=True)
+class DigestSection(Section):
+    from_: str
+    to: tuple[str, ...]
+    day_of_week: Annotated[int, Between(1, 7)]
+    hour: Annotated[int, Between(0, 23)]
+    minute: Annotated[int, Between(0, 59)]
+    desk_url: Annotated[str, NonEmpty()]
+    top: Count
+
+
+@dataclass(frozen=True)
+class SettingsTree(Section):
+    """The whole tree: four top-level values, then the sections in defaults.yaml's order."""
+
+    home: Annotated[str, NonEmpty()]
+    timezone: Annotated[str, ZoneName()]
+    database_url: str
+    broker_url: str
+    fetch: FetchSection
+    poll: PollSection
+    text: TextSection
+    sentiment: SentimentSection
+    analyze: AnalyzeSection
+    flagging: FlaggingSection
+    celery: CelerySection
+    notify: NotifySection
+    events: EventsSection
+    social: SocialSection
+    web: WebSection
+    smtp: SmtpSection
+    digest: DigestSection
+
+
+# ---------------------------------------------------------------- building
+
+@dataclass(frozen=True)
+class Problem:
+    path: tuple[str, ...]   # the keys as in the tree, to find who set them
+    key: str                # the same for people: poll.batch_size, social.host_interval['x']
+    message: str
+    kind: Literal["value", "unknown", "missing"] = "value"
+
+
+def yaml_key(field: dataclasses.Field[Any]) -> str:
+    return field.name.removesuffix("_")
+
+
+_HINTS: dict[type[Any], dict[str, Any]] = {}
+
+
+def _hints(cls: type[Any]) -> dict[str, Any]:
+    # Evaluated once per class: the annotations are strings (PEP 563) until asked for.
+    if cls not in _HINTS:
+        _HINTS[cls] = get_type_hints(cls, include_extras=True)
+    return _HINTS[cls]
+
+
+def _is_section(tp: Any) -> bool:
+    return isinstance(tp, type) and issubclass(tp, Section) and dataclasses.is_dataclass(tp)
+
+
+def build(cls: type[T], tree: Mapping[str, Any]) -> tuple[T | None, list[Problem]]:
+    """The typed tree, or None and every problem found (not just the first)."""
+    problems: list[Problem] = []
+    built = _section(cls, tree, (), "", problems)
+    return (built if not problems else None), problems
+
+
+def _section(cls: type[T], node: Any, path: tuple[str, ...], key: str,
+             problems: list[Problem]) -> T | None:
+    if not isinstance(node, Mapping):
+        problems.append(Problem(path, key, f"expected a section of settings, got {node!r}"))
+        return None
+    hints = _hints(cls)
+    fields = {yaml_key(f): f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    values: dict[str, Any] = {}
+    ok = True
+    for name in node:
+        if name not in fields:
+            near = difflib.get_close_matches(str(name), list(fields), n=1)
+            hint = f" (did you mean {_join(key, near[0])}?)" if near else ""
+            problems.append(Problem(path + (str(name),), _join(key, str(name)),
+                                    f"is not a setting{hint}", kind="unknown"))
+            ok = False
+    for name, f in fields.items():
+        sub_path, sub_key = path + (name,), _join(key, name)
+        if name not in node:
+            problems.append(Problem(sub_path, sub_key, "is missing", kind="missing"))
+            ok = False
+            continue
+        before = len(problems)
+        value = _value(hints[f.name], node[name], sub_path, sub_key, problems)
+        if len(problems) > before:
+            ok = False
+        values[f.name] = value
+    if not ok:
+        return None
+    built = cls(**values)
+    if isinstance(built, Section):
+        for name, message in built.invariants():
+            problems.append(Problem(path + (name,), _join(key, name), message))
+    return built
+
+
+def _join(key: str, name: str) -> str:
+    return f"{key}.{name}" if key else name
+
+
+def _value(tp: Any, value: Any, path: tuple[str, ...], key: str,
+           problems: list[Problem]) -> Any:
+    """`value` as type `tp`, checked; a problem is recorded (and None returned) if not."""
+    checks: tuple[Any, ...] = ()
+    if get_origin(tp) is Annotated:
+        tp, *extra = get_args(tp)
+        checks = tuple(extra)
+    if _is_section(tp):
+        return _section(tp, value, path, key, problems)
+    try:
+        if get_origin(tp) is tuple:
+            return tuple(_value(get_args(tp)[0], v, path, f"{key}[{i}]", problems)
+                         for i, v in enumerate(_as_list(value)))
+        if get_origin(tp) is Mapping:
+            return _mapping(get_args(tp)[1], value, path, key, problems)
+        out = _scalar(tp, value)
+        for check in checks:
+            out = check(out)
+        return out
+    except Invalid as exc:
+        problems.append(Problem(path, key, str(exc)))
+        return None
+
+
+def _mapping(tp: Any, value: Any, path: tuple[str, ...], key: str,
+             problems: list[Problem]) -> dict[str, Any] | None:
+    if value is None:  # YAML's empty value: no entries
+        return {}
+    if not isinstance(value, Mapping):
+        raise Invalid(f"expected a mapping of names to values (in the environment: "
+                      f"name=value,name=value), got {value!r}")
+    # A plain dict, not a read-only MappingProxyType: a proxy can be neither pickled nor
+    # deep-copied, and Settings can be; the annotation (Mapping) keeps writers away.
+    return {str(k): _value(tp, v, path + (str(k),), f"{key}[{str(k)!r}]", problems)
+            for k, v in value.items()}
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        # One address written without brackets: read it as its environment variable would
+        # be read, not as a list of characters.
+        return [part.strip() for part in value.split(",") if part.strip()]
+    if isinstance(value, list | tuple):
+        return list(value)
+    raise Invalid(f"expected a list, got {value!r}")
+
+
+def _scalar(tp: Any, value: Any) -> Any:
+    # bool is a subclass of int in Python; YAML's true is no port number.
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        raise Invalid(f"expected true/false, got {value!r}")
+    if tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise Invalid(f"expected a whole number, got {value!r}")
+    if tp is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            if not math.isfinite(value):
+                raise Invalid(f"expected a finite number, got {value!r}")
+            return float(value)
+        raise Invalid(f"expected a number, got {value!r}")
+    if tp is str:
+        if value is None:  # `key:` with nothing after it is YAML's null: empty text
+            return ""
+        if isinstance(value, str):
+            return value
+        # YAML reads 0123 as a number (83, octal) and 123456 as an int: quoting is the fix,
+        # guessing the text back is not.
+        raise Invalid(f"expected text, got {value!r}, which YAML read as a "
+                      f"{type(value).__name__}: put the value in quotes")
+    raise TypeError(f"settings schema: no reader for {tp!r}")  # a bug in this module
+
+
+# ---------------------------------------------------------------- environment
+
+def env_fields(cls: type[Any] = SettingsTree, prefix: tuple[str, ...] = ()
+               ) -> dict[str, tuple[tuple[str, ...], Any]]:
+    """YUQING_<SECTION>_<KEY> → (path in the tree, annotated type), for every value below the
+    top level (the top-level values have the README's shortcuts: YUQING_HOME …)."""
+    out: dict[str, tuple[tuple[str, ...], Any]] = {}
+    hints = _hints(cls)
+    for f in dataclasses.fields(cls):
+        path = prefix + (yaml_key(f),)
+        tp = hints[f.name]
+        if _is_section(tp):
+            out.update(env_fields(tp, path))
+        elif prefix:
+            out["_".join(("YUQING",) + path).upper()] = (path, tp)
+    return out
+
+
+def parse_env(tp: Any, text: str) -> Any:
+    """An environment string read as the field's type, in the tree's plain form (lists as
+    lists). Text that does not parse is returned as it is, so that `build` reports it with
+    the same words as a wrong value in a file."""
+    if get_origin(tp) is Annotated:
+        tp = get_args(tp)[0]
+    low = text.strip().lower()
+    if tp is bool:
+        if low in {"1", "true", "yes", "on"}:
+            return True
+        if low in {"0", "false", "no", "off"}:
+            return False
+        return text
+    try:
+        if tp is int:
+            return int(text)
+        if tp is float:
+            return float(text)
+        if get_origin(tp) is tuple:
+            return [part.strip() for part in text.split(",") if part.strip()]
+        if get_origin(tp) is Mapping:
+            # host=seconds,host=seconds (social.host_interval)
+            pairs = [part.split("=", 1) for part in text.split(",") if part.strip()]
+            if any(len(pair) != 2 for pair in pairs):
+                return text
+            return {k.strip(): parse_env(get_args(tp)[1], v.strip()) for k, v in pairs}
+    except ValueError:
+        return text
+    return text
