@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from monitor.errors import InputError
 from monitor.models import Item, Source
-from monitor.social.base import validate_config
+from monitor.social.registry import validate_config
 from monitor.yamlfile import read_yaml
 
 KINDS = ("news", "government", "weibo", "wechat", "board")

@@ -10,90 +10,19 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn
-from zoneinfo import ZoneInfo
+from types import ModuleType
+from typing import Any
 
 from monitor.errors import ConfigError, InputError, MonitorError
 from monitor.settings import Settings, load_settings
+from tasks import cli_desk, cli_digest, cli_events
+from tasks.bootstrap import DEFAULT_DEMO_PORT, DEMO_DIR_NAME, init_database
+from tasks.cli_common import UsageError, _emit, _local, _Parser, _runtime
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 
 
-class UsageError(Exception):
-    """Bad arguments discovered after parsing (exit 2)."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        self.print_usage(sys.stderr)
-        self.exit(2, f"yuqing: error: {message}\n")
-
-
-def _emit(obj: Any, tz: str = "Asia/Shanghai") -> None:
-    """One JSON document on stdout; times in the office's zone, ISO 8601 with the offset."""
-    zone = ZoneInfo(tz)
-
-    def default(value: Any) -> Any:
-        if isinstance(value, datetime):
-            return value.astimezone(zone).isoformat()
-        return str(value)
-
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=default) + "\n")
-
-
-def _local(dt: datetime | None, settings: Settings) -> str:
-    if dt is None:
-        return "-"
-    return dt.astimezone(ZoneInfo(settings.timezone)).strftime("%Y-%m-%d %H:%M")
-
-
-def _runtime(settings: Settings) -> Any:
-    from tasks.runtime import build_runtime
-
-    return build_runtime(settings)
-
-
 # ---------------------------------------------------------------- init & sources
-
-DEMO_DIR_NAME = "demo"
-DEFAULT_DEMO_PORT = 8765
-
-
-def demo_specs(settings: Settings, base_url: str) -> list[Any]:
-    from dataclasses import replace
-
-    from monitor.sources import load_specs
-
-    specs = load_specs(Path(settings.config_dir) / DEMO_DIR_NAME / "sources.yaml",
-                       base_url=base_url)
-    # The demo server runs on loopback, which sources may not fetch unless allowed per source.
-    return [replace(spec, allow_private=True) for spec in specs]
-
-
-def init_database(settings: Settings, *, sources_file: Path | None = None,
-                  demo_base_url: str | None = None) -> dict[str, Any]:
-    from monitor.db import make_engine, make_sessionmaker
-    from monitor.sources import load_specs, upsert_source
-    from responders.schema import migrate
-
-    engine = make_engine(settings.database_url)
-    revision = migrate(engine)
-    specs = []
-    if sources_file is not None:
-        specs += load_specs(sources_file)
-    if demo_base_url is not None:
-        specs += demo_specs(settings, demo_base_url)
-    created = updated = 0
-    now = datetime.now(UTC)
-    with make_sessionmaker(engine)() as session:
-        for spec in specs:
-            _, new = upsert_source(session, spec, now)
-            created += int(new)
-            updated += int(not new)
-        session.commit()
-    engine.dispose()
-    return {"revision": revision, "sources_created": created, "sources_updated": updated}
-
 
 def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
     demo_url = None
@@ -385,8 +314,10 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 # Command groups that live in modules of their own (one per feature) register here: each
 # module has `register(sub) -> None`, adding its parsers with `set_defaults(func=handler)`
-# where handler(args, settings) -> exit code.
-COMMAND_MODULES: tuple[str, ...] = ("tasks.cli_desk", "tasks.cli_events", "tasks.cli_digest")
+# where handler(args, settings) -> exit code. They import their helpers from
+# tasks.cli_common, never from this module, so the imports run one way.
+COMMAND_MODULES: tuple[ModuleType, ...] = (cli_desk, cli_events, cli_digest)
+
 
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="yuqing", description="舆情监测与回应 — public-opinion monitoring "
@@ -473,10 +404,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--demo-port", type=int, default=DEFAULT_DEMO_PORT)
     s.set_defaults(func=cmd_run)
 
-    import importlib
-
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(sub)
+    for module in COMMAND_MODULES:
+        module.register(sub)
     return p
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from monitor.errors import InputError
 from monitor.settings import Settings
+from tasks.bootstrap import init_database
 
 
 def make_enqueue(settings: Settings) -> Any:
@@ -36,8 +37,6 @@ def build_web_app(settings: Settings) -> Any:
 
 def cmd_web(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
-
-    from tasks.cli import init_database
 
     init_database(settings)
     app = build_web_app(settings)

@@ -11,7 +11,7 @@ from typing import Any
 
 from monitor.errors import InputError
 from monitor.settings import Settings
-from tasks.cli import UsageError, _emit, _local, _Parser, _runtime
+from tasks.cli_common import UsageError, _emit, _local, _Parser, _runtime
 
 
 def _week(args: argparse.Namespace, settings: Settings) -> Any:

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from monitor.settings import Settings
-from tasks.cli import _emit, _Parser, _runtime
+from tasks.cli_common import _emit, _Parser, _runtime
 
 
 def _enqueue(settings: Settings, ids: list[int]) -> bool:

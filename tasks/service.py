@@ -16,6 +16,7 @@ from monitor.errors import MonitorError
 from monitor.models import Item, Source
 from monitor.settings import Settings
 from responders.models import Alert
+from tasks.bootstrap import DEFAULT_DEMO_PORT, DEMO_DIR_NAME, demo_specs, init_database
 from tasks.embedded import EmbeddedBroker
 from tasks.supervise import Child, yuqing_argv
 
@@ -40,7 +41,6 @@ def _start_broker(settings: Settings) -> tuple[str, EmbeddedBroker | None]:
 
 def run_service(settings: Settings, *, demo: bool, demo_port: int) -> int:
     from tasks.celery_app import create_app
-    from tasks.cli import init_database
 
     settings.home.mkdir(parents=True, exist_ok=True)
     broker_url, owned = _start_broker(settings)
@@ -110,7 +110,6 @@ def run_demo_once(settings: Settings, *, timeout: float) -> dict[str, Any]:
     """Serve the demo feeds, poll each once through a real worker, wait for analysis, report."""
     from monitor.db import make_engine, make_sessionmaker
     from tasks.celery_app import create_app
-    from tasks.cli import DEFAULT_DEMO_PORT, DEMO_DIR_NAME, init_database
     from tasks.demo_server import DemoServer
 
     started = time.monotonic()
@@ -128,7 +127,7 @@ def run_demo_once(settings: Settings, *, timeout: float) -> dict[str, Any]:
         init_database(settings, demo_base_url=server.base_url)
         engine = make_engine(settings.database_url)
         sessions = make_sessionmaker(engine)
-        names = [spec.name for spec in _demo_names(settings, server.base_url)]
+        names = [spec.name for spec in demo_specs(settings, server.base_url)]
         with sessions() as session:
             ids = list(session.scalars(select(Source.id).where(Source.name.in_(names))))
             before = _demo_counts(session, ids)
@@ -171,9 +170,3 @@ def run_demo_once(settings: Settings, *, timeout: float) -> dict[str, Any]:
         "alerts": now_counts["alerts"],
         "seconds": round(time.monotonic() - started, 2),
     }
-
-
-def _demo_names(settings: Settings, base_url: str) -> list[Any]:
-    from tasks.cli import demo_specs
-
-    return demo_specs(settings, base_url)

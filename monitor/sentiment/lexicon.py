@@ -8,8 +8,9 @@ of the positive and the negative words a text contains, each split by whether a 
 just before the word. In cross-validation on general Weibo this raised the binary head's
 ranking from AUC 0.906 to 0.938, the largest gain of everything measured.
 
-Matching is done on `weibo.normalize`d text, leftmost-longest and without overlaps, so that
-"不开心" counts once as itself when the lexicon has it, and "开心" is read as negated when not.
+Matching is done on `normalize`d text (monitor.sentiment.normalize), leftmost-longest and
+without overlaps, so that "不开心" counts once as itself when the lexicon has it, and "开心" is
+read as negated when not.
 """
 
 from __future__ import annotations
@@ -151,7 +152,7 @@ def build_weighted_lexicon(
 if __name__ == "__main__":  # python -m monitor.sentiment.lexicon SOURCE [OUT]
     import sys
 
-    from monitor.sentiment.weibo import normalize as _normalize
+    from monitor.sentiment.normalize import normalize as _normalize
 
     if len(sys.argv) not in (2, 3):
         sys.exit("usage: python -m monitor.sentiment.lexicon SENTIMENT_DICT_TXT [OUT.tsv.gz]")

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ import numpy.typing as npt
 from monitor.errors import ConfigError
 from monitor.sentiment.base import Label, Sentiment, prepare
 from monitor.sentiment.lexicon import WEIGHTED_FEATURES, load_weighted_lexicon, negated_at
+from monitor.sentiment.normalize import normalize
 
 LABELS: tuple[Label, Label, Label] = ("negative", "neutral", "positive")
 MODEL_DIR = Path(__file__).parent / "models"
@@ -39,13 +39,6 @@ MODEL_NAME = "weibo_sentiment"
 # Weibo emoticons are bracketed names: [哈哈] [泪] [good] [中国赞]. Eight characters covers the
 # long ones ([挖鼻屎], [草泥马]) without swallowing bracketed prose such as [转发理由：…].
 EMOTICON = re.compile(r"\[[^\[\]\s]{1,8}\]")
-_URL = re.compile(r"https?://[^\s\u3000-\u9fff]*|www\.[^\s\u3000-\u9fff]*")
-# @mentions name a user, not a feeling; they are reduced to one marker so that no user's name
-# becomes a sentiment feature ("//@name:" marks a repost chain, which is itself informative).
-_MENTION = re.compile(r"@[^\s@:：,，。!！?？/]{1,30}")
-_DIGITS = re.compile(r"\d+(?:[.,]\d+)*")
-# "哈哈哈哈哈哈" and "！！！！！！" carry intensity, not new information past three repeats.
-_REPEAT = re.compile(r"(.)\1{3,}")
 
 _MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 _PRIME = np.uint64(0x100000001B3)  # FNV-1a 64-bit prime
@@ -57,20 +50,6 @@ _BOS, _EOS = "\x02", "\x03"
 def strip_emoticons(text: str) -> str:
     """The text without Weibo emoticon tokens, for evaluating what the words alone carry."""
     return EMOTICON.sub("", text)
-
-
-def normalize(text: str) -> str:
-    """Fold the surface variation that carries no sentiment.
-
-    NFKC turns full-width Latin letters, digits and punctuation into their ASCII forms, so
-    "！" and "!" are one feature; digits collapse to "0" (dates and counts are not opinions).
-    """
-    text = unicodedata.normalize("NFKC", text).lower()
-    text = _URL.sub(" ", text)
-    text = _MENTION.sub("@", text)
-    text = _DIGITS.sub("0", text)
-    text = _REPEAT.sub(r"\1\1\1", text)
-    return text
 
 
 # --- domain lexicon -------------------------------------------------------------------------

@@ -5,10 +5,14 @@ SocialEntry (a FeedEntry with the social fields), so polling and storage stay on
 `parser_for(kind, config)` picks the parser for a source: by its kind, and by what the body
 is (JSON or XML), because one kind ("weibo") arrives both ways — from the platform's JSON
 API or through an RSS bridge.
+
+The parsers import `monitor.social.base`, never this package, which imports the registry and
+so all of them.
 """
 
 from __future__ import annotations
 
-from monitor.social.base import SocialEntry, parser_for, social_fields
+from monitor.social.base import SocialEntry, social_fields
+from monitor.social.registry import parser_for
 
 __all__ = ["SocialEntry", "parser_for", "social_fields"]

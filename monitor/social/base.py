@@ -1,16 +1,17 @@
-"""The social entry, JSON helpers shared by the parsers, and parser selection."""
+"""The social entry and the JSON helpers the parsers share.
+
+The parsers import this module, so it imports none of them: choosing a parser for a source
+is monitor.social.registry's job."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from monitor.errors import ParseError
-from monitor.feeds import FeedEntry, ParsedFeed, parse_feed
-
-Parser = Callable[..., ParsedFeed]
+from monitor.feeds import FeedEntry
 
 
 @dataclass(frozen=True)
@@ -81,68 +82,3 @@ def as_count(value: Any) -> int | None:
         return max(int(float(text) * scale), 0)
     except ValueError:
         return None
-
-
-CONFIG_KEYS = ("mapping", "format")
-FORMATS = ("json",)
-
-
-def validate_config(config: Any, where: str = "config") -> dict[str, Any]:
-    """A source's `config` from a sources file or the API, checked: only the keys the parsers
-    read (parser_for), with a well-formed JSON-API mapping. InputError names what is wrong."""
-    from monitor.errors import InputError
-    from monitor.social.jsonapi import validate_mapping
-
-    if config is None:
-        return {}
-    if not isinstance(config, Mapping):
-        raise InputError(f"{where}: expected a mapping")
-    unknown = sorted(str(k) for k in config if k not in CONFIG_KEYS)
-    if unknown:
-        raise InputError(f"{where}: unknown key(s) {', '.join(unknown)}; "
-                         f"known: {', '.join(CONFIG_KEYS)}")
-    out: dict[str, Any] = {}
-    if "mapping" in config:
-        out["mapping"] = validate_mapping(config["mapping"], f"{where}.mapping")
-    if "format" in config:
-        if config["format"] not in FORMATS:
-            raise InputError(f"{where}.format: must be one of {', '.join(FORMATS)}, "
-                             f"got {config['format']!r}")
-        out["format"] = config["format"]
-    return out
-
-
-def looks_like_json(body: bytes) -> bool:
-    head = body.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
-    return head in (b"{", b"[")
-
-
-def parser_for(kind: str, config: Mapping[str, Any] | None = None) -> Parser:
-    """The parser for a source of this kind and config (see module docstring)."""
-    from monitor.social.board import parse_board_json
-    from monitor.social.bridge import parse_bridge_feed
-    from monitor.social.jsonapi import parse_json_api
-    from monitor.social.weibo import parse_weibo_json
-
-    cfg = dict(config or {})
-
-    def choose(body: bytes, *, content_type: str | None = None, to_simplified: bool = True,
-               default_tz: str = "Asia/Shanghai") -> ParsedFeed:
-        if looks_like_json(body):
-            if cfg.get("mapping") or cfg.get("format") == "json":
-                return parse_json_api(body, mapping=cfg.get("mapping") or {},
-                                      to_simplified=to_simplified, default_tz=default_tz)
-            if kind == "weibo":
-                return parse_weibo_json(body, to_simplified=to_simplified)
-            if kind == "board":
-                return parse_board_json(body, to_simplified=to_simplified,
-                                        default_tz=default_tz)
-            return parse_json_api(body, mapping={}, to_simplified=to_simplified,
-                                  default_tz=default_tz)
-        if kind in ("weibo", "wechat"):
-            return parse_bridge_feed(body, content_type=content_type,
-                                     to_simplified=to_simplified, default_tz=default_tz)
-        return parse_feed(body, content_type=content_type, to_simplified=to_simplified,
-                          default_tz=default_tz)
-
-    return choose

@@ -16,7 +16,7 @@ from monitor.sentiment.lexicon import (
     load_weighted_lexicon,
     negated_at,
 )
-from monitor.sentiment.weibo import normalize
+from monitor.sentiment.normalize import normalize
 
 
 def _lexicon(tmp_path: Path, lines: str, name: str = "lex") -> Path:

@@ -13,6 +13,7 @@ from monitor.errors import ConfigError, InputError
 from monitor.sentiment import build_scorer
 from monitor.sentiment.evaluate import evaluate, load_labelled
 from monitor.sentiment.lexicon import load_weighted_lexicon
+from monitor.sentiment.normalize import normalize
 from monitor.sentiment.train import (
     Design,
     Options,
@@ -35,7 +36,6 @@ from monitor.sentiment.weibo import (
     decide,
     hashed_ngrams,
     lexicon_features,
-    normalize,
     strip_emoticons,
 )
 from tests.support.sentiment_data import write_fake_sentiment_data as _fake_data
