@@ -103,7 +103,11 @@ def attach(
         return {}
     _lock(session)
     kinds = dict(session.execute(select(Source.id, Source.kind)).all())
-    horizon = now - timedelta(days=cfg.window_days)
+    # The window is counted back from the stories' own time, not the clock: an item first
+    # seen days after it appeared (a late poll, an imported archive, the demo's dated feeds)
+    # still joins the event it belongs to.
+    earliest = min(min(seen_at(i) for i in pending), now)
+    horizon = earliest - timedelta(days=cfg.window_days)
     candidates: dict[int, list[int]] = {
         int(eid): list(sig or [])
         for eid, sig in session.execute(

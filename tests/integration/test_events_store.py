@@ -171,3 +171,23 @@ def test_board_message_is_an_alert_of_its_own_kind(
         # a question is no emergency: it runs on the board's reply rule, not 48 hours
         assert {a.sla_rule for a in alerts} == {"board_message"}
         assert all(a.milestones[0]["working_days"] == 15 for a in alerts)
+
+
+def test_the_event_window_counts_from_the_stories_time_not_the_clock(
+        sessions: sessionmaker[Session], taxonomy: Taxonomy, sla: SLA) -> None:
+    """A dated story analysed weeks later (a late poll, an imported archive, the demo's feeds
+    on a later day) still finds its event: the 7-day window is the items' own time."""
+    from datetime import timedelta
+
+    weeks_later = NOW + timedelta(days=30)
+    with sessions() as s:
+        weibo = _source(s, "weibo", "weibo")
+        news = _source(s, "news", "news")
+        first = _item(s, weibo, STORY, external_id="W1")
+        _run(s, [first], taxonomy, sla, now=weeks_later)
+        retold = _item(s, news, "【大河报】" + STORY.replace("回应称", "表示"),
+                       at=NOW + timedelta(days=1), external_id="N1")
+        _run(s, [retold], taxonomy, sla, now=weeks_later)
+        s.commit()
+        items = {i.id: i for i in s.scalars(select(Item))}
+        assert items[first].event_id == items[retold].event_id is not None
