@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from responders.errors import DeskError
+
 ALERT_STATES = ("new", "assigned", "drafting", "escalated", "dismissed", "responded")
 OUTPUT_STATES = ("draft", "submitted", "returned", "approved", "published")
 OPEN_ALERT_STATES = ("new", "assigned", "drafting", "escalated")
@@ -62,7 +64,7 @@ USER_ACTIONS = {
 }
 
 
-class WorkflowError(Exception):
+class WorkflowError(DeskError):
     """Base: the requested change is not allowed."""
 
 
