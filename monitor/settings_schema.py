@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal, TypeVar, get_args, get_origin, get_type_hints
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from monitor.errors import ConfigError
+
 # Only the registry's names: monitor.sentiment imports no engine until one is built.
 from monitor.sentiment import engine_names
 
@@ -34,8 +36,9 @@ __all__ = [
 T = TypeVar("T")
 
 
-class Invalid(ValueError):
-    """What is wrong with one value, in words; the caller says which key and who set it."""
+class Invalid(ConfigError):
+    """What is wrong with one value, in words; the caller says which key and who set it (and
+    raises the ConfigError a person sees)."""
 
 
 # ---------------------------------------------------------------- checks

@@ -13,11 +13,11 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from monitor.errors import ConfigError, InputError, MonitorError
+from monitor.errors import InputError, YuqingError
 from monitor.settings import Settings, load_settings
 from tasks import cli_desk, cli_digest, cli_events
 from tasks.bootstrap import DEFAULT_DEMO_PORT, DEMO_DIR_NAME, init_database
-from tasks.cli_common import UsageError, _emit, _local, _Parser, _runtime
+from tasks.cli_common import UsageError, _emit, _local, _Parser, _runtime, exit_code
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 
@@ -415,12 +415,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
         return int(args.func(args, settings))
-    except (InputError, ConfigError, UsageError) as exc:
-        print(f"yuqing: error: {exc}", file=sys.stderr)
-        return 2
-    except MonitorError as exc:
-        print(f"yuqing: {exc}", file=sys.stderr)
-        return 1
+    except YuqingError as exc:
+        code = exit_code(exc)
+        # Code 2 is the person's to fix ("error: …", as argparse says it); 1 is ours.
+        print(f"yuqing: {'error: ' if code == 2 else ''}{exc}", file=sys.stderr)
+        return code
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

@@ -16,11 +16,30 @@ from datetime import datetime
 from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
 
+from monitor.errors import ConfigError, InputError, YuqingError
 from monitor.settings import Settings
+from responders.errors import DeskError
 
 
-class UsageError(Exception):
-    """Bad arguments discovered after parsing (exit 2)."""
+class UsageError(InputError):
+    """Bad command-line usage that argparse cannot see (a malformed --week, say)."""
+
+
+# Exit codes by error class, the one place they are written: a class not listed takes its
+# nearest listed ancestor's (by the MRO), so every YuqingError has exactly one code.
+EXIT_CODES: dict[type[YuqingError], int] = {
+    YuqingError: 1,    # something went wrong that the person cannot fix by retyping
+    InputError: 2,     # bad input or usage: the sentence says what to change
+    ConfigError: 2,    # a settings or config file (or the database) to fix first
+    DeskError: 2,      # the desk refused the request (a role, a state, a missing reason)
+}
+
+
+def exit_code(exc: YuqingError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in EXIT_CODES:
+            return EXIT_CODES[cls]
+    return 1
 
 
 class _Parser(argparse.ArgumentParser):
