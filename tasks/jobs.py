@@ -258,6 +258,9 @@ def send_digest(self: Any, week: str | None = None) -> dict[str, object]:
     smtp = SmtpSettings.from_settings(rt.settings)
     with rt.sessions() as session:
         d = digest.digest_for(session, wk, rt.settings)
+    # The week's figures are read and the session closed; the sending session below is
+    # committed around each SMTP conversation by deliver_once, never held open across one.
+    with rt.sessions() as session:
         report = digest.send_digest(session, d, recipients, smtp, now)
         retry_at = next_retry_at(session, digest.digest_key(wk))
     for rcpt, out in report.outcomes.items():
