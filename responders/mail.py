@@ -262,7 +262,7 @@ def _claim(session: Session, key: str, recipient: str, subject: str, message_id:
         subject=subject, created_at=now, claimed_at=now))
     session.commit()
     # Columns, not the ORM row: a MailLog already in this session's identity map would not be
-    # refreshed by the SELECT, and a stale state could let a claim through twice.
+    # refreshed by the SELECT, and its stale state would misjudge whether the mail is due.
     row = session.execute(select(MailLog.id, MailLog.state, MailLog.attempts,
                                  MailLog.next_attempt_at)
                           .where(MailLog.key == key, MailLog.recipient == recipient)).one()
