@@ -1,26 +1,36 @@
-"""One poll of one source: fetch → parse → store, and the source's health and next check.
+"""One poll of one source, in three steps so no transaction is open while the network is used
+(DESIGN principle 11):
 
-Domain code: flushes, never commits. Fetch and parse are passed in so tests can fake the
-outside world and the clock.
+1. `read_plan` — one short read of the source's row: what to fetch (URL, conditional-GET
+   validators, allow_private), which parser (kind and config) and how long to wait for the
+   host's politeness interval. The decision itself, `plan_poll`, is pure.
+2. `fetch_and_parse` — the wait, the HTTP request and the parse, with no session open. It
+   needs only the plan (plain values), never an ORM object whose lazy load could start a
+   transaction behind the caller's back.
+3. `apply_poll` — one short transaction's worth of writes: store the entries, their social
+   fields, the source's health and its next check.
+
+The boundary (the Celery task, the CLI) closes the session between 1 and 2 and commits once
+after 3. Domain code here flushes, never commits.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from monitor.errors import FetchError, ParseError
-from monitor.feeds import ParsedFeed
+from monitor.feeds import FeedEntry
 from monitor.fetch import FetchPolicy, FetchResult, fetch
 from monitor.ingest import store_entries
 from monitor.models import Item, Source
-from monitor.schedule import PollOutcome, next_check_at
+from monitor.schedule import DueSource, PollOutcome, next_check_at, pick_due
 from monitor.social import parser_for, social_fields
 
 # Weibo rejects bursts faster than about one request per 0.5 s.
@@ -68,7 +78,113 @@ def is_silent(last_new_item: datetime | None, now: datetime, *, interval_s: int,
     return now - last_new_item > timedelta(seconds=interval_s * silent_after)
 
 
-def keep_social_fields(session: Session, new_ids: list[int], entries: Any) -> None:
+# ---------------------------------------------------------------- 1. the plan
+
+
+@dataclass(frozen=True)
+class PollPlan:
+    """What one poll asks for. Plain values copied from the source's row, so the fetch can run
+    after the session is closed."""
+
+    source_id: int
+    url: str
+    allow_private: bool
+    etag: str | None
+    last_modified: str | None
+    kind: str  # with `config`, chooses the parser (monitor.social.parser_for)
+    config: Mapping[str, Any]
+    wait_s: float  # host politeness: seconds to wait before the request
+
+
+def plan_poll(source: Source, host_last_request: datetime | None, now: datetime,
+              cfg: PollSettings) -> PollPlan:
+    """Pure: the plan for polling `source` at `now`, given when another source on its host
+    was last asked (None: never, or the source has no host)."""
+    wait = 0.0
+    if source.host:
+        wait = politeness_delay(host_last_request, now, cfg.host_intervals.get(
+            source.host, cfg.default_host_interval))
+    return PollPlan(
+        source_id=source.id,
+        url=source.url,
+        allow_private=source.allow_private,
+        etag=source.etag,
+        last_modified=source.last_modified,
+        kind=source.kind,
+        config=dict(source.config or {}),
+        wait_s=wait,
+    )
+
+
+def read_plan(session: Session, source_id: int, *, cfg: PollSettings,
+              now: datetime) -> PollPlan | None:
+    """Step 1: read what the plan needs. None when the source no longer exists. The caller
+    ends the transaction (closes the session) before fetching."""
+    source = session.get(Source, source_id)
+    if source is None:
+        return None
+    last = None
+    if source.host:
+        last = session.scalar(select(func.max(Source.last_checked_at)).where(
+            Source.host == source.host, Source.id != source.id))
+    return plan_poll(source, last, now, cfg)
+
+
+# ---------------------------------------------------------------- 2. fetch and parse
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """The source answered: a 2xx with its entries, or a 304 with none."""
+
+    result: FetchResult
+    entries: tuple[FeedEntry, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FetchFailed:
+    """The fetch or the parse failed; `message` becomes the source's last_error."""
+
+    message: str
+    status: int | None = None
+    retry_after_s: float | None = None
+
+
+FetchOutcome = Fetched | FetchFailed
+
+
+def parse_result(plan: PollPlan, result: FetchResult, cfg: PollSettings) -> FetchOutcome:
+    """Pure: the entries of a fetched response, read by the source's parser."""
+    if result.not_modified:
+        return Fetched(result)
+    parse = parser_for(plan.kind, plan.config)
+    try:
+        parsed = parse(result.body, content_type=result.content_type,
+                       to_simplified=cfg.to_simplified)
+    except ParseError as exc:
+        return FetchFailed(str(exc), result.status, None)
+    return Fetched(result, parsed.entries, parsed.warnings)
+
+
+def fetch_and_parse(plan: PollPlan, *, policy: FetchPolicy, cfg: PollSettings, now: datetime,
+                    sleep: Callable[[float], None] = time.sleep) -> FetchOutcome:
+    """Step 2, with no session open: the politeness wait, the request (up to the policy's
+    total timeout) and the parse. What the source does wrong comes back as FetchFailed."""
+    sleep(plan.wait_s)
+    try:
+        result = fetch(plan.url, policy=policy, now=now, etag=plan.etag,
+                       last_modified=plan.last_modified, allow_private=plan.allow_private)
+    except FetchError as exc:
+        return FetchFailed(exc.message, exc.status, exc.retry_after_s)
+    return parse_result(plan, result, cfg)
+
+
+# ---------------------------------------------------------------- 3. apply
+
+
+def keep_social_fields(session: Session, new_ids: list[int],
+                       entries: Sequence[FeedEntry]) -> None:
     """Store what social parsers know beyond a feed entry (ids, engagement, repost links)."""
     by_entry = {e.entry_id[:500]: social_fields(e) for e in entries}
     if not new_ids or not any(by_entry.values()):
@@ -79,10 +195,6 @@ def keep_social_fields(session: Session, new_ids: list[int], entries: Any) -> No
         if values:
             session.execute(update(Item).where(Item.id == item_id).values(**values)
                             .execution_options(synchronize_session=False))
-
-
-Fetcher = Callable[..., FetchResult]
-Parser = Callable[..., ParsedFeed]
 
 
 def _schedule(source: Source, now: datetime, outcome: PollOutcome, cfg: PollSettings,
@@ -98,62 +210,31 @@ def _schedule(source: Source, now: datetime, outcome: PollOutcome, cfg: PollSett
     )
 
 
-def _fail(source: Source, now: datetime, cfg: PollSettings, jitter: float, message: str,
-          status: int | None, retry_after_s: float | None) -> PollReport:
+def _fail(source: Source, now: datetime, cfg: PollSettings, jitter: float,
+          failed: FetchFailed) -> PollReport:
     # A failing source stays: its error is shown and it is retried later (never disabled).
     source.last_checked_at = now
     source.failure_count += 1
-    source.last_error = message
-    source.last_status = status
-    _schedule(source, now, PollOutcome(ok=False, retry_after_s=retry_after_s), cfg, jitter)
-    return PollReport(source_id=source.id, ok=False, error=message)
+    source.last_error = failed.message
+    source.last_status = failed.status
+    _schedule(source, now, PollOutcome(ok=False, retry_after_s=failed.retry_after_s), cfg,
+              jitter)
+    return PollReport(source_id=source.id, ok=False, error=failed.message)
 
 
-def poll_source(
-    session: Session,
-    source_id: int,
-    *,
-    policy: FetchPolicy,
-    cfg: PollSettings,
-    now: datetime,
-    jitter: float = 0.0,
-    fetcher: Fetcher = fetch,
-    parser: Parser | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-) -> PollReport | None:
-    """Poll one source. Returns None when the source no longer exists (removed meanwhile).
-    The parser is chosen by the source's kind and config (monitor.social) unless given."""
-    source = session.get(Source, source_id)
+def apply_poll(session: Session, plan: PollPlan, outcome: FetchOutcome, *, cfg: PollSettings,
+               now: datetime, jitter: float = 0.0) -> PollReport | None:
+    """Step 3: record the outcome on the source's row (read afresh: failure_count, items_seen
+    and silent_since are the stored ones, not the plan's) and store new entries. Flushes.
+    None when the source was removed while it was being fetched."""
+    source = session.get(Source, plan.source_id)
     if source is None:
         return None
-    parse = parser or parser_for(source.kind, source.config)
-    if source.host:
-        last = session.scalar(select(func.max(Source.last_checked_at)).where(
-            Source.host == source.host, Source.id != source.id))
-        sleep(politeness_delay(last, now, cfg.host_intervals.get(
-            source.host, cfg.default_host_interval)))
-    try:
-        result = fetcher(
-            source.url,
-            policy=policy,
-            now=now,
-            etag=source.etag,
-            last_modified=source.last_modified,
-            allow_private=source.allow_private,
-        )
-    except FetchError as exc:
-        return _fail(source, now, cfg, jitter, exc.message, exc.status, exc.retry_after_s)
-
-    entries: Any = ()
-    warnings: tuple[str, ...] = ()
-    if not result.not_modified:
-        try:
-            parsed = parse(result.body, content_type=result.content_type,
-                            to_simplified=cfg.to_simplified)
-        except ParseError as exc:
-            return _fail(source, now, cfg, jitter, str(exc), result.status, None)
-        entries = parsed.entries
-        warnings = parsed.warnings
+    if isinstance(outcome, FetchFailed):
+        report = _fail(source, now, cfg, jitter, outcome)
+        session.flush()
+        return report
+    result, entries, warnings = outcome.result, outcome.entries, outcome.warnings
 
     new_ids = store_entries(session, source.id, entries, now)
     keep_social_fields(session, new_ids, entries)
@@ -207,12 +288,6 @@ def claim_due(
     """Pick due sources (batch and per-host limits) and push their next check out by a lease,
     so the next beat tick does not enqueue them again while their poll waits in the queue.
     If the poll is lost, the lease runs out and the source is picked again."""
-    from datetime import timedelta
-
-    from sqlalchemy import or_, select
-
-    from monitor.schedule import DueSource, pick_due
-
     rows = session.execute(
         select(Source.id, Source.host, Source.next_check_at).where(
             or_(Source.next_check_at.is_(None), Source.next_check_at <= now),

@@ -522,10 +522,6 @@ class SendReport:
     def as_dict(self) -> dict[str, int]:
         return {"sent": self.sent, "skipped": self.skipped, "failed": self.failed}
 
-    @property
-    def retry_needed(self) -> bool:
-        return any(o.status == "temporary" for o in self.outcomes.values())
-
 
 def digest_key(week: IsoWeek) -> str:
     return f"digest:{week.label}"
@@ -534,8 +530,10 @@ def digest_key(week: IsoWeek) -> str:
 def send_digest(session: Session, d: Digest, recipients: Sequence[str], smtp: SmtpSettings,
                 now: datetime) -> SendReport:
     """Deliver `d` to each recipient at most once (responders.mail.deliver_once commits the
-    session around each delivery). A recipient already served, or waiting for a retry, is
-    counted as skipped; failed counts this run's temporary, permanent and unknown outcomes."""
+    session around each delivery and holds no transaction while it talks SMTP; `d` is plain
+    data, so building a message reads nothing). A recipient already served, or waiting for a
+    retry, is counted as skipped; failed counts this run's temporary, permanent and unknown
+    outcomes."""
     report = SendReport(d.week.label)
     for rcpt in dict.fromkeys(r.strip() for r in recipients if r.strip()):
         msg = build_message(d, sender=smtp.sender, recipient=rcpt)

@@ -244,15 +244,28 @@ def _recorded(row: MailLog, skipped: bool = True) -> Delivery:
     return Delivery(cast(Status, status), row.code, detail, skipped=skipped)
 
 
-def _claim(session: Session, key: str, recipient: str, subject: str,
-           now: datetime) -> MailLog | None:
-    """Take the (key, recipient) claim and commit it; None when it is not ours to send."""
+@dataclass(frozen=True)
+class _Claim:
+    """The mail log row we hold in state `sending`, as plain values: after the claim's commit
+    the session is not touched again until the SMTP conversation is over."""
+
+    id: int
+    attempts: int  # including this attempt
+
+
+def _claim(session: Session, key: str, recipient: str, subject: str, message_id: str,
+           now: datetime) -> _Claim | None:
+    """Take the (key, recipient) claim and commit it; None when it is not ours to send (the
+    read that tells is left open for the caller to report from)."""
     session.execute(insert_ignore(session, MailLog.__table__).values(
         key=key, recipient=recipient, state="claiming", attempts=0, detail="",
         subject=subject, created_at=now, claimed_at=now))
     session.commit()
-    row = session.scalars(select(MailLog).where(MailLog.key == key,
-                                                MailLog.recipient == recipient)).one()
+    # Columns, not the ORM row: a MailLog already in this session's identity map would not be
+    # refreshed by the SELECT, and its stale state would misjudge whether the mail is due.
+    row = session.execute(select(MailLog.id, MailLog.state, MailLog.attempts,
+                                 MailLog.next_attempt_at)
+                          .where(MailLog.key == key, MailLog.recipient == recipient)).one()
     due = row.state == "claiming" or (
         row.state == "temporary" and row.next_attempt_at is not None
         and row.next_attempt_at <= now)
@@ -265,14 +278,30 @@ def _claim(session: Session, key: str, recipient: str, subject: str,
         .where(MailLog.id == row.id, MailLog.state == row.state,
                MailLog.attempts == row.attempts)
         .values(state="sending", attempts=row.attempts + 1, claimed_at=now,
-                next_attempt_at=None)
+                next_attempt_at=None, message_id=message_id)
         .execution_options(synchronize_session=False)
     ).rowcount  # type: ignore[attr-defined]
     session.commit()
     if won != 1:
         return None
-    session.refresh(row)
-    return row
+    return _Claim(id=row.id, attempts=row.attempts + 1)
+
+
+def _outcome_values(delivery: Delivery, attempts: int,
+                    now: datetime) -> tuple[Delivery, dict[str, object]]:
+    """Pure: the mail log's columns after `delivery`, and the delivery as reported (a
+    temporary failure on the last allowed attempt is given up as permanent)."""
+    values: dict[str, object] = {"code": delivery.code, "detail": delivery.detail[:2000],
+                                 "finished_at": now, "state": delivery.status}
+    if delivery.status == "temporary":
+        wait = retry_delay(attempts)
+        if wait is None:
+            detail = f"gave up after {attempts} attempts; last: {values['detail']}"
+            values.update(state="permanent", detail=detail)
+            delivery = replace(delivery, status="permanent", detail=detail)
+        else:
+            values["next_attempt_at"] = now + wait
+    return delivery, values
 
 
 def deliver_once(session: Session, *, key: str, recipient: str, message: EmailMessage,
@@ -282,32 +311,29 @@ def deliver_once(session: Session, *, key: str, recipient: str, message: EmailMe
     """Send `message` to `recipient` unless the mail log says (key, recipient) was already
     sent, failed for good, is in doubt, or waits for its retry time.
 
-    This function commits `session` (twice: the claim before talking to the server, the
-    outcome after): a mail that went out cannot be rolled back, so its record must not
-    depend on the caller's commit. Call it with no unrelated changes pending.
+    This function commits `session`: the claim before talking to the server, the outcome
+    after, in a transaction of its own. A mail that went out cannot be rolled back, so its
+    record must not depend on the caller's commit; and no transaction is open during the
+    SMTP conversation (up to smtp.timeout per reply), so a slow server holds no database
+    locks or snapshot. Call it with no unrelated changes pending; it returns with no
+    transaction open.
     """
     subject = str(message["Subject"] or "")
-    row = _claim(session, key, recipient, subject, now)
-    if row is None:
+    message_id = str(message["Message-ID"] or stable_message_id(key, recipient))
+    claim = _claim(session, key, recipient, subject, message_id, now)
+    if claim is None:
         existing = session.scalars(select(MailLog).where(
-            MailLog.key == key, MailLog.recipient == recipient)).one()
-        return _recorded(existing)
+            MailLog.key == key, MailLog.recipient == recipient)
+            .execution_options(populate_existing=True)).one()
+        recorded = _recorded(existing)
+        session.commit()  # end the read: the caller may go on to talk to a server
+        return recorded
     if message["Message-ID"] is None:
-        message["Message-ID"] = stable_message_id(key, recipient)
-    row.message_id = str(message["Message-ID"])
+        message["Message-ID"] = message_id
     delivery = transport(message, smtp, [recipient])
-    row.code = delivery.code
-    row.detail = delivery.detail[:2000]
-    row.finished_at = now
-    row.state = delivery.status
-    if delivery.status == "temporary":
-        wait = retry_delay(row.attempts)
-        if wait is None:
-            row.state = "permanent"
-            row.detail = f"gave up after {row.attempts} attempts; last: {row.detail}"
-            delivery = replace(delivery, status="permanent", detail=row.detail)
-        else:
-            row.next_attempt_at = now + wait
+    delivery, values = _outcome_values(delivery, claim.attempts, now)
+    session.execute(update(MailLog).where(MailLog.id == claim.id).values(**values)
+                    .execution_options(synchronize_session=False))
     session.commit()
     return delivery
 

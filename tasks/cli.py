@@ -114,17 +114,24 @@ def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
     import random
 
     from monitor.analyze import analyze_items
-    from monitor.polling import poll_source
+    from monitor.polling import apply_poll, fetch_and_parse, read_plan
     from monitor.sources import find_source
     from responders.alerts import open_alerts
 
     rt = _runtime(settings)
     now = datetime.now(UTC)
+    cfg = rt.poll_settings
     with rt.sessions() as session:
         source = find_source(session, args.source)
-        report = poll_source(session, source.id, policy=rt.fetch_policy,
-                             cfg=rt.poll_settings, now=now, jitter=random.random())
-        alerts: list[int] = []
+        name = source.name
+        plan = read_plan(session, source.id, cfg=cfg, now=now)
+    if plan is None:  # found a moment ago, in the same transaction: cannot happen
+        raise InputError(f"source {args.source!r} disappeared while polling")
+    # The session is closed: no transaction is held while we wait for the host and fetch.
+    outcome = fetch_and_parse(plan, policy=rt.fetch_policy, cfg=cfg, now=now)
+    alerts: list[int] = []
+    with rt.sessions() as session:
+        report = apply_poll(session, plan, outcome, cfg=cfg, now=now, jitter=random.random())
         if report is not None and report.new_item_ids and not args.no_analyze:
             analyses = analyze_items(session, report.new_item_ids, scorer=rt.scorer,
                                      taxonomy=rt.taxonomy, policy=rt.flag_policy, now=now)
@@ -132,7 +139,7 @@ def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
         session.commit()
     if report is None:
         raise InputError(f"source {args.source!r} disappeared while polling")
-    out = {"source": source.name, "ok": report.ok, "not_modified": report.not_modified,
+    out = {"source": name, "ok": report.ok, "not_modified": report.not_modified,
            "entries": report.entries, "new_items": len(report.new_item_ids),
            "alerts": len(alerts), "error": report.error}
     if args.json:

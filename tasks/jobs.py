@@ -73,25 +73,29 @@ def schedule_due() -> dict[str, int]:
 
 @shared_task(name="monitor.poll_source", **_RETRY)
 def poll_source(source_id: int) -> dict[str, object]:
+    """Plan (a short read), fetch and parse with no session open (a politeness wait and up
+    to fetch.total_timeout of network), then apply the outcome in one short transaction."""
     rt = current_runtime()
+    social = rt.settings.section("social")
+    cfg = replace(
+        rt.poll_settings,
+        host_intervals={str(k): float(v) for k, v in
+                        (social.get("host_interval") or {}).items()},
+        default_host_interval=float(social.get("default_host_interval", 0)),
+        silent_after=int(social.get("silent_after", 4)),
+    )
+    now = _now()
     with rt.sessions() as session:
-        social = rt.settings.section("social")
-        report = polling.poll_source(
-            session,
-            source_id,
-            policy=rt.fetch_policy,
-            cfg=replace(
-                rt.poll_settings,
-                host_intervals={str(k): float(v) for k, v in
-                                (social.get("host_interval") or {}).items()},
-                default_host_interval=float(social.get("default_host_interval", 0)),
-                silent_after=int(social.get("silent_after", 4)),
-            ),
-            now=_now(),
-            jitter=random.random(),
-        )
+        plan = polling.read_plan(session, source_id, cfg=cfg, now=now)
+    if plan is None:
+        return {"source_id": source_id, "gone": True}
+    # The session is closed: no transaction is held while we wait for the host and fetch.
+    outcome = polling.fetch_and_parse(plan, policy=rt.fetch_policy, cfg=cfg, now=now)
+    with rt.sessions() as session:
+        report = polling.apply_poll(session, plan, outcome, cfg=cfg, now=now,
+                                    jitter=random.random())
         session.commit()
-    if report is None:
+    if report is None:  # removed while it was being fetched
         return {"source_id": source_id, "gone": True}
     size = int(rt.settings.get("analyze", "batch_size", default=50))
     for chunk in _chunks(report.new_item_ids, size):
@@ -254,6 +258,9 @@ def send_digest(self: Any, week: str | None = None) -> dict[str, object]:
     smtp = SmtpSettings.from_settings(rt.settings)
     with rt.sessions() as session:
         d = digest.digest_for(session, wk, rt.settings)
+    # The week's figures are read and the session closed; the sending session below is
+    # committed around each SMTP conversation by deliver_once, never held open across one.
+    with rt.sessions() as session:
         report = digest.send_digest(session, d, recipients, smtp, now)
         retry_at = next_retry_at(session, digest.digest_key(wk))
     for rcpt, out in report.outcomes.items():

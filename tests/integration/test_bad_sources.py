@@ -10,10 +10,11 @@ from sqlalchemy import func, select
 
 from monitor.fetch import FetchPolicy
 from monitor.models import Item, Source
-from monitor.polling import PollSettings, poll_source
+from monitor.polling import PollSettings
 from monitor.sources import SourceSpec, upsert_source
 from tests.integration.conftest import wait_until
 from tests.support.feeds import SAMPLE_POSTS, sample_feed
+from tests.support.polling import poll_once
 
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 POLICY = FetchPolicy(connect_timeout=2, read_timeout=1.5, total_timeout=3,
@@ -39,9 +40,7 @@ def _source(sessions, name, url, allow_private=True):
 
 
 def _poll(sessions, sid, now=NOW):
-    with sessions() as s:
-        report = poll_source(s, sid, policy=POLICY, cfg=CFG, now=now)
-        s.commit()
+    report = poll_once(sessions, sid, policy=POLICY, cfg=CFG, now=now)
     with sessions() as s:
         return report, s.get(Source, sid)
 

@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.fetch import FetchPolicy
 from monitor.models import Item, Source
-from monitor.polling import PollSettings, poll_source
+from monitor.polling import PollReport, PollSettings
 from tests.support.fake_web import FakeWeb
+from tests.support.polling import poll_once
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "social"
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
@@ -36,11 +37,10 @@ def _add(sessions: sessionmaker[Session], url: str, kind: str,
 
 def _poll(sessions: sessionmaker[Session], sid: int, now: datetime = NOW,
           waits: list[float] | None = None) -> list[Item]:
+    report = poll_once(sessions, sid, policy=FetchPolicy(), cfg=PollSettings(), now=now,
+                       sleep=(waits.append if waits is not None else lambda _: None))
+    assert report is not None and report.ok, report
     with sessions() as s:
-        report = poll_source(s, sid, policy=FetchPolicy(), cfg=PollSettings(), now=now,
-                             sleep=(waits.append if waits is not None else lambda _: None))
-        s.commit()
-        assert report is not None and report.ok, report
         return list(s.scalars(select(Item).where(Item.source_id == sid).order_by(Item.id)))
 
 
@@ -84,12 +84,10 @@ def test_politeness_waits_between_requests_to_one_host(
     a = _add(sessions, fake_web.url("/a.json"), "weibo")
     b = _add(sessions, fake_web.url("/b.json"), "weibo")
     waits: list[float] = []
-    with sessions() as s:
-        cfg = PollSettings(host_intervals={"127.0.0.1": 0.5})
-        for sid in (a, b):
-            poll_source(s, sid, policy=FetchPolicy(), cfg=cfg, now=NOW + timedelta(seconds=0.1
-                        * (sid == b)), sleep=waits.append)
-        s.commit()
+    cfg = PollSettings(host_intervals={"127.0.0.1": 0.5})
+    for sid in (a, b):
+        poll_once(sessions, sid, policy=FetchPolicy(), cfg=cfg, now=NOW + timedelta(seconds=0.1
+                  * (sid == b)), sleep=waits.append)
     assert waits == [0.0, pytest.approx(0.4)]
 
 
@@ -99,16 +97,18 @@ def test_a_productive_source_that_goes_quiet_is_reported(
                   {"Content-Type": "application/json"})
     sid = _add(sessions, fake_web.url("/w.json"), "weibo", interval=600)
     _poll(sessions, sid)
+
+    def poll(minutes: int) -> PollReport | None:
+        return poll_once(sessions, sid, policy=FetchPolicy(), cfg=PollSettings(),
+                         now=NOW + timedelta(minutes=minutes), sleep=lambda _: None)
+
+    quiet = poll(30)
+    assert quiet is not None and not quiet.went_silent  # 3 intervals: not yet
+    late = poll(41)
+    assert late is not None and late.went_silent
+    again = poll(60)
+    assert again is not None and not again.went_silent  # reported once, not every poll
     with sessions() as s:
-        quiet = poll_source(s, sid, policy=FetchPolicy(), cfg=PollSettings(),
-                            now=NOW + timedelta(minutes=30), sleep=lambda _: None)
-        assert quiet is not None and not quiet.went_silent  # 3 intervals: not yet
-        late = poll_source(s, sid, policy=FetchPolicy(), cfg=PollSettings(),
-                           now=NOW + timedelta(minutes=41), sleep=lambda _: None)
-        assert late is not None and late.went_silent
-        again = poll_source(s, sid, policy=FetchPolicy(), cfg=PollSettings(),
-                            now=NOW + timedelta(minutes=60), sleep=lambda _: None)
-        assert again is not None and not again.went_silent  # reported once, not every poll
         source = s.get(Source, sid)
         assert source is not None and source.silent_since is not None
         assert "源可能已失效" in (source.last_warning or "")

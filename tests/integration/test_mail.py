@@ -26,6 +26,7 @@ from responders.mail import (
     stable_message_id,
 )
 from responders.models import MailLog
+from tests.support.transactions import TransactionWatch
 
 pytestmark = pytest.mark.integration
 
@@ -272,6 +273,34 @@ def test_a_claim_held_by_another_process_is_not_sent(sessions: Any) -> None:
         d = deliver_once(s, key="k", recipient="a@x.example", message=message(), smtp=smtp,
                          now=NOW, transport=transport)
     assert d.status == "sent" and calls == ["a@x.example"]
+
+
+def test_no_transaction_is_open_while_talking_to_the_server(sessions: Any) -> None:
+    """The claim is committed before the SMTP conversation and the outcome written after it
+    in a transaction of its own; deliver_once returns with none open, whatever it did."""
+    seen: list[tuple[int, bool]] = []
+
+    def transport(msg: EmailMessage, smtp: SmtpSettings, rcpts: Any) -> Delivery:
+        seen.append((watch.open_now(), s.in_transaction()))
+        return Delivery("temporary", 451, "4.7.1 greylisted") if len(seen) == 1 else \
+            Delivery("sent", 250, "ok")
+
+    smtp = SmtpSettings("127.0.0.1", 25, "none", None, None, "a@b.example", 3.0)
+    kw: dict[str, Any] = {"key": "k", "recipient": "a@x.example", "smtp": smtp,
+                          "transport": transport}
+    with TransactionWatch(sessions.kw["bind"]) as watch, sessions() as s:
+        # A read already open in the caller's session (as digest_for leaves one).
+        s.scalars(select(MailLog)).all()
+        assert deliver_once(s, message=message(), now=NOW, **kw).status == "temporary"
+        assert not s.in_transaction()
+        waiting = deliver_once(s, message=message(), now=NOW + timedelta(seconds=1), **kw)
+        assert waiting.skipped and not s.in_transaction()
+        retried = deliver_once(s, message=message(), now=NOW + timedelta(hours=1), **kw)
+        assert retried.status == "sent" and not s.in_transaction()
+    assert seen == [(0, False), (0, False)]
+    (row,) = log_rows(sessions)
+    assert (row.state, row.attempts) == ("sent", 2)
+    assert row.message_id == stable_message_id("k", "a@x.example")
 
 
 def test_temporary_failures_give_up_after_the_last_attempt(sessions: Any) -> None:
