@@ -29,8 +29,8 @@ from monitor.sources import (
 from responders import admin_topics
 from responders import desk as desk_ops
 from responders.auth import Principal
-from responders.web.app import render
 from responders.web.deps import DB, ApiReader, ApiWriter, DeskContext, PageReader, PageWriter, desk
+from responders.web.rendering import render
 from responders.workflow import RoleForbidden
 
 router = APIRouter(include_in_schema=False)

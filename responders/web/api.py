@@ -18,6 +18,7 @@ from monitor.errors import InputError
 from monitor.sources import list_sources, upsert_source, validate_spec
 from responders import desk as desk_ops
 from responders.auth import Principal, add_user
+from responders.drafting import create_draft
 from responders.models import Alert, AuditEntry, Output
 from responders.outputs import output_log, row_dict, to_csv
 from responders.policies import policy_dict, suggest
@@ -157,10 +158,9 @@ def api_alert_action(alert_id: int, action: str, body: AlertAction, request: Req
 def api_new_output(alert_id: int, body: NewOutput, request: Request,
                    me: ApiWriter,
                    session: DB) -> dict[str, Any]:
-    from responders.web.pages import create_draft
-
-    output = create_draft(desk(request), session, me, alert_id, body.kind,
-                          body.cited_policy_ids, body.title, body.body)
+    ctx = desk(request)
+    output = create_draft(session, me, alert_id, body.kind, body.cited_policy_ids,
+                          ctx.drafting(), ctx.now(), title=body.title, body=body.body)
     session.commit()
     return output_json(output)
 

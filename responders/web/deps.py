@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.settings import Settings
 from responders.auth import LoginThrottle, Principal
+from responders.drafting import DraftSettings
 from responders.web.security import (
     AuthError,
     Enqueue,
@@ -42,6 +43,10 @@ class DeskContext:
     def now(self) -> datetime:
         value: datetime = self.clock()
         return value
+
+    def drafting(self) -> DraftSettings:
+        return DraftSettings(templates_dir=self.templates_dir, tz=self.settings.timezone,
+                             office=self.office, topic_names=self.topic_names)
 
 
 def desk(request: Request) -> DeskContext:

@@ -17,16 +17,16 @@ from monitor.errors import InputError
 from monitor.models import Event, Item
 from responders import desk as desk_ops
 from responders import reminders as reminders_ops
-from responders.auth import Principal, add_user, authenticate, close_session, open_session
-from responders.drafting import AlertFacts, render_draft, template_path
+from responders.auth import add_user, authenticate, close_session, open_session
+from responders.drafting import create_draft
 from responders.models import CHANNELS, OUTPUT_KINDS, ROLES, Output, Policy
 from responders.outputs import counts_by_channel, output_log, row_dict, to_csv
-from responders.policies import citation, suggest
+from responders.policies import suggest
 from responders.queue import QueueFilter, daily_series, query_alerts, sources, users
-from responders.web.app import render, request_lang
 from responders.web.charts import event_buckets, volume_sentiment_svg
-from responders.web.deps import DB, DeskContext, PageReader, PageWriter, desk
+from responders.web.deps import DB, PageReader, PageWriter, desk
 from responders.web.i18n import translate
+from responders.web.rendering import render, request_lang
 from responders.web.security import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -145,14 +145,6 @@ def queue_rows(request: Request, me: PageReader,
 
 # ---------------------------------------------------------------- alert
 
-def _facts(ctx: DeskContext, alert: Any) -> AlertFacts:
-    item = alert.item
-    return AlertFacts(title=item.title or item.text[:40], source=item.source.name,
-                      published_at=item.published_at, topics=list(alert.topics),
-                      topic_names=[ctx.topic_names.get(t, t) for t in alert.topics],
-                      reasons=list(alert.reasons), link=item.link)
-
-
 def _suggest_for(session: Session, alert: Any) -> list[tuple[Policy, float]]:
     query = f"{alert.item.title} {alert.item.text}"
     return suggest(session, query, topics=list(alert.topics), limit=5)
@@ -204,30 +196,9 @@ async def alert_draft(alert_id: int, request: Request, me: PageWriter,
     form = await request.form()
     kind = str(form.get("kind", ""))
     cited = [int(str(v)) for v in form.getlist("policy") if str(v).isdigit()]
-    output = create_draft(ctx, session, me, alert_id, kind, cited)
+    output = create_draft(session, me, alert_id, kind, cited, ctx.drafting(), ctx.now())
     session.commit()
     return RedirectResponse(f"/outputs/{output.id}", status_code=303)
-
-
-def create_draft(ctx: DeskContext, session: Session, me: Principal, alert_id: int, kind: str,
-                 cited: list[int], title: str | None = None,
-                 body: str | None = None) -> Output:
-    """A draft from the template for its kind and the alert's first topic (shared by the
-    page and the API)."""
-    if kind not in OUTPUT_KINDS:
-        raise InputError(f"kind must be one of {', '.join(OUTPUT_KINDS)}")
-    alert = desk_ops.get_alert(session, alert_id)
-    policies = [p for p in (session.get(Policy, i) for i in cited) if p is not None]
-    topic = alert.topics[0] if alert.topics else None
-    if body is None:
-        template = template_path(ctx.templates_dir, kind, topic).read_text(encoding="utf-8")
-        t_title, t_body = render_draft(template, _facts(ctx, alert), now=ctx.now(),
-                                       tz=ctx.settings.timezone, office=ctx.office,
-                                       citations=[citation(p) for p in policies])
-        title, body = title or t_title, t_body
-    return desk_ops.start_draft(session, me, alert.id, desk_ops.DraftInput(
-        kind=kind, title=title or "", body=body, topic=topic,
-        cited_policy_ids=[p.id for p in policies]), ctx.now())
 
 
 @router.post("/alerts/{alert_id}/{action}")
