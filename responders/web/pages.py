@@ -1,5 +1,6 @@
 """Server-rendered pages. Every state change is a POST carrying the CSRF token and ends in
-a redirect (303) so a reload never repeats it."""
+a redirect (303) so a reload never repeats it. Handlers flush; the request's unit of work
+commits (responders.web.unit_of_work)."""
 
 from __future__ import annotations
 
@@ -34,9 +35,10 @@ from responders.web.security import (
     new_login_csrf,
     secure_cookie_flag,
 )
+from responders.web.unit_of_work import DeskRoute
 from responders.workflow import RoleForbidden, allowed_actions
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=DeskRoute)
 
 
 def _client(request: Request) -> str:
@@ -82,7 +84,6 @@ def login(request: Request, session: DB, username: Annotated[str, Form()],
         return _login_again(request, translate(lang, "login_failed"), next, 401)
     ctx.throttle.succeeded([name_key])
     plain = open_session(session, user, now)
-    session.commit()
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(SESSION_COOKIE, plain, httponly=True, samesite="lax", path="/",
                         secure=secure_cookie_flag(request, ctx.secure_cookies))
@@ -103,7 +104,6 @@ def _login_again(request: Request, error: str, next: str, status: int) -> Respon
 def logout(request: Request, me: PageWriter,
            session: DB) -> Response:
     close_session(session, request.cookies.get(SESSION_COOKIE, ""))
-    session.commit()
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
@@ -197,7 +197,6 @@ async def alert_draft(alert_id: int, request: Request, me: PageWriter,
     kind = str(form.get("kind", ""))
     cited = [int(str(v)) for v in form.getlist("policy") if str(v).isdigit()]
     output = create_draft(session, me, alert_id, kind, cited, ctx.drafting(), ctx.now())
-    session.commit()
     return RedirectResponse(f"/outputs/{output.id}", status_code=303)
 
 
@@ -209,7 +208,6 @@ async def alert_action(alert_id: int, action: str, request: Request,
     desk_ops.alert_action(session, me, alert_id, action, desk(request).now(),
                           reason=str(form.get("reason", "")),
                           assignee=str(form.get("assignee") or "") or None)
-    session.commit()
     return RedirectResponse(f"/alerts/{alert_id}", status_code=303)
 
 
@@ -242,10 +240,10 @@ async def output_edit(output_id: int, request: Request, me: PageWriter,
     desk_ops.edit_output(session, me, output_id, desk(request).now(),
                          title=str(form.get("title", "")), body=str(form.get("body", "")),
                          cited_policy_ids=cited)
-    session.commit()
     if form.get("then") == "submit":
+        # One unit with the edit: a refused submit keeps the text as it was before, and
+        # the page says why.
         desk_ops.output_action(session, me, output_id, "submit", desk(request).now())
-        session.commit()
     return RedirectResponse(f"/outputs/{output_id}", status_code=303)
 
 
@@ -262,7 +260,6 @@ async def output_publish(output_id: int, request: Request, me: PageWriter,
     link = str(form.get("link", "")) or None
     pubs = [desk_ops.PublicationInput(channel=c, link=link, published_at=when) for c in channels]
     desk_ops.publish_output(session, me, output_id, pubs, ctx.now())
-    session.commit()
     return RedirectResponse(f"/outputs/{output_id}", status_code=303)
 
 
@@ -284,7 +281,6 @@ async def output_action(output_id: int, action: str, request: Request,
     form = await request.form()
     desk_ops.output_action(session, me, output_id, action, desk(request).now(),
                            comment=str(form.get("comment", "")))
-    session.commit()
     return RedirectResponse(f"/outputs/{output_id}", status_code=303)
 
 
@@ -343,5 +339,4 @@ async def users_add(request: Request, me: PageWriter,
     add_user(session, str(form.get("name", "")), str(form.get("role", "")),
              str(form.get("password", "")), desk(request).now(), actor=me.actor,
              display_name=str(form.get("display_name", "")))
-    session.commit()
     return RedirectResponse("/admin/users", status_code=303)
