@@ -21,6 +21,12 @@ from responders.models import ROLES, ApiToken, AuditEntry, User, WebSession
 _HASHER = PasswordHasher()
 MIN_PASSWORD = 10
 
+# A session's or token's last-use time is written at most this often: otherwise every page
+# a reader opens would be a write (a commit, a row lock on PostgreSQL, a WAL frame on
+# SQLite). Idle expiry counts from the last recorded use, so a session may end up to this
+# much before `idle` has passed since its very last request, never later.
+TOUCH_EVERY = timedelta(minutes=1)
+
 
 @dataclass(frozen=True)
 class Principal:
@@ -112,7 +118,8 @@ def principal_for_token(session: Session, plain: str, now: datetime) -> Principa
     token = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_secret(plain)))
     if token is None or token.revoked_at is not None:
         return None
-    token.last_used_at = now
+    if token.last_used_at is None or now - token.last_used_at > TOUCH_EVERY:
+        token.last_used_at = now
     return Principal("token", token.id, token.name, token.role, None)
 
 
@@ -127,14 +134,16 @@ def open_session(session: Session, user: User, now: datetime) -> str:
 
 def principal_for_session(session: Session, plain: str, now: datetime, *,
                           idle: timedelta, absolute: timedelta) -> Principal | None:
-    """The person behind a session cookie, sliding its idle timer; None when expired."""
+    """The person behind a session cookie, sliding its idle timer (at most once per
+    TOUCH_EVERY); None when expired, and the expired row is deleted."""
     row = session.get(WebSession, hash_secret(plain))
     if row is None:
         return None
     if now - row.last_seen_at > idle or now - row.created_at > absolute or not row.user.active:
         session.delete(row)
         return None
-    row.last_seen_at = now
+    if now - row.last_seen_at > TOUCH_EVERY:
+        row.last_seen_at = now
     user = row.user
     return Principal("user", user.id, user.name, user.role, user.id, row.csrf_token)
 

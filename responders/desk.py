@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, joinedload
 from monitor.errors import InputError
 from monitor.models import Item
 from responders.auth import Principal
-from responders.models import CHANNELS, OUTPUT_KINDS, Alert, AuditEntry, Output, Publication, User
+from responders.models import OUTPUT_KINDS, Alert, AuditEntry, Output, Publication, User
 from responders.workflow import (
     USER_ACTIONS,
     RoleForbidden,
@@ -59,17 +59,34 @@ def get_output(session: Session, output_id: int) -> Output:
     return output
 
 
-def _move_alert(session: Session, alert: Alert, target: str, now: datetime,
-                **values: Any) -> None:
-    """UPDATE … WHERE state = the state we decided from: a concurrent change makes it 0 rows."""
-    result = session.execute(
-        update(Alert).where(Alert.id == alert.id, Alert.state == alert.state)
-        .values(state=target, state_changed_at=now, **values)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise StateConflict(f"alert {alert.id} changed meanwhile; reload and try again")
-    session.refresh(alert)
+def _transition(session: Session, who: Principal, now: datetime, row: Alert | Output, *,
+                action: str, before: str, target: str, values: dict[str, Any] | None,
+                detail: dict[str, Any] | None = None) -> None:
+    """Apply a decided change: UPDATE … WHERE id = :id AND state = :before (the state the
+    decision was taken from), then the audit entry. A concurrent request that moved the row
+    first makes the UPDATE match 0 rows: StateConflict (409), and the caller's transaction,
+    this audit entry included, is rolled back whole — never a double write.
+
+    `values` None: the row itself does not change (a second draft of an alert already being
+    drafted, a publication on a further channel of a published output); only the audit
+    entry is written."""
+    model = type(row)
+    entity = "alert" if isinstance(row, Alert) else "output"
+    if values is not None:
+        result = session.execute(
+            update(model).where(model.id == row.id, model.state == before).values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise StateConflict(f"{entity} {row.id} changed meanwhile; reload and try again")
+        session.refresh(row)
+    audit(session, who, now, entity=entity, entity_id=row.id,
+          alert_id=row.id if isinstance(row, Alert) else row.alert_id, action=action,
+          from_state=before, to_state=target, detail=detail)
+
+
+def _alert_moves(target: str, now: datetime, **values: Any) -> dict[str, Any]:
+    return {"state": target, "state_changed_at": now, **values}
 
 
 def alert_action(session: Session, who: Principal, alert_id: int, action: str, now: datetime,
@@ -93,9 +110,8 @@ def alert_action(session: Session, who: Principal, alert_id: int, action: str, n
             return alert  # already so: a repeated click changes nothing and logs nothing
         values["assignee_id"] = user.id
         detail["assignee"] = user.name
-    _move_alert(session, alert, target, now, **values)
-    audit(session, who, now, entity="alert", entity_id=alert.id, alert_id=alert.id,
-          action=action, from_state=before, to_state=target, detail=detail)
+    _transition(session, who, now, alert, action=action, before=before, target=target,
+                values=_alert_moves(target, now, **values), detail=detail)
     return alert
 
 
@@ -115,16 +131,14 @@ def start_draft(session: Session, who: Principal, alert_id: int, draft: DraftInp
     alert = get_alert(session, alert_id)
     before = alert.state
     target = decide("alert", "draft", before, who.role)
-    if before != target:
-        _move_alert(session, alert, target, now)
     output = Output(alert_id=alert.id, kind=draft.kind, topic=draft.topic, title=draft.title,
                     body=draft.body, state="draft", cited_policy_ids=list(draft.cited_policy_ids),
                     author_id=who.user_id, created_at=now, updated_at=now)
     session.add(output)
-    session.flush()
-    audit(session, who, now, entity="alert", entity_id=alert.id, alert_id=alert.id,
-          action="draft", from_state=before, to_state=target,
-          detail={"output_id": output.id, "kind": draft.kind})
+    session.flush()  # the audit entry names the output
+    _transition(session, who, now, alert, action="draft", before=before, target=target,
+                values=_alert_moves(target, now) if before != target else None,
+                detail={"output_id": output.id, "kind": draft.kind})
     return output
 
 
@@ -137,17 +151,12 @@ def edit_output(session: Session, who: Principal, output_id: int, now: datetime,
     if (output.title, output.body, list(output.cited_policy_ids)) == (
             title, body, list(cited_policy_ids)):
         return output
-    result = session.execute(
-        update(Output).where(Output.id == output.id, Output.state == output.state)
-        .values(title=title, body=body, cited_policy_ids=list(cited_policy_ids), updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise StateConflict(f"output {output.id} changed meanwhile; reload and try again")
-    session.refresh(output)
-    audit(session, who, now, entity="output", entity_id=output.id, alert_id=output.alert_id,
-          action="edit", from_state=output.state, to_state=output.state,
-          detail={"chars": len(body), "cited": list(cited_policy_ids)})
+    # The state stays, but is still checked: an edit racing a submit must not land.
+    _transition(session, who, now, output, action="edit", before=output.state,
+                target=output.state,
+                values={"title": title, "body": body,
+                        "cited_policy_ids": list(cited_policy_ids), "updated_at": now},
+                detail={"chars": len(body), "cited": list(cited_policy_ids)})
     return output
 
 
@@ -167,16 +176,8 @@ def output_action(session: Session, who: Principal, output_id: int, action: str,
         values["approver_id"] = who.user_id
     if action in ("approve", "return"):
         values["review_comment"] = comment.strip() or None
-    result = session.execute(
-        update(Output).where(Output.id == output.id, Output.state == before).values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise StateConflict(f"output {output.id} changed meanwhile; reload and try again")
-    session.refresh(output)
-    detail = {"comment": comment.strip()} if comment.strip() else {}
-    audit(session, who, now, entity="output", entity_id=output.id, alert_id=output.alert_id,
-          action=action, from_state=before, to_state=target, detail=detail)
+    _transition(session, who, now, output, action=action, before=before, target=target,
+                values=values, detail={"comment": comment.strip()} if comment.strip() else {})
     return output
 
 
@@ -222,17 +223,11 @@ def publish_output(session: Session, who: Principal, output_id: int,
         added.append(channel)
     if not added:
         return output
-    if before != target:
-        result = session.execute(
-            update(Output).where(Output.id == output.id, Output.state == before)
-            .values(state=target, updated_at=now).execution_options(synchronize_session=False)
-        )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
-            raise StateConflict(f"output {output.id} changed meanwhile; reload and try again")
+    _transition(session, who, now, output, action="publish", before=before, target=target,
+                values={"state": target, "updated_at": now} if before != target else None,
+                detail={"channels": added})
     session.flush()
-    session.refresh(output)
-    audit(session, who, now, entity="output", entity_id=output.id, alert_id=output.alert_id,
-          action="publish", from_state=before, to_state=target, detail={"channels": added})
+    session.refresh(output)  # the answer lists the new publications
     # The alert is answered once something about it went out.
     if output.alert_id is not None:
         alert = get_alert(session, output.alert_id)
@@ -242,10 +237,9 @@ def publish_output(session: Session, who: Principal, output_id: int,
                 a_target = decide("alert", "respond", a_before, "admin")
             except WorkflowError:
                 return output  # e.g. dismissed meanwhile: the output log still has the row
-            _move_alert(session, alert, a_target, now)
-            audit(session, who, now, entity="alert", entity_id=alert.id, alert_id=alert.id,
-                  action="respond", from_state=a_before, to_state=a_target,
-                  detail={"output_id": output.id})
+            _transition(session, who, now, alert, action="respond", before=a_before,
+                        target=a_target, values=_alert_moves(a_target, now),
+                        detail={"output_id": output.id})
     return output
 
 
@@ -254,7 +248,3 @@ def history(session: Session, alert_id: int) -> Sequence[AuditEntry]:
         select(AuditEntry).where(AuditEntry.alert_id == alert_id)
         .order_by(AuditEntry.at, AuditEntry.id)
     ).all()
-
-
-def known_channels() -> tuple[str, ...]:
-    return CHANNELS

@@ -1,5 +1,7 @@
 """Drafts start from a template (config/templates/<kind>/<topic>.txt, else default.txt)
-filled with the facts of the alert. Pure apart from reading the template file.
+filled with the facts of the alert. `render_draft` is pure; `create_draft` reads the alert,
+its cited policies and the template, and records the draft through responders.desk (flushes,
+never commits: the web request that asked for it does).
 
 Templates use `$name` placeholders (string.Template): a brace in Chinese text or a
 placeholder the template does not know never breaks a draft (safe_substitute).
@@ -14,7 +16,13 @@ from pathlib import Path
 from string import Template
 from zoneinfo import ZoneInfo
 
-from monitor.errors import ConfigError
+from sqlalchemy.orm import Session
+
+from monitor.errors import ConfigError, InputError
+from responders import desk
+from responders.auth import Principal
+from responders.models import OUTPUT_KINDS, Alert, Output, Policy
+from responders.policies import citation
 
 KIND_DIRS = {"回应": "response", "政策解读": "interpretation"}
 
@@ -65,3 +73,43 @@ def render_draft(template_text: str, facts: AlertFacts, *, now: datetime, tz: st
     text = Template(template_text).safe_substitute(values).strip()
     title, _, body = text.partition("\n")
     return title.strip(), body.strip()
+
+
+@dataclass(frozen=True)
+class DraftSettings:
+    """What a draft needs from the desk's settings."""
+
+    templates_dir: Path
+    tz: str
+    office: str
+    topic_names: Mapping[str, str]  # topic id → name; the admins' edits show at once
+
+
+def alert_facts(alert: Alert, topic_names: Mapping[str, str]) -> AlertFacts:
+    item = alert.item
+    return AlertFacts(title=item.title or item.text[:40], source=item.source.name,
+                      published_at=item.published_at, topics=list(alert.topics),
+                      topic_names=[topic_names.get(t, t) for t in alert.topics],
+                      reasons=list(alert.reasons), link=item.link)
+
+
+def create_draft(session: Session, who: Principal, alert_id: int, kind: str,
+                 cited: Sequence[int], drafting: DraftSettings, now: datetime, *,
+                 title: str | None = None, body: str | None = None) -> Output:
+    """A draft from the template for its kind and the alert's first topic, unless `body` is
+    given (the API may send its own text). Shared by the desk's page and its API."""
+    if kind not in OUTPUT_KINDS:
+        raise InputError(f"kind must be one of {', '.join(OUTPUT_KINDS)}")
+    alert = desk.get_alert(session, alert_id)
+    policies = [p for p in (session.get(Policy, i) for i in cited) if p is not None]
+    topic = alert.topics[0] if alert.topics else None
+    if body is None:
+        template = template_path(drafting.templates_dir, kind, topic).read_text(
+            encoding="utf-8")
+        t_title, t_body = render_draft(template, alert_facts(alert, drafting.topic_names),
+                                       now=now, tz=drafting.tz, office=drafting.office,
+                                       citations=[citation(p) for p in policies])
+        title, body = title or t_title, t_body
+    return desk.start_draft(session, who, alert.id, desk.DraftInput(
+        kind=kind, title=title or "", body=body, topic=topic,
+        cited_policy_ids=[p.id for p in policies]), now)

@@ -1,8 +1,9 @@
 """Admin pages and API: sources (health, add, remove) and the topic taxonomy (view, edit).
 
 Admin only (403 otherwise, checked on the server), CSRF on every POST (PageWriter/ApiWriter),
-every change audit-logged in the same transaction. A refused change re-renders the page
-with the reason and with what the admin typed, so nothing is lost."""
+every change audit-logged in the same transaction (the request's unit of work commits it,
+responders.web.unit_of_work). A refused change re-renders the page with the reason and
+with what the admin typed, so nothing is lost."""
 
 from __future__ import annotations
 
@@ -29,12 +30,22 @@ from monitor.sources import (
 from responders import admin_topics
 from responders import desk as desk_ops
 from responders.auth import Principal
-from responders.web.app import render
-from responders.web.deps import DB, ApiReader, ApiWriter, DeskContext, PageReader, PageWriter, desk
+from responders.web.deps import (
+    DB,
+    ApiReader,
+    ApiWriter,
+    DeskContext,
+    PageReader,
+    PageWriter,
+    UoW,
+    desk,
+)
+from responders.web.rendering import render
+from responders.web.unit_of_work import DeskRoute
 from responders.workflow import RoleForbidden
 
-router = APIRouter(include_in_schema=False)
-api = APIRouter(prefix="/api/v1", tags=["admin"])
+router = APIRouter(include_in_schema=False, route_class=DeskRoute)
+api = APIRouter(prefix="/api/v1", tags=["admin"], route_class=DeskRoute)
 
 
 def _admin(me: Principal) -> None:
@@ -88,18 +99,20 @@ def sources_page(request: Request, me: PageReader, session: DB) -> Response:
 
 
 @router.post("/admin/sources")
-async def sources_add(request: Request, me: PageWriter, session: DB) -> Response:
+async def sources_add(request: Request, me: PageWriter, uow: UoW) -> Response:
     _admin(me)
     ctx = desk(request)
+    session = uow.session
     form = {k: str(v).strip() for k, v in (await request.form()).items()
             if k in ("name", "url", "kind", "interval")}
     try:
         source_id = add_source(ctx, session, me, {k: v for k, v in form.items() if v})
     except InputError as exc:
+        # Before re-rendering, so the list shows what is stored, not the refused change
+        # (the 400 would roll it back anyway, but only after the page was drawn).
         session.rollback()
         return _sources_page(request, session, error=str(exc), form=form, status_code=400)
-    session.commit()
-    ctx.enqueue("monitor.poll_source", [source_id])  # after the commit: the row exists
+    uow.after_commit(lambda: ctx.enqueue("monitor.poll_source", [source_id]))  # the row exists
     return RedirectResponse("/admin/sources?notice=added", status_code=303)
 
 
@@ -113,7 +126,6 @@ async def sources_remove(source_id: int, request: Request, me: PageWriter,
     except InputError as exc:
         session.rollback()
         return _sources_page(request, session, error=str(exc), status_code=400)
-    session.commit()
     return RedirectResponse("/admin/sources?notice=removed", status_code=303)
 
 
@@ -141,7 +153,6 @@ def api_remove_source(source_id: int, request: Request, me: ApiWriter, session: 
                       purge: bool = False) -> dict[str, Any]:
     _admin(me)
     name, count = drop_source(desk(request), session, me, source_id, purge=purge)
-    session.commit()
     return {"removed": name, "items_deleted": count}
 
 
@@ -191,7 +202,6 @@ async def topics_save(request: Request, me: PageWriter, session: DB) -> Response
     except InputError as exc:
         session.rollback()
         return _topics_page(request, text=text, error=str(exc), status_code=400)
-    session.commit()
     return RedirectResponse("/admin/topics?saved=1", status_code=303)
 
 
@@ -212,6 +222,5 @@ def api_put_topics(body: TopicsIn, request: Request, me: ApiWriter,
                    session: DB) -> JSONResponse:
     _admin(me)
     save_topics(desk(request), session, me, body.yaml)
-    session.commit()
     return JSONResponse({"saved": True, "topics": len(desk(request).topic_names)})
 

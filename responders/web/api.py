@@ -1,6 +1,6 @@
 """JSON API under /api/v1 (OpenAPI at /api/docs). Bearer token or browser session (the
 latter with the X-CSRF-Token header on writes). Errors: {"error": "..."} with 400/401/403/
-404/409."""
+404/409. Handlers flush; the request's unit of work commits (responders.web.unit_of_work)."""
 
 from __future__ import annotations
 
@@ -18,14 +18,16 @@ from monitor.errors import InputError
 from monitor.sources import list_sources, upsert_source, validate_spec
 from responders import desk as desk_ops
 from responders.auth import Principal, add_user
+from responders.drafting import create_draft
 from responders.models import Alert, AuditEntry, Output
 from responders.outputs import output_log, row_dict, to_csv
 from responders.policies import policy_dict, suggest
 from responders.queue import QueueFilter, query_alerts, users
-from responders.web.deps import DB, ApiReader, ApiWriter, desk
+from responders.web.deps import DB, ApiReader, ApiWriter, UoW, desk
+from responders.web.unit_of_work import DeskRoute
 from responders.workflow import RoleForbidden
 
-router = APIRouter(prefix="/api/v1", tags=["desk"])
+router = APIRouter(prefix="/api/v1", tags=["desk"], route_class=DeskRoute)
 
 
 def _iso(dt: datetime | None) -> str | None:
@@ -149,7 +151,6 @@ def api_alert_action(alert_id: int, action: str, body: AlertAction, request: Req
                      session: DB) -> dict[str, Any]:
     alert = desk_ops.alert_action(session, me, alert_id, action, desk(request).now(),
                                   reason=body.reason, assignee=body.assignee)
-    session.commit()
     return alert_json(alert, _names(session).get(alert.assignee_id or 0))
 
 
@@ -157,11 +158,9 @@ def api_alert_action(alert_id: int, action: str, body: AlertAction, request: Req
 def api_new_output(alert_id: int, body: NewOutput, request: Request,
                    me: ApiWriter,
                    session: DB) -> dict[str, Any]:
-    from responders.web.pages import create_draft
-
-    output = create_draft(desk(request), session, me, alert_id, body.kind,
-                          body.cited_policy_ids, body.title, body.body)
-    session.commit()
+    ctx = desk(request)
+    output = create_draft(session, me, alert_id, body.kind, body.cited_policy_ids,
+                          ctx.drafting(), ctx.now(), title=body.title, body=body.body)
     return output_json(output)
 
 
@@ -185,7 +184,6 @@ def api_output_edit(output_id: int, body: OutputEdit, request: Request,
                     session: DB) -> dict[str, Any]:
     output = desk_ops.edit_output(session, me, output_id, desk(request).now(), title=body.title,
                                   body=body.body, cited_policy_ids=body.cited_policy_ids)
-    session.commit()
     return output_json(output)
 
 
@@ -195,7 +193,6 @@ def api_output_action(output_id: int, action: str, body: OutputAction, request: 
                       session: DB) -> dict[str, Any]:
     output = desk_ops.output_action(session, me, output_id, action, desk(request).now(),
                                     comment=body.comment)
-    session.commit()
     return output_json(output)
 
 
@@ -210,7 +207,6 @@ def api_publish(output_id: int, body: Publish, request: Request,
     pubs = [desk_ops.PublicationInput(p.channel, p.link, p.published_at or now)
             for p in body.publications]
     output = desk_ops.publish_output(session, me, output_id, pubs, now)
-    session.commit()
     return output_json(output)
 
 
@@ -248,17 +244,18 @@ def api_sources(me: ApiReader,
 
 @router.post("/sources", status_code=201)
 def api_add_source(body: SourceIn, request: Request, me: ApiWriter,
-                   session: DB) -> JSONResponse:
+                   uow: UoW) -> JSONResponse:
     _require_admin(me)
     ctx = desk(request)
+    session = uow.session
     spec = validate_spec({"name": body.name, "url": body.url, "kind": body.kind,
                           "interval": body.interval}, where="source")
     source, created = upsert_source(session, spec, ctx.now())
     desk_ops.audit(session, me, ctx.now(), entity="source", entity_id=source.id,
                    action="create" if created else "update", detail={"url": source.url})
-    session.commit()
+    source_id = source.id
     # After the commit, so the worker finds the row (DESIGN principle 2).
-    ctx.enqueue("monitor.poll_source", [source.id])
+    uow.after_commit(lambda: ctx.enqueue("monitor.poll_source", [source_id]))
     return JSONResponse({"id": source.id, "name": source.name, "created": created},
                         status_code=201 if created else 200)
 
@@ -277,5 +274,4 @@ def api_add_user(body: UserIn, request: Request, me: ApiWriter,
     _require_admin(me)
     user = add_user(session, body.name, body.role, body.password, desk(request).now(),
                     display_name=body.display_name, actor=me.actor)
-    session.commit()
     return {"id": user.id, "name": user.name, "role": user.role}

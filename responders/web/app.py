@@ -10,11 +10,10 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import text
@@ -26,8 +25,13 @@ from monitor.settings import Settings
 from responders.admin_topics import topic_names
 from responders.auth import LoginThrottle
 from responders.desk import NotFound
+from responders.web.admin import api as admin_api
+from responders.web.admin import router as admin_router
+from responders.web.api import router as api_router
 from responders.web.deps import DeskContext, LoginRequired
-from responders.web.i18n import LANGS, translate
+from responders.web.ingest_api import router as ingest_router
+from responders.web.pages import router as page_router
+from responders.web.rendering import render
 from responders.web.security import (
     AuthError,
     CsrfError,
@@ -45,12 +49,6 @@ from responders.workflow import (
 )
 
 HERE = Path(__file__).resolve().parent
-LANG_COOKIE = "yq_lang"
-
-
-def request_lang(request: Request) -> str:
-    wanted = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE) or "zh"
-    return wanted if wanted in LANGS else "zh"
 
 
 def _error_status(exc: Exception) -> int:
@@ -138,12 +136,6 @@ def create_app(settings: Settings, enqueue: Enqueue) -> FastAPI:
             return JSONResponse({"ok": False, "database": str(exc)[:200]}, status_code=503)
         return JSONResponse({"ok": True})
 
-    from responders.web.admin import api as admin_api
-    from responders.web.admin import router as admin_router
-    from responders.web.api import router as api_router
-    from responders.web.ingest_api import router as ingest_router
-    from responders.web.pages import router as page_router
-
     app.include_router(api_router)
     app.include_router(ingest_router)
     app.include_router(admin_api)
@@ -160,17 +152,3 @@ def create_app(settings: Settings, enqueue: Enqueue) -> FastAPI:
     app.router.on_shutdown.append(_close)
     return app
 
-
-def render(request: Request, name: str, context: dict[str, Any],
-           status_code: int = 200) -> HTMLResponse:
-    """A page in the request's language; ?lang=xx is remembered in a cookie."""
-    ctx: DeskContext = request.app.state.desk
-    lang = request_lang(request)
-    me = getattr(request.state, "principal", None)
-    full = {"t": lambda k, **v: translate(lang, k, **v), "lang": lang, "me": me,
-            "csrf": me.csrf_token if me is not None else "", "now": ctx.now(), **context}
-    response = ctx.templates.TemplateResponse(request, name, full, status_code=status_code)
-    if request.query_params.get("lang") in LANGS:
-        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, httponly=True,
-                            samesite="lax")
-    return response

@@ -1,5 +1,5 @@
-"""What every request handler shares: the per-app context, a database session per request,
-and who is asking."""
+"""What every request handler shares: the per-app context, the request's unit of work (its
+database session, responders.web.unit_of_work), and who is asking."""
 
 from __future__ import annotations
 
@@ -12,16 +12,20 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
 from monitor.settings import Settings
 from responders.auth import LoginThrottle, Principal
+from responders.drafting import DraftSettings
 from responders.web.security import (
+    UNSAFE_METHODS,
     AuthError,
     Enqueue,
     check_csrf,
     now_utc,
     resolve_principal,
 )
+from responders.web.unit_of_work import UnitOfWork, attach
 
 
 @dataclass
@@ -43,15 +47,35 @@ class DeskContext:
         value: datetime = self.clock()
         return value
 
+    def drafting(self) -> DraftSettings:
+        return DraftSettings(templates_dir=self.templates_dir, tz=self.settings.timezone,
+                             office=self.office, topic_names=self.topic_names)
+
 
 def desk(request: Request) -> DeskContext:
     ctx: DeskContext = request.app.state.desk
     return ctx
 
 
-def db(request: Request) -> Iterator[Session]:
+def unit_of_work(request: Request) -> Iterator[UnitOfWork]:
+    """The request's session as one unit of work, ended by DeskRoute. Its exit closes the
+    session (rolling back whatever was not committed); declared with scope "function" (see
+    UoW below) so that exit comes before the response is sent, and a unit no route ended —
+    a router made without DeskRoute — is a 500 instead of a change silently dropped."""
     with desk(request).sessions() as session:
-        yield session
+        uow = UnitOfWork(session, writes=request.method in UNSAFE_METHODS)
+        attach(request, uow)
+        yield uow
+        if not uow.ended:
+            raise RuntimeError(f"{request.method} {request.url.path}: the unit of work was "
+                               "never ended; the router needs route_class=DeskRoute")
+
+
+UoW = Annotated[UnitOfWork, Depends(unit_of_work, scope="function")]
+
+
+def db(uow: UoW) -> Session:
+    return uow.session
 
 
 class LoginRequired(Exception):
@@ -62,8 +86,15 @@ def _principal(request: Request, session: Session) -> Principal | None:
     ctx = desk(request)
     principal = resolve_principal(request, session, idle=ctx.idle, absolute=ctx.absolute,
                                   now=ctx.now())
-    # Sliding idle expiry is a write (last_seen_at); it belongs to this request's boundary.
-    session.commit()
+    # Resolving may write: a session's or token's last-use time, at most once a minute
+    # (responders.auth.TOUCH_EVERY), or the deletion of an expired session. That records
+    # the visit rather than anything the request asked for, so it is its own short commit,
+    # here: kept when the request's own change then fails (as it always was), and the only
+    # write a GET ever makes. GETs do touch the session: most of a press officer's day is
+    # reading the queue, and a session that slid only on POSTs would log a reader out after
+    # `idle` minutes of work.
+    if session.dirty or session.deleted:
+        session.commit()
     request.state.principal = principal
     return principal
 
@@ -76,7 +107,8 @@ def api_reader(request: Request, session: Annotated[Session, Depends(db)]) -> Pr
 
 
 async def api_writer(request: Request, session: Annotated[Session, Depends(db)]) -> Principal:
-    principal = api_reader(request, session)
+    # Async for check_csrf (it may read the form); the database work goes to the thread pool.
+    principal = await run_in_threadpool(api_reader, request, session)
     await check_csrf(request, principal)
     return principal
 
@@ -89,12 +121,13 @@ def page_reader(request: Request, session: Annotated[Session, Depends(db)]) -> P
 
 
 async def page_writer(request: Request, session: Annotated[Session, Depends(db)]) -> Principal:
-    principal = page_reader(request, session)
+    principal = await run_in_threadpool(page_reader, request, session)
     await check_csrf(request, principal)
     return principal
 
 
-# Parameter types for handlers (FastAPI reads the dependency from the annotation).
+# Parameter types for handlers (FastAPI reads the dependency from the annotation). DB is
+# the unit of work's session, for handlers with nothing to do after the commit.
 DB = Annotated[Session, Depends(db)]
 ApiReader = Annotated[Principal, Depends(api_reader)]
 ApiWriter = Annotated[Principal, Depends(api_writer)]

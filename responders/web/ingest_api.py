@@ -10,7 +10,8 @@ error is reported with the post's index and nothing is stored, so the client fix
 and sends it again whole. A replayed batch stores nothing twice (the items' unique keys) and
 answers 200 with the posts counted as duplicates. Only new items are handed to the analysis
 workers, after the commit, through the app's `enqueue` callable (this package never imports
-tasks/).
+tasks/). The batch is the request's unit of work (responders.web.unit_of_work): an error
+answer rolls it back.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from monitor.errors import InputError
@@ -35,10 +37,11 @@ from monitor.importing import (
 from monitor.models import Source
 from responders.auth import hash_secret
 from responders.models import ApiToken
-from responders.web.deps import desk
+from responders.web.deps import DeskContext, UoW, desk
+from responders.web.unit_of_work import DeskRoute
 
 log = logging.getLogger(__name__)
-router = APIRouter(prefix="/api/v1", tags=["ingest"])
+router = APIRouter(prefix="/api/v1", tags=["ingest"], route_class=DeskRoute)
 
 # 1,000 posts of a few thousand characters each fit easily; a body far beyond that is a
 # mistake or an attack and is refused before it is read whole. Settings: web.ingest_max_bytes.
@@ -102,7 +105,9 @@ async def _read_body(request: Request, limit: int) -> bytes | None:
 
 
 def _authenticate(request: Request, token: str) -> tuple[int, str] | JSONResponse:
-    """The push source's (id, name) for this token, or the 401/403 answer."""
+    """The push source's (id, name) for this token, or the 401/403 answer. Read in a short
+    session of its own, closed before the body is read: no transaction stays open while
+    megabytes arrive over the network (DESIGN principle 11)."""
     with desk(request).sessions() as session:
         source = source_for_token(session, token)
         if source is not None:
@@ -117,31 +122,28 @@ def _authenticate(request: Request, token: str) -> tuple[int, str] | JSONRespons
     return _error(401, "invalid or replaced push token")
 
 
-def _store(request: Request, source_id: int, batch: Any) -> ImportResult | JSONResponse:
-    """Validate and store the batch; commit only when every post is valid."""
-    ctx = desk(request)
-    with ctx.sessions() as session:
-        source = session.get(Source, source_id)
-        if source is None:  # removed between the two steps
-            return _error(401, "invalid or replaced push token")
-        try:
-            result = store_batch(session, source, batch, ctx.now())
-        except BatchTooLarge as exc:
-            return _error(413, str(exc))
-        except InputError as exc:
-            return _error(400, str(exc))
-        if result.errors:
-            session.rollback()
-            return _error(422, f"{len(result.errors)} of {len(_posts(batch))} posts are "
-                               "invalid; nothing was stored — fix them and send the batch "
-                               "again", errors=[{"index": e.line - 1, "error": e.error}
-                                                for e in result.errors])
-        session.commit()
-        return result
+def _store(ctx: DeskContext, session: Session, source_id: int,
+           batch: Any) -> ImportResult | JSONResponse:
+    """Validate and store (flush) the batch, or the error answer, which rolls it back."""
+    source = session.get(Source, source_id)
+    if source is None:  # removed between the two steps
+        return _error(401, "invalid or replaced push token")
+    try:
+        result = store_batch(session, source, batch, ctx.now())
+    except BatchTooLarge as exc:
+        return _error(413, str(exc))
+    except InputError as exc:
+        return _error(400, str(exc))
+    if result.errors:
+        return _error(422, f"{len(result.errors)} of {len(_posts(batch))} posts are "
+                           "invalid; nothing was stored — fix them and send the batch "
+                           "again", errors=[{"index": e.line - 1, "error": e.error}
+                                            for e in result.errors])
+    return result
 
 
 @router.post("/ingest", openapi_extra=_OPENAPI, response_model=None)
-async def ingest(request: Request) -> JSONResponse:
+async def ingest(request: Request, uow: UoW) -> JSONResponse:
     ctx = desk(request)
     header = request.headers.get("authorization", "")
     token = header[7:].strip() if header.lower().startswith("bearer ") else ""
@@ -166,9 +168,13 @@ async def ingest(request: Request) -> JSONResponse:
     except json.JSONDecodeError as exc:
         return _error(400, f"the body is not JSON: {exc.msg} at line {exc.lineno} "
                            f"column {exc.colno}")
-    result = await run_in_threadpool(_store, request, source_id, batch)
+    result = await run_in_threadpool(_store, ctx, uow.session, source_id, batch)
     if isinstance(result, JSONResponse):
         return result
+    # The answer says whether the analysis was queued, which is known only once the posts
+    # are committed and handed over; so this request commits here, before enqueueing,
+    # rather than when its route ends the unit of work.
+    await run_in_threadpool(uow.commit)
     analysis = "none"
     if result.item_ids:
         analysis = "queued"

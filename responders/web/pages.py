@@ -1,5 +1,6 @@
 """Server-rendered pages. Every state change is a POST carrying the CSRF token and ends in
-a redirect (303) so a reload never repeats it."""
+a redirect (303) so a reload never repeats it. Handlers flush; the request's unit of work
+commits (responders.web.unit_of_work)."""
 
 from __future__ import annotations
 
@@ -17,16 +18,16 @@ from monitor.errors import InputError
 from monitor.models import Event, Item
 from responders import desk as desk_ops
 from responders import reminders as reminders_ops
-from responders.auth import Principal, add_user, authenticate, close_session, open_session
-from responders.drafting import AlertFacts, render_draft, template_path
+from responders.auth import add_user, authenticate, close_session, open_session
+from responders.drafting import create_draft
 from responders.models import CHANNELS, OUTPUT_KINDS, ROLES, Output, Policy
 from responders.outputs import counts_by_channel, output_log, row_dict, to_csv
-from responders.policies import citation, suggest
+from responders.policies import suggest
 from responders.queue import QueueFilter, daily_series, query_alerts, sources, users
-from responders.web.app import render, request_lang
 from responders.web.charts import event_buckets, volume_sentiment_svg
-from responders.web.deps import DB, DeskContext, PageReader, PageWriter, desk
+from responders.web.deps import DB, PageReader, PageWriter, desk
 from responders.web.i18n import translate
+from responders.web.rendering import render, request_lang
 from responders.web.security import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -34,9 +35,10 @@ from responders.web.security import (
     new_login_csrf,
     secure_cookie_flag,
 )
+from responders.web.unit_of_work import DeskRoute
 from responders.workflow import RoleForbidden, allowed_actions
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=DeskRoute)
 
 
 def _client(request: Request) -> str:
@@ -82,7 +84,6 @@ def login(request: Request, session: DB, username: Annotated[str, Form()],
         return _login_again(request, translate(lang, "login_failed"), next, 401)
     ctx.throttle.succeeded([name_key])
     plain = open_session(session, user, now)
-    session.commit()
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(SESSION_COOKIE, plain, httponly=True, samesite="lax", path="/",
                         secure=secure_cookie_flag(request, ctx.secure_cookies))
@@ -103,7 +104,6 @@ def _login_again(request: Request, error: str, next: str, status: int) -> Respon
 def logout(request: Request, me: PageWriter,
            session: DB) -> Response:
     close_session(session, request.cookies.get(SESSION_COOKIE, ""))
-    session.commit()
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
@@ -144,14 +144,6 @@ def queue_rows(request: Request, me: PageReader,
 
 
 # ---------------------------------------------------------------- alert
-
-def _facts(ctx: DeskContext, alert: Any) -> AlertFacts:
-    item = alert.item
-    return AlertFacts(title=item.title or item.text[:40], source=item.source.name,
-                      published_at=item.published_at, topics=list(alert.topics),
-                      topic_names=[ctx.topic_names.get(t, t) for t in alert.topics],
-                      reasons=list(alert.reasons), link=item.link)
-
 
 def _suggest_for(session: Session, alert: Any) -> list[tuple[Policy, float]]:
     query = f"{alert.item.title} {alert.item.text}"
@@ -204,30 +196,8 @@ async def alert_draft(alert_id: int, request: Request, me: PageWriter,
     form = await request.form()
     kind = str(form.get("kind", ""))
     cited = [int(str(v)) for v in form.getlist("policy") if str(v).isdigit()]
-    output = create_draft(ctx, session, me, alert_id, kind, cited)
-    session.commit()
+    output = create_draft(session, me, alert_id, kind, cited, ctx.drafting(), ctx.now())
     return RedirectResponse(f"/outputs/{output.id}", status_code=303)
-
-
-def create_draft(ctx: DeskContext, session: Session, me: Principal, alert_id: int, kind: str,
-                 cited: list[int], title: str | None = None,
-                 body: str | None = None) -> Output:
-    """A draft from the template for its kind and the alert's first topic (shared by the
-    page and the API)."""
-    if kind not in OUTPUT_KINDS:
-        raise InputError(f"kind must be one of {', '.join(OUTPUT_KINDS)}")
-    alert = desk_ops.get_alert(session, alert_id)
-    policies = [p for p in (session.get(Policy, i) for i in cited) if p is not None]
-    topic = alert.topics[0] if alert.topics else None
-    if body is None:
-        template = template_path(ctx.templates_dir, kind, topic).read_text(encoding="utf-8")
-        t_title, t_body = render_draft(template, _facts(ctx, alert), now=ctx.now(),
-                                       tz=ctx.settings.timezone, office=ctx.office,
-                                       citations=[citation(p) for p in policies])
-        title, body = title or t_title, t_body
-    return desk_ops.start_draft(session, me, alert.id, desk_ops.DraftInput(
-        kind=kind, title=title or "", body=body, topic=topic,
-        cited_policy_ids=[p.id for p in policies]), ctx.now())
 
 
 @router.post("/alerts/{alert_id}/{action}")
@@ -238,7 +208,6 @@ async def alert_action(alert_id: int, action: str, request: Request,
     desk_ops.alert_action(session, me, alert_id, action, desk(request).now(),
                           reason=str(form.get("reason", "")),
                           assignee=str(form.get("assignee") or "") or None)
-    session.commit()
     return RedirectResponse(f"/alerts/{alert_id}", status_code=303)
 
 
@@ -271,10 +240,10 @@ async def output_edit(output_id: int, request: Request, me: PageWriter,
     desk_ops.edit_output(session, me, output_id, desk(request).now(),
                          title=str(form.get("title", "")), body=str(form.get("body", "")),
                          cited_policy_ids=cited)
-    session.commit()
     if form.get("then") == "submit":
+        # One unit with the edit: a refused submit keeps the text as it was before, and
+        # the page says why.
         desk_ops.output_action(session, me, output_id, "submit", desk(request).now())
-        session.commit()
     return RedirectResponse(f"/outputs/{output_id}", status_code=303)
 
 
@@ -291,7 +260,6 @@ async def output_publish(output_id: int, request: Request, me: PageWriter,
     link = str(form.get("link", "")) or None
     pubs = [desk_ops.PublicationInput(channel=c, link=link, published_at=when) for c in channels]
     desk_ops.publish_output(session, me, output_id, pubs, ctx.now())
-    session.commit()
     return RedirectResponse(f"/outputs/{output_id}", status_code=303)
 
 
@@ -313,7 +281,6 @@ async def output_action(output_id: int, action: str, request: Request,
     form = await request.form()
     desk_ops.output_action(session, me, output_id, action, desk(request).now(),
                            comment=str(form.get("comment", "")))
-    session.commit()
     return RedirectResponse(f"/outputs/{output_id}", status_code=303)
 
 
@@ -372,5 +339,4 @@ async def users_add(request: Request, me: PageWriter,
     add_user(session, str(form.get("name", "")), str(form.get("role", "")),
              str(form.get("password", "")), desk(request).now(), actor=me.actor,
              display_name=str(form.get("display_name", "")))
-    session.commit()
     return RedirectResponse("/admin/users", status_code=303)
