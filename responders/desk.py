@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, joinedload
 
-from monitor.errors import InputError
+from monitor.errors import InputError, NotFound
 from monitor.models import Item
 from responders.auth import Principal
 from responders.models import OUTPUT_KINDS, Alert, AuditEntry, Output, Publication, User
@@ -26,10 +26,6 @@ from responders.workflow import (
     WorkflowError,
     decide,
 )
-
-
-class NotFound(InputError):
-    pass
 
 
 def audit(session: Session, who: Principal | str, now: datetime, *, entity: str,

@@ -19,50 +19,27 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import text
 
 from monitor.db import make_engine, make_sessionmaker
-from monitor.errors import InputError
+from monitor.errors import YuqingError
 from monitor.flagging import PRIORITY_NAMES
 from monitor.settings import Settings
 from responders.admin_topics import topic_names
 from responders.auth import LoginThrottle
-from responders.desk import NotFound
 from responders.web.admin import api as admin_api
 from responders.web.admin import router as admin_router
 from responders.web.api import router as api_router
 from responders.web.deps import DeskContext, LoginRequired
+from responders.web.errors import http_status
 from responders.web.ingest_api import router as ingest_router
 from responders.web.pages import router as page_router
 from responders.web.rendering import render
 from responders.web.security import (
-    AuthError,
-    CsrfError,
     Enqueue,
     SecurityHeaders,
     clean_html,
     safe_url,
 )
-from responders.workflow import (
-    ReasonRequired,
-    RoleForbidden,
-    StateConflict,
-    UnknownAction,
-    WorkflowError,
-)
 
 HERE = Path(__file__).resolve().parent
-
-
-def _error_status(exc: Exception) -> int:
-    if isinstance(exc, AuthError):
-        return 401
-    if isinstance(exc, RoleForbidden | CsrfError):
-        return 403
-    if isinstance(exc, NotFound | UnknownAction):
-        return 404
-    if isinstance(exc, StateConflict):
-        return 409
-    if isinstance(exc, ReasonRequired | InputError | WorkflowError):
-        return 400
-    return 500
 
 
 def create_app(settings: Settings, enqueue: Enqueue) -> FastAPI:
@@ -115,7 +92,7 @@ def create_app(settings: Settings, enqueue: Enqueue) -> FastAPI:
         return RedirectResponse("/login?next=" + request.url.path, status_code=303)
 
     async def _error(request: Request, exc: Exception) -> Response:
-        status = _error_status(exc)
+        status = http_status(exc) if isinstance(exc, YuqingError) else 500
         message = str(exc) or exc.__class__.__name__
         if request.url.path.startswith("/api/") or status == 401 and \
                 request.headers.get("authorization"):
@@ -124,8 +101,9 @@ def create_app(settings: Settings, enqueue: Enqueue) -> FastAPI:
         return render(request, "error.html", {"message": message, "status": status},
                       status_code=status)
 
-    for exc_type in (AuthError, CsrfError, WorkflowError, InputError):
-        app.add_exception_handler(exc_type, _error)
+    # One handler for the whole tree (LoginRequired, registered above, is more specific and
+    # wins for pages); the status comes from responders.web.errors.
+    app.add_exception_handler(YuqingError, _error)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> Response:

@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from monitor.settings import Settings
 from responders.auth import LoginThrottle, Principal
 from responders.drafting import DraftSettings
+from responders.errors import DeskError
 from responders.web.security import (
     UNSAFE_METHODS,
     AuthError,
@@ -78,7 +79,7 @@ def db(uow: UoW) -> Session:
     return uow.session
 
 
-class LoginRequired(Exception):
+class LoginRequired(DeskError):
     """A page asked for without a session: redirect to /login (the API answers 401)."""
 
 

@@ -29,7 +29,6 @@ from starlette.concurrency import run_in_threadpool
 from monitor.errors import InputError
 from monitor.importing import (
     MAX_BATCH,
-    BatchTooLarge,
     ImportResult,
     source_for_token,
     store_batch,
@@ -38,6 +37,7 @@ from monitor.models import Source
 from responders.auth import hash_secret
 from responders.models import ApiToken
 from responders.web.deps import DeskContext, UoW, desk
+from responders.web.errors import http_status
 from responders.web.unit_of_work import DeskRoute
 
 log = logging.getLogger(__name__)
@@ -130,10 +130,8 @@ def _store(ctx: DeskContext, session: Session, source_id: int,
         return _error(401, "invalid or replaced push token")
     try:
         result = store_batch(session, source, batch, ctx.now())
-    except BatchTooLarge as exc:
-        return _error(413, str(exc))
-    except InputError as exc:
-        return _error(400, str(exc))
+    except InputError as exc:  # BatchTooLarge among them: 413 (responders.web.errors)
+        return _error(http_status(exc), str(exc))
     if result.errors:
         return _error(422, f"{len(result.errors)} of {len(_posts(batch))} posts are "
                            "invalid; nothing was stored — fix them and send the batch "

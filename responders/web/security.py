@@ -17,6 +17,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp
 
 from responders.auth import Principal, principal_for_session, principal_for_token
+from responders.errors import DeskError
 
 SESSION_COOKIE = "yq_session"
 LOGIN_CSRF_COOKIE = "yq_login_csrf"
@@ -45,11 +46,11 @@ class SecurityHeaders(BaseHTTPMiddleware):
         return response
 
 
-class AuthError(Exception):
+class AuthError(DeskError):
     """401: no or bad credentials."""
 
 
-class CsrfError(Exception):
+class CsrfError(DeskError):
     """403: a state-changing browser request without the session's CSRF token."""
 
 

@@ -68,3 +68,21 @@ def test_each_exit_code_is_written_once_per_class():
     assert set(EXIT_CODES.values()) <= {1, 2}
     # ReasonRequired and UnknownAction have no line of their own: they inherit the desk's.
     assert ReasonRequired not in EXIT_CODES and UnknownAction not in EXIT_CODES
+
+
+def test_http_statuses_by_class():
+    from monitor.importing import BatchTooLarge
+    from responders.web.deps import LoginRequired
+    from responders.web.errors import HTTP_STATUS, http_status
+    from responders.web.security import AuthError, CsrfError
+
+    expected = {
+        YuqingError("x"): 500, FetchError("x"): 500, ConfigError("x"): 500,
+        InputError("x"): 400, UsageError("x"): 400, BatchTooLarge("x"): 413,
+        NotFound("x"): 404, UnknownAction("x"): 404, AuthError("x"): 401,
+        LoginRequired("x"): 401, CsrfError("x"): 403, RoleForbidden("x"): 403,
+        ReasonRequired("x"): 400, StateConflict("x"): 409, DeskError("x"): 400,
+    }
+    assert {type(e).__name__: http_status(e) for e in expected} == {
+        type(e).__name__: code for e, code in expected.items()}
+    assert all(issubclass(cls, YuqingError) for cls in HTTP_STATUS)
