@@ -556,5 +556,4 @@ def digest_for(session: Session, week: IsoWeek, settings: Settings) -> Digest:
         load_week(session, week, tz), week, tz=tz,
         topic_names=topic_names(settings.home, Path(settings.config_dir)),
         office=settings.office,
-        desk_url=str(settings.get("digest", "desk_url", default="") or "http://127.0.0.1:8000"),
-        top=int(settings.get("digest", "top", default=8)))
+        desk_url=settings.digest.desk_url, top=settings.digest.top)

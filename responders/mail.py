@@ -36,13 +36,12 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from monitor.db import insert_ignore
-from monitor.errors import ConfigError
 from monitor.settings import Settings
 from responders.models import MailLog
 
+# The values monitor.settings_schema accepts for smtp.security.
 Security = Literal["none", "starttls", "tls"]
 Status = Literal["sent", "temporary", "permanent", "unknown"]
-SECURITIES: tuple[Security, ...] = ("none", "starttls", "tls")
 
 # Retry schedule for temporary failures: 2, 4, 8 … minutes, capped at an hour; after this
 # many attempts the mail is given up (recorded as permanent, with the last reply).
@@ -63,32 +62,16 @@ class SmtpSettings:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SmtpSettings:
-        """From the `smtp:` section (YUQING_SMTP_*) and `digest.from` (YUQING_DIGEST_FROM)."""
-        smtp = settings.section("smtp")
-        security = str(smtp.get("security") or "none").strip().lower()
-        if security not in SECURITIES:
-            raise ConfigError(f"smtp.security (YUQING_SMTP_SECURITY) must be none, starttls "
-                              f"or tls, not {security!r}")
-        try:
-            port = int(smtp.get("port") or {"none": 25, "starttls": 587, "tls": 465}[security])
-            timeout = float(smtp.get("timeout") or 30.0)
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"smtp.port and smtp.timeout must be numbers: {exc}") from exc
-        if not 0 < port < 65536:
-            raise ConfigError(f"smtp.port (YUQING_SMTP_PORT) must be 1–65535, not {port}")
-        sender = str(settings.get("digest", "from", default="") or "").strip()
+        """From the `smtp:` section (YUQING_SMTP_*) and `digest.from` (YUQING_DIGEST_FROM),
+        checked when the settings were loaded (monitor.settings_schema)."""
+        smtp = settings.smtp
+        security = cast(Security, smtp.security.strip().lower())
+        sender = settings.digest.from_.strip()
         if not sender:
             # A From is required by RFC 5322; a local default keeps a dev setup working.
             sender = f"yuqing@{socket.getfqdn() or 'localhost'}"
-        return cls(
-            host=str(smtp.get("host") or "localhost"),
-            port=port,
-            security=security,
-            user=str(smtp.get("user") or "") or None,
-            password=str(smtp.get("password") or "") or None,
-            sender=sender,
-            timeout=timeout,
-        )
+        return cls(host=smtp.host, port=smtp.port, security=security, user=smtp.user or None,
+                   password=smtp.password or None, sender=sender, timeout=smtp.timeout)
 
 
 @dataclass(frozen=True)

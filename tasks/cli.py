@@ -277,7 +277,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 
     if not settings.broker_url:
         EmbeddedBroker(settings.home).start()
-    concurrency = args.concurrency or int(settings.get("celery", "concurrency", default=2))
+    concurrency = args.concurrency or settings.celery.concurrency
     app = create_app(settings)
     app.worker_main([
         "worker", "-Q", args.queues, "-c", str(concurrency), "-l", args.loglevel,

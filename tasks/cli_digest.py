@@ -50,7 +50,7 @@ def cmd_send(args: argparse.Namespace, settings: Settings) -> int:
     week = _week(args, settings)
     recipients = [a.strip() for given in (args.to or []) for a in given.split(",") if a.strip()]
     if not recipients:
-        recipients = [str(a) for a in (settings.get("digest", "to", default=[]) or [])]
+        recipients = list(settings.digest.to)
     if not recipients:
         raise UsageError("no recipients: set YUQING_DIGEST_TO (comma-separated) or "
                          "digest.to in the config, or pass --to ADDR")

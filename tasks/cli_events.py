@@ -24,7 +24,7 @@ def _enqueue(settings: Settings, ids: list[int]) -> bool:
             conn.ensure_connection(max_retries=1, timeout=3)
     except Exception:  # noqa: BLE001 - any broker failure means "no workers to hand to"
         return False
-    size = int(settings.get("analyze", "batch_size", default=50))
+    size = settings.analyze.batch_size
     for i in range(0, len(ids), size):
         app.send_task("monitor.analyze_items", args=[ids[i:i + size]], queue="analyze")
     return True

@@ -6,12 +6,10 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from celery import shared_task
 from sqlalchemy.exc import OperationalError
 
 from monitor import analyze, polling
@@ -22,6 +20,7 @@ from responders import mail, reminders
 from responders.alerts import open_alerts
 from responders.models import Alert
 from tasks.runtime import current_runtime
+from tasks.task_types import bound_task, task
 
 log = logging.getLogger("yuqing.tasks")
 
@@ -44,46 +43,37 @@ def _chunks(ids: Sequence[int], size: int) -> list[list[int]]:
     return [list(ids[i : i + size]) for i in range(0, len(ids), size)]
 
 
-@shared_task(name="monitor.schedule_due", **_RETRY)
+@task(name="monitor.schedule_due", **_RETRY)
 def schedule_due() -> dict[str, int]:
     """Beat tick: enqueue due sources (batch + per-host limits) and sweep orphaned items."""
     rt = current_runtime()
-    poll = rt.settings.section("poll")
-    cel = rt.settings.section("celery")
+    poll, cel = rt.settings.poll, rt.settings.celery
     now = _now()
     with rt.sessions() as session:
         source_ids = polling.claim_due(
             session,
             now,
-            batch_size=int(poll.get("batch_size", 50)),
-            per_host=int(poll.get("per_host", 2)),
-            lease_s=int(cel.get("poll_lease", 300)),
+            batch_size=poll.batch_size,
+            per_host=poll.per_host,
+            lease_s=cel.poll_lease,
         )
         orphans = unanalyzed_ids(
-            session, now - timedelta(seconds=int(cel.get("sweep_after", 120))), limit=1000
+            session, now - timedelta(seconds=cel.sweep_after), limit=1000
         )
         session.commit()
     for source_id in source_ids:
         poll_source.delay(source_id)
-    size = int(rt.settings.get("analyze", "batch_size", default=50))
-    for chunk in _chunks(orphans, size):
+    for chunk in _chunks(orphans, rt.settings.analyze.batch_size):
         analyze_items.delay(chunk)
     return {"polls": len(source_ids), "orphans": len(orphans)}
 
 
-@shared_task(name="monitor.poll_source", **_RETRY)
+@task(name="monitor.poll_source", **_RETRY)
 def poll_source(source_id: int) -> dict[str, object]:
     """Plan (a short read), fetch and parse with no session open (a politeness wait and up
     to fetch.total_timeout of network), then apply the outcome in one short transaction."""
     rt = current_runtime()
-    social = rt.settings.section("social")
-    cfg = replace(
-        rt.poll_settings,
-        host_intervals={str(k): float(v) for k, v in
-                        (social.get("host_interval") or {}).items()},
-        default_host_interval=float(social.get("default_host_interval", 0)),
-        silent_after=int(social.get("silent_after", 4)),
-    )
+    cfg = rt.poll_settings  # built once per process from poll, text and social (runtime)
     now = _now()
     with rt.sessions() as session:
         plan = polling.read_plan(session, source_id, cfg=cfg, now=now)
@@ -97,19 +87,18 @@ def poll_source(source_id: int) -> dict[str, object]:
         session.commit()
     if report is None:  # removed while it was being fetched
         return {"source_id": source_id, "gone": True}
-    size = int(rt.settings.get("analyze", "batch_size", default=50))
-    for chunk in _chunks(report.new_item_ids, size):
+    for chunk in _chunks(report.new_item_ids, rt.settings.analyze.batch_size):
         analyze_items.delay(chunk)
     if not report.ok:
         log.warning("source %s failed: %s", source_id, report.error)
     if report.went_silent:
         # Source health: shown in `yuqing sources list` as the source's warning too.
         log.warning("source %s has gone silent: no new items for %s of its intervals",
-                    source_id, rt.settings.get("social", "silent_after", default=4))
+                    source_id, cfg.silent_after)
     return {"source_id": source_id, "ok": report.ok, "new": len(report.new_item_ids)}
 
 
-@shared_task(name="monitor.analyze_items", **_RETRY)
+@task(name="monitor.analyze_items", **_RETRY)
 def analyze_items(item_ids: list[int]) -> dict[str, int]:
     rt = current_runtime()
     now = _now()
@@ -130,7 +119,7 @@ def analyze_items(item_ids: list[int]) -> dict[str, int]:
     return {"analyzed": len(analyses), "alerts": len(alert_ids)}
 
 
-@shared_task(name="responders.notify_alert", **_RETRY)
+@task(name="responders.notify_alert", **_RETRY)
 def notify_alert(alert_id: int) -> dict[str, object]:
     """Tell people about a new alert: the log always, a webhook when one is configured.
     (E-mail to an assignee comes with the press desk.)"""
@@ -148,9 +137,9 @@ def notify_alert(alert_id: int) -> dict[str, object]:
             "due_at": alert.due_at.isoformat(),
         }
     log.info("new alert %s %s: %s", payload["priority"], alert_id, payload["title"])
-    url = str(rt.settings.get("notify", "webhook_url", default="") or "")
+    url = rt.settings.notify.webhook_url
     if url and payload["priority"] in ("P1", "P2"):
-        timeout = float(rt.settings.get("notify", "timeout", default=10))
+        timeout = rt.settings.notify.timeout
         try:
             httpx.post(url, json=payload, timeout=timeout).raise_for_status()
         except httpx.HTTPError as exc:
@@ -166,14 +155,14 @@ def _reminder_channels(settings: Settings) -> set[str]:
     """The webhook when one is configured; e-mail (SMTP from the `smtp:` settings) unless
     notify.remind_email is false."""
     channels = set()
-    if str(settings.get("notify", "webhook_url", default="") or ""):
+    if settings.notify.webhook_url:
         channels.add(reminders.WEBHOOK)
-    if settings.get("notify", "remind_email", default=True):
+    if settings.notify.remind_email:
         channels.add(reminders.EMAIL)
     return channels
 
 
-@shared_task(name="responders.remind_due", **_RETRY)
+@task(name="responders.remind_due", **_RETRY)
 def remind_due() -> dict[str, int]:
     """Beat tick: claim the deadline reminders due now (one row per alert, milestone and
     recipient, so nothing is sent twice) and hand each to send_reminder after the commit."""
@@ -194,22 +183,22 @@ def remind_due() -> dict[str, int]:
     return {"reminders": len(ids)}
 
 
-@shared_task(name="responders.send_reminder", **_RETRY)
+@task(name="responders.send_reminder", **_RETRY)
 def send_reminder(reminder_id: int) -> dict[str, object]:
     rt = current_runtime()
     now = _now()
     with rt.sessions() as session:
         message = reminders.start_sending(
             session, reminder_id, now, tz=rt.settings.timezone,
-            base_url=str(rt.settings.get("web", "base_url", default="") or ""))
+            base_url=rt.settings.web.base_url)
         session.commit()
     if message is None:
         return {"reminder_id": reminder_id, "sent": False}
     error: str | None = None
     retry = False
     if message.channel == reminders.WEBHOOK:
-        url = str(rt.settings.get("notify", "webhook_url", default="") or "")
-        timeout = float(rt.settings.get("notify", "timeout", default=10))
+        url = rt.settings.notify.webhook_url
+        timeout = rt.settings.notify.timeout
         try:
             httpx.post(url, json=message.payload, timeout=timeout).raise_for_status()
         except httpx.HTTPError as exc:
@@ -237,7 +226,7 @@ def send_reminder(reminder_id: int) -> dict[str, object]:
     return {"reminder_id": reminder_id, "sent": error is None}
 
 
-@shared_task(name="responders.send_digest", bind=True, **_RETRY)
+@bound_task(name="responders.send_digest", **_RETRY)
 def send_digest(self: Any, week: str | None = None) -> dict[str, object]:
     """The weekly digest to the configured recipients: the last complete ISO week unless one
     is named. Each (week, recipient) goes out at most once (the mail log's claim), so beat
@@ -250,7 +239,7 @@ def send_digest(self: Any, week: str | None = None) -> dict[str, object]:
     now = _now()
     tz = rt.settings.timezone
     wk = digest.parse_week(week) if week else digest.last_complete_week(now, tz)
-    recipients = [str(r) for r in (rt.settings.get("digest", "to", default=[]) or [])]
+    recipients = list(rt.settings.digest.to)
     if not recipients:
         log.warning("weekly digest %s: no recipients (set digest.to / YUQING_DIGEST_TO)",
                     wk.label)

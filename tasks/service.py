@@ -71,7 +71,7 @@ def run_service(settings: Settings, *, demo: bool, demo_port: int) -> int:
         first = ensure_first_admin(settings, os.environ.get("YUQING_ADMIN_PASSWORD"))
         if first is not None:
             print(f"[run] first desk user: admin / {first} (shown once)", flush=True)
-        port = str(settings.get("web", "port", default=8000))
+        port = str(settings.web.port)
         children.append(Child("web", yuqing_argv("web", "--port", port), env))
         print(f"[run] press desk at http://127.0.0.1:{port}/", flush=True)
         # Poll at once instead of waiting for beat's first tick.

@@ -43,7 +43,7 @@ HERE = Path(__file__).resolve().parent
 
 
 def create_app(settings: Settings, enqueue: Enqueue) -> FastAPI:
-    web = settings.section("web")
+    web = settings.web
     engine = make_engine(settings.database_url)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     env = templates.env
@@ -68,15 +68,14 @@ def create_app(settings: Settings, enqueue: Enqueue) -> FastAPI:
         sessions=make_sessionmaker(engine),
         templates=templates,
         enqueue=enqueue,
-        throttle=LoginThrottle(limit=int(web.get("login_attempts", 5)),
-                               window=timedelta(minutes=float(web.get("login_window_minutes",
-                                                                      15)))),
+        throttle=LoginThrottle(limit=web.login_attempts,
+                               window=timedelta(minutes=web.login_window_minutes)),
         # The admins' edited taxonomy when there is one (responders.admin_topics).
         topic_names=topic_names(settings.home, Path(settings.config_dir)),
         templates_dir=Path(settings.config_dir) / "templates",
-        idle=timedelta(minutes=float(web.get("session_idle_minutes", 30))),
-        absolute=timedelta(hours=float(web.get("session_max_hours", 12))),
-        secure_cookies=bool(web.get("secure_cookies", False)),
+        idle=timedelta(minutes=web.session_idle_minutes),
+        absolute=timedelta(hours=web.session_max_hours),
+        secure_cookies=web.secure_cookies,
         office=settings.office,
     )
     env.globals["topic_name"] = lambda t: ctx.topic_names.get(t, t)

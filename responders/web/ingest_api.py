@@ -43,10 +43,6 @@ from responders.web.unit_of_work import DeskRoute
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1", tags=["ingest"], route_class=DeskRoute)
 
-# 1,000 posts of a few thousand characters each fit easily; a body far beyond that is a
-# mistake or an attack and is refused before it is read whole. Settings: web.ingest_max_bytes.
-DEFAULT_MAX_BYTES = 16 * 1024 * 1024
-
 _POST_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["text"],
@@ -154,7 +150,9 @@ async def ingest(request: Request, uow: UoW) -> JSONResponse:
     if isinstance(who, JSONResponse):
         return who
     source_id, source_name = who
-    limit = int(ctx.settings.get("web", "ingest_max_bytes", default=DEFAULT_MAX_BYTES))
+    # 1,000 posts of a few thousand characters each fit easily; a body far beyond that is a
+    # mistake or an attack and is refused before it is read whole.
+    limit = ctx.settings.web.ingest_max_bytes
     body = await _read_body(request, limit)
     if body is None:
         return _error(413, f"the request body is larger than {limit} bytes; "
@@ -176,7 +174,7 @@ async def ingest(request: Request, uow: UoW) -> JSONResponse:
     analysis = "none"
     if result.item_ids:
         analysis = "queued"
-        size = max(1, int(ctx.settings.get("analyze", "batch_size", default=50)))
+        size = ctx.settings.analyze.batch_size
         try:
             for i in range(0, len(result.item_ids), size):
                 ctx.enqueue("monitor.analyze_items", [result.item_ids[i:i + size]])
