@@ -58,7 +58,7 @@ def build_runtime(settings: Settings) -> Runtime:
         sessions=make_sessionmaker(engine),
         topics=_loaded(TaxonomyWatch(settings.home, config)),
         sla=SLA.from_file(config / "sla.yaml"),
-        fetch_policy=FetchPolicy.from_settings(settings.section("fetch")),
+        fetch_policy=FetchPolicy.from_section(settings.fetch),
         poll_settings=PollSettings(
             min_interval_s=int(poll.get("min_interval", 60)),
             max_backoff_s=int(poll.get("max_backoff", 21600)),

@@ -15,9 +15,11 @@ from monitor.fetch import FetchPolicy
 from monitor.models import Item, Source
 from monitor.polling import PollSettings, poll_source
 from tests.support.fake_web import FakeWeb
+from tests.support.settings import defaults
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "social"
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+FETCH = FetchPolicy.from_section(defaults().fetch)
 MAPPING = {"items": "data.results", "id": "post_id", "text": "content", "time": "publish_time",
            "author": "author.nickname", "url": "share_url", "reposts": "stats.forward",
            "comments": "stats.comment", "likes": "stats.like"}
@@ -37,7 +39,7 @@ def _add(sessions: sessionmaker[Session], url: str, kind: str,
 def _poll(sessions: sessionmaker[Session], sid: int, now: datetime = NOW,
           waits: list[float] | None = None) -> list[Item]:
     with sessions() as s:
-        report = poll_source(s, sid, policy=FetchPolicy(), cfg=PollSettings(), now=now,
+        report = poll_source(s, sid, policy=FETCH, cfg=PollSettings(), now=now,
                              sleep=(waits.append if waits is not None else lambda _: None))
         s.commit()
         assert report is not None and report.ok, report
@@ -87,7 +89,7 @@ def test_politeness_waits_between_requests_to_one_host(
     with sessions() as s:
         cfg = PollSettings(host_intervals={"127.0.0.1": 0.5})
         for sid in (a, b):
-            poll_source(s, sid, policy=FetchPolicy(), cfg=cfg, now=NOW + timedelta(seconds=0.1
+            poll_source(s, sid, policy=FETCH, cfg=cfg, now=NOW + timedelta(seconds=0.1
                         * (sid == b)), sleep=waits.append)
         s.commit()
     assert waits == [0.0, pytest.approx(0.4)]
@@ -100,13 +102,13 @@ def test_a_productive_source_that_goes_quiet_is_reported(
     sid = _add(sessions, fake_web.url("/w.json"), "weibo", interval=600)
     _poll(sessions, sid)
     with sessions() as s:
-        quiet = poll_source(s, sid, policy=FetchPolicy(), cfg=PollSettings(),
+        quiet = poll_source(s, sid, policy=FETCH, cfg=PollSettings(),
                             now=NOW + timedelta(minutes=30), sleep=lambda _: None)
         assert quiet is not None and not quiet.went_silent  # 3 intervals: not yet
-        late = poll_source(s, sid, policy=FetchPolicy(), cfg=PollSettings(),
+        late = poll_source(s, sid, policy=FETCH, cfg=PollSettings(),
                            now=NOW + timedelta(minutes=41), sleep=lambda _: None)
         assert late is not None and late.went_silent
-        again = poll_source(s, sid, policy=FetchPolicy(), cfg=PollSettings(),
+        again = poll_source(s, sid, policy=FETCH, cfg=PollSettings(),
                             now=NOW + timedelta(minutes=60), sleep=lambda _: None)
         assert again is not None and not again.went_silent  # reported once, not every poll
         source = s.get(Source, sid)
