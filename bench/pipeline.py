@@ -48,7 +48,7 @@ def main() -> int:
     scorer = build_scorer(settings.section("sentiment"), args.engine)
     taxonomy = Taxonomy.from_files(config / "topics.yaml", config / "sensitive.yaml")
     sla = SLA.from_file(config / "sla.yaml")
-    policy = FlagPolicy.from_settings(settings.section("flagging"))
+    policy = FlagPolicy.from_section(settings.flagging)
     now = datetime.now(UTC)
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -64,7 +64,7 @@ def build_runtime(settings: Settings) -> Runtime:
             max_backoff_s=int(poll.get("max_backoff", 21600)),
             to_simplified=bool(settings.get("text", "traditional_to_simplified", default=True)),
         ),
-        flag_policy=FlagPolicy.from_settings(settings.section("flagging")),
+        flag_policy=FlagPolicy.from_section(settings.flagging),
     )
 
 
