@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.db import make_engine, make_sessionmaker
+from monitor.event_store import EventSettings
 from monitor.fetch import FetchPolicy
 from monitor.flagging import FlagPolicy
 from monitor.polling import PollSettings
@@ -33,6 +34,7 @@ class Runtime:
     fetch_policy: FetchPolicy
     poll_settings: PollSettings
     flag_policy: FlagPolicy
+    event_settings: EventSettings
     _scorer: Scorer | None = field(default=None, repr=False)
 
     @property
@@ -65,6 +67,7 @@ def build_runtime(settings: Settings) -> Runtime:
             to_simplified=bool(settings.get("text", "traditional_to_simplified", default=True)),
         ),
         flag_policy=FlagPolicy.from_section(settings.flagging),
+        event_settings=EventSettings.from_section(settings.events),
     )
 
 

@@ -70,7 +70,7 @@ def _run(session: Session, ids: list[int], taxonomy: Taxonomy, sla: SLA,
          now: datetime = NOW) -> list[int]:
     analyses = analyze_items(session, ids, scorer=AlwaysNegative(), taxonomy=taxonomy,
                              policy=FlagPolicy.from_section(defaults().flagging), now=now,
-                             events=EventSettings())
+                             events=EventSettings.from_section(defaults().events))
     return open_alerts(session, analyses, sla, now)
 
 

@@ -193,7 +193,7 @@ def test_good_batch_is_stored_analysed_and_a_replay_stores_nothing(push: Push) -
     with push.sessions() as s:
         analyze_items(s, push.enqueued[0][1][0], scorer=AlwaysNegative(), taxonomy=taxonomy,
                       policy=FlagPolicy.from_section(defaults().flagging), now=NOW,
-                      events=EventSettings())
+                      events=EventSettings.from_section(defaults().events))
         s.commit()
         [event] = s.scalars(select(Event)).all()
         assert event.item_count == 4  # reposts by link, the light edit by similarity
