@@ -46,7 +46,7 @@ def main() -> int:
     settings = load_settings()
     config = Path(settings.config_dir)
     bodies = [p.read_bytes() for p in sorted((config / "demo").glob("*.xml"))]
-    scorer = build_scorer(settings.section("sentiment"), args.engine)
+    scorer = build_scorer(settings.sentiment, args.engine)
     taxonomy = Taxonomy.from_files(config / "topics.yaml", config / "sensitive.yaml")
     sla = SLA.from_file(config / "sla.yaml")
     policy = FlagPolicy.from_section(settings.flagging)

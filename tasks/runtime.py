@@ -46,7 +46,7 @@ class Runtime:
     @property
     def scorer(self) -> Scorer:
         if self._scorer is None:
-            self._scorer = build_scorer(self.settings.section("sentiment"))
+            self._scorer = build_scorer(self.settings.sentiment)
         return self._scorer
 
 

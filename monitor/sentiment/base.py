@@ -6,7 +6,12 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
+
+if TYPE_CHECKING:
+    # For the annotation only: monitor.settings_schema imports this package (for the
+    # engines' names), so importing it back at run time would be a cycle.
+    from monitor.settings_schema import SentimentSection
 
 Label = Literal["negative", "neutral", "positive"]
 
@@ -27,10 +32,16 @@ class Sentiment:
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Binary engines give only P(positive); these cut it into three labels."""
+    """Binary engines give only P(positive); these cut it into three labels. No defaults
+    here: config/defaults.yaml (sentiment.negative_below, positive_above) holds them."""
 
-    negative_below: float = 0.35
-    positive_above: float = 0.65
+    negative_below: float
+    positive_above: float
+
+    @classmethod
+    def from_section(cls, sentiment: SentimentSection) -> Thresholds:
+        return cls(negative_below=sentiment.negative_below,
+                   positive_above=sentiment.positive_above)
 
     def label(self, score: float) -> Label:
         if score < self.negative_below:

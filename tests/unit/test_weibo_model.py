@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +40,7 @@ from monitor.sentiment.weibo import (
     strip_emoticons,
 )
 from tests.support.sentiment_data import write_fake_sentiment_data as _fake_data
+from tests.support.settings import defaults
 
 JUSTICE_SET = Path(__file__).parents[1] / "data" / "justice_sentiment.jsonl"
 
@@ -372,7 +374,7 @@ shipped = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def shipped_scorer() -> WeiboScorer:
-    scorer = build_scorer({"engine": "weibo", "max_chars": 2000})
+    scorer = build_scorer(replace(defaults().sentiment, engine="weibo", max_chars=2000))
     assert isinstance(scorer, WeiboScorer)
     return scorer
 
