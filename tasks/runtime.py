@@ -51,9 +51,10 @@ class Runtime:
 
 
 def build_runtime(settings: Settings) -> Runtime:
+    """The policies are built here, once, from the typed sections: the settings were
+    checked at load, and every default is config/defaults.yaml's."""
     config = Path(settings.config_dir)
     engine = make_engine(settings.database_url)
-    poll = settings.section("poll")
     return Runtime(
         settings=settings,
         engine=engine,
@@ -61,13 +62,24 @@ def build_runtime(settings: Settings) -> Runtime:
         topics=_loaded(TaxonomyWatch(settings.home, config)),
         sla=SLA.from_file(config / "sla.yaml"),
         fetch_policy=FetchPolicy.from_section(settings.fetch),
-        poll_settings=PollSettings(
-            min_interval_s=int(poll.get("min_interval", 60)),
-            max_backoff_s=int(poll.get("max_backoff", 21600)),
-            to_simplified=bool(settings.get("text", "traditional_to_simplified", default=True)),
-        ),
+        poll_settings=poll_settings(settings),
         flag_policy=FlagPolicy.from_section(settings.flagging),
         event_settings=EventSettings.from_section(settings.events),
+    )
+
+
+def poll_settings(settings: Settings) -> PollSettings:
+    """Every field given, none left to PollSettings' own defaults: the politeness intervals
+    and the silence rule come from `social`, like the rest from `poll` and `text`."""
+    poll, social = settings.poll, settings.social
+    return PollSettings(
+        min_interval_s=poll.min_interval,
+        max_backoff_s=poll.max_backoff,
+        to_simplified=settings.text.traditional_to_simplified,
+        # Its own dict: the settings are shared by the whole process, and a dict is writable.
+        host_intervals=dict(social.host_interval),
+        default_host_interval=social.default_host_interval,
+        silent_after=social.silent_after,
     )
 
 
