@@ -1,6 +1,7 @@
 """Sentiment engines behind one interface; `build_scorer` picks one by name from settings.
 
-Engines register in `_ENGINES` with a factory taking the typed `settings.sentiment` section.
+Engines register in `_ENGINES` with a factory taking the typed `settings.sentiment` section
+(a `SentimentConfig`).
 No factory keeps a fallback value: config/defaults.yaml gives every key its default, and the
 section was checked when the settings were loaded.
 """
@@ -8,26 +9,23 @@ section was checked when the settings were loaded.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 from monitor.errors import ConfigError
-from monitor.sentiment.base import Scorer, Sentiment, Thresholds, prepare
+from monitor.sentiment.base import Scorer, Sentiment, SentimentConfig, Thresholds, prepare
 
-if TYPE_CHECKING:
-    # For annotations only: monitor.settings_schema imports this package (engine_names),
-    # so importing it back at import time would be a cycle.
-    from monitor.settings_schema import SentimentSection
-
-__all__ = ["Scorer", "Sentiment", "Thresholds", "prepare", "build_scorer", "engine_names"]
+__all__ = ["Scorer", "Sentiment", "SentimentConfig", "Thresholds", "prepare", "build_scorer",
+           "engine_names"]
 
 
-def _snownlp(section: SentimentSection) -> Scorer:
+def _snownlp(section: SentimentConfig) -> Scorer:
     from monitor.sentiment.snownlp_engine import SnowNLPScorer
 
     return SnowNLPScorer(Thresholds.from_section(section), section.max_chars)
 
 
-def _snownlp_fast(section: SentimentSection) -> Scorer:
+def _snownlp_fast(section: SentimentConfig) -> Scorer:
     from monitor.sentiment.fastsnow import FastSnowNLPScorer
 
     model = section.snownlp_model or None  # empty: SnowNLP's stock model
@@ -36,14 +34,14 @@ def _snownlp_fast(section: SentimentSection) -> Scorer:
     )
 
 
-def _weibo(section: SentimentSection) -> Scorer:
+def _weibo(section: SentimentConfig) -> Scorer:
     # Imported here so that processes which never score do not load numpy or the weights.
     from monitor.sentiment.weibo import WeiboScorer
 
     return WeiboScorer(max_chars=section.max_chars)
 
 
-_ENGINES: dict[str, Callable[[SentimentSection], Scorer]] = {
+_ENGINES: dict[str, Callable[[SentimentConfig], Scorer]] = {
     "snownlp": _snownlp,
     "snownlp-fast": _snownlp_fast,
     "weibo": _weibo,
@@ -55,7 +53,7 @@ def engine_names() -> list[str]:
 
 
 def build_scorer(
-    section: SentimentSection | Mapping[str, Any], engine: str | None = None
+    section: SentimentConfig | Mapping[str, Any], engine: str | None = None
 ) -> Scorer:
     """Build the engine `settings.sentiment` names, or `engine` (a command's --engine).
     Call once per process: loading a model takes seconds."""
@@ -69,14 +67,30 @@ def build_scorer(
     return factory(typed)
 
 
-def _from_mapping(section: Mapping[str, Any]) -> SentimentSection:
-    """Deprecated: pass `settings.sentiment`. Kept only while tasks/cli.py still passes
-    `settings.section("sentiment")`; the mapping is read through the settings' own schema,
-    so a key it lacks is an error rather than a default kept here."""
-    from monitor.settings_schema import SentimentSection, build
+@dataclass(frozen=True)
+class _Given:
+    """A sentiment mapping read into what the engines take (the deprecated path below)."""
 
-    typed, problems = build(SentimentSection, section)
-    if typed is None:
-        raise ConfigError("sentiment settings: " + "; ".join(
-            f"sentiment.{p.key}: {p.message}" for p in problems))
-    return typed
+    engine: str
+    max_chars: int
+    snownlp_model: str
+    negative_below: float
+    positive_above: float
+
+
+def _from_mapping(section: Mapping[str, Any]) -> SentimentConfig:
+    """Deprecated: pass `settings.sentiment`. Kept only while tasks/cli.py still passes
+    `settings.section("sentiment")`, a mapping the settings checked when they loaded. Read
+    as the old code read it, less its fallbacks: a key the mapping lacks is an error here,
+    not a default. (Not through monitor.settings_schema: it imports this package.)"""
+    try:
+        return _Given(
+            # As the typed section has it: the schema accepts any case and spaces.
+            engine=str(section["engine"]).strip().lower(),
+            max_chars=int(section["max_chars"]),
+            snownlp_model=str(section["snownlp_model"] or ""),
+            negative_below=float(section["negative_below"]),
+            positive_above=float(section["positive_above"]),
+        )
+    except KeyError as exc:
+        raise ConfigError(f"sentiment settings: sentiment.{exc.args[0]} is missing") from None

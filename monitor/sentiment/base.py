@@ -6,12 +6,7 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, Protocol
-
-if TYPE_CHECKING:
-    # For the annotation only: monitor.settings_schema imports this package (for the
-    # engines' names), so importing it back at run time would be a cycle.
-    from monitor.settings_schema import SentimentSection
+from typing import Literal, Protocol
 
 Label = Literal["negative", "neutral", "positive"]
 
@@ -30,6 +25,24 @@ class Sentiment:
     label: Label
 
 
+class SentimentConfig(Protocol):
+    """What the engines read of the settings: `settings.sentiment` (SentimentSection in
+    monitor.settings_schema) has these. A protocol rather than that class, because the
+    schema imports this package for the engines' names: importing it back, even only for
+    type checking, would make the two an import circle."""
+
+    @property
+    def engine(self) -> str: ...
+    @property
+    def max_chars(self) -> int: ...
+    @property
+    def snownlp_model(self) -> str: ...
+    @property
+    def negative_below(self) -> float: ...
+    @property
+    def positive_above(self) -> float: ...
+
+
 @dataclass(frozen=True)
 class Thresholds:
     """Binary engines give only P(positive); these cut it into three labels. No defaults
@@ -39,7 +52,7 @@ class Thresholds:
     positive_above: float
 
     @classmethod
-    def from_section(cls, sentiment: SentimentSection) -> Thresholds:
+    def from_section(cls, sentiment: SentimentConfig) -> Thresholds:
         return cls(negative_below=sentiment.negative_below,
                    positive_above=sentiment.positive_above)
 

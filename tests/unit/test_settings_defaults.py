@@ -111,7 +111,7 @@ def test_runtime_poll_settings_take_every_field_from_the_settings(
 
 # ---------------------------------------------------------------- the deprecated paths
 # Kept only for callers in files being changed elsewhere (tasks/jobs.py, tasks/cli*.py);
-# they read a mapping through the settings' schema, never with defaults of their own.
+# they read a mapping with no defaults of their own: a key it lacks is an error.
 
 def test_event_settings_from_a_mapping_equal_the_typed_ones() -> None:
     s = defaults()
@@ -121,9 +121,13 @@ def test_event_settings_from_a_mapping_equal_the_typed_ones() -> None:
         EventSettings.from_settings({"min_shingles": 8})
 
 
-def test_build_scorer_reads_a_mapping_through_the_schema() -> None:
-    from monitor.sentiment import build_scorer
+def test_build_scorer_reads_a_mapping_as_the_typed_section() -> None:
+    from monitor.sentiment import _from_mapping, build_scorer
 
+    s = defaults()
+    given = _from_mapping(s.section("sentiment"))
+    names = [f.name for f in dataclasses.fields(s.sentiment)]
+    assert {n: getattr(given, n) for n in names} == {n: getattr(s.sentiment, n) for n in names}
     with pytest.raises(ConfigError, match="sentiment.max_chars"):
         build_scorer({"engine": "snownlp-fast"})
 
