@@ -32,7 +32,7 @@ bench: setup
 
 lint: setup
 	$(BIN)/ruff check monitor responders tasks tests bench scripts
-	$(BIN)/mypy monitor
+	$(BIN)/mypy monitor responders tasks
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -23,6 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from monitor.analyze import analyze_items  # noqa: E402
 from monitor.db import make_engine, make_sessionmaker  # noqa: E402
+from monitor.event_store import EventSettings  # noqa: E402
 from monitor.feeds import parse_feed  # noqa: E402
 from monitor.flagging import FlagPolicy  # noqa: E402
 from monitor.ingest import store_entries  # noqa: E402
@@ -45,10 +46,12 @@ def main() -> int:
     settings = load_settings()
     config = Path(settings.config_dir)
     bodies = [p.read_bytes() for p in sorted((config / "demo").glob("*.xml"))]
-    scorer = build_scorer(settings.section("sentiment"), args.engine)
+    scorer = build_scorer(settings.sentiment, args.engine)
     taxonomy = Taxonomy.from_files(config / "topics.yaml", config / "sensitive.yaml")
     sla = SLA.from_file(config / "sla.yaml")
-    policy = FlagPolicy.from_settings(settings.section("flagging"))
+    policy = FlagPolicy.from_section(settings.flagging)
+    # The worker's event settings (tasks/runtime.py), so the bench groups items as it does.
+    events = EventSettings.from_section(settings.events)
     now = datetime.now(UTC)
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -77,7 +80,7 @@ def main() -> int:
                     ids = store_entries(session, source.id, entries, now)
                     t2 = time.perf_counter()
                     analyses = analyze_items(session, ids, scorer=scorer, taxonomy=taxonomy,
-                                             policy=policy, now=now)
+                                             policy=policy, now=now, events=events)
                     t3 = time.perf_counter()
                     alerts += len(open_alerts(session, analyses, sla, now))
                     t4 = time.perf_counter()

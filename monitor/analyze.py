@@ -45,7 +45,7 @@ def analyze_items(
     taxonomy: Taxonomy,
     policy: FlagPolicy,
     now: datetime,
-    events: EventSettings | None = None,
+    events: EventSettings,
 ) -> list[Analysis]:
     items = session.scalars(
         select(Item)

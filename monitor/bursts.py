@@ -14,10 +14,12 @@ zero, and "infinitely many times the baseline" is neither true nor useful.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Literal
+
+from monitor.settings_schema import BurstsSection
 
 Priority = Literal["P1", "P2", "P3"]
 _ORDER: tuple[Priority, ...] = ("P1", "P2", "P3")
@@ -26,29 +28,32 @@ SOCIAL_KINDS = frozenset({"weibo", "wechat", "board", "json", "push"})
 
 @dataclass(frozen=True)
 class BurstPolicy:
-    window_s: int = 3600
-    social_baseline_h: float = 12.0
-    news_baseline_h: float = 14 * 24.0
-    min_count: int = 10
-    min_ratio: float = 3.0
-    max_p: float = 0.001
-    floor_rate: float = 0.5       # items per hour assumed at least, see the module docstring
-    reach_escalate: int = 10_000  # reach (reposts + comments + likes) that raises priority
-    growth_escalate: int = 50     # items in one event that raise priority
+    """The burst test's parameters. No defaults here: config/defaults.yaml (events.bursts)
+    holds them; `from_section` reads them, the baselines in hours."""
+
+    window_s: int
+    social_baseline_h: float
+    news_baseline_h: float
+    min_count: int
+    min_ratio: float
+    max_p: float
+    floor_rate: float       # items per hour assumed at least, see the module docstring
+    reach_escalate: int     # reach (reposts + comments + likes) that raises priority
+    growth_escalate: int    # items in one event that raise priority
 
     @classmethod
-    def from_settings(cls, section: Mapping[str, Any]) -> BurstPolicy:
-        d = cls()
+    def from_section(cls, bursts: BurstsSection) -> BurstPolicy:
         return cls(
-            window_s=int(section.get("window_s", d.window_s)),
-            social_baseline_h=float(section.get("social_baseline_hours", d.social_baseline_h)),
-            news_baseline_h=float(section.get("news_baseline_days", 14)) * 24.0,
-            min_count=int(section.get("min_count", d.min_count)),
-            min_ratio=float(section.get("min_ratio", d.min_ratio)),
-            max_p=float(section.get("max_p", d.max_p)),
-            floor_rate=float(section.get("floor_rate", d.floor_rate)),
-            reach_escalate=int(section.get("reach_escalate", d.reach_escalate)),
-            growth_escalate=int(section.get("growth_escalate", d.growth_escalate)),
+            window_s=bursts.window_s,
+            social_baseline_h=bursts.social_baseline_hours,
+            # News moves by days, so people set its baseline in days; the test counts hours.
+            news_baseline_h=bursts.news_baseline_days * 24.0,
+            min_count=bursts.min_count,
+            min_ratio=bursts.min_ratio,
+            max_p=bursts.max_p,
+            floor_rate=bursts.floor_rate,
+            reach_escalate=bursts.reach_escalate,
+            growth_escalate=bursts.growth_escalate,
         )
 
     def baseline_hours(self, social: bool) -> float:
@@ -94,9 +99,8 @@ def _fmt_rate(rate: float) -> str:
 
 
 def detect(times: Sequence[datetime], now: datetime, *, social: bool,
-           policy: BurstPolicy | None = None) -> Burst:
+           policy: BurstPolicy) -> Burst:
     """Burst test on the times items were seen (for one event or one topic)."""
-    policy = policy or BurstPolicy()
     window = timedelta(seconds=policy.window_s)
     hours = policy.baseline_hours(social)
     start = now - window - timedelta(hours=hours)
@@ -122,7 +126,7 @@ def raise_one(priority: Priority) -> Priority:
 
 
 def escalate(base: Priority | None, *, burst: Burst | None, reach: int, items: int,
-             policy: BurstPolicy | None = None) -> tuple[Priority | None, tuple[str, ...]]:
+             policy: BurstPolicy) -> tuple[Priority | None, tuple[str, ...]]:
     """An event's priority: its highest item decision, raised one level (at most) when it is
     bursting, has a large reach, or has grown large — with each reason in words.
 
@@ -130,7 +134,6 @@ def escalate(base: Priority | None, *, burst: Burst | None, reach: int, items: i
     are one fact. An event no item of which was flagged stays unflagged: loud is not
     the same as ours (a trending celebrity story is not the Department's business).
     """
-    policy = policy or BurstPolicy()
     if base is None:
         return None, ()
     reasons: list[str] = []

@@ -14,7 +14,7 @@ database's single write lock (it has written the items' analysis) before it gets
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -32,22 +32,26 @@ from monitor.bursts import (
 )
 from monitor.events import ClusterPolicy, best_match, signature
 from monitor.models import Event, Item, Source
+from monitor.settings_schema import EventsSection
 
 _LOCK_KEY = 0x59510003  # "YQ" + issue 3: any constant both workers agree on
 
 
 @dataclass(frozen=True)
 class EventSettings:
-    cluster: ClusterPolicy = field(default_factory=ClusterPolicy)
-    bursts: BurstPolicy = field(default_factory=BurstPolicy)
-    window_days: float = 7.0  # an item may join an event last seen within this many days
+    """Grouping and burst policies, and how far back an item may find its event. No
+    defaults here: config/defaults.yaml (`events:`) holds them."""
+
+    cluster: ClusterPolicy
+    bursts: BurstPolicy
+    window_days: float  # an item may join an event last seen within this many days
 
     @classmethod
-    def from_settings(cls, section: Mapping[str, Any]) -> EventSettings:
+    def from_section(cls, events: EventsSection) -> EventSettings:
         return cls(
-            cluster=ClusterPolicy.from_settings(section),
-            bursts=BurstPolicy.from_settings(section.get("bursts") or {}),
-            window_days=float(section.get("window_days", 7)),
+            cluster=ClusterPolicy.from_section(events),
+            bursts=BurstPolicy.from_section(events.bursts),
+            window_days=events.window_days,
         )
 
 
@@ -92,12 +96,12 @@ def attach(
     decisions: Mapping[int, Priority | None],
     *,
     now: datetime,
-    cfg: EventSettings | None = None,
+    cfg: EventSettings,
 ) -> dict[int, EventUpdate]:
     """Attach `items` (just analysed) to events. `decisions` gives each item's own flagging
     priority. Returns item id → the update of its event. Items already attached are skipped
-    (a redelivered batch changes nothing)."""
-    cfg = cfg or EventSettings()
+    (a redelivered batch changes nothing). `cfg` is EventSettings.from_section of
+    settings.events."""
     pending = [i for i in items if i.event_id is None]
     if not pending:
         return {}

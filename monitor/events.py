@@ -26,9 +26,10 @@ from __future__ import annotations
 import re
 import zlib
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from monitor.settings_schema import EventsSection
 from monitor.text import normalize_text
 
 __all__ = [
@@ -47,18 +48,17 @@ SHINGLE = 3
 
 @dataclass(frozen=True)
 class ClusterPolicy:
+    # No defaults here: config/defaults.yaml (events.similarity, events.min_shingles) holds
+    # them, with the reasons for their values.
     # Estimated Jaccard of 3-gram sets at or above which two texts are one story. Rewrites by
     # other outlets of one story score 0.5–0.9; different stories on one topic stay < 0.2.
-    threshold: float = 0.42
+    threshold: float
     # Below this many 3-grams a text is too short to judge by its words ("转发微博", "顶").
-    min_shingles: int = 8
+    min_shingles: int
 
     @classmethod
-    def from_settings(cls, section: Mapping[str, object]) -> ClusterPolicy:
-        return cls(
-            threshold=float(str(section.get("similarity", 0.42))),
-            min_shingles=int(str(section.get("min_shingles", 8))),
-        )
+    def from_section(cls, events: EventsSection) -> ClusterPolicy:
+        return cls(threshold=events.similarity, min_shingles=events.min_shingles)
 
 
 @dataclass(frozen=True)
@@ -153,10 +153,9 @@ def candidate_pairs(sketches: Sequence[Sequence[int]], max_bucket: int = 200
     return pairs
 
 
-def cluster(posts: Sequence[Post], policy: ClusterPolicy | None = None) -> list[int]:
+def cluster(posts: Sequence[Post], policy: ClusterPolicy) -> list[int]:
     """Group posts into events. Returns, for each post, the index of its event's first post
     (so equal labels = one event). Reposts join the post they name when it is in the batch."""
-    policy = policy or ClusterPolicy()
     n = len(posts)
     parent = list(range(n))
     texts = [matching_text(p.text) for p in posts]
@@ -178,10 +177,9 @@ def cluster(posts: Sequence[Post], policy: ClusterPolicy | None = None) -> list[
 
 
 def best_match(sketch: Sequence[int], candidates: Iterable[tuple[int, Sequence[int]]],
-               policy: ClusterPolicy | None = None) -> int | None:
+               policy: ClusterPolicy) -> int | None:
     """The key of the most similar candidate at or above the threshold, else None. Used to
     attach a new item to a stored event (candidates: event id and its sketch)."""
-    policy = policy or ClusterPolicy()
     if len(sketch) < min(policy.min_shingles, SKETCH_SIZE):
         return None
     best: tuple[float, int] | None = None

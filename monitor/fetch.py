@@ -15,7 +15,7 @@ import ipaddress
 import socket
 import time
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -24,7 +24,8 @@ from typing import Any
 
 import httpx
 
-from monitor.errors import ConfigError, FetchError
+from monitor.errors import FetchError
+from monitor.settings_schema import FetchSection
 
 __all__ = ["FetchPolicy", "FetchResult", "fetch", "parse_max_age", "parse_retry_after"]
 
@@ -35,46 +36,31 @@ _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 
 @dataclass(frozen=True)
 class FetchPolicy:
-    connect_timeout: float = 5.0
-    read_timeout: float = 15.0
-    total_timeout: float = 30.0
-    max_bytes: int = 5 * _MIB
-    max_redirects: int = 5
-    allow_private: bool = False
-    user_agent: str = "yuqing/0.1"
+    """How one fetch is bounded. No field has a default: config/defaults.yaml (`fetch:`) is
+    where they live, read through `from_section`; tests start from the shipped defaults."""
+
+    connect_timeout: float
+    read_timeout: float
+    total_timeout: float
+    max_bytes: int
+    max_redirects: int
+    allow_private: bool
+    user_agent: str
 
     @classmethod
-    def from_settings(cls, section: Mapping[str, Any]) -> FetchPolicy:
-        """Build from settings.section("fetch"); missing keys keep their defaults."""
-        default = cls()
-        try:
-            policy = cls(
-                connect_timeout=float(section.get("connect_timeout", default.connect_timeout)),
-                read_timeout=float(section.get("read_timeout", default.read_timeout)),
-                total_timeout=float(section.get("total_timeout", default.total_timeout)),
-                max_bytes=int(section.get("max_bytes", default.max_bytes)),
-                max_redirects=int(section.get("max_redirects", default.max_redirects)),
-                allow_private=_as_bool(section.get("allow_private", default.allow_private)),
-                user_agent=str(section.get("user_agent", default.user_agent)),
-            )
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"fetch settings: {exc}") from exc
-        for name in ("connect_timeout", "read_timeout", "total_timeout", "max_bytes"):
-            if getattr(policy, name) <= 0:
-                raise ConfigError(f"fetch settings: {name} must be positive")
-        if policy.max_redirects < 0:
-            raise ConfigError("fetch settings: max_redirects must not be negative")
-        return policy
-
-
-def _as_bool(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in {"1", "true", "yes", "on"}:
-        return True
-    if isinstance(value, str) and value.strip().lower() in {"0", "false", "no", "off", ""}:
-        return False
-    raise ValueError(f"allow_private must be true or false, got {value!r}")
+    def from_section(cls, fetch: FetchSection) -> FetchPolicy:
+        """From `settings.fetch`, one to one. The section was checked when the settings
+        were loaded (positive timeouts and size, redirects not negative): nothing to
+        check again here."""
+        return cls(
+            connect_timeout=fetch.connect_timeout,
+            read_timeout=fetch.read_timeout,
+            total_timeout=fetch.total_timeout,
+            max_bytes=fetch.max_bytes,
+            max_redirects=fetch.max_redirects,
+            allow_private=fetch.allow_private,
+            user_agent=fetch.user_agent,
+        )
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from monitor.sentiment.base import Sentiment
+from monitor.settings_schema import FlaggingSection
 from monitor.topics import TopicMatch
 
 Priority = Literal["P1", "P2", "P3"]
@@ -21,11 +22,11 @@ class FlagPolicy:
     # Whether a text reads as negative is the engine's label (three-class engines decide it
     # themselves; binary ones cut their score with sentiment.negative_below). Below this
     # score a negative text is called "strongly" negative in the reasons.
-    strong_negative: float = 0.10
+    strong_negative: float  # no default: config/defaults.yaml (flagging:) holds it
 
     @classmethod
-    def from_settings(cls, section: Mapping[str, Any]) -> FlagPolicy:
-        return cls(strong_negative=float(section.get("strong_negative", 0.10)))
+    def from_section(cls, flagging: FlaggingSection) -> FlagPolicy:
+        return cls(strong_negative=flagging.strong_negative)
 
 
 @dataclass(frozen=True)

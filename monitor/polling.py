@@ -31,24 +31,39 @@ from monitor.fetch import FetchPolicy, FetchResult, fetch
 from monitor.ingest import store_entries
 from monitor.models import Item, Source
 from monitor.schedule import DueSource, PollOutcome, next_check_at, pick_due
+from monitor.settings import Settings
 from monitor.social import parser_for, social_fields
-
-# Weibo rejects bursts faster than about one request per 0.5 s.
-_HOST_INTERVALS = {"weibo.com": 0.5, "m.weibo.cn": 0.5, "api.weibo.com": 0.5}
 
 
 @dataclass(frozen=True)
 class PollSettings:
-    min_interval_s: int = 60
-    max_backoff_s: int = 21600
-    to_simplified: bool = True
+    """What a poll needs of the settings; no defaults of its own (config/defaults.yaml)."""
+
+    min_interval_s: int
+    max_backoff_s: int
+    to_simplified: bool
     # Politeness: least seconds between two requests to one host, by host (settings:
     # social.host_interval), else default_host_interval.
-    host_intervals: Mapping[str, float] = field(default_factory=lambda: dict(_HOST_INTERVALS))
-    default_host_interval: float = 0.0
+    host_intervals: Mapping[str, float]
+    default_host_interval: float
     # A source that has yielded items and then none for this many of its intervals is
     # reported silent (bridges break silently: they answer 200 with an unchanging feed).
-    silent_after: int = 4
+    silent_after: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PollSettings:
+        """From `poll`, `text` and `social`: every field given, so the worker's task and
+        `yuqing poll` poll alike."""
+        poll, social = settings.poll, settings.social
+        return cls(
+            min_interval_s=poll.min_interval,
+            max_backoff_s=poll.max_backoff,
+            to_simplified=settings.text.traditional_to_simplified,
+            # Its own dict: the settings are shared by the whole process.
+            host_intervals=dict(social.host_interval),
+            default_host_interval=social.default_host_interval,
+            silent_after=social.silent_after,
+        )
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ against the typed sections of monitor.settings_schema: read `settings.poll.batch
 Every default is in config/defaults.yaml and nowhere else, so a wrong or unknown key stops
 the process at start with a sentence naming the key and the file or variable that set it.
 
-`get`, `section` and `raw` (the untyped tree) remain while the readers move to the typed
-sections.
+`raw` is the merged tree the sections were built from (what a test edits to make variants);
+code reads the sections.
 """
 
 from __future__ import annotations
@@ -79,19 +79,6 @@ class Settings:
         if tree is None:
             raise ConfigError(_explain(problems, self.origins, self.config_dir))
         object.__setattr__(self, "tree", tree)
-
-    # The untyped reads, for the code not yet moved to the sections below.
-    def get(self, *path: str, default: Any = None) -> Any:
-        node: Any = self.raw
-        for key in path:
-            if not isinstance(node, Mapping) or key not in node:
-                return default
-            node = node[key]
-        return node
-
-    def section(self, name: str) -> Mapping[str, Any]:
-        value = self.raw.get(name, {})
-        return value if isinstance(value, Mapping) else {}
 
     @property
     def home(self) -> Path:

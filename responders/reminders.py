@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from monitor.db import insert_ignore
+from monitor.settings_schema import NotifySection
 from responders.models import Alert, Reminder, User
 from responders.workflow import ADMIN, OFFICER, OPEN_ALERT_STATES
 
@@ -35,16 +36,15 @@ class LeadTime:
     milestone's own span — a 5-hour first release gets its reminder 1 hour before (at 4 h),
     not 2 hours before (when the alert is barely 3 hours old and everyone is on it)."""
 
-    hours: float = 2.0
-    share: float = 0.2
+    hours: float
+    share: float
 
     def before(self, milestone_hours: float) -> timedelta:
         return timedelta(hours=min(self.hours, self.share * milestone_hours))
 
     @classmethod
-    def from_settings(cls, notify: Mapping[str, Any]) -> LeadTime:
-        return cls(hours=float(notify.get("remind_before_hours", 2.0)),
-                   share=float(notify.get("remind_before_share", 0.2)))
+    def from_section(cls, notify: NotifySection) -> LeadTime:
+        return cls(hours=notify.remind_before_hours, share=notify.remind_before_share)
 
 
 @dataclass(frozen=True)

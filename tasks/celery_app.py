@@ -35,14 +35,14 @@ def broker_url(settings: Settings) -> str:
 
 def create_app(settings: Settings) -> Celery:
     app = Celery("yuqing", set_as_current=True)
-    celery_cfg = settings.section("celery")
+    celery_cfg, digest = settings.celery, settings.digest
     transport: dict[str, Any] = {
         # How long an unacknowledged task (its worker died) waits before Redis hands it out
         # again. RabbitMQ redelivers at once when the connection drops.
-        "visibility_timeout": int(celery_cfg.get("visibility_timeout", 3600)),
+        "visibility_timeout": celery_cfg.visibility_timeout,
         # Redis looks for such tasks every interval × throttle seconds (kombu: 10 × 10).
-        "unacked_restore_interval": int(celery_cfg.get("restore_interval", 10)),
-        "unacked_restore_throttle": int(celery_cfg.get("restore_throttle", 10)),
+        "unacked_restore_interval": celery_cfg.restore_interval,
+        "unacked_restore_throttle": celery_cfg.restore_throttle,
     }
     app.conf.update(
         broker_url=broker_url(settings),
@@ -62,26 +62,23 @@ def create_app(settings: Settings) -> Celery:
         beat_schedule={
             "schedule-due-sources": {
                 "task": "monitor.schedule_due",
-                "schedule": timedelta(seconds=int(settings.get("poll", "tick_seconds",
-                                                               default=30))),
+                "schedule": timedelta(seconds=settings.poll.tick_seconds),
                 "options": {"queue": "poll", "expires": 60},
             },
             # Deadline reminders (responders.reminders): a minute's resolution is plenty
             # for deadlines counted in hours.
             "remind-due-alerts": {
                 "task": "responders.remind_due",
-                "schedule": timedelta(seconds=int(settings.get("notify", "remind_tick_seconds",
-                                                               default=60))),
+                "schedule": timedelta(seconds=settings.notify.remind_tick_seconds),
                 "options": {"queue": "notify", "expires": 60},
             },
             # The weekly digest (responders.digest): Monday 08:00 in the office's zone by
             # default. crontab follows the app's timezone, set to settings.timezone above.
             "weekly-digest": {
                 "task": "responders.send_digest",
-                "schedule": crontab(
-                    day_of_week=int(settings.get("digest", "day_of_week", default=1)) % 7,
-                    hour=int(settings.get("digest", "hour", default=8)),
-                    minute=int(settings.get("digest", "minute", default=0))),
+                # Settings count Monday 1 … Sunday 7 (ISO); crontab counts Sunday 0.
+                "schedule": crontab(day_of_week=digest.day_of_week % 7, hour=digest.hour,
+                                    minute=digest.minute),
                 "options": {"queue": "notify", "expires": 6 * 3600},
             },
         },

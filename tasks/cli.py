@@ -134,7 +134,8 @@ def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
         report = apply_poll(session, plan, outcome, cfg=cfg, now=now, jitter=random.random())
         if report is not None and report.new_item_ids and not args.no_analyze:
             analyses = analyze_items(session, report.new_item_ids, scorer=rt.scorer,
-                                     taxonomy=rt.taxonomy, policy=rt.flag_policy, now=now)
+                                     taxonomy=rt.taxonomy, policy=rt.flag_policy, now=now,
+                                     events=rt.event_settings)
             alerts = open_alerts(session, analyses, rt.sla, now)
         session.commit()
     if report is None:
@@ -204,9 +205,8 @@ def cmd_alerts(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_sentiment(args: argparse.Namespace, settings: Settings) -> int:
     from monitor.sentiment import build_scorer
 
-    section = settings.section("sentiment")
     if args.sentiment_cmd == "score":
-        scorer = build_scorer(section, args.engine)
+        scorer = build_scorer(settings.sentiment, args.engine)
         errors = 0
         for n, line in enumerate(sys.stdin, 1):
             if not line.strip():
@@ -230,11 +230,11 @@ def cmd_sentiment(args: argparse.Namespace, settings: Settings) -> int:
         from monitor.sentiment.evaluate import evaluate, load_labelled
 
         rows = load_labelled(args.file)
-        result = evaluate(build_scorer(section, args.engine), rows)
+        figures = evaluate(build_scorer(settings.sentiment, args.engine), rows)
         if args.json:
-            _emit(result)
+            _emit(figures)
         else:
-            for key, value in result.items():
+            for key, value in figures.items():
                 print(f"{key:>22}: {value}")
         return 0
     if args.sentiment_cmd == "train":

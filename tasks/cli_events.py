@@ -57,7 +57,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         with rt.sessions() as session:
             analyses = analyze_items(
                 session, ids, scorer=rt.scorer, taxonomy=rt.taxonomy, policy=rt.flag_policy,
-                now=now, events=EventSettings.from_settings(settings.section("events")))
+                now=now, events=EventSettings.from_section(settings.events))
             open_alerts(session, analyses, rt.sla, now)
             session.commit()
     elif ids and not args.no_wait:

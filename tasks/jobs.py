@@ -13,7 +13,6 @@ import httpx
 from sqlalchemy.exc import OperationalError
 
 from monitor import analyze, polling
-from monitor.event_store import EventSettings
 from monitor.ingest import unanalyzed_ids
 from monitor.settings import Settings
 from responders import mail, reminders
@@ -110,7 +109,7 @@ def analyze_items(item_ids: list[int]) -> dict[str, int]:
             taxonomy=rt.taxonomy,
             policy=rt.flag_policy,
             now=now,
-            events=EventSettings.from_settings(rt.settings.section("events")),
+            events=rt.event_settings,
         )
         alert_ids = open_alerts(session, analyses, rt.sla, now)
         session.commit()
@@ -167,7 +166,6 @@ def remind_due() -> dict[str, int]:
     """Beat tick: claim the deadline reminders due now (one row per alert, milestone and
     recipient, so nothing is sent twice) and hand each to send_reminder after the commit."""
     rt = current_runtime()
-    notify = rt.settings.section("notify")
     channels = _reminder_channels(rt.settings)
     if not channels:
         return {"reminders": 0}
@@ -175,7 +173,7 @@ def remind_due() -> dict[str, int]:
     longest = max((m.hours for rule in rt.sla.rules for m in rule.milestones), default=48.0)
     now = _now()
     with rt.sessions() as session:
-        ids = reminders.plan(session, now, lead=reminders.LeadTime.from_settings(notify),
+        ids = reminders.plan(session, now, lead=reminders.LeadTime.from_section(rt.settings.notify),
                              channels=channels, horizon=timedelta(hours=longest))
         session.commit()
     for reminder_id in ids:

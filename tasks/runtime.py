@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.db import make_engine, make_sessionmaker
+from monitor.event_store import EventSettings
 from monitor.fetch import FetchPolicy
 from monitor.flagging import FlagPolicy
 from monitor.polling import PollSettings
@@ -33,6 +34,7 @@ class Runtime:
     fetch_policy: FetchPolicy
     poll_settings: PollSettings
     flag_policy: FlagPolicy
+    event_settings: EventSettings
     _scorer: Scorer | None = field(default=None, repr=False)
 
     @property
@@ -44,27 +46,25 @@ class Runtime:
     @property
     def scorer(self) -> Scorer:
         if self._scorer is None:
-            self._scorer = build_scorer(self.settings.section("sentiment"))
+            self._scorer = build_scorer(self.settings.sentiment)
         return self._scorer
 
 
 def build_runtime(settings: Settings) -> Runtime:
+    """The policies are built here, once, from the typed sections: the settings were
+    checked at load, and every default is config/defaults.yaml's."""
     config = Path(settings.config_dir)
     engine = make_engine(settings.database_url)
-    poll = settings.section("poll")
     return Runtime(
         settings=settings,
         engine=engine,
         sessions=make_sessionmaker(engine),
         topics=_loaded(TaxonomyWatch(settings.home, config)),
         sla=SLA.from_file(config / "sla.yaml"),
-        fetch_policy=FetchPolicy.from_settings(settings.section("fetch")),
-        poll_settings=PollSettings(
-            min_interval_s=int(poll.get("min_interval", 60)),
-            max_backoff_s=int(poll.get("max_backoff", 21600)),
-            to_simplified=bool(settings.get("text", "traditional_to_simplified", default=True)),
-        ),
-        flag_policy=FlagPolicy.from_settings(settings.section("flagging")),
+        fetch_policy=FetchPolicy.from_section(settings.fetch),
+        poll_settings=PollSettings.from_settings(settings),
+        flag_policy=FlagPolicy.from_section(settings.flagging),
+        event_settings=EventSettings.from_section(settings.events),
     )
 
 

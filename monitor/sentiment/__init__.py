@@ -1,49 +1,45 @@
 """Sentiment engines behind one interface; `build_scorer` picks one by name from settings.
 
-Engines register in `_ENGINES` with a factory taking the settings' `sentiment` section.
+Engines register in `_ENGINES` with a factory taking the typed `settings.sentiment` section
+(a `SentimentConfig`).
+No factory keeps a fallback value: config/defaults.yaml gives every key its default, and the
+section was checked when the settings were loaded.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable
 
 from monitor.errors import ConfigError
-from monitor.sentiment.base import Scorer, Sentiment, Thresholds, prepare
+from monitor.sentiment.base import Scorer, Sentiment, SentimentConfig, Thresholds, prepare
 
-__all__ = ["Scorer", "Sentiment", "Thresholds", "prepare", "build_scorer", "engine_names"]
-
-
-def _thresholds(section: Mapping[str, Any]) -> Thresholds:
-    return Thresholds(
-        negative_below=float(section.get("negative_below", 0.35)),
-        positive_above=float(section.get("positive_above", 0.65)),
-    )
+__all__ = ["Scorer", "Sentiment", "SentimentConfig", "Thresholds", "prepare", "build_scorer",
+           "engine_names"]
 
 
-def _snownlp(section: Mapping[str, Any]) -> Scorer:
+def _snownlp(section: SentimentConfig) -> Scorer:
     from monitor.sentiment.snownlp_engine import SnowNLPScorer
 
-    return SnowNLPScorer(_thresholds(section), int(section.get("max_chars", 2000)))
+    return SnowNLPScorer(Thresholds.from_section(section), section.max_chars)
 
 
-def _snownlp_fast(section: Mapping[str, Any]) -> Scorer:
+def _snownlp_fast(section: SentimentConfig) -> Scorer:
     from monitor.sentiment.fastsnow import FastSnowNLPScorer
 
-    model = section.get("snownlp_model") or None  # empty: SnowNLP's stock model
+    model = section.snownlp_model or None  # empty: SnowNLP's stock model
     return FastSnowNLPScorer(
-        _thresholds(section), int(section.get("max_chars", 2000)), model_path=model
+        Thresholds.from_section(section), section.max_chars, model_path=model
     )
 
 
-def _weibo(section: Mapping[str, Any]) -> Scorer:
+def _weibo(section: SentimentConfig) -> Scorer:
     # Imported here so that processes which never score do not load numpy or the weights.
     from monitor.sentiment.weibo import WeiboScorer
 
-    return WeiboScorer(max_chars=int(section.get("max_chars", 2000)))
+    return WeiboScorer(max_chars=section.max_chars)
 
 
-_ENGINES: dict[str, Callable[[Mapping[str, Any]], Scorer]] = {
+_ENGINES: dict[str, Callable[[SentimentConfig], Scorer]] = {
     "snownlp": _snownlp,
     "snownlp-fast": _snownlp_fast,
     "weibo": _weibo,
@@ -54,9 +50,10 @@ def engine_names() -> list[str]:
     return sorted(_ENGINES)
 
 
-def build_scorer(section: Mapping[str, Any], engine: str | None = None) -> Scorer:
-    """Build the engine named in settings (or `engine`). Call once per process."""
-    name = engine or str(section.get("engine", "snownlp"))
+def build_scorer(section: SentimentConfig, engine: str | None = None) -> Scorer:
+    """Build the engine `settings.sentiment` names, or `engine` (a command's --engine).
+    Call once per process: loading a model takes seconds."""
+    name = engine or section.engine
     factory = _ENGINES.get(name)
     if factory is None:
         raise ConfigError(

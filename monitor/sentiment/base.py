@@ -25,12 +25,36 @@ class Sentiment:
     label: Label
 
 
+class SentimentConfig(Protocol):
+    """What the engines read of the settings: `settings.sentiment` (SentimentSection in
+    monitor.settings_schema) has these. A protocol rather than that class, because the
+    schema imports this package for the engines' names: importing it back, even only for
+    type checking, would make the two an import circle."""
+
+    @property
+    def engine(self) -> str: ...
+    @property
+    def max_chars(self) -> int: ...
+    @property
+    def snownlp_model(self) -> str: ...
+    @property
+    def negative_below(self) -> float: ...
+    @property
+    def positive_above(self) -> float: ...
+
+
 @dataclass(frozen=True)
 class Thresholds:
-    """Binary engines give only P(positive); these cut it into three labels."""
+    """Binary engines give only P(positive); these cut it into three labels. No defaults
+    here: config/defaults.yaml (sentiment.negative_below, positive_above) holds them."""
 
-    negative_below: float = 0.35
-    positive_above: float = 0.65
+    negative_below: float
+    positive_above: float
+
+    @classmethod
+    def from_section(cls, sentiment: SentimentConfig) -> Thresholds:
+        return cls(negative_below=sentiment.negative_below,
+                   positive_above=sentiment.positive_above)
 
     def label(self, score: float) -> Label:
         if score < self.negative_below:

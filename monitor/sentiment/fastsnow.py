@@ -698,7 +698,7 @@ class FastSnowNLPScorer:
     def __init__(
         self,
         thresholds: Thresholds,
-        max_chars: int = 2000,
+        max_chars: int,
         model_path: str | Path | None = None,
         engine: FastSnowNLP | None = None,
     ) -> None:

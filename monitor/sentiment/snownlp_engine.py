@@ -11,7 +11,7 @@ from monitor.sentiment.base import Sentiment, Thresholds, binary_score
 class SnowNLPScorer:
     name = "snownlp"
 
-    def __init__(self, thresholds: Thresholds, max_chars: int = 2000) -> None:
+    def __init__(self, thresholds: Thresholds, max_chars: int) -> None:
         # Imported here, not at module import: loading SnowNLP takes seconds and a lot of
         # memory, and only worker processes that score need it.
         from snownlp import sentiment as snow_sentiment

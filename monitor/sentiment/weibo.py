@@ -403,7 +403,7 @@ class WeiboScorer:
 
     name = "weibo"
 
-    def __init__(self, model: WeiboModel | None = None, max_chars: int = 2000) -> None:
+    def __init__(self, model: WeiboModel | None = None, *, max_chars: int) -> None:
         self._model = model if model is not None else WeiboModel.load()
         self._max_chars = max_chars
 

@@ -3,6 +3,7 @@ carry on, and nothing already stored is lost or duplicated. Real HTTP on loopbac
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -15,11 +16,12 @@ from monitor.sources import SourceSpec, upsert_source
 from tests.integration.conftest import wait_until
 from tests.support.feeds import SAMPLE_POSTS, sample_feed
 from tests.support.polling import poll_once
+from tests.support.settings import defaults, poll_settings
 
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
-POLICY = FetchPolicy(connect_timeout=2, read_timeout=1.5, total_timeout=3,
-                     max_bytes=2 * 1024 * 1024, max_redirects=3)
-CFG = PollSettings(min_interval_s=60, max_backoff_s=3600)
+POLICY = replace(FetchPolicy.from_section(defaults().fetch), connect_timeout=2,
+                 read_timeout=1.5, total_timeout=3, max_bytes=2 * 1024 * 1024, max_redirects=3)
+CFG = poll_settings(min_interval_s=60, max_backoff_s=3600)
 
 BILLION_LAUGHS = b"""<?xml version="1.0"?>
 <!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">

@@ -16,9 +16,11 @@ from monitor.models import Item, Source
 from monitor.polling import PollReport, PollSettings
 from tests.support.fake_web import FakeWeb
 from tests.support.polling import poll_once
+from tests.support.settings import defaults, poll_settings
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "social"
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+FETCH = FetchPolicy.from_section(defaults().fetch)
 MAPPING = {"items": "data.results", "id": "post_id", "text": "content", "time": "publish_time",
            "author": "author.nickname", "url": "share_url", "reposts": "stats.forward",
            "comments": "stats.comment", "likes": "stats.like"}
@@ -37,7 +39,7 @@ def _add(sessions: sessionmaker[Session], url: str, kind: str,
 
 def _poll(sessions: sessionmaker[Session], sid: int, now: datetime = NOW,
           waits: list[float] | None = None) -> list[Item]:
-    report = poll_once(sessions, sid, policy=FetchPolicy(), cfg=PollSettings(), now=now,
+    report = poll_once(sessions, sid, policy=FETCH, cfg=poll_settings(), now=now,
                        sleep=(waits.append if waits is not None else lambda _: None))
     assert report is not None and report.ok, report
     with sessions() as s:
@@ -84,9 +86,9 @@ def test_politeness_waits_between_requests_to_one_host(
     a = _add(sessions, fake_web.url("/a.json"), "weibo")
     b = _add(sessions, fake_web.url("/b.json"), "weibo")
     waits: list[float] = []
-    cfg = PollSettings(host_intervals={"127.0.0.1": 0.5})
+    cfg = poll_settings(host_intervals={"127.0.0.1": 0.5})
     for sid in (a, b):
-        poll_once(sessions, sid, policy=FetchPolicy(), cfg=cfg, now=NOW + timedelta(seconds=0.1
+        poll_once(sessions, sid, policy=FETCH, cfg=cfg, now=NOW + timedelta(seconds=0.1
                   * (sid == b)), sleep=waits.append)
     assert waits == [0.0, pytest.approx(0.4)]
 
@@ -99,7 +101,7 @@ def test_a_productive_source_that_goes_quiet_is_reported(
     _poll(sessions, sid)
 
     def poll(minutes: int) -> PollReport | None:
-        return poll_once(sessions, sid, policy=FetchPolicy(), cfg=PollSettings(),
+        return poll_once(sessions, sid, policy=FETCH, cfg=poll_settings(),
                          now=NOW + timedelta(minutes=minutes), sleep=lambda _: None)
 
     quiet = poll(30)

@@ -26,6 +26,7 @@ from monitor.topics import Taxonomy
 from responders.auth import create_token
 from responders.web import create_app
 from tests.support.scorers import AlwaysNegative
+from tests.support.settings import defaults
 
 CONFIG = Path(__file__).resolve().parents[2] / "config"
 NOW = datetime(2026, 11, 20, 4, 0, tzinfo=UTC)
@@ -165,7 +166,7 @@ def test_per_item_errors_and_nothing_stored(push: Push) -> None:
 
 def test_a_body_over_the_byte_limit_is_413(settings: Settings,
                                            sessions: sessionmaker[Session]) -> None:
-    small = Settings(raw={**settings.raw, "web": {**settings.section("web"),
+    small = Settings(raw={**settings.raw, "web": {**settings.raw["web"],
                                                   "ingest_max_bytes": 2000}},
                      config_dir=settings.config_dir)
     for push in _client(small, sessions):
@@ -191,7 +192,8 @@ def test_good_batch_is_stored_analysed_and_a_replay_stores_nothing(push: Push) -
     taxonomy = Taxonomy.from_files(CONFIG / "topics.yaml", CONFIG / "sensitive.yaml")
     with push.sessions() as s:
         analyze_items(s, push.enqueued[0][1][0], scorer=AlwaysNegative(), taxonomy=taxonomy,
-                      policy=FlagPolicy(), now=NOW, events=EventSettings())
+                      policy=FlagPolicy.from_section(defaults().flagging), now=NOW,
+                      events=EventSettings.from_section(defaults().events))
         s.commit()
         [event] = s.scalars(select(Event)).all()
         assert event.item_count == 4  # reposts by link, the light edit by similarity

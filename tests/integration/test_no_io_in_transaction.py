@@ -31,6 +31,7 @@ from tests.integration.test_mail import SmtpServer, smtp_server  # noqa: F401 (f
 from tests.integration.test_reminders import add_alert, add_people
 from tests.support.fake_web import FakeWeb, Request, Response
 from tests.support.feeds import SAMPLE_POSTS, sample_feed
+from tests.support.settings import defaults
 from tests.support.transactions import TransactionWatch
 
 pytestmark = pytest.mark.integration
@@ -168,7 +169,7 @@ def test_alert_webhook_and_reminders_talk_with_no_transaction_open(
         assert jobs.notify_alert(alert_id) == {"alert_id": alert_id, "webhook": "sent"}
         assert watch.during == [0]
         with sessions() as s:
-            ids = reminders.plan(s, now, lead=reminders.LeadTime(),
+            ids = reminders.plan(s, now, lead=reminders.LeadTime.from_section(defaults().notify),
                                  channels={reminders.WEBHOOK, reminders.EMAIL},
                                  horizon=timedelta(hours=48))
             s.commit()

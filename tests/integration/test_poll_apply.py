@@ -25,11 +25,12 @@ from monitor.polling import (
 )
 from monitor.sources import SourceSpec, upsert_source
 from tests.support.feeds import SAMPLE_POSTS, sample_feed
+from tests.support.settings import poll_settings
 
 pytestmark = pytest.mark.integration
 
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
-CFG = PollSettings(min_interval_s=60, max_backoff_s=3600)
+CFG = poll_settings(min_interval_s=60, max_backoff_s=3600)
 
 
 def result(body: bytes = b"", *, status: int = 200, etag: str | None = '"v1"',

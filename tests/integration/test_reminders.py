@@ -18,10 +18,11 @@ from responders.models import Alert, Reminder, User
 from responders.sla import SLA
 from tests.integration.conftest import wait_until
 from tests.integration.test_mail import SmtpServer, smtp_server  # noqa: F401 (fixture)
+from tests.support.settings import defaults
 
 ROOT = Path(__file__).resolve().parents[2]
 SLA_RULES = SLA.from_file(ROOT / "config" / "sla.yaml")
-LEAD = reminders.LeadTime()
+LEAD = reminders.LeadTime.from_section(defaults().notify)
 BOTH = {reminders.WEBHOOK, reminders.EMAIL}
 
 

@@ -8,8 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from monitor.bursts import Burst, BurstPolicy, detect, escalate, higher, poisson_tail
+from monitor.settings import load_settings
+from tests.support.settings import defaults
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+POLICY = BurstPolicy.from_section(defaults().events.bursts)
 
 
 def _spread(count: int, start: timedelta, end: timedelta) -> list[datetime]:
@@ -33,7 +36,7 @@ def test_planted_social_burst_is_detected_with_reason_in_words() -> None:
     # 20 per hour over the past 12 hours, then 240 in the last hour.
     times = _spread(240, timedelta(hours=13), timedelta(hours=1)) + \
         _spread(240, timedelta(hours=1), timedelta(0))
-    b = detect(times, NOW, social=True)
+    b = detect(times, NOW, social=True, policy=POLICY)
     assert b.burst
     assert b.count == 240
     assert b.baseline_per_hour == pytest.approx(20.0)
@@ -44,7 +47,7 @@ def test_planted_social_burst_is_detected_with_reason_in_words() -> None:
 
 def test_steady_topic_is_not_a_burst() -> None:
     times = _spread(13 * 20, timedelta(hours=13), timedelta(0))  # 20 an hour, all along
-    b = detect(times, NOW, social=True)
+    b = detect(times, NOW, social=True, policy=POLICY)
     assert not b.burst
     assert b.count == 20
     assert b.reason is None
@@ -54,11 +57,11 @@ def test_news_baseline_is_fourteen_days() -> None:
     # 2 news items a day for 14 days (≈0.083/h), then 15 in one hour: a burst for news …
     times = _spread(28, timedelta(days=14, hours=1), timedelta(hours=1)) + \
         _spread(15, timedelta(hours=1), timedelta(0))
-    b = detect(times, NOW, social=False)
+    b = detect(times, NOW, social=False, policy=POLICY)
     assert b.burst
     assert "此前 14 天" in (b.reason or "")
     # … and items older than the 12-hour social window do not count as social baseline.
-    assert detect(times, NOW, social=True).baseline_per_hour == pytest.approx(
+    assert detect(times, NOW, social=True, policy=POLICY).baseline_per_hour == pytest.approx(
         sum(1 for t in times if NOW - timedelta(hours=13) <= t <= NOW - timedelta(hours=1))
         / 12)
 
@@ -70,7 +73,7 @@ def test_news_baseline_is_fourteen_days() -> None:
      (10, True)],
 )
 def test_new_story_with_no_baseline_uses_the_floor(count: int, burst: bool) -> None:
-    b = detect(_spread(count, timedelta(minutes=50), timedelta(0)), NOW, social=True)
+    b = detect(_spread(count, timedelta(minutes=50), timedelta(0)), NOW, social=True, policy=POLICY)
     assert b.burst is burst
     assert b.baseline_per_hour == 0.0
 
@@ -78,7 +81,7 @@ def test_new_story_with_no_baseline_uses_the_floor(count: int, burst: bool) -> N
 def test_items_outside_both_windows_are_ignored() -> None:
     future = [NOW + timedelta(minutes=5)] * 50
     ancient = [NOW - timedelta(days=30)] * 50
-    b = detect(future + ancient, NOW, social=False)
+    b = detect(future + ancient, NOW, social=False, policy=POLICY)
     assert (b.count, b.baseline_per_hour, b.burst) == (0, 0.0, False)
 
 
@@ -102,7 +105,7 @@ def _burst(flag: bool) -> Burst:
 def test_escalate(base: str | None, burst: bool, reach: int, items: int,
                   expected: str | None, n_reasons: int) -> None:
     priority, reasons = escalate(base, burst=_burst(burst), reach=reach,  # type: ignore[arg-type]
-                                 items=items, policy=BurstPolicy())
+                                 items=items, policy=POLICY)
     assert priority == expected
     assert len(reasons) == n_reasons
     if burst and expected and base != expected:
@@ -115,7 +118,8 @@ def test_higher() -> None:
     assert higher("P2", None) == "P2"
 
 
-def test_policy_from_settings() -> None:
-    p = BurstPolicy.from_settings({"social_baseline_hours": 6, "news_baseline_days": 7,
-                                   "min_count": 20})
+def test_policy_from_section() -> None:
+    settings = load_settings(env={}, overrides={"events": {"bursts": {
+        "social_baseline_hours": 6, "news_baseline_days": 7, "min_count": 20}}})
+    p = BurstPolicy.from_section(settings.events.bursts)
     assert (p.social_baseline_h, p.news_baseline_h, p.min_count) == (6.0, 168.0, 20)

@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from monitor.topics import Taxonomy
+from tests.support.settings import defaults
 
 CONFIG = Path(__file__).resolve().parents[2] / "config"
 DEMO = CONFIG / "demo"
@@ -210,7 +211,7 @@ def test_weibo_search_plants_a_burst_with_reposts_and_rewrites() -> None:
     bare = [e for e in reposts if e.text == "转发微博"]
     assert len(bare) >= 5
     # The rewrites are near-duplicates by text alone.
-    policy = ClusterPolicy()
+    policy = ClusterPolicy.from_section(defaults().events)
     sig = signature(original.text)
     for e in rewrites:
         assert similarity(sig, signature(e.text)) >= policy.threshold, e.text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,9 @@ from monitor.events import (
     signature,
     similarity,
 )
+from tests.support.settings import defaults
 
+POLICY = ClusterPolicy.from_section(defaults().events)
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "events_corpus.jsonl"
 STORY = ("郑州市金水区一名社区矫正对象在矫正期间多次擅自外出，区司法局依法提请撤销缓刑，"
          "法院已裁定收监执行。")
@@ -72,14 +75,14 @@ def test_sketch_estimate_is_close_for_long_texts() -> None:
 def test_light_edit_and_different_story() -> None:
     edited = "【河南日报】" + STORY.replace("依法", "依照法律").replace("已", "已经")
     other = "郑州市金水区公共法律服务中心启用夜间窗口，工作日延长服务至晚上八点，方便群众办理公证。"
-    labels = cluster([Post("a", STORY), Post("b", edited), Post("c", other)])
+    labels = cluster([Post("a", STORY), Post("b", edited), Post("c", other)], POLICY)
     assert labels[0] == labels[1] != labels[2]
 
 
 def test_repost_joins_its_original_even_without_words() -> None:
     posts = [Post("r", "转发微博", external_id="2", repost_of="1"),
              Post("o", STORY, external_id="1"), Post("x", "转发微博", external_id="3")]
-    labels = cluster(posts)
+    labels = cluster(posts, POLICY)
     assert labels[0] == labels[1]
     assert labels[2] not in (labels[0], labels[1])  # two bare "转发微博" are not one story
 
@@ -88,9 +91,9 @@ def test_best_match_picks_the_most_similar_event_above_threshold() -> None:
     sig = signature(STORY)
     near = signature("【大河报】" + STORY)
     far = signature("平顶山市在全市推行一村一法律顾问全覆盖，群众通过微信群即可免费咨询法律问题。")
-    assert best_match(sig, [(7, far), (9, near)]) == 9
-    assert best_match(sig, [(7, far)]) is None
-    assert best_match(signature("转发微博"), [(9, signature("转发微博"))]) is None
+    assert best_match(sig, [(7, far), (9, near)], POLICY) == 9
+    assert best_match(sig, [(7, far)], POLICY) is None
+    assert best_match(signature("转发微博"), [(9, signature("转发微博"))], POLICY) is None
 
 
 def test_pairwise_scores() -> None:
@@ -117,7 +120,7 @@ def test_corpus_is_big_and_planted() -> None:
 
 def test_corpus_clusters_with_precision_and_recall_at_least_095() -> None:
     posts, groups = _corpus()
-    precision, recall = pairwise_scores(cluster(posts), groups)
+    precision, recall = pairwise_scores(cluster(posts, POLICY), groups)
     assert precision >= 0.95, precision
     assert recall >= 0.95, recall
 
@@ -127,6 +130,6 @@ def test_corpus_needs_repost_links_and_a_sane_threshold() -> None:
     recall collapses, and a threshold far too low merges unrelated posts."""
     posts, groups = _corpus()
     unlinked = [Post(p.key, p.text) for p in posts]
-    assert pairwise_scores(cluster(unlinked), groups)[1] < 0.8
-    loose = cluster(posts, ClusterPolicy(threshold=0.1))
+    assert pairwise_scores(cluster(unlinked, POLICY), groups)[1] < 0.8
+    loose = cluster(posts, replace(POLICY, threshold=0.1))
     assert pairwise_scores(loose, groups)[0] < 0.8

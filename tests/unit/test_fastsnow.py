@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -18,12 +19,14 @@ from monitor.sentiment.fastsnow import (
     load_bayes_model,
     snownlp_data_dir,
 )
+from tests.support.settings import defaults
 
 snownlp = pytest.importorskip("snownlp")
 from snownlp import seg as snow_seg  # noqa: E402
 from snownlp import sentiment as snow_sentiment  # noqa: E402
 
 TOLERANCE = 1e-9
+SENTIMENT = defaults().sentiment
 
 # Hand-picked inputs that steer the tagger and the Bayes step into their corner cases.
 EDGE_CASES = [
@@ -239,7 +242,8 @@ def test_model_with_an_empty_class_is_unscored_like_snownlp(
     ours = FastSnowNLP(engine._m, load_bayes_model(fname), engine._stop)
     with pytest.raises(ValueError):
         ours.classify("律师很耐心")
-    scorer = FastSnowNLPScorer(Thresholds(), engine=ours)
+    scorer = FastSnowNLPScorer(Thresholds.from_section(SENTIMENT), SENTIMENT.max_chars,
+                               engine=ours)
     assert scorer.score("律师很耐心") is None
 
 
@@ -257,7 +261,8 @@ def test_missing_or_broken_model_is_a_config_error(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def scorer() -> FastSnowNLPScorer:
-    built = build_scorer({"engine": "snownlp-fast", "negative_below": 0.3, "max_chars": 50})
+    built = build_scorer(replace(SENTIMENT, engine="snownlp-fast", negative_below=0.3,
+                                 max_chars=50))
     assert isinstance(built, FastSnowNLPScorer)
     return built
 
@@ -274,7 +279,8 @@ def test_nothing_chinese_is_unscored(scorer: FastSnowNLPScorer, text: str | None
 def test_scores_equal_snownlp_scorer(scorer: FastSnowNLPScorer) -> None:
     from monitor.sentiment.snownlp_engine import SnowNLPScorer
 
-    reference = SnowNLPScorer(Thresholds(negative_below=0.3), max_chars=50)
+    reference = SnowNLPScorer(replace(Thresholds.from_section(SENTIMENT), negative_below=0.3),
+                              max_chars=50)
     texts = ["  律师态度恶劣，投诉无门  ", "调解员公正高效，点赞", "今天去司法所办事" * 20]
     texts += _variants(_corpus_lines(), 50, seed=11)
     got = scorer.score_many(texts)

@@ -10,6 +10,7 @@ import gzip
 import socket
 import tracemalloc
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,12 +22,15 @@ from monitor.errors import ConfigError, FetchError, ParseError
 from monitor.feeds import parse_feed
 from monitor.fetch import FetchPolicy, fetch, parse_max_age, parse_retry_after
 from monitor.settings import load_settings
+from monitor.yamlfile import read_yaml
 from tests.support.fake_web import FakeWeb, Response, fake_web  # noqa: F401 - fixture
+from tests.support.settings import defaults
 
 NOW = datetime(2026, 11, 20, 1, 30, tzinfo=UTC)
 FEED = "<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>河南司法</title></channel></rss>".encode()  # noqa: E501
+SHIPPED = FetchPolicy.from_section(defaults().fetch)
 # Short timeouts so failure tests finish quickly; nothing asserts how long they took.
-POLICY = FetchPolicy(connect_timeout=2.0, read_timeout=0.5, total_timeout=2.0)
+POLICY = replace(SHIPPED, connect_timeout=2.0, read_timeout=0.5, total_timeout=2.0)
 
 
 def get(web: FakeWeb, path: str, policy: FetchPolicy = POLICY, **kw: Any) -> Any:
@@ -160,7 +164,7 @@ def test_connection_refused_is_a_network_error() -> None:
 @pytest.mark.parametrize("declare_length", [True, False])
 def test_50_mb_body_is_refused_without_buffering(fake_web: FakeWeb, declare_length: bool) -> None:
     fake_web.add_huge("/huge", size=50 * 1024 * 1024, declare_length=declare_length)
-    policy = FetchPolicy(read_timeout=5.0, total_timeout=20.0, max_bytes=1024 * 1024)
+    policy = replace(SHIPPED, read_timeout=5.0, total_timeout=20.0, max_bytes=1024 * 1024)
     tracemalloc.start()
     try:
         err = fetch_error(lambda: get(fake_web, "/huge", policy))
@@ -175,15 +179,15 @@ def test_50_mb_body_is_refused_without_buffering(fake_web: FakeWeb, declare_leng
 def test_gzip_bomb_is_refused(fake_web: FakeWeb) -> None:
     bomb = gzip.compress(b"\0" * (20 * 1024 * 1024))  # ~20 KB on the wire
     fake_web.add("/bomb", 200, bomb, {"Content-Encoding": "gzip"})
-    policy = FetchPolicy(read_timeout=5.0, total_timeout=20.0, max_bytes=1024 * 1024)
+    policy = replace(SHIPPED, read_timeout=5.0, total_timeout=20.0, max_bytes=1024 * 1024)
     assert fetch_error(lambda: get(fake_web, "/bomb", policy)).kind == "too_large"
 
 
 def test_body_at_exactly_the_limit_is_accepted(fake_web: FakeWeb) -> None:
     fake_web.add("/exact", 200, b"x" * 1000)
-    assert len(get(fake_web, "/exact", FetchPolicy(max_bytes=1000)).body) == 1000
+    assert len(get(fake_web, "/exact", replace(SHIPPED, max_bytes=1000)).body) == 1000
     fake_web.add("/over", 200, b"x" * 1001)
-    assert fetch_error(lambda: get(fake_web, "/over", FetchPolicy(max_bytes=1000))).kind == (
+    assert fetch_error(lambda: get(fake_web, "/over", replace(SHIPPED, max_bytes=1000))).kind == (
         "too_large"
     )
 
@@ -262,7 +266,7 @@ def test_loopback_server_is_refused_unless_allowed(fake_web: FakeWeb) -> None:
     assert err.message == "refused: 127.0.0.1 is a loopback address"
     assert fake_web.hits("/feed.xml") == 0  # refused before connecting
     # …and the policy switch allows it as well as the argument does.
-    allowed = FetchPolicy(read_timeout=0.5, allow_private=True)
+    allowed = replace(SHIPPED, read_timeout=0.5, allow_private=True)
     assert fetch(fake_web.url("/feed.xml"), policy=allowed, now=NOW).body == FEED
 
 
@@ -411,14 +415,16 @@ def test_parse_max_age(value: str | None, expected: float | None) -> None:
     assert parse_max_age(value) == expected
 
 
-def test_policy_from_settings() -> None:
+def test_policy_from_section() -> None:
     settings = load_settings(env={}, overrides={"fetch": {"read_timeout": 7, "max_bytes": 1000}})
-    policy = FetchPolicy.from_settings(settings.section("fetch"))
+    policy = FetchPolicy.from_section(settings.fetch)
     assert policy.read_timeout == 7.0
     assert policy.max_bytes == 1000
     assert policy.connect_timeout == 5.0
     assert policy.allow_private is False
-    assert FetchPolicy.from_settings({}) == FetchPolicy()
+    # Nothing set: the policy is config/defaults.yaml's fetch section, key for key.
+    shipped = read_yaml(defaults().config_dir / "defaults.yaml")["fetch"]
+    assert FetchPolicy.from_section(load_settings(env={}).fetch) == FetchPolicy(**shipped)
 
 
 @pytest.mark.parametrize(
@@ -427,8 +433,9 @@ def test_policy_from_settings() -> None:
      {"max_redirects": -1}, {"total_timeout": -3}],
 )  # fmt: skip
 def test_policy_from_bad_settings(section: dict[str, object]) -> None:
+    # Checked once, when the settings load: a policy is never built from bad values.
     with pytest.raises(ConfigError):
-        FetchPolicy.from_settings(section)
+        load_settings(env={}, overrides={"fetch": section})
 
 
 def test_connected_address_is_rechecked_against_dns_rebinding(

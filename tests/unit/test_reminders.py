@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from monitor.settings import load_settings
 from responders.reminders import (
     EMAIL,
     WEBHOOK,
@@ -16,6 +17,7 @@ from responders.reminders import (
     next_milestone,
     recipients,
 )
+from tests.support.settings import defaults
 
 RAISED = datetime(2024, 5, 6, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
 LEAD = LeadTime(hours=2.0, share=0.2)
@@ -57,9 +59,10 @@ def test_lead_time(milestone_hours: float, expected: timedelta) -> None:
 
 
 def test_lead_time_from_settings_and_defaults() -> None:
-    assert LeadTime.from_settings({}) == LeadTime(2.0, 0.2)
-    assert LeadTime.from_settings({"remind_before_hours": "3", "remind_before_share": 0.5}) \
-        == LeadTime(3.0, 0.5)
+    assert LeadTime.from_section(defaults().notify) == LeadTime(2.0, 0.2)
+    changed = load_settings(env={"YUQING_NOTIFY_REMIND_BEFORE_HOURS": "3",
+                                 "YUQING_NOTIFY_REMIND_BEFORE_SHARE": "0.5"})
+    assert LeadTime.from_section(changed.notify) == LeadTime(3.0, 0.5)
 
 
 @pytest.mark.parametrize(("now_h", "key"), [

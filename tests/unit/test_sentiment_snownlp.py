@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from monitor.errors import ConfigError
 from monitor.sentiment import build_scorer, engine_names
 from monitor.sentiment.base import Thresholds, prepare
+from tests.support.settings import defaults
 
 
 @pytest.fixture(scope="module")
 def scorer():
-    return build_scorer({"engine": "snownlp", "max_chars": 500})
+    return build_scorer(replace(defaults().sentiment, engine="snownlp", max_chars=500))
 
 
 @pytest.mark.parametrize(
@@ -78,5 +81,5 @@ def test_score_many_keeps_positions(scorer):
 
 def test_unknown_engine():
     with pytest.raises(ConfigError, match="unknown sentiment engine 'nope'"):
-        build_scorer({"engine": "nope"})
+        build_scorer(defaults().sentiment, engine="nope")
     assert "snownlp" in engine_names()

@@ -209,7 +209,7 @@ def test_env_is_read_by_the_field_type():
     # The untyped reads see the same values while the callers move over.
     assert s.get("poll", "batch_size") == 12
     assert s.get("digest", "to") == ["a@x.example", "b@x.example"]
-    assert s.section("social")["host_interval"] == {"weibo.com": 1.0, "example.cn": 0.25}
+    assert s.social.host_interval == {"weibo.com": 1.0, "example.cn": 0.25}
     assert s.get("events", "bursts", "min_count") == 20
 
 
@@ -337,11 +337,11 @@ def test_overrides_are_checked_too():
 
 def test_settings_made_by_hand_are_checked():
     base = load_settings(env={})
-    small = Settings(raw={**base.raw, "web": {**base.section("web"), "ingest_max_bytes": 2000}},
+    small = Settings(raw={**base.raw, "web": {**base.raw["web"], "ingest_max_bytes": 2000}},
                      config_dir=base.config_dir)
     assert small.web.ingest_max_bytes == 2000
     with pytest.raises(ConfigError, match=r"^web\.port: expected a whole number"):
-        Settings(raw={**base.raw, "web": {**base.section("web"), "port": "80"}})
+        Settings(raw={**base.raw, "web": {**base.raw["web"], "port": "80"}})
 
 
 def test_a_key_missing_from_the_defaults_names_the_defaults_file(tmp_path):

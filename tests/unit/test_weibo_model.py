@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +40,7 @@ from monitor.sentiment.weibo import (
     strip_emoticons,
 )
 from tests.support.sentiment_data import write_fake_sentiment_data as _fake_data
+from tests.support.settings import defaults
 
 JUSTICE_SET = Path(__file__).parents[1] / "data" / "justice_sentiment.jsonl"
 
@@ -261,7 +263,7 @@ def test_load_refuses_a_model_trained_with_another_weighted_lexicon(tmp_path: Pa
 
 
 def test_scorer_keeps_order_and_leaves_unjudgeable_texts_unscored() -> None:
-    scorer = WeiboScorer(_toy_model())
+    scorer = WeiboScorer(_toy_model(), max_chars=defaults().sentiment.max_chars)
     results = scorer.score_many(["非常感谢", None, "hello world", "  ", "太失望了"])
     assert results[1] is None and results[2] is None and results[3] is None
     first, last = results[0], results[4]
@@ -372,7 +374,7 @@ shipped = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def shipped_scorer() -> WeiboScorer:
-    scorer = build_scorer({"engine": "weibo", "max_chars": 2000})
+    scorer = build_scorer(replace(defaults().sentiment, engine="weibo", max_chars=2000))
     assert isinstance(scorer, WeiboScorer)
     return scorer
 
