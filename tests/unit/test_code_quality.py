@@ -195,3 +195,20 @@ def test_layers_import_downward():
             if top in LAYERS and top != layer and top not in LAYERS[layer]:
                 upward.append(f"{path.relative_to(ROOT)}:{line} imports {target}")
     assert not upward, "\n".join(upward)
+
+
+def test_the_core_knows_no_alert():
+    """The alert is the desk's (responders.models, responders/migrations): no file of
+    monitor/ defines it, imports it or creates its table."""
+    found = []
+    for path in sorted((ROOT / "monitor").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef) and node.name == "Alert":
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno} defines Alert")
+            elif isinstance(node, ast.ImportFrom) and any(a.name == "Alert"
+                                                          for a in node.names):
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno} imports Alert")
+            elif isinstance(node, ast.Constant) and node.value == "alerts":
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno} names the alerts table")
+    assert found == []
