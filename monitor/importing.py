@@ -137,7 +137,8 @@ def push_source(session: Session, name: str | None, now: datetime) -> Source:
     name = (name or DEFAULT_SOURCE).strip()
     source = session.scalars(select(Source).where(Source.name == name)).one_or_none()
     if source is None:
-        source = Source(name=name, url="push:" + name, kind="push", host="", interval_s=600,
+        # interval_s 0: a push source is never polled (the scheduler skips kind "push").
+        source = Source(name=name, url="push:" + name, kind="push", host="", interval_s=0,
                         allow_private=False, created_at=now, failure_count=0, items_seen=0,
                         config={})
         session.add(source)

@@ -74,7 +74,8 @@ class Source(Base):
     # news | government | weibo | wechat | board | push (filled by import/push, never polled)
     kind: Mapped[str] = mapped_column(String(20), default="news")
     host: Mapped[str] = mapped_column(String(255), default="")
-    interval_s: Mapped[int] = mapped_column(Integer, default=600)
+    # Seconds between polls: given by the source's definition (else poll.default_interval).
+    interval_s: Mapped[int] = mapped_column(Integer)
     # Explicit per-source permission to fetch a loopback/private address (e.g. the demo
     # server or an intranet crawler); off by default so a pasted URL cannot reach the LAN.
     allow_private: Mapped[bool] = mapped_column(Boolean, default=False)

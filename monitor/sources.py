@@ -15,19 +15,32 @@ from sqlalchemy.orm import Session
 
 from monitor.errors import InputError
 from monitor.models import Item, Source
+from monitor.settings_schema import PollSection
 from monitor.social.registry import validate_config
 from monitor.yamlfile import read_yaml
 
 KINDS = ("news", "government", "weibo", "wechat", "board")
-MIN_INTERVAL_S = 60
+
+
+@dataclass(frozen=True)
+class IntervalRules:
+    """How often a source may be polled: `default_s` when a definition gives no interval,
+    never more often than `min_s` (settings poll.default_interval, poll.min_interval)."""
+
+    default_s: int
+    min_s: int
+
+    @classmethod
+    def from_section(cls, poll: PollSection) -> IntervalRules:
+        return cls(default_s=poll.default_interval, min_s=poll.min_interval)
 
 
 @dataclass(frozen=True)
 class SourceSpec:
     name: str
     url: str
+    interval_s: int
     kind: str = "news"
-    interval_s: int = 600
     allow_private: bool = False
     # Kind-specific settings (a JSON API's field mapping, see monitor.social). None means
     # "not given": an update from `sources add` or the API keeps what the source has.
@@ -38,7 +51,8 @@ def host_of(url: str) -> str:
     return (urlsplit(url).hostname or "").lower()
 
 
-def validate_spec(raw: Mapping[str, Any], where: str = "source") -> SourceSpec:
+def validate_spec(raw: Mapping[str, Any], rules: IntervalRules,
+                  where: str = "source") -> SourceSpec:
     """A SourceSpec from a mapping, or InputError saying exactly what is wrong."""
     if not isinstance(raw, Mapping):
         raise InputError(f"{where}: expected a mapping with name and url")
@@ -61,11 +75,12 @@ def validate_spec(raw: Mapping[str, Any], where: str = "source") -> SourceSpec:
     if kind not in KINDS:
         raise InputError(f"{where} {name!r}: kind must be one of {', '.join(KINDS)}, got {kind!r}")
     try:
-        interval = int(raw.get("interval") or 600)
+        interval = int(raw.get("interval") or rules.default_s)
     except (TypeError, ValueError) as exc:
         raise InputError(f"{where} {name!r}: interval must be whole seconds") from exc
-    if interval < MIN_INTERVAL_S:
-        raise InputError(f"{where} {name!r}: interval must be at least {MIN_INTERVAL_S} s")
+    floor = max(rules.min_s, 1)  # poll.min_interval may be 0; an interval may not
+    if interval < floor:
+        raise InputError(f"{where} {name!r}: interval must be at least {floor} s")
     allow_private = raw.get("allow_private", False)
     if not isinstance(allow_private, bool):
         raise InputError(f"{where} {name!r}: allow_private must be true or false")
@@ -76,7 +91,8 @@ def validate_spec(raw: Mapping[str, Any], where: str = "source") -> SourceSpec:
                       allow_private=allow_private, config=config)
 
 
-def load_specs(path: Path, *, base_url: str | None = None) -> list[SourceSpec]:
+def load_specs(path: Path, rules: IntervalRules, *,
+               base_url: str | None = None) -> list[SourceSpec]:
     """Source specs from a YAML file with a top-level `sources:` list.
 
     Entries may give `path` instead of `url` (the bundled demo feeds); it is joined to
@@ -92,7 +108,7 @@ def load_specs(path: Path, *, base_url: str | None = None) -> list[SourceSpec]:
             if not base_url:
                 raise InputError(f"{path} source #{n}: 'path' needs a base URL to serve it")
             entry = {**entry, "url": base_url.rstrip("/") + "/" + str(entry["path"]).lstrip("/")}
-        specs.append(validate_spec(entry, where=f"{path} source #{n}"))
+        specs.append(validate_spec(entry, rules, where=f"{path} source #{n}"))
     names = [s.name for s in specs]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:

@@ -20,10 +20,10 @@ DEFAULT_DEMO_PORT = 8765
 def demo_specs(settings: Settings, base_url: str) -> list[Any]:
     from dataclasses import replace
 
-    from monitor.sources import load_specs
+    from monitor.sources import IntervalRules, load_specs
 
     specs = load_specs(Path(settings.config_dir) / DEMO_DIR_NAME / "sources.yaml",
-                       base_url=base_url)
+                       IntervalRules.from_section(settings.poll), base_url=base_url)
     # The demo server runs on loopback, which sources may not fetch unless allowed per source.
     return [replace(spec, allow_private=True) for spec in specs]
 
@@ -31,14 +31,14 @@ def demo_specs(settings: Settings, base_url: str) -> list[Any]:
 def init_database(settings: Settings, *, sources_file: Path | None = None,
                   demo_base_url: str | None = None) -> dict[str, Any]:
     from monitor.db import make_engine, make_sessionmaker
-    from monitor.sources import load_specs, upsert_source
+    from monitor.sources import IntervalRules, load_specs, upsert_source
     from responders.schema import migrate
 
     engine = make_engine(settings.database_url)
     revision = migrate(engine)
     specs = []
     if sources_file is not None:
-        specs += load_specs(sources_file)
+        specs += load_specs(sources_file, IntervalRules.from_section(settings.poll))
     if demo_base_url is not None:
         specs += demo_specs(settings, demo_base_url)
     created = updated = 0

@@ -61,6 +61,7 @@ def _source_row(source: Any, items: int, settings: Settings) -> dict[str, Any]:
 
 def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
     from monitor.sources import (
+        IntervalRules,
         item_counts,
         list_sources,
         remove_source,
@@ -73,7 +74,8 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
         if args.sources_cmd == "add":
             spec = validate_spec({"name": args.name or args.url, "url": args.url,
                                   "kind": args.kind, "interval": args.interval,
-                                  "allow_private": args.allow_private}, where="source")
+                                  "allow_private": args.allow_private},
+                                 IntervalRules.from_section(settings.poll), where="source")
             source, created = upsert_source(session, spec, datetime.now(UTC))
             session.commit()
             row = _source_row(source, 0, settings)
@@ -346,7 +348,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("url")
     a.add_argument("--name")
     a.add_argument("--kind", default="news", help="news|government|weibo|wechat|board")
-    a.add_argument("--interval", type=int, default=600, help="seconds between polls")
+    a.add_argument("--interval", type=int,
+                   help="seconds between polls (default: poll.default_interval)")
     a.add_argument("--allow-private", action="store_true",
                    help="allow a loopback/private address (e.g. an intranet bridge)")
     a.add_argument("--json", action="store_true")

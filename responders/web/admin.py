@@ -20,6 +20,7 @@ from monitor.errors import InputError
 from monitor.models import Source
 from monitor.sources import (
     KINDS,
+    IntervalRules,
     find_source,
     item_counts,
     list_sources,
@@ -59,7 +60,7 @@ def add_source(ctx: DeskContext, session: Session, me: Principal,
                raw: dict[str, Any]) -> int:
     """Validate (monitor.sources.validate_spec) and add; a name in use is refused rather
     than silently re-pointed (updating a source is `yuqing init`'s job)."""
-    spec = validate_spec(raw, where="source")
+    spec = validate_spec(raw, IntervalRules.from_section(ctx.settings.poll), where="source")
     try:
         find_source(session, spec.name)
     except InputError:
@@ -87,6 +88,7 @@ def _sources_page(request: Request, session: Session, *, error: str | None = Non
     return render(request, "sources.html", {
         "sources": list_sources(session), "counts": item_counts(session), "kinds": KINDS,
         "error": error, "notice": notice, "form": form or {},
+        "default_interval": desk(request).settings.poll.default_interval,
     }, status_code=status_code)
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor.errors import InputError
-from monitor.sources import list_sources, upsert_source, validate_spec
+from monitor.sources import IntervalRules, list_sources, upsert_source, validate_spec
 from responders import desk as desk_ops
 from responders.auth import Principal, add_user
 from responders.drafting import create_draft
@@ -110,7 +110,7 @@ class SourceIn(BaseModel):
     name: str
     url: str
     kind: str = "news"
-    interval: int = 600
+    interval: int | None = None  # seconds; none given: poll.default_interval
 
 
 class UserIn(BaseModel):
@@ -249,7 +249,8 @@ def api_add_source(body: SourceIn, request: Request, me: ApiWriter,
     ctx = desk(request)
     session = uow.session
     spec = validate_spec({"name": body.name, "url": body.url, "kind": body.kind,
-                          "interval": body.interval}, where="source")
+                          "interval": body.interval},
+                         IntervalRules.from_section(ctx.settings.poll), where="source")
     source, created = upsert_source(session, spec, ctx.now())
     desk_ops.audit(session, me, ctx.now(), entity="source", entity_id=source.id,
                    action="create" if created else "update", detail={"url": source.url})

@@ -35,8 +35,8 @@ XXE = b"""<?xml version="1.0"?>
 
 def _source(sessions, name, url, allow_private=True):
     with sessions() as s:
-        src, _ = upsert_source(s, SourceSpec(name=name, url=url, allow_private=allow_private),
-                               NOW)
+        src, _ = upsert_source(s, SourceSpec(name=name, url=url, interval_s=600,
+                                             allow_private=allow_private), NOW)
         s.commit()
         return src.id
 

@@ -55,7 +55,7 @@ def seed(session: Session, now: datetime = NOW) -> None:
     """Three alerts (P1 戒毒, P2 法律援助, P3 a hostile post), four users, the policy
     library. `now` anchors the times (the browser test uses the real clock)."""
     NOW = now  # noqa: N806 (the module constant's name, shadowed on purpose)
-    source = Source(name="河南法治网", url="https://example.com/rss", kind="news",
+    source = Source(interval_s=600, name="河南法治网", url="https://example.com/rss", kind="news",
                     host="example.com", created_at=NOW)
     session.add(source)
     session.flush()

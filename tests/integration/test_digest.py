@@ -88,7 +88,7 @@ def seed_week(session: Session) -> dict[str, int]:
     """The seeded week. Returns alert ids by name (A1 … A6)."""
     sources = {}
     for kind, (name, url) in SOURCES.items():
-        src = Source(name=name, url=url, kind=kind, host=url.split("/")[2],
+        src = Source(interval_s=600, name=name, url=url, kind=kind, host=url.split("/")[2],
                      created_at=t(1, 0))
         session.add(src)
         sources[kind] = src
@@ -379,8 +379,8 @@ def test_weekly_task_run_twice_by_a_worker_sends_one_copy(
 def test_settings_reach_the_digest(tmp_path: Path) -> None:
     s = load_settings(env={"YUQING_DIGEST_TO": "a@x.example,b@x.example",
                            "YUQING_DIGEST_HOUR": "7"})
-    assert s.get("digest", "to") == ["a@x.example", "b@x.example"]
-    assert s.get("digest", "hour") == 7
+    assert s.digest.to == ("a@x.example", "b@x.example")
+    assert s.digest.hour == 7
 
 
 def test_digest_names_topics_as_the_admins_edited_them(seeded: dict[str, int], sessions: Any,

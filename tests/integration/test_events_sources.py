@@ -126,7 +126,7 @@ def test_a_productive_source_that_goes_quiet_is_reported(
 def test_config_from_a_sources_file_drives_the_json_api(
         fake_web: FakeWeb, sessions: sessionmaker[Session], tmp_path: Path) -> None:
     """The mapping written in YAML reaches the parser: load → upsert → poll over HTTP."""
-    from monitor.sources import load_specs, upsert_source
+    from monitor.sources import IntervalRules, load_specs, upsert_source
 
     fake_web.add("/vendor.json", 200, (FIX / "vendor_api.json").read_bytes(),
                  {"Content-Type": "application/json"})
@@ -135,7 +135,7 @@ def test_config_from_a_sources_file_drives_the_json_api(
     path.write_text("sources:\n  - name: 舆情服务商\n    url: " + fake_web.url("/vendor.json")
                     + "\n    allow_private: true\n    config:\n      mapping:\n"
                     + "\n".join("  " + line for line in lines) + "\n", encoding="utf-8")
-    [spec] = load_specs(path)
+    [spec] = load_specs(path, IntervalRules.from_section(defaults().poll))
     with sessions() as s:
         source, created = upsert_source(s, spec, NOW)
         assert created and source.config == {"mapping": MAPPING}

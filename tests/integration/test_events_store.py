@@ -43,7 +43,7 @@ def sla() -> SLA:
 
 def _source(session: Session, name: str, kind: str) -> int:
     src = Source(name=name, url=f"https://example.cn/{name}", kind=kind, host="example.cn",
-                 created_at=NOW, failure_count=0, items_seen=0)
+                 interval_s=600, created_at=NOW, failure_count=0, items_seen=0)
     session.add(src)
     session.flush()
     return src.id

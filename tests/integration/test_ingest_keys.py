@@ -52,7 +52,7 @@ def test_entries_without_an_id_keep_the_plain_content_hash() -> None:
 
 def _source(s: Session, name: str, kind: str) -> int:
     src = Source(name=name, url=f"https://example.cn/{name}", kind=kind, host="example.cn",
-                 created_at=NOW, failure_count=0, items_seen=0)
+                 interval_s=600, created_at=NOW, failure_count=0, items_seen=0)
     s.add(src)
     s.flush()
     return src.id

@@ -61,7 +61,8 @@ def _env(db_url: str, home: Path, **extra: str) -> dict[str, str]:
 
 def _add_source(sessions: sessionmaker[Session], name: str, url: str) -> int:
     with sessions() as s:
-        src, _ = upsert_source(s, SourceSpec(name=name, url=url, allow_private=True),
+        src, _ = upsert_source(s, SourceSpec(name=name, url=url, interval_s=600,
+                                             allow_private=True),
                                datetime.now(UTC))
         s.commit()
         return src.id

@@ -31,7 +31,7 @@ def add_alert(session: Session, title: str, *, raised: datetime, priority: str =
     source = session.scalars(select(Source)).first()
     if source is None:
         source = Source(name="河南法治网", url="https://example.com/rss", host="example.com",
-                        created_at=raised)
+                        interval_s=600, created_at=raised)
         session.add(source)
         session.flush()
     item = Item(source_id=source.id, entry_id=title, content_hash=title, title=title,

@@ -19,7 +19,8 @@ from tests.support.feeds import SAMPLE_POSTS, many_items_feed, sample_feed
 
 def _add(sessions, name, url, **kw):
     with sessions() as s:
-        src, _ = upsert_source(s, SourceSpec(name=name, url=url, allow_private=True, **kw),
+        src, _ = upsert_source(s, SourceSpec(name=name, url=url, allow_private=True,
+                                             **{"interval_s": 600, **kw}),
                                datetime.now(UTC))
         s.commit()
         return src.id

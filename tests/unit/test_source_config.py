@@ -9,7 +9,10 @@ from typing import Any
 import pytest
 
 from monitor.errors import InputError
-from monitor.sources import load_specs, validate_spec
+from monitor.sources import IntervalRules, load_specs, validate_spec
+from tests.support.settings import defaults
+
+RULES = IntervalRules.from_section(defaults().poll)
 
 BASE = {"name": "舆情服务商·短视频", "url": "https://vendor.example.cn/api/posts", "kind": "news"}
 MAPPING = {"items": "data.results", "id": "post_id", "text": "content",
@@ -26,7 +29,7 @@ MAPPING = {"items": "data.results", "id": "post_id", "text": "content",
 ])
 def test_config_accepted(config: Any, expected: Any) -> None:
     raw = {**BASE, **({"config": config} if config is not None else {})}
-    assert validate_spec(raw).config == expected
+    assert validate_spec(raw, RULES).config == expected
 
 
 @pytest.mark.parametrize(("config", "says"), [
@@ -42,7 +45,7 @@ def test_config_accepted(config: Any, expected: Any) -> None:
 ])
 def test_config_refused_with_a_sentence(config: Any, says: str) -> None:
     with pytest.raises(InputError, match="舆情服务商·短视频") as info:
-        validate_spec({**BASE, "config": config})
+        validate_spec({**BASE, "config": config}, RULES)
     assert says in str(info.value)
 
 
@@ -61,7 +64,7 @@ sources:
   - name: 河南法治报
     url: https://www.hnfzb.example.cn/rss.xml
 """, encoding="utf-8")
-    vendor, paper = load_specs(path)
+    vendor, paper = load_specs(path, RULES)
     assert vendor.config == {"mapping": {"items": "data.results", "id": "post_id",
                                          "text": "content", "likes": "stats.like"}}
     assert paper.config is None
