@@ -345,7 +345,7 @@ def test_smtp_settings_from_env(tmp_path: Any) -> None:
     smtp = SmtpSettings.from_settings(s)
     assert smtp == SmtpSettings("mail.example.gov.cn", 465, "tls", "yq", "pw",
                                 "yq@example.gov.cn", 30.0)
-    assert s.get("digest", "to") == ["a@x.example", "b@x.example"]
+    assert s.digest.to == ("a@x.example", "b@x.example")
 
 
 def test_smtp_settings_refuse_an_unknown_security() -> None:

@@ -47,9 +47,9 @@ def test_env_overrides_are_typed(tmp_path):
         "YUQING_SENTIMENT_ENGINE": "snownlp",
         "YUQING_DATABASE_URL": "postgresql://x@h/db",
     })
-    assert s.get("poll", "per_host") == 5
-    assert s.get("fetch", "allow_private") is True
-    assert s.get("fetch", "connect_timeout") == 1.5
+    assert s.poll.per_host == 5
+    assert s.fetch.allow_private is True
+    assert s.fetch.connect_timeout == 1.5
     assert s.database_url == "postgresql://x@h/db"
 
 
@@ -57,9 +57,9 @@ def test_config_file_then_env(tmp_path):
     f = tmp_path / "site.yaml"
     f.write_text("poll:\n  per_host: 7\n  batch_size: 9\n", encoding="utf-8")
     s = load_settings(env={"YUQING_CONFIG": str(f), "YUQING_POLL_BATCH_SIZE": "3"})
-    assert s.get("poll", "per_host") == 7
-    assert s.get("poll", "batch_size") == 3
-    assert s.get("poll", "tick_seconds") == 30  # untouched defaults stay
+    assert s.poll.per_host == 7
+    assert s.poll.batch_size == 3
+    assert s.poll.tick_seconds == 30  # untouched defaults stay
 
 
 @pytest.mark.parametrize(
@@ -125,7 +125,7 @@ def test_every_section_is_typed_and_frozen():
     assert s.notify.timeout == 10.0 and type(s.notify.timeout) is float
     assert s.fetch.allow_private is False
     assert s.digest.to == () and s.digest.from_ == ""
-    assert s.social.host_interval == {"m.weibo.cn": 0.5, "weibo.com": 0.5}
+    assert s.social.host_interval == {"m.weibo.cn": 0.5, "weibo.com": 0.5, "api.weibo.com": 0.5}
     assert s.events.bursts.news_baseline_days == 14.0
     assert s.office == "河南省司法厅"
 
@@ -207,10 +207,10 @@ def test_env_is_read_by_the_field_type():
     assert s.events.bursts.min_count == 20
     assert s.smtp.security == "starttls"  # its reader always lower-cased it
     # The untyped reads see the same values while the callers move over.
-    assert s.get("poll", "batch_size") == 12
-    assert s.get("digest", "to") == ["a@x.example", "b@x.example"]
+    assert s.poll.batch_size == 12
+    assert s.digest.to == ("a@x.example", "b@x.example")
     assert s.social.host_interval == {"weibo.com": 1.0, "example.cn": 0.25}
-    assert s.get("events", "bursts", "min_count") == 20
+    assert s.events.bursts.min_count == 20
 
 
 def test_env_names_are_unique_and_cover_every_value():
@@ -313,7 +313,8 @@ def test_file_mappings_merge_and_empty_values(tmp_path):
         "poll:\n",  # every key commented out: the section changes nothing
         encoding="utf-8")
     s = load_settings(env={"YUQING_CONFIG": str(f)})
-    assert s.social.host_interval == {"m.weibo.cn": 0.5, "weibo.com": 0.5, "example.cn": 2.0}
+    assert s.social.host_interval == {"m.weibo.cn": 0.5, "weibo.com": 0.5, "api.weibo.com": 0.5,
+                                      "example.cn": 2.0}
     assert s.digest.to == ("press@x.example", "chief@x.example")  # not a list of characters
     assert s.digest.from_ == ""
     assert s.poll.batch_size == 50
