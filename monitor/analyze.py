@@ -94,5 +94,6 @@ def analyze_items(
         {a.item_id: a.decision.priority if a.decision else None for a in out},
         now=now,
         cfg=events,
+        topic_names=names,
     )
     return [replace(a, event=updates.get(a.item_id)) for a in out]

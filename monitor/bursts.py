@@ -99,8 +99,11 @@ def _fmt_rate(rate: float) -> str:
 
 
 def detect(times: Sequence[datetime], now: datetime, *, social: bool,
-           policy: BurstPolicy) -> Burst:
-    """Burst test on the times items were seen (for one event or one topic)."""
+           policy: BurstPolicy, topic: str | None = None) -> Burst:
+    """Burst test on the times items were seen (for one event or one topic).
+
+    `topic` is the topic's name when the times are a topic's: the reason is read by press
+    officers and stored as written, so it carries the name (公证), never the taxonomy's id."""
     window = timedelta(seconds=policy.window_s)
     hours = policy.baseline_hours(social)
     start = now - window - timedelta(hours=hours)
@@ -117,6 +120,8 @@ def detect(times: Sequence[datetime], now: datetime, *, social: bool,
         span = f"{hours:.0f} 小时" if hours < 48 else f"{hours / 24:.0f} 天"
         reason = (f"{_fmt_rate(window_h)} 小时内 {count} 条，为基线的 {ratio:.0f} 倍"
                   f"（此前 {span}平均每小时 {_fmt_rate(lam_h)} 条）")
+        if topic is not None:
+            reason = f"话题“{topic}”{reason}"
     return Burst(burst=burst, count=count, baseline_per_hour=lam_h, ratio=ratio, p_value=p,
                  reason=reason)
 

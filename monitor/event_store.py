@@ -14,7 +14,7 @@ database's single write lock (it has written the items' analysis) before it gets
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -97,11 +97,13 @@ def attach(
     *,
     now: datetime,
     cfg: EventSettings,
+    topic_names: Mapping[str, str],
 ) -> dict[int, EventUpdate]:
     """Attach `items` (just analysed) to events. `decisions` gives each item's own flagging
     priority. Returns item id → the update of its event. Items already attached are skipped
     (a redelivered batch changes nothing). `cfg` is EventSettings.from_section of
-    settings.events."""
+    settings.events; `topic_names` (topic id → name, of the taxonomy in force) names topics
+    in the reasons people read, which are stored as written."""
     pending = [i for i in items if i.event_id is None]
     if not pending:
         return {}
@@ -158,7 +160,7 @@ def attach(
         item_event[item.id] = event.id
         touched[event.id] = event
     session.flush()
-    updates = {eid: _refresh(session, ev, kinds, now, cfg, created=eid in created,
+    updates = {eid: _refresh(session, ev, kinds, now, cfg, topic_names, created=eid in created,
                              previous=previous[eid]) for eid, ev in touched.items()}
     session.flush()
     return {item_id: updates[eid] for item_id, eid in item_event.items()}
@@ -188,13 +190,14 @@ def _times(session: Session, *conds: Any) -> list[datetime]:
 
 
 def _refresh(session: Session, event: Event, kinds: Mapping[int, str], now: datetime,
-             cfg: EventSettings, *, created: bool, previous: Priority | None) -> EventUpdate:
+             cfg: EventSettings, topic_names: Mapping[str, str], *, created: bool,
+             previous: Priority | None) -> EventUpdate:
     social = any(kinds.get(int(s)) in SOCIAL_KINDS for s in event.source_ids)
     burst = detect(_times(session, Item.event_id == event.id), now, social=social,
                    policy=cfg.bursts)
     reasons: list[str] = []
     if not burst.burst:
-        burst = _topic_burst(session, event, kinds, now, cfg, social) or burst
+        burst = _topic_burst(session, event, now, cfg, social, topic_names) or burst
     event.burst = burst.burst
     event.burst_reason = burst.reason
     base = cast(Priority | None, event.base_priority)
@@ -214,9 +217,11 @@ def _refresh(session: Session, event: Event, kinds: Mapping[int, str], now: date
                        reasons=tuple(reasons), topics=tuple(event.topics), burst=burst.burst)
 
 
-def _topic_burst(session: Session, event: Event, kinds: Mapping[int, str], now: datetime,
-                 cfg: EventSettings, social: bool) -> Burst | None:
-    """A burst of one of the event's topics (many different stories on 社区矫正 at once)."""
+def _topic_burst(session: Session, event: Event, now: datetime, cfg: EventSettings,
+                 social: bool, topic_names: Mapping[str, str]) -> Burst | None:
+    """A burst of one of the event's topics (many different stories on 社区矫正 at once).
+    Its reason names the topic as people know it; a topic since removed from the taxonomy
+    has no name left, so its id is the best there is."""
     if not event.topics:
         return None
     hours = cfg.bursts.baseline_hours(social) + cfg.bursts.window_s / 3600
@@ -226,7 +231,8 @@ def _topic_burst(session: Session, event: Event, kinds: Mapping[int, str], now: 
     ).all()
     for topic in event.topics:
         times = [p if p is not None and p <= f else f for ts, p, f in rows if topic in (ts or [])]
-        result = detect(times, now, social=social, policy=cfg.bursts)
-        if result.burst and result.reason:
-            return replace(result, reason=f"话题“{topic}”{result.reason}")
+        result = detect(times, now, social=social, policy=cfg.bursts,
+                        topic=topic_names.get(topic, topic))
+        if result.burst:
+            return result
     return None

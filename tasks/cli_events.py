@@ -117,11 +117,15 @@ def cmd_events(args: argparse.Namespace, settings: Settings) -> int:
     if not rows:
         print("no events yet")
         return 0
+    # People read topic names (公证), not the taxonomy's ids; --json keeps the ids.
+    names = {t.id: t.name for t in rt.taxonomy.topics}
     for r in rows:
         flag = "  爆发" if r["burst"] else ""
         print(f"#{r['id']:<5} {r['priority'] or '--'}  {r['items']} 条  传播 {r['reach']}  "
               f"{r['sources']} 个来源{flag}")
         print(f"       {(r['first_item_text'] or '')[:80]}")
+        if r["topics"]:
+            print("       话题：" + "、".join(names.get(t, t) for t in r["topics"]))
         if r["burst_reason"]:
             print(f"       {r['burst_reason']}")
     return 0

@@ -138,6 +138,48 @@ def test_later_items_attach_and_a_burst_escalates_the_alert(
         assert any("为基线的" in r for r in after.reasons)
 
 
+# Twelve different stories on one topic (公证): none repeats another, so each is an event of
+# its own, and together they are the topic's burst.
+NOTARY_STORIES = [
+    "郑州一公证处办理遗嘱公证排队三个小时，窗口只开了一个。",
+    "开封市民反映学历公证收费标准不透明，同一份材料两次报价不同。",
+    "洛阳继承公证要求出具亲属关系证明，派出所却说不再开具。",
+    "南阳某公证员态度恶劣，群众质疑其是否具备执业资格。",
+    "新乡在线公证平台上传材料总是失败，客服电话无人接听。",
+    "许昌办理涉外公证需要翻译件，指定翻译机构价格偏高。",
+    "安阳一位老人申请提存公证被拒，家属称理由含糊其辞。",
+    "焦作视频公证预约系统崩溃，整个上午都没能挂上号。",
+    "商丘房产赋强公证引发纠纷，借款人称对条款毫不知情。",
+    "周口公证摇号结果遭质疑，购房者要求公开全部过程录像。",
+    "信阳保全证据公证费用远超预期，当事人认为收费不合理。",
+    "驻马店公证协会回应投诉，称将对涉事公证机构开展核查。",
+]
+
+
+def test_a_topic_burst_names_the_topic_in_the_event_and_the_alert(
+        sessions: sessionmaker[Session], taxonomy: Taxonomy, sla: SLA) -> None:
+    """Issue 12: the reason reads 话题“公证”, the taxonomy's name, never its id "notary";
+    the structured topics keep the id."""
+    with sessions() as s:
+        weibo = _source(s, "weibo", "weibo")
+        ids = [_item(s, weibo, text, external_id=f"N{i}", at=NOW - timedelta(minutes=i))
+               for i, text in enumerate(NOTARY_STORIES)]
+        _run(s, ids, taxonomy, sla)
+        s.commit()
+        events = s.scalars(select(Event)).all()
+        assert len(events) == len(NOTARY_STORIES)
+        bursting = [e for e in events if e.burst]
+        assert bursting
+        for event in bursting:
+            assert event.burst_reason is not None
+            assert event.burst_reason.startswith("话题“公证”1 小时内")
+            assert "notary" not in event.burst_reason
+            assert "notary" in event.topics
+        reasons = [r for a in s.scalars(select(Alert)) for r in a.reasons]
+        assert any(r.startswith("爆发：话题“公证”") for r in reasons)
+        assert not any("notary" in r for r in reasons)
+
+
 def test_steady_event_is_not_escalated(
         sessions: sessionmaker[Session], taxonomy: Taxonomy, sla: SLA) -> None:
     with sessions() as s:

@@ -59,6 +59,12 @@ def test_import_then_events_list(cli_env: None, tmp_path: Path,
     assert set(biggest["external_ids"]) <= {r["id"] for r in story}
     assert "法律援助" in biggest["first_item_text"]
     assert isinstance(biggest["burst"], bool)
+    # The listing people read names topics; the JSON keeps the taxonomy's ids.
+    assert "legal_aid" in biggest["topics"]
+    assert main(["events", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert "法律援助" in listing.split("话题：", 1)[1].splitlines()[0]
+    assert "legal_aid" not in listing
 
     again = _run(capsys, "import", str(path), "--source", "舆情服务商", "--json")
     assert isinstance(again, dict)

@@ -45,6 +45,21 @@ def test_planted_social_burst_is_detected_with_reason_in_words() -> None:
     assert "此前 12 小时平均每小时 20 条" in b.reason
 
 
+def test_topic_burst_reason_and_its_escalation_name_the_topic_not_its_id() -> None:
+    """Issue 12: people read "话题“公证”", never the taxonomy's id "notary" — both in the
+    burst's reason and in the escalation reason built from it (which the alert keeps)."""
+    times = _spread(240, timedelta(hours=13), timedelta(hours=1)) + \
+        _spread(240, timedelta(hours=1), timedelta(0))
+    b = detect(times, NOW, social=True, policy=POLICY, topic="公证")
+    assert b.reason is not None
+    assert b.reason.startswith("话题“公证”1 小时内 240 条")
+    _, reasons = escalate("P3", burst=b, reach=0, items=1, policy=POLICY)
+    assert reasons == ("爆发：" + b.reason,)
+    assert all("notary" not in r for r in (b.reason, *reasons))
+    # An event's own burst names no topic at all.
+    assert "话题" not in (detect(times, NOW, social=True, policy=POLICY).reason or "")
+
+
 def test_steady_topic_is_not_a_burst() -> None:
     times = _spread(13 * 20, timedelta(hours=13), timedelta(0))  # 20 an hour, all along
     b = detect(times, NOW, social=True, policy=POLICY)
