@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
@@ -15,8 +16,35 @@ Label = Literal["negative", "neutral", "positive"]
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 # Weibo fills an empty repost with this phrase and a chain of "//@name:" mentions: neither
 # says anything about the post's tone (the trained model reads the phrase as mildly
-# negative), so a bare repost stays unscored.
-_REPOST_FILLER = re.compile(r"转发微博|轉發微博|Repost|//@[^:：\s]+[:：]|@[^\s:：]+")
+# negative), so a bare repost stays unscored. Words added to a repost ("太过分了//@甲:…")
+# are the reposter's own, and the words a chain quotes were someone's own: both are scored.
+_REPOST_FILLER = re.compile(r"转发微博|轉發微博|(?i:repost)|//@[^:：\s]+[:：]")
+# A plain "@name" (tagging people, "@甲 @乙") is filler too, but only where the name visibly
+# ends: at a space, a colon, the next mention or the end of the text. A Weibo nickname is
+# made of letters, digits, "_" and "-" (CJK included), so punctuation ends it as well — and
+# then words follow the mention: "@某市司法局你们的热线一直打不通，太失望了" is a complaint
+# addressed to an account, not a repost. The earlier pattern ran the name to the next space
+# and swallowed such posts whole.
+_MENTION = re.compile(r"@([\w-]+)(?=[\s:：@/]|$)")
+# Weibo caps a nickname at 30 display columns, a CJK character taking two: a longer run after
+# "@" is not a name, so it is someone's words written without a space after the mention. A
+# shorter run that ends the post unpunctuated ("@河南司法为你们点赞") cannot be told from a
+# name — Weibo itself would link it as one — and stays filler.
+_NICKNAME_COLUMNS = 30
+
+
+def _columns(name: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in name)
+
+
+def _drop_mention(m: re.Match[str]) -> str:
+    return "" if _columns(m.group(1)) <= _NICKNAME_COLUMNS else m.group(0)
+
+
+def strip_filler(text: str) -> str:
+    """`text` without repost filler and bare @-mentions: what the author said themselves
+    (empty for a bare repost)."""
+    return _MENTION.sub(_drop_mention, _REPOST_FILLER.sub(" ", text)).strip()
 
 
 @dataclass(frozen=True)
@@ -73,7 +101,7 @@ def prepare(text: str | None, max_chars: int) -> str | None:
     if not text:
         return None
     text = text.strip()
-    if not text or not _HAN.search(_REPOST_FILLER.sub("", text)):
+    if not text or not _HAN.search(strip_filler(text)):
         return None
     return text[:max_chars]
 
