@@ -195,3 +195,36 @@ def test_event_links_is_one_query_for_the_listed_events(
     assert len(statements) == 1
     assert sorted(link for group in links.values() for link in group) == \
         sorted(p["url"] for p in posts)
+
+
+def test_push_api_takes_board_fields_for_a_board_source(settings: Any, db_url: str) -> None:
+    from fastapi.testclient import TestClient
+
+    from monitor.importing import new_token, push_source
+    from responders.web import create_app
+
+    now = datetime(2026, 11, 20, 4, 0, tzinfo=UTC)
+    engine = make_engine(db_url)
+    sessions = make_sessionmaker(engine)
+    with sessions() as s:
+        board_token = new_token(push_source(s, "留言板推送", now, kind="board"))
+        push_token = new_token(push_source(s, "厂商推送", now))
+        s.commit()
+    app = create_app(settings, lambda name, args: None)
+    with TestClient(app, base_url="http://testserver") as client:
+        def post(token: str, body: Any) -> Any:
+            return client.post("/api/v1/ingest", json=body,
+                               headers={"Authorization": f"Bearer {token}"})
+
+        # Board fields into a source that is not a board: refused, whole batch, in words.
+        r = post(push_token, [UNANSWERED])
+        assert r.status_code == 422
+        assert "message-board fields" in r.json()["errors"][0]["error"]
+        r = post(board_token, {"posts": [ANSWERED, UNANSWERED]})
+        assert r.status_code == 200 and r.json()["imported"] == 2
+    with sessions() as s:
+        extra = {i.external_id: i.extra for i in s.scalars(select(Item))}
+    engine.dispose()
+    assert (extra["m-1"]["state"], extra["m-1"]["reply_unit"]) == ("已回复", "信阳市司法局")
+    assert (extra["m-2"]["state"], extra["m-2"]["region"]) == ("未回复", "周口市")
+    assert extra["m-2"]["message"] is True
