@@ -1,6 +1,13 @@
 """Pushed posts: `yuqing import FILE` (JSONL or CSV) and the push API's batches. Validates
 each post, reports errors per line/item, stores the good ones idempotently (a re-import
-stores nothing twice) under a source of kind "push". Flushes, never commits.
+stores nothing twice). Flushes, never commits.
+
+A source an import creates has the kind the caller asks for (`yuqing import --kind board`),
+else "push". Its kind says how the analysis reads its posts (a board's are citizens'
+messages, each an event of its own); what keeps it from being polled is its URL, `push:NAME`
+(monitor.polling.PUSHED_URL_PREFIX), whatever the kind. Posts into a board source may carry
+the board's fields (state, reply, reply_time, region …), kept in `extra` in the very shape
+the board parser writes (monitor.social.board.message_extra).
 
 Tokens: a push source has one; only its sha256 is stored (Source.ingest_token_hash), and it is
 compared in constant time.
@@ -26,13 +33,19 @@ from sqlalchemy.orm import Session
 from monitor.errors import InputError
 from monitor.ingest import store_entries
 from monitor.models import Source
-from monitor.polling import keep_social_fields
+from monitor.polling import PUSHED_URL_PREFIX, keep_social_fields
 from monitor.social import SocialEntry
 from monitor.social.base import as_count
+from monitor.social.board import message_extra
+from monitor.sources import KINDS
 from monitor.text import content_hash, normalize_text, parse_datetime
 
+# A message board's own fields: accepted only for a source of kind board, where the analysis
+# reads them (an unanswered message raises an alert of its own).
+BOARD_FIELDS = ("state", "reply", "reply_time", "region", "domain", "reply_unit")
 FIELDS = ("id", "text", "title", "author", "created_at", "url", "reposts", "comments",
-          "likes", "repost_of")
+          "likes", "repost_of", *BOARD_FIELDS)
+PUSH_KIND = "push"  # the kind of a source created for pushed posts when none is asked for
 MAX_BATCH = 1000
 MAX_TEXT = 20_000
 DEFAULT_SOURCE = "导入"
@@ -60,13 +73,41 @@ class ImportResult:
                 "errors": [{"line": e.line, "error": e.error} for e in self.errors]}
 
 
-def validate_post(raw: Any, *, to_simplified: bool = True) -> SocialEntry:
-    """One post as a SocialEntry, or InputError saying what is wrong with it."""
+def _board_extra(raw: Mapping[str, Any], *, to_simplified: bool) -> dict[str, Any]:
+    """A board post's `extra`, or InputError naming the field that is not text or a date."""
+    given: dict[str, str | None] = {}
+    for name in BOARD_FIELDS:
+        value = raw.get(name)
+        if value in (None, ""):
+            given[name] = None
+        elif isinstance(value, str):
+            given[name] = value.strip() or None
+        else:
+            raise InputError(f"'{name}' must be a string, got {value!r}")
+    reply_at = None
+    if given["reply_time"]:
+        reply_at = parse_datetime(given["reply_time"])
+        if reply_at is None:
+            raise InputError(f"'reply_time' is not a date: {given['reply_time']!r}")
+    return message_extra(region=given["region"], domain=given["domain"],
+                         state=given["state"], reply=given["reply"], reply_at=reply_at,
+                         reply_unit=given["reply_unit"], to_simplified=to_simplified)
+
+
+def validate_post(raw: Any, *, board: bool = False, to_simplified: bool = True) -> SocialEntry:
+    """One post as a SocialEntry, or InputError saying what is wrong with it. `board`: the
+    post goes to a source of kind board, so it is a citizen's message and may carry the
+    board's fields."""
     if not isinstance(raw, Mapping):
         raise InputError("expected a JSON object")
     unknown = sorted(set(raw) - set(FIELDS))
     if unknown:
         raise InputError(f"unknown field(s) {', '.join(unknown)}")
+    misplaced = [name for name in BOARD_FIELDS if raw.get(name) not in (None, "")]
+    if misplaced and not board:
+        # Kept elsewhere they would be read by nothing: say so rather than drop them.
+        raise InputError(f"{', '.join(repr(n) for n in misplaced)} are message-board fields; "
+                         "import into a source of kind board (--kind board)")
     text = raw.get("text")
     if not isinstance(text, str) or not text.strip():
         raise InputError("'text' is required and must be a non-empty string")
@@ -96,6 +137,7 @@ def validate_post(raw: Any, *, to_simplified: bool = True) -> SocialEntry:
         external_id=pid, reposts=counts["reposts"], comments=counts["comments"],
         likes=counts["likes"],
         repost_of=str(raw["repost_of"]) if raw.get("repost_of") not in (None, "") else None,
+        extra=_board_extra(raw, to_simplified=to_simplified) if board else {},
     )
 
 
@@ -132,17 +174,28 @@ def read_posts(path: Path) -> list[tuple[int, Any]]:
     return out
 
 
-def push_source(session: Session, name: str | None, now: datetime) -> Source:
-    """The push source of this name, created on first use (kind "push": never polled)."""
+def push_source(session: Session, name: str | None, now: datetime,
+                kind: str | None = None) -> Source:
+    """The source of this name, created on first use with `kind` (default "push").
+
+    An existing source keeps its kind: asking for another one is an InputError, because
+    changing it would change how its stored posts were read (a board's messages are events
+    of their own). Whatever the kind, a created source is never polled: its URL is
+    `push:NAME`, which the scheduler skips, and its interval 0."""
+    if kind is not None and kind not in KINDS:
+        raise InputError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
     name = (name or DEFAULT_SOURCE).strip()
     source = session.scalars(select(Source).where(Source.name == name)).one_or_none()
     if source is None:
-        # interval_s 0: a push source is never polled (the scheduler skips kind "push").
-        source = Source(name=name, url="push:" + name, kind="push", host="", interval_s=0,
-                        allow_private=False, created_at=now, failure_count=0, items_seen=0,
-                        config={})
+        source = Source(name=name, url=PUSHED_URL_PREFIX + name, kind=kind or PUSH_KIND,
+                        host="", interval_s=0, allow_private=False, created_at=now,
+                        failure_count=0, items_seen=0, config={})
         session.add(source)
         session.flush()
+    elif kind is not None and source.kind != kind:
+        raise InputError(f"source {name!r} exists with kind {source.kind!r}; an import keeps "
+                         f"a source's kind, so --kind {kind} applies only to a new source "
+                         "(leave --kind out, or import under another --source name)")
     return source
 
 
@@ -153,12 +206,13 @@ def store_posts(session: Session, source: Source, posts: Sequence[tuple[int, Any
     client can fix its batch and resend it whole."""
     errors: list[LineError] = []
     entries: list[SocialEntry] = []
+    board = source.kind == "board"
     for line, raw in posts:
         if isinstance(raw, InputError):
             errors.append(LineError(line, str(raw)))
             continue
         try:
-            entries.append(validate_post(raw))
+            entries.append(validate_post(raw, board=board))
         except InputError as exc:
             errors.append(LineError(line, str(exc)))
     if errors and all_or_nothing:

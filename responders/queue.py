@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from monitor.models import Item, Source
@@ -15,6 +15,9 @@ from responders.models import Alert, User
 from responders.workflow import OPEN_ALERT_STATES
 
 PRIORITY_ORDER = ("P1", "P2", "P3")
+# Event ids per query when reading their links: well under any database's limit on bound
+# parameters (SQLite's was 999), so a page of events is one query.
+_IDS_PER_QUERY = 900
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,26 @@ def query_alerts(session: Session, f: QueueFilter, *, limit: int = 200) -> Seque
         # Topics are a JSON list; filtering in Python keeps SQLite and PostgreSQL alike.
         rows = [a for a in rows if f.topic in (a.topics or [])]
     return rows[:limit]
+
+
+def event_links(session: Session, event_ids: Iterable[int]) -> dict[int, list[str]]:
+    """The links of every item of these events, each event's in order of time (published,
+    else first seen; then id), by event id. One query for the listed events, however many
+    rows the list has; items without a link are left out, and an event none of whose items
+    has one maps to nothing."""
+    ids = sorted({int(i) for i in event_ids})
+    when = func.coalesce(Item.published_at, Item.fetched_at)
+    out: dict[int, list[str]] = {}
+    for start in range(0, len(ids), _IDS_PER_QUERY):
+        rows = session.execute(
+            select(Item.event_id, Item.link)
+            .where(Item.event_id.in_(ids[start:start + _IDS_PER_QUERY]),
+                   Item.link.is_not(None))
+            .order_by(Item.event_id, when, Item.id))
+        for event_id, link in rows:
+            if event_id is not None and link:
+                out.setdefault(event_id, []).append(link)
+    return out
 
 
 def sources(session: Session) -> Sequence[Source]:

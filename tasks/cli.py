@@ -154,10 +154,21 @@ def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
 
 # ---------------------------------------------------------------- alerts
 
-def alert_row(alert: Any, settings: Settings) -> dict[str, Any]:
+def alert_row(alert: Any, settings: Settings,
+              links: dict[int, list[str]] | None = None) -> dict[str, Any]:
+    """One alert as `alerts list` shows it. `links`: the links of the listed events' items
+    (responders.queue.event_links, read once for the whole list)."""
     item = alert.item
+    event_id = item.event_id
+    if event_id is not None and links is not None:
+        event_links = links.get(event_id, [])
+    else:
+        # Not in an event (an alert raised before events existed): its own item's link.
+        event_links = [item.link] if item.link else []
     return {
         "id": alert.id,
+        "event_id": event_id,
+        "links": event_links,
         "priority": alert.priority,
         "state": alert.state,
         "title": item.title,
@@ -177,12 +188,16 @@ def alert_row(alert: Any, settings: Settings) -> dict[str, Any]:
 def cmd_alerts(args: argparse.Namespace, settings: Settings) -> int:
     from monitor.flagging import PRIORITY_NAMES
     from responders.alerts import list_alerts
+    from responders.queue import event_links
 
     rt = _runtime(settings)
     with rt.sessions() as session:
         alerts = list_alerts(session, priority=args.priority, state=args.state,
                              limit=args.limit)
-        rows = [alert_row(a, settings) for a in alerts]
+        # The links of every listed alert's event in one query, not one per row.
+        links = event_links(session, (a.item.event_id for a in alerts
+                                      if a.item.event_id is not None))
+        rows = [alert_row(a, settings, links) for a in alerts]
     if args.json:
         _emit(rows, settings.timezone)
         return 0

@@ -48,7 +48,8 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     rt = _runtime(settings)
     now = datetime.now(UTC)
     with rt.sessions() as session:
-        source = push_source(session, args.source, now)
+        # A --kind the source cannot take raises here, before anything is stored.
+        source = push_source(session, args.source, now, kind=args.kind)
         result = store_posts(session, source, posts, now)
         session.commit()
     ids = result.item_ids
@@ -77,6 +78,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
 
 def event_rows(session: Any) -> list[dict[str, Any]]:
     from monitor.models import Event, Item
+    from responders.queue import event_links
 
     events = session.scalars(select(Event).order_by(Event.item_count.desc(), Event.id)).all()
     members: dict[int, list[str]] = {}
@@ -85,6 +87,8 @@ def event_rows(session: Any) -> list[dict[str, Any]]:
             .order_by(Item.id)):
         if ext is not None:
             members.setdefault(int(event_id), []).append(str(ext))
+    # One query for the links of every listed event, not one per row.
+    links = event_links(session, (e.id for e in events))
     rows = []
     for e in events:
         first = session.get(Item, e.first_item_id) if e.first_item_id else None
@@ -93,6 +97,7 @@ def event_rows(session: Any) -> list[dict[str, Any]]:
             "kind": e.kind,
             "items": e.item_count,
             "external_ids": members.get(e.id, []),
+            "links": links.get(e.id, []),
             "first_item_text": (first.text or first.title) if first else None,
             "priority": e.priority,
             "burst": bool(e.burst),
@@ -175,6 +180,13 @@ def register(sub: Any) -> None:
     s = sub.add_parser("import", help="import posts from a JSONL or CSV file")
     s.add_argument("file", type=Path)
     s.add_argument("--source", help="the push source to file them under (created if new)")
+    # The kind says how the analysis reads the posts (a board's are citizens' messages, each
+    # an event of its own); a source created by an import is never polled, whatever its kind.
+    # Checked by monitor.importing.push_source (monitor.sources.KINDS), as `sources add`
+    # checks its --kind: importing monitor.sources here would slow every command's start.
+    s.add_argument("--kind", help="news|government|weibo|wechat|board: the kind of a "
+                   "source this import creates (default push); an existing source keeps "
+                   "its own")
     s.add_argument("--json", action="store_true")
     s.add_argument("--no-wait", action="store_true",
                    help="return at once instead of waiting for the workers' analysis")

@@ -12,6 +12,7 @@ aliases below cover the ones seen.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from monitor.errors import ParseError
@@ -28,6 +29,26 @@ _STATE = ("state", "stateInfo", "status", "replyState")
 _TIME = ("created_at", "createDateTime", "threadsCheckTime", "time", "date")
 _LINK = ("url", "link", "threadUrl")
 _REPLIED = frozenset({"已回复", "已办理", "已答复", "replied"})
+
+
+def message_extra(*, region: str | None, domain: str | None, state: str | None,
+                  reply: str | None, reply_at: datetime | None, reply_unit: str | None,
+                  to_simplified: bool = True) -> dict[str, Any]:
+    """What an item of a board keeps in `extra`: the one shape both the board parser and an
+    import into a board source (monitor.importing) write, so the analysis (message events,
+    "unanswered" reasons) reads a polled and an imported message alike. A message without a
+    state is answered when it has a reply text."""
+    reply_text = normalize_text(reply, to_simplified=to_simplified) if reply else None
+    said = state or ("已回复" if reply_text else "未回复")
+    return {
+        "message": True,
+        "region": region or None,
+        "domain": domain or None,
+        "state": "已回复" if said in _REPLIED else said,
+        "reply": reply_text,
+        "reply_at": reply_at.isoformat() if reply_at else None,
+        "reply_unit": reply_unit or None,
+    }
 
 
 def _first(obj: Mapping[str, Any], keys: Sequence[str]) -> Any:
@@ -65,7 +86,6 @@ def parse_board_json(body: bytes, *, to_simplified: bool = True,
         reply_at = parse_datetime(str(_first(reply, ("replyTime", "time", "created_at"))
                                       or thread.get("replyTime") or ""),
                                   default_tz=default_tz)
-        state = str(_first(thread, _STATE) or ("已回复" if reply_text else "未回复"))
         norm = normalize_text
         entries.append(SocialEntry(
             entry_id=f"board:{tid}",
@@ -76,15 +96,13 @@ def parse_board_json(body: bytes, *, to_simplified: bool = True,
             published_at=parse_datetime(str(_first(thread, _TIME) or ""),
                                         default_tz=default_tz),
             external_id=str(tid),
-            extra={
-                "message": True,
-                "region": str(_first(thread, _REGION) or "") or None,
-                "domain": str(_first(thread, _DOMAIN) or "") or None,
-                "state": "已回复" if state in _REPLIED else state,
-                "reply": norm(str(reply_text), to_simplified=to_simplified)
-                if reply_text else None,
-                "reply_at": reply_at.isoformat() if reply_at else None,
-                "reply_unit": str(_first(reply, ("unitName", "unit")) or "") or None,
-            },
+            extra=message_extra(
+                region=str(_first(thread, _REGION) or "") or None,
+                domain=str(_first(thread, _DOMAIN) or "") or None,
+                state=str(_first(thread, _STATE) or "") or None,
+                reply=str(reply_text) if reply_text else None,
+                reply_at=reply_at,
+                reply_unit=str(_first(reply, ("unitName", "unit")) or "") or None,
+                to_simplified=to_simplified),
         ))
     return ParsedFeed(None, tuple(entries), tuple(warnings))

@@ -58,6 +58,15 @@ _POST_SCHEMA: dict[str, Any] = {
         "comments": {"type": ["integer", "string"]},
         "likes": {"type": ["integer", "string"]},
         "repost_of": {"type": ["string", "integer"], "description": "the original's id"},
+        # A message board's fields (monitor.importing.BOARD_FIELDS): for a source of kind
+        # board only, kept as the board parser keeps them.
+        "state": {"type": "string", "description": "board: 已回复 / 未回复 / 办理中; "
+                  "without it, answered when there is a reply"},
+        "reply": {"type": "string", "description": "board: the official reply's text"},
+        "reply_time": {"type": "string", "description": "board: when it was answered"},
+        "region": {"type": "string", "description": "board: the region (地区)"},
+        "domain": {"type": "string", "description": "board: the domain (领域)"},
+        "reply_unit": {"type": "string", "description": "board: the unit that replied"},
     },
 }
 _OPENAPI: dict[str, Any] = {
