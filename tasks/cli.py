@@ -116,7 +116,7 @@ def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
     import random
 
     from monitor.analyze import analyze_items
-    from monitor.polling import apply_poll, fetch_and_parse, read_plan
+    from monitor.polling import PUSHED_URL_PREFIX, apply_poll, fetch_and_parse, read_plan
     from monitor.sources import find_source
     from responders.alerts import open_alerts
 
@@ -126,6 +126,11 @@ def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
     with rt.sessions() as session:
         source = find_source(session, args.source)
         name = source.name
+        if source.url.startswith(PUSHED_URL_PREFIX):
+            # Filled by `yuqing import` or the push API: there is nothing to fetch, and a
+            # failed fetch would only write a misleading last_error on the source.
+            raise InputError(f"source {name!r} receives pushed posts (yuqing import, "
+                             "POST /api/v1/ingest); it is never polled")
         plan = read_plan(session, source.id, cfg=cfg, now=now)
     if plan is None:  # found a moment ago, in the same transaction: cannot happen
         raise InputError(f"source {args.source!r} disappeared while polling")

@@ -144,6 +144,13 @@ def test_imported_source_of_any_kind_is_never_claimed(
         claimed = claim_due(s, later, batch_size=100, per_host=10, lease_s=60)
         assert claimed == [ids["门户"]]
     engine.dispose()
+    # Nor polled by hand: `yuqing poll` refuses in words and writes nothing on the source.
+    assert main(["poll", "新闻导入"]) == 2
+    assert "never polled" in capsys.readouterr().err
+    with make_sessionmaker(engine)() as s:
+        src = s.get(Source, ids["新闻导入"])
+        assert src is not None and src.last_error is None and src.last_checked_at is None
+    engine.dispose()
 
 
 def test_alerts_and_events_list_carry_their_links(cli_env: None, db_url: str, tmp_path: Path,
