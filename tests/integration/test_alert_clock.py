@@ -43,7 +43,8 @@ def sla() -> SLA:
 _n = 0
 
 
-def _item(session: Session, name: str, text: str, published: datetime | None) -> int:
+def _item(session: Session, name: str, text: str, published: datetime | None, *,
+          fetched: datetime = SEEN, **extra: object) -> int:
     global _n
     _n += 1
     src = Source(name=f"{name}{_n}", url=f"https://example.cn/{name}{_n}", kind="news",
@@ -52,18 +53,19 @@ def _item(session: Session, name: str, text: str, published: datetime | None) ->
     session.add(src)
     session.flush()
     item = Item(source_id=src.id, entry_id=f"c{_n}", content_hash=f"c{_n}", title="",
-                text=text, fetched_at=SEEN, published_at=published, topics=[], keywords=[],
-                analysis_runs=0, extra={})
+                text=text, fetched_at=fetched, published_at=published, topics=[], keywords=[],
+                analysis_runs=0, extra={}, **extra)
     session.add(item)
     session.flush()
     return item.id
 
 
-def _alerts(session: Session, ids: list[int], taxonomy: Taxonomy, sla: SLA) -> list[Alert]:
+def _alerts(session: Session, ids: list[int], taxonomy: Taxonomy, sla: SLA,
+            now: datetime = SEEN) -> list[Alert]:
     analyses = analyze_items(session, ids, scorer=AlwaysNegative(), taxonomy=taxonomy,
-                             policy=FlagPolicy.from_section(defaults().flagging), now=SEEN,
+                             policy=FlagPolicy.from_section(defaults().flagging), now=now,
                              events=EventSettings.from_section(defaults().events))
-    opened = open_alerts(session, analyses, sla, SEEN)
+    opened = open_alerts(session, analyses, sla, now)
     session.commit()
     return [session.get_one(Alert, a) for a in opened]
 
@@ -110,6 +112,27 @@ def test_a_story_found_80_hours_late_is_backfill_without_an_emergency_clock(
         assert alert.due_at == SEEN + timedelta(hours=48)
         assert [m["key"] for m in alert.milestones] == ["response"]
         assert s.scalar(select(Alert.backfill).where(Alert.id == alert.id)) is True
+
+
+def test_a_backfill_story_that_grows_now_is_escalated_onto_the_live_clock(
+        sessions: sessionmaker[Session], taxonomy: Taxonomy, sla: SLA) -> None:
+    complaint = "网友投诉某律师事务所乱收费，律师费远超合同约定，投诉到司法局也不作为。"
+    with sessions() as s:
+        first = _item(s, "e", complaint, SEEN - timedelta(hours=100), external_id="W9")
+        [old] = _alerts(s, [first], taxonomy, sla)
+        assert old.backfill and old.priority in ("P2", "P3")
+        start = old.priority
+        # A day later the post is reposted with a reach past events.bursts.reach_escalate.
+        later = SEEN + timedelta(days=1)
+        repost = _item(s, "f", "转发：" + complaint, later, fetched=later, repost_of="W9",
+                       reposts=20_000)
+        [grown] = _alerts(s, [repost], taxonomy, sla, now=later)
+        assert grown.id == old.id
+        assert ("P1", "P2", "P3").index(grown.priority) == ("P1", "P2", "P3").index(start) - 1
+        # Live news again: the stricter rule from now, no longer shown as 回溯.
+        assert not grown.backfill
+        assert grown.sla_rule == sla.deadline(grown.priority, later).rule
+        assert grown.due_at == sla.deadline(grown.priority, later).due_at
 
 
 def test_the_alert_page_and_api_show_publication_and_first_sight(desk: Desk) -> None:  # noqa: F811
