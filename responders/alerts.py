@@ -41,6 +41,9 @@ def _escalate(session: Session, update: EventUpdate, sla: SLA, now: datetime) ->
     alert.sla_rule = deadline.rule
     alert.milestones = list(deadline.milestones)
     alert.due_at = min(alert.due_at, deadline.due_at)
+    # A late-found story that grows now is live news again: it is on the emergency clock
+    # from now, so it is no longer shown as 回溯 (the reason in words stays, as history).
+    alert.backfill = False
     alert.reasons = [*alert.reasons, f"升级 {old}→{update.priority}", *update.reasons]
     alert.topics = list(dict.fromkeys([*alert.topics, *update.topics]))
     session.flush()
@@ -76,13 +79,16 @@ def open_alerts(
                        and a.decision is not None]
             best = min(flagged, key=lambda d: PRIORITY_ORDER.index(d.priority), default=None)
             reasons = [*(best.reasons if best else ()), *update.reasons]
+            story = [a.item_id for a in analyses
+                     if a.event is not None and a.event.event_id == update.event_id]
             new_id = _insert(session, stmt, update.first_item_id, update.priority,
                              list(dict.fromkeys(reasons)), list(update.topics), sla, now,
-                             kind=update.kind)
+                             kind=update.kind, published=_published(session, story))
         elif analysis.decision is not None:
             decision = analysis.decision
             new_id = _insert(session, stmt, analysis.item_id, decision.priority,
-                             list(decision.reasons), list(decision.topics), sla, now)
+                             list(decision.reasons), list(decision.topics), sla, now,
+                             published=_published(session, [analysis.item_id]))
         else:
             continue
         if new_id is not None:
@@ -90,11 +96,28 @@ def open_alerts(
     return created
 
 
+def _published(session: Session, item_ids: Sequence[int]) -> datetime | None:
+    """The story's earliest usable publication time: over the items that raise its alert in
+    this batch (for a new event, all of its items), each one's published_at when not after
+    its own fetch (clock skew), as monitor.event_store.seen_at reads it. Not the event's
+    first_seen_at: that falls back to the fetch time, and a fetch is first sight, not
+    publication. The items were just analysed, so they come from the session, not a query."""
+    times = [item.published_at for item in (session.get(Item, i) for i in item_ids)
+             if item is not None and item.published_at is not None
+             and item.published_at <= item.fetched_at]
+    return min(times, default=None)
+
+
 def _insert(session: Session, stmt: Any, item_id: int, priority: str, reasons: list[str],
-            topics: list[str], sla: SLA, now: datetime, kind: str | None = None) -> int | None:
+            topics: list[str], sla: SLA, now: datetime, kind: str | None = None,
+            published: datetime | None = None) -> int | None:
     """Insert-or-ignore one alert with its deadlines (by the rule for its priority and its
-    event's kind: a citizen's message has its own reply rule); its id, or None if it existed."""
-    deadline = sla.deadline(priority, now, kind=kind)
+    event's kind: a citizen's message has its own reply rule), run from the story's
+    publication (SLA.clock; `now` is first sight); its id, or None if it existed."""
+    clock = sla.clock(published, now)
+    deadline = sla.deadline(priority, clock.start, kind=kind, backfill=clock.backfill)
+    if clock.reason is not None:
+        reasons = [*reasons, clock.reason]
     new_id = session.execute(stmt, {
         "item_id": item_id,
         "priority": priority,
@@ -105,6 +128,9 @@ def _insert(session: Session, stmt: Any, item_id: int, priority: str, reasons: l
         "milestones": list(deadline.milestones),
         "created_at": now,
         "due_at": deadline.due_at,
+        "clock_from": clock.start,
+        "story_published_at": clock.published_at,
+        "backfill": clock.backfill,
     }).scalar_one_or_none()
     return None if new_id is None else int(new_id)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from monitor.models import Base, Item
@@ -42,8 +42,15 @@ class Alert(Base):
     # Every deadline of the rule, e.g. first release at +5 h and press conference at +24 h,
     # each with the document it comes from; due_at is the earliest still to meet.
     milestones: Mapped[list[Any]] = mapped_column(default=list)
-    created_at: Mapped[datetime] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column()  # first sight: when the alert was raised
     due_at: Mapped[datetime] = mapped_column(index=True)
+    # When the deadlines run from (responders.sla.SLA.clock): the story's publication time,
+    # or first sight. NULL on alerts raised before issue 12, whose clock is created_at.
+    clock_from: Mapped[datetime | None] = mapped_column(default=None)
+    # The story's earliest usable publication time, shown beside first sight; None unknown.
+    story_published_at: Mapped[datetime | None] = mapped_column(default=None)
+    # 回溯: first seen more than sla.backfill_hours after publication, so no emergency clock.
+    backfill: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Press-desk workflow (responders.workflow): who holds the alert and when its state last
     # changed.
     assignee_id: Mapped[int | None] = mapped_column(

@@ -5,6 +5,11 @@ A rule applies to priorities, and optionally only to alerts of some event kinds 
 in hours, or in working days (`working_days: 15`: Monday to Friday in the rules' time zone,
 minus the dates listed under `holidays:`; make-up working days on a weekend are not
 counted — the deadline errs late by at most those days, so list them as needed).
+
+When the clock starts is decided here too (`SLA.clock`): from the story's publication time
+when it is known and not after yuqing first saw it, else from first sight; a story first seen
+more than `backfill_hours` after it was published is backfill (回溯) and runs on
+`backfill_rule` from first sight instead of the emergency clock.
 """
 
 from __future__ import annotations
@@ -54,6 +59,15 @@ def add_working_days(start: datetime, days: int, tz: ZoneInfo,
 
 
 @dataclass(frozen=True)
+class Clock:
+    """When an alert's deadlines run from, and why."""
+    start: datetime
+    published_at: datetime | None  # the story's publication time, when it is usable
+    backfill: bool
+    reason: str | None  # 回溯, in words, for the alert's reasons; None for a live story
+
+
+@dataclass(frozen=True)
 class Deadline:
     rule: str
     due_at: datetime                      # the earliest milestone
@@ -62,7 +76,8 @@ class Deadline:
 
 class SLA:
     def __init__(self, rules: tuple[Rule, ...], *, timezone: str = "Asia/Shanghai",
-                 holidays: frozenset[date] = frozenset()) -> None:
+                 holidays: frozenset[date] = frozenset(), backfill_hours: float = 72.0,
+                 backfill_rule: str | None = None) -> None:
         self.rules = rules
         try:
             self.tz = ZoneInfo(timezone)
@@ -86,6 +101,17 @@ class SLA:
         for p in ("P1", "P2", "P3"):
             if p not in self._by_priority:
                 raise ConfigError(f"sla: no rule covers priority {p}")
+        if backfill_hours <= 0:
+            raise ConfigError("sla: backfill_hours must be > 0")
+        self.backfill_hours = backfill_hours
+        # Unnamed, a backfill alert takes the ordinary rule, the one of the lowest priority.
+        by_key = {r.key: r for r in rules}
+        if backfill_rule is None:
+            self.backfill_rule = self._by_priority["P3"]
+        elif backfill_rule in by_key:
+            self.backfill_rule = by_key[backfill_rule]
+        else:
+            raise ConfigError(f"sla: backfill_rule {backfill_rule!r} is not one of the rules")
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], where: str = "sla.yaml") -> SLA:
@@ -122,8 +148,14 @@ class SLA:
             holidays = frozenset(date.fromisoformat(str(d)) for d in data.get("holidays") or ())
         except ValueError as exc:
             raise ConfigError(f"{where}: holidays must be dates like 2026-10-01 ({exc})") from exc
+        try:
+            backfill_hours = float(data.get("backfill_hours", 72))
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{where}: backfill_hours must be a number of hours") from exc
         return cls(tuple(rules), timezone=str(data.get("timezone") or "Asia/Shanghai"),
-                   holidays=holidays)
+                   holidays=holidays, backfill_hours=backfill_hours,
+                   backfill_rule=str(data["backfill_rule"]) if data.get("backfill_rule")
+                   else None)
 
     @classmethod
     def from_file(cls, path: Path) -> SLA:
@@ -144,8 +176,35 @@ class SLA:
             return add_working_days(raised_at, milestone.working_days, self.tz, self.holidays)
         return raised_at + timedelta(hours=milestone.hours)
 
-    def deadline(self, priority: str, raised_at: datetime, kind: str | None = None) -> Deadline:
-        rule = self.rule_for(priority, kind)
+    def clock(self, published_at: datetime | None, first_seen_at: datetime) -> Clock:
+        """When the deadlines of an alert on a story published at `published_at` (its
+        earliest known publication, None when unknown) and first seen at `first_seen_at`
+        run from. A publication time after first sight is clock skew or a wrong date in the
+        feed, and is ignored: the office cannot be late for what has not appeared yet."""
+        if published_at is None or published_at > first_seen_at:
+            return Clock(start=first_seen_at, published_at=None, backfill=False, reason=None)
+        late_h = (first_seen_at - published_at).total_seconds() / 3600
+        if late_h <= self.backfill_hours:
+            return Clock(start=published_at, published_at=published_at, backfill=False,
+                         reason=None)
+        # The emergency windows of 国办发〔2016〕80号/61号 closed before the office could know
+        # of the story; an emergency clock would show it hopelessly overdue and bury live
+        # alerts under it. It is still queued, to be read and answered if need be.
+        local = published_at.astimezone(self.tz).strftime("%Y-%m-%d %H:%M")
+        reason = (f"回溯：发布于 {local}，首次发现晚 {late_h:.0f} 小时"
+                  f"（超过 {self.backfill_hours:g} 小时），不计突发事件时限")
+        return Clock(start=first_seen_at, published_at=published_at, backfill=True,
+                     reason=reason)
+
+    def deadline(self, priority: str, raised_at: datetime, kind: str | None = None, *,
+                 backfill: bool = False) -> Deadline:
+        """The deadlines of the rule for `priority` and `kind` from `raised_at` (the clock's
+        start). A backfill alert takes the backfill rule instead, unless a rule is written
+        for its kind (a late-found citizen's message still has its reply deadline)."""
+        if backfill and (kind, priority) not in self._by_kind:
+            rule = self.backfill_rule
+        else:
+            rule = self.rule_for(priority, kind)
         dues = sorted(((self.due(m, raised_at), m) for m in rule.milestones),
                       key=lambda pair: pair[0])
         stones = tuple(

@@ -187,6 +187,10 @@ def alert_row(alert: Any, settings: Settings,
         "created_at": alert.created_at,
         "due_at": alert.due_at,
         "milestones": alert.milestones,
+        # created_at is first sight; the deadlines run from clock_from (issue 12).
+        "story_published_at": alert.story_published_at,
+        "clock_from": alert.clock_from or alert.created_at,
+        "backfill": alert.backfill,
     }
 
 

@@ -44,6 +44,9 @@ def alert_json(alert: Alert, assignee: str | None = None) -> dict[str, Any]:
         "topics": list(alert.topics), "reasons": list(alert.reasons),
         "created_at": _iso(alert.created_at), "due_at": _iso(alert.due_at),
         "milestones": list(alert.milestones),
+        # created_at is first sight; the deadlines run from clock_from (issue 12).
+        "story_published_at": _iso(alert.story_published_at),
+        "clock_from": _iso(alert.clock_from or alert.created_at), "backfill": alert.backfill,
     }
 
 

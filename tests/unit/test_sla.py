@@ -108,3 +108,79 @@ def test_working_days(start, days, holidays, due):
 def test_bad_config_is_explained(data, message):
     with pytest.raises(ConfigError, match=message):
         SLA.from_mapping(data)
+
+
+# --- when the clock starts (issue 12) ------------------------------------------------------
+
+SEEN = datetime(2026, 11, 20, 4, 0, tzinfo=UTC)  # first sight: 12:00 in Shanghai
+
+
+@pytest.mark.parametrize(
+    ("published", "start", "backfill"),
+    [
+        # Published 2 h before first sight: the clock runs from publication.
+        (SEEN - timedelta(hours=2), SEEN - timedelta(hours=2), False),
+        # Published "in the future" of first sight (clock skew): first sight.
+        (SEEN + timedelta(minutes=30), SEEN, False),
+        # No publication time: first sight.
+        (None, SEEN, False),
+        # Exactly at first sight, and at the backfill limit: still a live story.
+        (SEEN, SEEN, False),
+        (SEEN - timedelta(hours=72), SEEN - timedelta(hours=72), False),
+        # Published 80 h before first sight: backfill, counted from first sight.
+        (SEEN - timedelta(hours=80), SEEN, True),
+    ],
+)
+def test_the_clock_starts_at_publication_unless_unknown_future_or_backfill(
+        sla, published, start, backfill):
+    clock = sla.clock(published, SEEN)
+    assert clock.start == start
+    assert clock.backfill is backfill
+    assert (clock.reason is not None) is backfill
+
+
+def test_p1_published_two_hours_before_first_sight_is_due_at_publication_plus_five(sla):
+    published = SEEN - timedelta(hours=2)
+    clock = sla.clock(published, SEEN)
+    d = sla.deadline("P1", clock.start, backfill=clock.backfill)
+    assert d.rule == "major_emergency"
+    assert d.due_at == published + timedelta(hours=5)  # 3 h left at first sight
+    assert [m["key"] for m in d.milestones] == ["first_release", "press_conference"]
+    assert d.milestones[1]["due_at"] == (published + timedelta(hours=24)).isoformat()
+
+
+@pytest.mark.parametrize("priority", ["P1", "P2", "P3"])
+def test_a_backfill_story_has_no_emergency_clock(sla, priority):
+    published = SEEN - timedelta(hours=80)
+    clock = sla.clock(published, SEEN)
+    assert clock.backfill and clock.published_at == published
+    assert clock.reason is not None and clock.reason.startswith("回溯")
+    assert "80 小时" in clock.reason and "72 小时" in clock.reason
+    assert "2026-11-17 04:00" in clock.reason  # 2026-11-16 20:00 UTC, in Shanghai time
+    d = sla.deadline(priority, clock.start, backfill=True)
+    # The ordinary 48-hour response of 61号, from first sight; no 5 h / 24 h milestones.
+    assert d.rule == "government_affairs"
+    assert d.due_at == SEEN + timedelta(hours=48)
+    assert {m["key"] for m in d.milestones} == {"response"}
+
+
+def test_a_backfill_message_keeps_its_reply_deadline_from_first_sight(sla):
+    d = sla.deadline("P3", SEEN, kind="message", backfill=True)
+    assert d.rule == "board_message"
+    # A P1 message found late has no emergency clock either.
+    assert sla.deadline("P1", SEEN, kind="message", backfill=True).rule == "government_affairs"
+
+
+def test_backfill_settings_are_read_and_checked(sla):
+    assert sla.backfill_hours == 72
+    one = {"all": {"name": "a", "priorities": ["P1", "P2", "P3"],
+                   "milestones": [{"key": "a", "name": "a", "hours": 1, "basis": "b"}]}}
+    tight = SLA.from_mapping({"rules": one, "backfill_hours": 6})
+    assert tight.clock(SEEN - timedelta(hours=7), SEEN).backfill
+    assert tight.backfill_rule.key == "all"  # unnamed: the ordinary (P3) rule
+    with pytest.raises(ConfigError, match="backfill_rule 'nope'"):
+        SLA.from_mapping({"rules": one, "backfill_rule": "nope"})
+    with pytest.raises(ConfigError, match="backfill_hours must be"):
+        SLA.from_mapping({"rules": one, "backfill_hours": 0})
+    with pytest.raises(ConfigError, match="backfill_hours must be"):
+        SLA.from_mapping({"rules": one, "backfill_hours": "drei"})
