@@ -83,12 +83,12 @@ def open_alerts(
                      if a.event is not None and a.event.event_id == update.event_id]
             new_id = _insert(session, stmt, update.first_item_id, update.priority,
                              list(dict.fromkeys(reasons)), list(update.topics), sla, now,
-                             kind=update.kind, published=_published(session, story))
+                             kind=update.kind, story=_story_times(session, story, now))
         elif analysis.decision is not None:
             decision = analysis.decision
             new_id = _insert(session, stmt, analysis.item_id, decision.priority,
                              list(decision.reasons), list(decision.topics), sla, now,
-                             published=_published(session, [analysis.item_id]))
+                             story=_story_times(session, [analysis.item_id], now))
         else:
             continue
         if new_id is not None:
@@ -96,25 +96,33 @@ def open_alerts(
     return created
 
 
-def _published(session: Session, item_ids: Sequence[int]) -> datetime | None:
-    """The story's earliest usable publication time: over the items that raise its alert in
-    this batch (for a new event, all of its items), each one's published_at when not after
-    its own fetch (clock skew), as monitor.event_store.seen_at reads it. Not the event's
-    first_seen_at: that falls back to the fetch time, and a fetch is first sight, not
-    publication. The items were just analysed, so they come from the session, not a query."""
-    times = [item.published_at for item in (session.get(Item, i) for i in item_ids)
-             if item is not None and item.published_at is not None
-             and item.published_at <= item.fetched_at]
-    return min(times, default=None)
+def _story_times(session: Session, item_ids: Sequence[int],
+                 now: datetime) -> tuple[datetime | None, datetime]:
+    """The story's earliest usable publication time and when yuqing first saw it, over the
+    items that raise its alert in this batch (for a new event, all of its items).
+
+    Publication: each item's published_at when not after its own fetch (clock skew), as
+    monitor.event_store.seen_at reads it — not the event's first_seen_at, which falls back to
+    the fetch time and cannot tell "published then" from "fetched then". First sight: the
+    earliest fetch, not the moment the alert is raised, so a backlog of analysis (workers
+    down for a day) does not turn a live story into backfill. The items were just analysed,
+    so they come from the session, not a query."""
+    items = [item for item in (session.get(Item, i) for i in item_ids) if item is not None]
+    published = [i.published_at for i in items
+                 if i.published_at is not None and i.published_at <= i.fetched_at]
+    seen = min((i.fetched_at for i in items), default=now)
+    return min(published, default=None), min(seen, now)
 
 
 def _insert(session: Session, stmt: Any, item_id: int, priority: str, reasons: list[str],
             topics: list[str], sla: SLA, now: datetime, kind: str | None = None,
-            published: datetime | None = None) -> int | None:
+            story: tuple[datetime | None, datetime] | None = None) -> int | None:
     """Insert-or-ignore one alert with its deadlines (by the rule for its priority and its
     event's kind: a citizen's message has its own reply rule), run from the story's
-    publication (SLA.clock; `now` is first sight); its id, or None if it existed."""
-    clock = sla.clock(published, now)
+    publication (SLA.clock, from `story`: its publication and first sight; `now` is when the
+    alert is raised); its id, or None if it existed."""
+    published, first_seen = story if story is not None else (None, now)
+    clock = sla.clock(published, first_seen)
     deadline = sla.deadline(priority, clock.start, kind=kind, backfill=clock.backfill)
     if clock.reason is not None:
         reasons = [*reasons, clock.reason]

@@ -114,6 +114,20 @@ def test_a_story_found_80_hours_late_is_backfill_without_an_emergency_clock(
         assert s.scalar(select(Alert.backfill).where(Alert.id == alert.id)) is True
 
 
+def test_an_analysis_backlog_does_not_make_a_live_story_backfill(
+        sessions: sessionmaker[Session], taxonomy: Taxonomy, sla: SLA) -> None:
+    """First sight is the fetch, not the alert: a story fetched an hour after it appeared and
+    analysed 100 hours later (workers were down) keeps its emergency clock — overdue, shown
+    as such — rather than passing for a late find."""
+    with sessions() as s:
+        published = SEEN - timedelta(hours=1)
+        item = _item(s, "e", STORY, published)
+        [alert] = _alerts(s, [item], taxonomy, sla, now=SEEN + timedelta(hours=100))
+        assert not alert.backfill and alert.clock_from == published
+        assert alert.sla_rule != "government_affairs"
+        assert alert.due_at == published + timedelta(hours=5)
+
+
 def test_a_backfill_story_that_grows_now_is_escalated_onto_the_live_clock(
         sessions: sessionmaker[Session], taxonomy: Taxonomy, sla: SLA) -> None:
     complaint = "网友投诉某律师事务所乱收费，律师费远超合同约定，投诉到司法局也不作为。"
