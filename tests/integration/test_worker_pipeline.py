@@ -65,8 +65,11 @@ def test_worker_polls_scores_and_flags(fake_web, sessions, app, start_worker, en
     # first seen that late is 回溯 (issue 12) — still P1 and queued, but on the ordinary
     # 48-hour response from first sight, not the 5-hour emergency clock.
     assert death.priority == "P1" and death.backfill
-    assert death.sla_rule == "government_affairs" and death.clock_from == death.created_at
-    assert (death.due_at - death.created_at).total_seconds() == 48 * 3600
+    # First sight is the item's fetch (the alert is raised a moment later, after analysis).
+    seen = by_title["戒毒所学员死亡传闻引关注，家属要求公开调查"].fetched_at
+    assert death.sla_rule == "government_affairs" and death.clock_from == seen
+    assert seen <= death.created_at
+    assert (death.due_at - seen).total_seconds() == 48 * 3600
     assert any(r.startswith("回溯") for r in death.reasons)
 
     # The notify queue told the webhook about each new P1/P2 alert.
