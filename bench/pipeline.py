@@ -63,7 +63,7 @@ def main() -> int:
         round_no = 0
         with sessions() as session:
             source = Source(name="bench", url="https://bench.example/", host="bench.example",
-                            created_at=now, failure_count=0, items_seen=0)
+                            created_at=now, failure_count=0, items_seen=0, interval_s=600)
             session.add(source)
             session.flush()
             while stored < args.items:
