@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import lru_cache
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -16,6 +17,7 @@ from monitor.event_store import EventSettings, EventUpdate, attach
 from monitor.flagging import FlagDecision, FlagPolicy, decide
 from monitor.models import Item
 from monitor.sentiment.base import Scorer, Sentiment
+from monitor.stories import field_vocabulary
 from monitor.topics import Taxonomy
 
 
@@ -35,6 +37,16 @@ def item_text(item: Item) -> str:
     if item.title and item.text.startswith(item.title):
         return item.text
     return f"{item.title}\n{item.text}".strip()
+
+
+@lru_cache(maxsize=8)
+def story_vocabulary(taxonomy: Taxonomy) -> frozenset[str]:
+    """The field's own words, damped in story vectors (monitor.stories): every topic keyword,
+    rule term, watch name and sensitive term of the taxonomy. Once per taxonomy object."""
+    words = [k for t in taxonomy.topics for k in t.keywords]
+    words += [term for t in taxonomy.topics for r in t.rules for term in (*r.all, *r.any)]
+    words += [*taxonomy.watch, *(h.term for h in taxonomy.sensitive_terms)]
+    return field_vocabulary(words)
 
 
 def analyze_items(
@@ -95,5 +107,6 @@ def analyze_items(
         now=now,
         cfg=events,
         topic_names=names,
+        vocabulary=story_vocabulary(taxonomy),
     )
     return [replace(a, event=updates.get(a.item_id)) for a in out]

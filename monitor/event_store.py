@@ -13,12 +13,12 @@ database's single write lock (it has written the items' analysis) before it gets
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import select, text
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.orm import Session
 
 from monitor.bursts import (
@@ -30,9 +30,18 @@ from monitor.bursts import (
     escalate,
     higher,
 )
+from monitor.db import insert_ignore
 from monitor.events import ClusterPolicy, best_match, signature
-from monitor.models import Event, Item, Source
+from monitor.models import Event, EventTerm, Item, Source
 from monitor.settings_schema import EventsSection
+from monitor.stories import (
+    StoryPolicy,
+    best_story,
+    index_terms,
+    load_background,
+    merge_profiles,
+    story_vector,
+)
 
 _LOCK_KEY = 0x59510003  # "YQ" + issue 3: any constant both workers agree on
 
@@ -45,6 +54,7 @@ class EventSettings:
     cluster: ClusterPolicy
     bursts: BurstPolicy
     window_days: float  # an item may join an event last seen within this many days
+    stories: StoryPolicy
 
     @classmethod
     def from_section(cls, events: EventsSection) -> EventSettings:
@@ -52,6 +62,10 @@ class EventSettings:
             cluster=ClusterPolicy.from_section(events),
             bursts=BurstPolicy.from_section(events.bursts),
             window_days=events.window_days,
+            stories=StoryPolicy(threshold=events.story_similarity,
+                                min_shared=events.story_min_shared, damp=events.story_damp,
+                                unanchored=events.story_unanchored,
+                                city_anchored=events.story_city_anchored),
         )
 
 
@@ -67,6 +81,8 @@ class EventUpdate:
     reasons: tuple[str, ...]  # escalation reasons (burst, reach, growth) and message state
     topics: tuple[str, ...]
     burst: bool
+    # Events a bridging post in this batch showed to be this story: merged into this one.
+    merged: tuple[int, ...] = ()
 
 
 def seen_at(item: Item) -> datetime:
@@ -98,12 +114,21 @@ def attach(
     now: datetime,
     cfg: EventSettings,
     topic_names: Mapping[str, str],
+    vocabulary: frozenset[str] = frozenset(),
 ) -> dict[int, EventUpdate]:
     """Attach `items` (just analysed) to events. `decisions` gives each item's own flagging
     priority. Returns item id → the update of its event. Items already attached are skipped
     (a redelivered batch changes nothing). `cfg` is EventSettings.from_section of
     settings.events; `topic_names` (topic id → name, of the taxonomy in force) names topics
-    in the reasons people read, which are stored as written."""
+    in the reasons people read, which are stored as written; `vocabulary` is the field's own
+    words (monitor.stories.field_vocabulary of the taxonomy), damped in story vectors.
+
+    An item joins, in this order: the event of the post it reposts; else the events it
+    matches — as a near-duplicate of an event's first text, or by its story vector against
+    an event's profile. Candidates come from the term index (event_terms), never from a scan
+    of stored events. When an item matches several events it bridges them: they are one
+    story, and the later ones are merged into the earliest (EventUpdate.merged names them).
+    """
     pending = [i for i in items if i.event_id is None]
     if not pending:
         return {}
@@ -114,56 +139,222 @@ def attach(
     # still joins the event it belongs to.
     earliest = min(min(seen_at(i) for i in pending), now)
     horizon = earliest - timedelta(days=cfg.window_days)
-    candidates: dict[int, list[int]] = {
-        int(eid): list(sig or [])
-        for eid, sig in session.execute(
-            select(Event.id, Event.signature).where(Event.kind == "event",
-                                                    Event.last_seen_at >= horizon)
-        )
-    }
+    background = load_background()
+    vectors = {i.id: story_vector(_text(i), background, vocabulary, cfg.stories)
+               for i in pending}
+    index = _CandidateIndex.load(session, horizon,
+                                 {t for v in vectors.values() for t in v})
+    originals = _repost_events(session, [i.repost_of for i in pending if i.repost_of])
     touched: dict[int, Event] = {}
     created: set[int] = set()
     previous: dict[int, Priority | None] = {}
+    merged: dict[int, int] = {}  # merged event id → the event it went into
     item_event: dict[int, int] = {}
     # Originals before reposts: a batch (an imported file, a search page) may list a repost
     # before the post it names, and the repost can only join an event that exists.
     for item in sorted(pending, key=lambda i: (i.repost_of is not None, i.id)):
-        sig = signature(f"{item.title}\n{item.text}" if item.title and
-                        not item.text.startswith(item.title) else item.text or item.title)
+        sig = signature(_text(item))
         item.signature = sig
+        vector = vectors[item.id]
         kind = kinds.get(item.source_id, "news")
+        message = _is_message(item, kind)
+        joined: list[int] = []
+        if item.repost_of:
+            target = originals.get(item.repost_of) or index.by_external.get(item.repost_of)
+            if target is not None:
+                joined.append(_resolve(merged, target))
+        if not joined:
+            joined = [_resolve(merged, e) for e in index.matches(sig, vector, cfg,
+                                                                message=message)]
+            joined = list(dict.fromkeys(joined))
         event: Event | None = None
-        if not _is_message(item, kind):
-            if item.repost_of:
-                event_id = session.scalar(
-                    select(Item.event_id).where(Item.external_id == item.repost_of,
-                                                Item.event_id.is_not(None)).limit(1))
-                event = session.get(Event, event_id) if event_id else None
-            if event is None:
-                match = best_match(sig, candidates.items(), cfg.cluster)
-                event = session.get(Event, match) if match is not None else None
+        if joined:
+            events = [ev for ev in (session.get(Event, e) for e in joined) if ev is not None]
+            events.sort(key=lambda ev: (ev.first_seen_at, ev.id))
+            if events:
+                event = events[0]
+                for other in events[1:]:
+                    if other.id not in previous:
+                        previous[other.id] = cast(Priority | None, other.priority)
+                    _merge(session, event, other)
+                    merged[other.id] = event.id
+                    index.drop(other.id)
+                    touched.pop(other.id, None)
+                    created.discard(other.id)
         if event is None:
             event = Event(first_item_id=item.id, item_count=0, source_ids=[], reach=0,
                           negative_count=0, scored_count=0, negative_share=0.0, topics=[],
                           signature=sig, first_seen_at=seen_at(item),
-                          last_seen_at=seen_at(item), burst=False,
-                          kind="message" if _is_message(item, kind) else "event")
+                          last_seen_at=seen_at(item), burst=False, story_terms={},
+                          kind="message" if message else "event")
             session.add(event)
             session.flush()
             created.add(event.id)
-            if event.kind == "event":
-                candidates[event.id] = sig
         if event.id not in previous:
             previous[event.id] = cast(Priority | None, event.priority)
+        if event.kind == "message" and not message:
+            # A citizen's message that others report on too is a story now: the story's
+            # rules (and clock) apply, the message stays one of its posts.
+            event.kind = "event"
         _add(event, item, decisions.get(item.id))
+        event.story_terms = merge_profiles(event.story_terms, vector)
+        index.put(event, item)
         item.event_id = event.id
         item_event[item.id] = event.id
         touched[event.id] = event
     session.flush()
+    index.save(session, touched.values())
+    into: dict[int, list[int]] = {}
+    for gone, kept in merged.items():
+        into.setdefault(_resolve(merged, kept), []).append(gone)
     updates = {eid: _refresh(session, ev, kinds, now, cfg, topic_names, created=eid in created,
                              previous=previous[eid]) for eid, ev in touched.items()}
+    updates = {eid: replace(u, merged=tuple(sorted(into.get(eid, ())))) for eid, u in
+               updates.items()}
     session.flush()
-    return {item_id: updates[eid] for item_id, eid in item_event.items()}
+    return {item_id: updates[_resolve(merged, eid)] for item_id, eid in item_event.items()}
+
+
+def _text(item: Item) -> str:
+    if item.title and not item.text.startswith(item.title):
+        return f"{item.title}\n{item.text}"
+    return item.text or item.title
+
+
+def _resolve(merged: Mapping[int, int], event_id: int) -> int:
+    while event_id in merged:
+        event_id = merged[event_id]
+    return event_id
+
+
+def _repost_events(session: Session, originals: Sequence[str]) -> dict[str, int]:
+    """The event of each named original, in one query for the batch."""
+    if not originals:
+        return {}
+    rows = session.execute(
+        select(Item.external_id, Item.event_id)
+        .where(Item.external_id.in_(sorted(set(originals))), Item.event_id.is_not(None)))
+    out: dict[str, int] = {}
+    for external_id, event_id in rows:
+        if external_id is not None and event_id is not None:
+            out.setdefault(external_id, int(event_id))
+    return out
+
+
+@dataclass
+class _CandidateIndex:
+    """The events a batch may join: those filed under one of the batch's terms and seen
+    since the horizon, with their near-duplicate sketch and story profile. Events created or
+    grown during the batch are added as it goes."""
+
+    terms: dict[str, set[int]]
+    sketches: dict[int, list[int]]
+    profiles: dict[int, dict[str, float]]
+    by_external: dict[str, int]
+    kinds: dict[int, str]
+
+    @classmethod
+    def load(cls, session: Session, horizon: datetime, terms: set[str]) -> _CandidateIndex:
+        postings: dict[str, set[int]] = {}
+        if terms:
+            for chunk in _chunks(sorted(terms), 500):
+                for term, event_id in session.execute(
+                        select(EventTerm.term, EventTerm.event_id)
+                        .where(EventTerm.term.in_(chunk), EventTerm.last_seen_at >= horizon)):
+                    postings.setdefault(term, set()).add(int(event_id))
+        ids = sorted({e for members in postings.values() for e in members})
+        sketches: dict[int, list[int]] = {}
+        profiles: dict[int, dict[str, float]] = {}
+        kinds: dict[int, str] = {}
+        for chunk_ids in _chunks(ids, 500):
+            for eid, sig, story, kind in session.execute(
+                    select(Event.id, Event.signature, Event.story_terms, Event.kind)
+                    .where(Event.id.in_(chunk_ids), Event.merged_into.is_(None))):
+                sketches[int(eid)] = list(sig or [])
+                profiles[int(eid)] = dict(story or {})
+                kinds[int(eid)] = str(kind)
+        return cls(postings, sketches, profiles, {}, kinds)
+
+    def matches(self, sketch: Sequence[int], vector: Mapping[str, float],
+                cfg: EventSettings, *, message: bool) -> list[int]:
+        """Every candidate the post joins: its best near-duplicate, then every event whose
+        profile it matches as a story (best first). A citizen's message never joins another
+        message: two citizens asking the same thing are two requests, each owed a reply."""
+        near = {e for t in vector for e in self.terms.get(t, ())
+                if not (message and self.kinds.get(e) == "message")}
+        out: list[int] = []
+        dup = best_match(sketch, ((e, self.sketches[e]) for e in sorted(near)
+                                  if e in self.sketches), cfg.cluster)
+        if dup is not None:
+            out.append(dup)
+        for _score, eid in best_story(vector, ((e, self.profiles[e]) for e in sorted(near)
+                                               if e in self.profiles), cfg.stories):
+            if eid not in out:
+                out.append(eid)
+        return out
+
+    def put(self, event: Event, item: Item) -> None:
+        self.kinds[event.id] = event.kind
+        self.sketches.setdefault(event.id, list(event.signature or []))
+        self.profiles[event.id] = dict(event.story_terms)
+        for term in index_terms(event.story_terms):
+            self.terms.setdefault(term, set()).add(event.id)
+        if item.external_id:
+            self.by_external.setdefault(item.external_id, event.id)
+
+    def drop(self, event_id: int) -> None:
+        self.sketches.pop(event_id, None)
+        self.profiles.pop(event_id, None)
+        for members in self.terms.values():
+            members.discard(event_id)
+
+    def save(self, session: Session, events: Iterable[Event]) -> None:
+        """File each touched event under its profile's strongest terms, as of now: new terms
+        are added, the event's last sighting is written on all of its terms. Terms that
+        dropped out of the profile stay filed: a stale term only makes an event a candidate,
+        and the profile decides."""
+        rows = [{"term": t, "event_id": ev.id, "last_seen_at": ev.last_seen_at}
+                for ev in events if ev.kind != "merged"
+                for t in index_terms(ev.story_terms)]
+        if not rows:
+            return
+        session.execute(insert_ignore(session, EventTerm.__table__), rows)
+        for ev in events:
+            session.execute(update(EventTerm).where(EventTerm.event_id == ev.id)
+                            .values(last_seen_at=ev.last_seen_at)
+                            .execution_options(synchronize_session=False))
+
+
+def _chunks(values: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _merge(session: Session, kept: Event, gone: Event) -> None:
+    """Fold `gone` into `kept`: its items move, its figures add up, it is kept as a row of
+    kind "merged" (merged_into) so that links to it still resolve, and filed under no term."""
+    session.flush()
+    session.execute(update(Item).where(Item.event_id == gone.id).values(event_id=kept.id)
+                    .execution_options(synchronize_session="fetch"))
+    kept.item_count += gone.item_count
+    kept.source_ids = list(dict.fromkeys([*kept.source_ids, *gone.source_ids]))
+    kept.reach += gone.reach
+    kept.negative_count += gone.negative_count
+    kept.scored_count += gone.scored_count
+    kept.negative_share = (kept.negative_count / kept.scored_count
+                           if kept.scored_count else 0.0)
+    kept.topics = list(dict.fromkeys([*kept.topics, *gone.topics]))
+    kept.first_seen_at = min(kept.first_seen_at, gone.first_seen_at)
+    kept.last_seen_at = max(kept.last_seen_at, gone.last_seen_at)
+    kept.base_priority = higher(cast(Priority | None, kept.base_priority),
+                                cast(Priority | None, gone.base_priority))
+    kept.story_terms = merge_profiles(kept.story_terms, gone.story_terms)
+    if gone.kind == "event":
+        kept.kind = "event"
+    gone.kind = "merged"
+    gone.merged_into = kept.id
+    gone.item_count = 0
+    session.execute(delete(EventTerm).where(EventTerm.event_id == gone.id))
 
 
 def _add(event: Event, item: Item, decision: Priority | None) -> None:

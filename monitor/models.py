@@ -181,7 +181,26 @@ class Event(Base):
     # The highest priority of its items' own flagging decisions, before escalation: kept so
     # a burst raises the priority once, not once more with every batch that arrives.
     base_priority: Mapped[str | None] = mapped_column(String(2), default=None)
-    # "event" for stories; "message" for a citizen's message on a board, which needs a reply.
+    # "event" for stories; "message" for a citizen's message on a board, which needs a reply;
+    # "merged" for an event a bridging post showed to be part of another (merged_into).
     kind: Mapped[str] = mapped_column(String(20), default="event")
+    # The story profile (monitor.stories): term → weight, the sum of its posts' vectors.
+    story_terms: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    merged_into: Mapped[int | None] = mapped_column(Integer, default=None, index=True)
 
     first_item: Mapped[Item | None] = relationship(foreign_keys=[first_item_id])
+
+
+class EventTerm(Base):
+    """The candidate index: an event filed under its profile's strongest terms, with its
+    last sighting, so a new post is compared only with events that share a term and are
+    recent (monitor.event_store), never with every stored event."""
+
+    __tablename__ = "event_terms"
+
+    term: Mapped[str] = mapped_column(String(16), primary_key=True)
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("events.id", ondelete="CASCADE"), primary_key=True, index=True)
+    last_seen_at: Mapped[datetime] = mapped_column()
+
+    __table_args__ = (Index("ix_event_terms_term_last_seen_at", "term", "last_seen_at"),)

@@ -214,6 +214,11 @@ class EventsSection(Section):
     similarity: Share
     min_shingles: NonNegative
     window_days: Duration
+    story_similarity: Share
+    story_min_shared: Count
+    story_unanchored: Share
+    story_city_anchored: Share
+    story_damp: Share
     bursts: BurstsSection
 
 

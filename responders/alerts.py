@@ -12,14 +12,16 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import case, select
+from sqlalchemy import update as update_
 from sqlalchemy.orm import Session, joinedload
 
 from monitor.analyze import Analysis
 from monitor.db import insert_ignore
 from monitor.event_store import EventUpdate
-from monitor.models import Item
-from responders.models import Alert
+from monitor.models import Event, Item
+from responders.models import Alert, AuditEntry, Output
 from responders.sla import SLA
+from responders.workflow import OPEN_ALERT_STATES
 
 PRIORITY_ORDER = ("P1", "P2", "P3")
 
@@ -64,6 +66,10 @@ def open_alerts(
             if update.event_id in events_done or update.first_item_id is None:
                 continue
             events_done.add(update.event_id)
+            if update.merged:
+                kept = merge_alerts(session, update, now)
+                if kept is not None:
+                    created.append(kept)
             if update.priority is None:
                 continue
             exists = session.scalar(select(Alert.id).where(
@@ -94,6 +100,76 @@ def open_alerts(
         if new_id is not None:
             created.append(new_id)
     return created
+
+
+MERGE_ACTOR = "system:analysis"
+
+
+def merge_alerts(session: Session, update: EventUpdate, now: datetime) -> int | None:
+    """A bridging post showed the events in `update.merged` to be the story of
+    `update.event_id`: keep one alert for it. The kept alert is the one on the story's first
+    item when there is one (the event's alert sits there); it takes the higher priority, the
+    earlier deadline, every reason and topic, the assignee if it had none, and stays open if
+    either was open. Outputs move to it; the other alert is deleted, its history stays in
+    the audit log under its id, and both alerts get an audit entry naming the other.
+    Returns the kept alert's id when the merge changed or moved an alert, else None."""
+    first_items = dict(session.execute(
+        select(Event.id, Event.first_item_id).where(Event.id.in_(
+            [update.event_id, *update.merged]))).all())
+    kept = session.scalars(select(Alert).where(
+        Alert.item_id == first_items.get(update.event_id))).one_or_none()
+    others = session.scalars(select(Alert).where(Alert.item_id.in_(
+        [first_items[e] for e in update.merged if first_items.get(e) is not None]))
+        .order_by(Alert.id)).all()
+    if not others:
+        return None
+    if kept is None:
+        # The story's first item has no alert yet: the earliest other alert moves onto it.
+        kept, others = others[0], others[1:]
+        old_item = kept.item_id
+        kept.item_id = first_items[update.event_id]  # type: ignore[assignment]
+        session.add(AuditEntry(at=now, actor=MERGE_ACTOR, entity="alert", entity_id=kept.id,
+                               alert_id=kept.id, action="merge", from_state=kept.state,
+                               to_state=kept.state,
+                               detail={"event_id": update.event_id, "moved_from_item": old_item,
+                                       "merged_events": list(update.merged)}))
+    for other in others:
+        _fold(session, kept, other, update, now)
+    session.flush()
+    return kept.id
+
+
+def _fold(session: Session, kept: Alert, other: Alert, update: EventUpdate,
+          now: datetime) -> None:
+    before = kept.state
+    if PRIORITY_ORDER.index(other.priority) < PRIORITY_ORDER.index(kept.priority):
+        kept.priority = other.priority
+    if other.due_at < kept.due_at:
+        kept.due_at, kept.sla_rule, kept.milestones = other.due_at, other.sla_rule, other.milestones
+        kept.clock_from, kept.backfill = other.clock_from, other.backfill
+    if other.story_published_at is not None and (
+            kept.story_published_at is None or other.story_published_at < kept.story_published_at):
+        kept.story_published_at = other.story_published_at
+    kept.reasons = list(dict.fromkeys([*kept.reasons, *other.reasons,
+                                       f"合并：预警 #{other.id} 与本预警为同一事件"]))
+    kept.topics = list(dict.fromkeys([*kept.topics, *other.topics]))
+    if kept.assignee_id is None:
+        kept.assignee_id = other.assignee_id
+    if kept.state not in OPEN_ALERT_STATES and other.state in OPEN_ALERT_STATES:
+        # Someone is still working the other half of the story: the story is not done.
+        kept.state, kept.state_changed_at = other.state, now
+    session.execute(update_(Output).where(Output.alert_id == other.id)
+                    .values(alert_id=kept.id).execution_options(synchronize_session=False))
+    detail = {"event_id": update.event_id, "merged_alert": other.id,
+              "merged_priority": other.priority, "merged_state": other.state}
+    session.add(AuditEntry(at=now, actor=MERGE_ACTOR, entity="alert", entity_id=other.id,
+                           alert_id=other.id, action="merge", from_state=other.state,
+                           to_state="merged", detail={**detail, "into_alert": kept.id}))
+    session.add(AuditEntry(at=now, actor=MERGE_ACTOR, entity="alert", entity_id=kept.id,
+                           alert_id=kept.id, action="merge", from_state=before,
+                           to_state=kept.state, detail=detail))
+    session.delete(other)
+    session.flush()
 
 
 def _story_times(session: Session, item_ids: Sequence[int],

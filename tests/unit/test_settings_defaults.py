@@ -23,6 +23,7 @@ from monitor.fetch import FetchPolicy
 from monitor.flagging import FlagPolicy
 from monitor.polling import PollSettings
 from monitor.sentiment.base import Thresholds
+from monitor.stories import StoryPolicy
 from monitor.yamlfile import read_yaml
 from tests.support.settings import defaults
 
@@ -79,6 +80,10 @@ def test_event_settings_are_the_events_section(yaml: dict[str, Any]) -> None:
             growth_escalate=bursts["growth_escalate"],
         ),
         window_days=events["window_days"],
+        stories=StoryPolicy(threshold=events["story_similarity"],
+                            min_shared=events["story_min_shared"], damp=events["story_damp"],
+                            unanchored=events["story_unanchored"],
+                            city_anchored=events["story_city_anchored"]),
     )
     assert EventSettings.from_section(defaults().events) == expected
 

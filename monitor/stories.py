@@ -1,0 +1,445 @@
+"""Stories: which posts tell one matter in different words. Pure: no I/O, no clock.
+
+Near-duplicates (monitor.events) catch copies of one text. A press office also sees one
+matter told many ways: a newspaper's report, a citizen's angry Weibo post with #hashtags#, a
+WeChat article, a board message, a follow-up days later. They share few character 3-grams
+but the same *salient terms*: the place (涧西区), the institution (第二强制隔离戒毒所), the
+people (王某), the specific thing that happened (猝死, 家属, 尸检). So each post gets a small
+weighted term vector and is compared with the *profile* of each likely event (the sum of its
+posts' vectors), by cosine.
+
+Terms are character bigrams of the post's Chinese text (Chinese has no spaces; a segmenter
+would add a dependency and its errors, while bigrams of a name are as distinctive as the
+name). A bigram's weight is sublinear term frequency × its inverse document frequency in a
+background of general Weibo text (monitor/story_data/, built by `python -m monitor.stories`):
+"我们", "一个", "网友" weigh little, a place name weighs much. Two more corrections make the
+weight mean "says which story" rather than "is unusual in general Weibo":
+
+- the field's own vocabulary (the taxonomy's keywords and sensitive terms, and a short list of
+  public-affairs words such as 司法、部门、回应、通报) is rare on general Weibo but says only
+  "this is about our field": it is damped, or every 戒毒所 story would be one story;
+- a bigram in front of a place or institution suffix (…市, …区, …县, …所, …院) is part of a
+  name and is boosted.
+
+Why not an embedding: none ships in the project, the workers have a budget of a few hundred
+microseconds per post, and names, which decide "same matter or not", are what a small vector
+of rare terms captures best.
+"""
+
+from __future__ import annotations
+
+import gzip
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from monitor.text import normalize_text
+
+__all__ = [
+    "BackgroundIdf",
+    "StoryPolicy",
+    "StoryVector",
+    "cosine",
+    "load_background",
+    "merge_profiles",
+    "story_vector",
+]
+
+STORY_DATA = Path(__file__).with_name("story_data") / "term_df.tsv.gz"
+TERMS_PER_POST = 24
+TERMS_PER_PROFILE = 48
+INDEX_TERMS = 12  # terms of an event's profile kept in the candidate index
+NAME_MARK = "＠"  # prefix of a proper name's second key in a vector (see story_vector)
+
+StoryVector = dict[str, float]
+
+# Public-affairs words that every story of the field uses: they say "this is about the
+# government", not which matter. Damped like the taxonomy's own words.
+_GENERIC = (
+    "司法 法律 部门 相关 工作 情况 通报 回应 表示 记者 网友 群众 市民 问题 目前 已经 进行 调查 "
+    "核查 处理 依法 有关 人员 单位 发布 消息 官方 我们 你们 他们 一个 没有 什么 这个 那个 "
+    "今天 昨天 今年 去年 时间 事情 现在 希望 要求 关注 视频 微博 转发 评论 全文 链接 网页 "
+    "中国 河南 河南省 省司法厅 司法厅 司法局 本报 新闻 日报 报道 发生 当地 一名 一位 多名 "
+    "人民 政府 服务 管理 社会 法治 公安 机关 部分 进一步 加强 推进 开展 落实 全省 全市"
+)
+# Suffixes that end a place's or an institution's name: the bigram before one is part of it.
+_NAME_SUFFIX = frozenset("省市县区镇乡村街路所院局处校厂矿狱")
+_ADMIN_SUFFIX = frozenset("省市区县")
+# Henan's prefecture-level cities: naming one says where, but many stories share a city.
+_CITIES = frozenset(
+    "郑州 开封 洛阳 平顶山 安阳 鹤壁 新乡 焦作 濮阳 许昌 漯河 三门峡 南阳 商丘 信阳 周口 驻马店 "
+    "济源".split())
+# Henan's districts and counties (stems, as `_stem` leaves them): naming one nearly says which
+# matter. Not complete and need not be: a name the dictionary does not know is an anchor
+# anyway; this list covers the names that are also ordinary words (金水, 新华, 红旗 …).
+_COUNTIES = frozenset("""
+中原 二七 管城 金水 上街 惠济 中牟 巩义 荥阳 新密 新郑 登封 郑东 航空港 龙亭 顺河 鼓楼 禹王台
+祥符 杞县 通许 尉氏 兰考 老城 西工 瀍河 涧西 偃师 孟津 洛龙 新安 栾川 嵩县 汝阳 宜阳 洛宁 伊川
+新华 卫东 石龙 湛河 宝丰 叶县 鲁山 郏县 舞钢 汝州 文峰 北关 殷都 龙安 汤阴 滑县 内黄 林州 鹤山
+山城 淇滨 浚县 淇县 红旗 卫滨 凤泉 牧野 获嘉 原阳 延津 封丘 卫辉 辉县 长垣 解放 中站 马村 山阳
+修武 博爱 武陟 温县 沁阳 孟州 华龙 清丰 南乐 范县 台前 魏都 建安 鄢陵 襄城 禹州 长葛 源汇 郾城
+召陵 舞阳 临颍 湖滨 陕州 渑池 卢氏 义马 灵宝 宛城 卧龙 南召 方城 西峡 镇平 内乡 淅川 社旗 唐河
+新野 桐柏 邓州 梁园 睢阳 民权 睢县 宁陵 柘城 虞城 夏邑 永城 浉河 平桥 罗山 光山 新县 商城 固始
+潢川 淮滨 息县 川汇 淮阳 扶沟 西华 商水 沈丘 郸城 太康 鹿邑 项城 驿城 西平 上蔡 平舆 正阳 确山
+泌阳 汝南 遂平 新蔡
+""".split())
+_HAN_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
+_URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
+_MENTION = re.compile(r"@[\w\u4e00-\u9fff-]{1,30}")
+_CHAIN = re.compile(r"//\s*@[^:：\s]{1,30}\s*[:：]")
+_EMOTICON = re.compile(r"\[[^\]\s]{1,8}\]")
+# An outlet's bracket in front of a report (【大河报】, （记者 王军）): who tells it, not what.
+# A 【…】 headline longer than an outlet's name stays: it is the story's own summary.
+_OUTLET = re.compile(r"【[^】]{1,8}】|（记者[^）]{0,20}）|\(记者[^)]{0,20}\)")
+_FILLER = re.compile(r"转发微博|轉發微博|展开全文|全文|网页链接|查看图片|原图")
+
+
+@dataclass(frozen=True)
+class BackgroundIdf:
+    """Document frequencies of bigrams in a background corpus: idf = ln((N + 1)/(df + 1))."""
+
+    docs: int
+    df: Mapping[str, int]
+
+    def idf(self, term: str) -> float:
+        return math.log((self.docs + 1) / (self.df.get(term, 0) + 1))
+
+
+@dataclass(frozen=True)
+class StoryPolicy:
+    """How story vectors are compared. No defaults here: config/defaults.yaml (events.story_*)
+    holds them, with the reasons for their values."""
+
+    threshold: float       # cosine of a post with an event's profile at or above which it joins
+    min_shared: int        # … and at least this many shared terms (one rare word is chance)
+    damp: float            # weight factor of the field's own vocabulary (see module docstring)
+    # Without a shared district, person or proper name, the cosine must reach this instead:
+    # two complaints about notaries in one city share the city and the field's words, not
+    # the matter (see anchor_level).
+    unanchored: float
+    # With a shared prefecture city but no finer anchor, the cosine must reach this.
+    city_anchored: float
+
+
+def load_background(path: Path = STORY_DATA) -> BackgroundIdf:
+    """The shipped background (gzip TSV: first line "#docs\\tN", then "bigram\\tdf")."""
+    return _load(str(path))
+
+
+@lru_cache(maxsize=4)
+def _load(path: str) -> BackgroundIdf:
+    from monitor.errors import ConfigError
+
+    try:
+        lines = gzip.decompress(Path(path).read_bytes()).decode("utf-8").splitlines()
+    except (OSError, EOFError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read the story-term background {path}: {exc}") from exc
+    head = lines[0].split("\t") if lines else []
+    if len(head) != 2 or head[0] != "#docs" or not head[1].isdigit():
+        raise ConfigError(f"{path}: the first line must be '#docs<TAB>N'")
+    df: dict[str, int] = {}
+    for line in lines[1:]:
+        term, _, count = line.partition("\t")
+        if term and count.isdigit():
+            df[term] = int(count)
+    return BackgroundIdf(docs=int(head[1]), df=df)
+
+
+def story_text(text: str) -> str:
+    """The words of a post that can tell its story: no links, mentions, repost markers,
+    emoticons or platform filler. Hashtags stay: #洛阳戒毒所学员死亡# names the matter."""
+    plain = normalize_text(text, to_simplified=True)
+    plain = _URL.sub(" ", plain)
+    plain = _CHAIN.sub(" ", plain)
+    plain = _MENTION.sub(" ", plain)
+    plain = _EMOTICON.sub(" ", plain)
+    plain = _OUTLET.sub(" ", plain)
+    return _FILLER.sub(" ", plain)
+
+
+@lru_cache(maxsize=1)
+def _dictionary() -> frozenset[str]:
+    """Words for segmentation: the shipped 100,000-word lexicon's words (BosonNLP's general
+    dictionary, HowNet, Tsinghua's lists: see the sentiment model card), of two characters or
+    more. Their sentiment scores are not used here."""
+    from monitor.sentiment.lexicon import WEIGHTED_LEXICON
+
+    words: set[str] = set()
+    for line in gzip.decompress(WEIGHTED_LEXICON.read_bytes()).decode("utf-8").splitlines():
+        word = line.partition("\t")[0]
+        if 2 <= len(word) <= _MAX_WORD:
+            words.add(word)
+    return frozenset(words)
+
+
+_MAX_WORD = 6
+
+
+def terms(text: str, extra: frozenset[str] = frozenset()) -> list[str]:
+    """The words of a story text (see `tokens`), without the name marks."""
+    return [t for t, _ in tokens(text, extra)]
+
+
+# How reports name people: a surname and 某 or 某某 (王某某, 李某). The common surnames only:
+# "某" after anything else is "某地", "某单位".
+_PERSON = re.compile(
+    "[王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏"
+    "魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万"
+    "钱严覃武戴莫孔向汤常葛牛]某某?")
+
+
+# An institution of the field by its own name: the two characters before its kind (恒正 in
+# 洛阳恒正律师事务所, 第二 in 郑州市第二强制隔离戒毒所, 开封 in 开封监狱), the kind folded to
+# one word (强制隔离戒毒所 and 戒毒所 are one kind).
+_INSTITUTION_KINDS = {
+    "强制隔离戒毒所": "戒毒所", "戒毒所": "戒毒所", "戒毒中心": "戒毒所", "公证处": "公证处",
+    "律师事务所": "律所", "律所": "律所", "司法鉴定所": "鉴定所", "司法鉴定中心": "鉴定所",
+    "鉴定所": "鉴定所", "监狱": "监狱", "看守所": "看守所", "司法所": "司法所",
+    "法律援助中心": "法援中心", "法律服务所": "法律服务所", "调解委员会": "调委会",
+    "公共法律服务中心": "公法中心", "考点": "考点",
+}
+_INSTITUTION = re.compile(
+    "([\u4e00-\u9fff0-9]{2})(?:[市区县])?(" + "|".join(sorted(_INSTITUTION_KINDS, key=len,
+                                                             reverse=True)) + ")")
+_NOT_A_NAME = frozenset("一这那该此某家个的在是了到与及等所区县市省去来找给向从对")
+# Words that stand before an institution's kind without naming one.
+_GENERIC_PREFIX = frozenset(
+    "乡镇 基层 当地 各地 全省 全市 全国 我市 我省 本市 本地 县级 市级 省级 地方 街道 社区 "
+    "城市 农村 附近 小区 村里 周边 有关 相关 正规 专业 司法 法律 公共 国家 省内 市内 多家 "
+    "各级 涉事 这所 那所".split())
+# Numbers that name a thing (the 12348 hotline, a sum of 28000): three digits or more, not a
+# year, which every story of the year shares.
+_NUMBER = re.compile(r"(?<![0-9])(?!(?:19|20)[0-9]{2}(?![0-9]))[0-9]{3,}(?![0-9])")
+
+
+_SURNAMES = _PERSON.pattern[: _PERSON.pattern.index("]") + 1]
+# A person by full name with a title (张明远律师, 赵先生) — how reports and posts name people.
+_TITLED = re.compile(
+    f"({_SURNAMES}[\u4e00-\u9fff]{{0,2}})(?:律师|先生|女士|法官|民警|检察官|主任|所长|局长|狱警)")
+_BOOK = re.compile(r"《([^《》]{4,40})》")
+_TAG = re.compile(r"#([^#\n]{4,40})#")
+
+
+def names(text: str) -> list[str]:
+    """What the text names, as anchor keys (NAME_MARK + …): institutions, numbers, people by
+    title, the documents it cites by 《title》 and its #hashtags# (one matter's tag)."""
+    out: list[str] = [NAME_MARK + m for m in _TAG.findall(text)]
+    out += [NAME_MARK + m for m in _BOOK.findall(text)]
+    out += [NAME_MARK + m for m in _TITLED.findall(text) if len(m) >= 2]
+    for m in _INSTITUTION.finditer(text):
+        prefix, kind = m.group(1), _INSTITUTION_KINDS[m.group(2)]
+        if not (set(prefix) & _NOT_A_NAME) and prefix not in _GENERIC_PREFIX:
+            out.append(f"{NAME_MARK}{prefix}{kind}")
+    out.extend(NAME_MARK + n for n in _NUMBER.findall(text))
+    return out
+
+
+def tokens(text: str, extra: frozenset[str] = frozenset()) -> list[tuple[str, bool]]:
+    """The words of a story text, each with whether the text writes it as a name.
+
+    Forward maximum matching against the dictionary (and `extra`, the field's own words);
+    each run of characters the dictionary does not know is kept as one term when it has 2–4
+    characters — that is where names are (涧西, 王某某), and names are what tell one matter
+    from another. Single characters are dropped. A term is written as a name when it ends in,
+    or is followed by, a place's or an institution's suffix (涧西区, 金博大律所 …)."""
+    words = _dictionary()
+    out: list[tuple[str, bool]] = [(m.group(), True) for m in _PERSON.finditer(text)]
+    text = _PERSON.sub(" ", text)
+    for run in _HAN_RUN.findall(text):
+        i, n, unknown = 0, len(run), ""
+        while i < n:
+            for size in range(min(_MAX_WORD, n - i), 1, -1):
+                piece = run[i : i + size]
+                if piece in words or piece in extra:
+                    break
+            else:
+                unknown += run[i]
+                i += 1
+                continue
+            _keep_unknown(unknown, piece[0], out)
+            unknown = ""
+            after = run[i + size] if i + size < n else ""
+            out.append((_stem(piece), piece[-1] in _NAME_SUFFIX or after in _NAME_SUFFIX))
+            i += size
+        _keep_unknown(unknown, "", out)
+    return out
+
+
+# Characters that glue onto a name in running text ("在涧西", "那个所里没了"): trimmed from
+# the ends of an unknown run so that the name itself is the term.
+_GLUE = frozenset("在的了是和与到从去把被给对向那这个里说也都就还又很已将并不我你他她它们")
+
+
+def _keep_unknown(run: str, after: str, out: list[tuple[str, bool]]) -> None:
+    while run and run[0] in _GLUE:
+        run = run[1:]
+    while run and run[-1] in _GLUE:
+        run = run[:-1]
+        after = ""
+    if 2 <= len(run) <= 4:
+        out.append((_stem(run), run[-1] in _NAME_SUFFIX or after in _NAME_SUFFIX))
+
+
+def _stem(term: str) -> str:
+    """洛阳市 → 洛阳, 涧西区 → 涧西: the administrative suffix adds nothing to a place's name,
+    and one text writes it where another leaves it out."""
+    if len(term) >= 3 and term[-1] in _ADMIN_SUFFIX:
+        return term[:-1]
+    return term
+
+
+def anchor_level(term: str) -> int:
+    """How strongly a term pins a story down: 2 for a district or county, a person written
+    the way reports write one (王某, 李某某), or a name the post writes as one (the "＠" keys
+    story_vector adds: an institution, a number, a hashtag, a cited document, a name the
+    dictionary does not know followed by 区/所/院 …); 1 for a prefecture city; 0 for ordinary
+    words. Context-free on purpose, so that every post and every profile agree on it."""
+    if term.startswith(NAME_MARK) or term in _COUNTIES or _PERSON.fullmatch(term):
+        return 2
+    if term in _CITIES:
+        return 1
+    return 0
+
+
+def field_vocabulary(words: Iterable[str]) -> frozenset[str]:
+    """The damped terms: the given words (the taxonomy's keywords and sensitive terms), the
+    dictionary words inside them, and the public-affairs list above."""
+    out: set[str] = set()
+    for word in [*words, *_GENERIC.split()]:
+        word = normalize_text(word, to_simplified=True)
+        if len(word) >= 2:
+            out.add(word)
+            out.update(terms(word))
+    return frozenset(out)
+
+
+def story_vector(text: str, background: BackgroundIdf, damped: frozenset[str],
+                 policy: StoryPolicy, k: int = TERMS_PER_POST) -> StoryVector:
+    """A post's top-k terms by weight, L2-normalised (empty for a post with no words)."""
+    plain = story_text(text)
+    found = tokens(plain, damped)
+    counts = Counter(t for t, _ in found)
+    if not counts:
+        return {}
+    named = {t for t, is_name in found if is_name}
+    weights: dict[str, float] = {}
+    for term, tf in counts.items():
+        w = (1.0 + math.log(tf)) * background.idf(term)
+        if term in damped:
+            w *= policy.damp
+        elif term in named:
+            w *= 1.5
+        weights[term] = w
+    # A name the dictionary does not know, written as a name, is filed a second time under
+    # a marked key: sharing it is what anchor_level calls a shared proper name. Without the
+    # mark, any unknown run would count — and verbatim shared sentences are full of them.
+    words = _dictionary()
+    for term in named:
+        if term not in words and term not in damped and term in weights:
+            weights[NAME_MARK + term] = weights[term] * 0.5
+    top_weight = max(weights.values())
+    for key in names(plain):
+        weights.setdefault(key, top_weight)
+    top = sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+    norm = math.sqrt(sum(w * w for _, w in top)) or 1.0
+    return {term: round(w / norm, 4) for term, w in top}
+
+
+def merge_profiles(a: Mapping[str, float], b: Mapping[str, float],
+                   k: int = TERMS_PER_PROFILE) -> StoryVector:
+    """An event's profile after adding a post (or another event's profile): the sum of the
+    vectors, top-k terms, L2-normalised. Terms many posts share rise; one post's asides fall
+    out."""
+    summed: dict[str, float] = dict(a)
+    for term, w in b.items():
+        summed[term] = summed.get(term, 0.0) + w
+    top = sorted(summed.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+    norm = math.sqrt(sum(w * w for _, w in top)) or 1.0
+    return {term: round(w / norm, 4) for term, w in top}
+
+
+def cosine(a: Mapping[str, float], b: Mapping[str, float]) -> tuple[float, int]:
+    """Cosine of two normalised vectors and the number of terms they share."""
+    if len(a) > len(b):
+        a, b = b, a
+    shared = [t for t in a if t in b]
+    return sum(a[t] * b[t] for t in shared), len(shared)
+
+
+def index_terms(profile: Mapping[str, float], k: int = INDEX_TERMS) -> list[str]:
+    """The profile's strongest terms: what the candidate index files an event under."""
+    return [t for t, _ in sorted(profile.items(), key=lambda kv: (-kv[1], kv[0]))[:k]]
+
+
+def best_story(vector: Mapping[str, float], candidates: Iterable[tuple[int, Mapping[str, float]]],
+               policy: StoryPolicy) -> list[tuple[float, int]]:
+    """Every candidate (event id, profile) the post joins, best first: cosine at or above the
+    threshold with at least `min_shared` shared terms. More than one means the post bridges
+    events that are one story."""
+    hits: list[tuple[float, int]] = []
+    if not vector:
+        return hits
+    for key, profile in candidates:
+        score, shared = cosine(vector, profile)
+        if score < policy.threshold or shared < policy.min_shared:
+            continue
+        if score < policy.unanchored:
+            level = max((anchor_level(t) for t in vector if t in profile), default=0)
+            if level == 0 or (level == 1 and score < policy.city_anchored):
+                continue
+        hits.append((score, key))
+    hits.sort(key=lambda h: (-h[0], h[1]))
+    return hits
+
+
+def build_background(texts: Iterable[str], out: Path, min_df: int = 2) -> int:
+    """Write the background file from general texts: bigram document frequencies (df ≥ min_df)
+    over the texts' story text. Byte-for-byte reproducible. Returns the number of documents."""
+    df: Counter[str] = Counter()
+    docs = 0
+    for text in texts:
+        found = set(terms(story_text(text)))
+        if found:
+            docs += 1
+            df.update(found)
+    rows = sorted((t, n) for t, n in df.items() if n >= min_df)
+    body = "\n".join([f"#docs\t{docs}", *(f"{t}\t{n}" for t, n in rows)]) + "\n"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(gzip.compress(body.encode("utf-8"), mtime=0))
+    return docs
+
+
+def _read_corpus(root: Path) -> Iterable[str]:
+    """The texts of ../shared/data/sentiment (read by path, never committed)."""
+    import csv
+    import json
+
+    tsv = root / "weibo_senti_100k" / "dev.tsv"
+    if tsv.exists():
+        for line in tsv.read_text(encoding="utf-8").splitlines():
+            parts = line.split("\t", 1)
+            if len(parts) == 2:
+                yield parts[1]
+    for name in ("virus_train.txt", "usual_eval_labeled.txt", "virus_eval_labeled.txt"):
+        path = root / "smp2020_ewect" / name
+        if path.exists():
+            for row in json.loads(path.read_text(encoding="utf-8")):
+                yield str(row.get("content", ""))
+    csv_path = root / "waimai_10k" / "waimai_10k.csv"
+    if csv_path.exists():
+        with csv_path.open(encoding="utf-8") as fh:
+            for rec in csv.reader(fh):
+                if len(rec) >= 2 and rec[0] in ("0", "1"):
+                    yield rec[1]
+
+
+if __name__ == "__main__":  # python -m monitor.stories [DATA_DIR]: rebuilds the background
+    import sys
+
+    data = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("../shared/data/sentiment")
+    n = build_background(_read_corpus(data), STORY_DATA)
+    print(f"{STORY_DATA}: {n} documents")

@@ -1,0 +1,130 @@
+"""Stories told in different words (monitor.stories): which posts share a matter, by their
+salient terms and the names they use. Pure: the shipped background and the shipped taxonomy's
+vocabulary, no database."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pytest
+
+from monitor.analyze import story_vocabulary
+from monitor.event_store import EventSettings
+from monitor.stories import (
+    NAME_MARK,
+    anchor_level,
+    best_story,
+    build_background,
+    cosine,
+    load_background,
+    merge_profiles,
+    names,
+    story_vector,
+    terms,
+)
+from monitor.topics import Taxonomy
+from tests.support.settings import defaults
+
+CONFIG = Path(__file__).resolve().parents[2] / "config"
+POLICY = EventSettings.from_section(defaults().events).stories
+
+# One matter, four voices: a newspaper, a relative on Weibo, a debunk, a board message.
+REPORT = "【大河报】洛阳市涧西区第二强制隔离戒毒所一名学员猝死，家属质疑所方救治不及时，要求公开监控视频。"
+RELATIVE = "#洛阳戒毒所学员死亡# 我表哥在涧西那个戒毒所里没了，所里说是突发疾病，我们家属连监控都看不到[怒][怒]"
+DEBUNK = "网传洛阳涧西戒毒所打死人？经核查，系学员突发心脏疾病经抢救无效死亡，所方已第一时间通知家属并报检察机关。"
+# Same field, same kind of complaint, other matters: other cities, or the same city.
+NOTARY_ZZ = "郑州市金水区公证处办理继承公证要求材料太多，跑了五趟[泪]"
+NOTARY_LY = "洛阳市西工区公证处办理继承公证要求材料太多，跑了好几趟"
+LAWYER_ZZ = "郑州市二七区一律师事务所律师收了钱不办事，投诉到司法局也没人管。"
+
+
+@pytest.fixture(scope="module")
+def vector():
+    taxonomy = Taxonomy.from_files(CONFIG / "topics.yaml", CONFIG / "sensitive.yaml")
+    vocabulary, background = story_vocabulary(taxonomy), load_background()
+    return lambda text: story_vector(text, background, vocabulary, POLICY)
+
+
+def joins(a: dict[str, float], b: dict[str, float]) -> bool:
+    return bool(best_story(a, [(1, b)], POLICY))
+
+
+def test_one_matter_in_different_words_joins(vector) -> None:
+    report, relative, debunk = vector(REPORT), vector(RELATIVE), vector(DEBUNK)
+    assert joins(relative, report)
+    assert joins(debunk, report)
+    # … and the profile of the two joins the third as well
+    assert joins(debunk, merge_profiles(report, relative))
+
+
+@pytest.mark.parametrize("a,b", [(NOTARY_ZZ, NOTARY_LY), (NOTARY_ZZ, LAWYER_ZZ),
+                                 (REPORT, NOTARY_LY), (RELATIVE, LAWYER_ZZ)])
+def test_other_matters_of_the_field_stay_apart(vector, a: str, b: str) -> None:
+    assert not joins(vector(a), vector(b))
+    assert not joins(vector(b), vector(a))
+
+
+def test_the_fields_own_words_weigh_less_than_names(vector) -> None:
+    v = vector(REPORT)
+    assert v["涧西"] > v["强制隔离戒毒"]  # the place says which matter; the kind says topic
+    assert "大河" not in v                 # the outlet's bracket is not the story
+
+
+def test_places_lose_their_administrative_suffix() -> None:
+    assert "涧西" in terms("洛阳市涧西区")
+    assert "洛阳" in terms("洛阳市涧西区")
+    assert "涧西" in terms("在涧西那个戒毒所")  # glue characters trimmed off a name
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("洛阳恒正律师事务所", f"{NAME_MARK}恒正律所"),
+    ("郑州市第二强制隔离戒毒所", f"{NAME_MARK}第二戒毒所"),
+    ("许昌仁和司法鉴定所", f"{NAME_MARK}仁和鉴定所"),
+    ("拨打12348热线", f"{NAME_MARK}12348"),
+    ("《河南省社区矫正工作实施细则》施行", f"{NAME_MARK}河南省社区矫正工作实施细则"),
+    ("#周口缓刑人员持刀伤人# 太可怕", f"{NAME_MARK}周口缓刑人员持刀伤人"),
+    ("张明远律师三次会见被拒", f"{NAME_MARK}张明远"),
+])
+def test_names_a_post_uses(text: str, expected: str) -> None:
+    assert expected in names(text)
+
+
+@pytest.mark.parametrize("text", ["乡镇司法所的同志很负责", "今天去区公共法律服务中心咨询",
+                                  "2026年的工作", "当地公证处"])
+def test_words_before_an_institution_that_name_none(text: str) -> None:
+    assert names(text) == []
+
+
+@pytest.mark.parametrize("term,level", [("涧西", 2), ("王某某", 2), ("李某", 2),
+                                        (f"{NAME_MARK}恒正律所", 2), ("洛阳", 1), ("郑州", 1),
+                                        ("家属", 0), ("材料", 0)])
+def test_anchor_levels(term: str, level: int) -> None:
+    assert anchor_level(term) == level
+
+
+def test_a_shared_sentence_of_common_words_is_not_a_shared_matter(vector) -> None:
+    a = vector("小区物业乱收停车费，不知道该找哪个部门反映。今天的普法直播有三万多人观看。")
+    b = vector("小区物业乱收停车费，不知道该找哪个部门反映。律师费到底怎么收，有没有统一的标准？")
+    score, shared = cosine(a, b)
+    assert shared >= 3 and score >= POLICY.threshold  # similar enough by words alone …
+    assert not joins(a, b)                              # … but no place, person or name
+
+
+def test_vectors_are_normalised_and_bounded(vector) -> None:
+    v = vector(REPORT + RELATIVE + DEBUNK)
+    assert 0.99 < sum(w * w for w in v.values()) < 1.01
+    assert len(v) <= 24 + 8  # the top terms plus the name keys
+    assert vector("转发微博 [doge] @某人") == {}
+
+
+def test_background_build_is_reproducible(tmp_path: Path) -> None:
+    texts = ["洛阳的天气很好", "郑州的天气很好", "今天去公证处"]
+    a, b = tmp_path / "a.tsv.gz", tmp_path / "b.tsv.gz"
+    assert build_background(texts, a, min_df=1) == 3
+    build_background(texts, b, min_df=1)
+    assert a.read_bytes() == b.read_bytes()
+    lines = gzip.decompress(a.read_bytes()).decode().splitlines()
+    assert lines[0] == "#docs\t3" and "天气\t2" in lines
+    bg = load_background(a)
+    assert bg.idf("公证处") > bg.idf("天气")
