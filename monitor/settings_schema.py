@@ -238,6 +238,12 @@ class WebSection(Section):
 
 
 @dataclass(frozen=True)
+class OfficeSection(Section):
+    # The office's own accounts and sites (monitor.office.OwnVoice reads them).
+    accounts: tuple[Annotated[str, NonEmpty()], ...]
+
+
+@dataclass(frozen=True)
 class SmtpSection(Section):
     host: Annotated[str, NonEmpty()]
     port: Port
@@ -277,6 +283,7 @@ class SettingsTree(Section):
     events: EventsSection
     social: SocialSection
     web: WebSection
+    office: OfficeSection
     smtp: SmtpSection
     digest: DigestSection
 

@@ -142,7 +142,7 @@ def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
         if report is not None and report.new_item_ids and not args.no_analyze:
             analyses = analyze_items(session, report.new_item_ids, scorer=rt.scorer,
                                      taxonomy=rt.taxonomy, policy=rt.flag_policy, now=now,
-                                     events=rt.event_settings)
+                                     events=rt.event_settings, own=rt.own_voice)
             alerts = open_alerts(session, analyses, rt.sla, now)
         session.commit()
     if report is None:

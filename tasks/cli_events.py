@@ -58,7 +58,8 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         with rt.sessions() as session:
             analyses = analyze_items(
                 session, ids, scorer=rt.scorer, taxonomy=rt.taxonomy, policy=rt.flag_policy,
-                now=now, events=EventSettings.from_section(settings.events))
+                now=now, events=EventSettings.from_section(settings.events),
+                own=rt.own_voice)
             open_alerts(session, analyses, rt.sla, now)
             session.commit()
     elif ids and not args.no_wait:

@@ -110,6 +110,7 @@ def analyze_items(item_ids: list[int]) -> dict[str, int]:
             policy=rt.flag_policy,
             now=now,
             events=rt.event_settings,
+            own=rt.own_voice,
         )
         alert_ids = open_alerts(session, analyses, rt.sla, now)
         session.commit()
