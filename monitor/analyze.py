@@ -62,8 +62,8 @@ def analyze_items(
     texts = [item_text(item) for item in items]
     sentiments = scorer.score_many(texts)
     names = {t.id: t.name for t in taxonomy.topics}
-    source_names = dict(session.execute(select(Source.id, Source.name).where(
-        Source.id.in_({item.source_id for item in items}))).tuples().all())
+    source_names: dict[int, str] = {sid: name for sid, name in session.execute(
+        select(Source.id, Source.name).where(Source.id.in_({i.source_id for i in items})))}
     out: list[Analysis] = []
     for item, text, sentiment in zip(items, texts, sentiments, strict=True):
         match = taxonomy.match(text)

@@ -43,6 +43,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     from monitor.event_store import EventSettings
     from monitor.importing import push_source, read_posts, store_posts
     from responders.alerts import open_alerts
+    from responders.board_replies import close_answered
 
     posts = read_posts(args.file)
     rt = _runtime(settings)
@@ -51,6 +52,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         # A --kind the source cannot take raises here, before anything is stored.
         source = push_source(session, args.source, now, kind=args.kind)
         result = store_posts(session, source, posts, now)
+        close_answered(session, result.answered_ids, now)
         session.commit()
     ids = result.item_ids
     if ids and not _enqueue(settings, ids):

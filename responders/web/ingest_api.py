@@ -35,6 +35,7 @@ from monitor.importing import (
 )
 from monitor.models import Source
 from responders.auth import hash_secret
+from responders.board_replies import close_answered
 from responders.models import ApiToken
 from responders.web.deps import DeskContext, UoW, desk
 from responders.web.errors import http_status
@@ -142,6 +143,8 @@ def _store(ctx: DeskContext, session: Session, source_id: int,
                            "invalid; nothing was stored — fix them and send the batch "
                            "again", errors=[{"index": e.line - 1, "error": e.error}
                                             for e in result.errors])
+    # Replies to stored messages close their open alerts in this same transaction.
+    close_answered(session, result.answered_ids, ctx.now())
     return result
 
 
