@@ -241,6 +241,7 @@ class WebSection(Section):
 class OfficeSection(Section):
     # The office's own accounts and sites (monitor.office.OwnVoice reads them).
     accounts: tuple[Annotated[str, NonEmpty()], ...]
+    effect_hours: Annotated[int, Between(1, 168)]  # 回应效果's window (responders.effect)
 
 
 @dataclass(frozen=True)
