@@ -79,6 +79,7 @@ _OPENAPI: dict[str, Any] = {
         ]}}}},
     "responses": {
         "200": {"description": '{"imported": n, "duplicates": n, "item_ids": [...], '
+                              '"answered": n (board messages this batch brought the reply to), '
                               '"analysis": "queued" | "deferred"}'},
         "400": {"description": "not JSON, or not a list of posts"},
         "401": {"description": "no push token, or not a valid one"},
@@ -199,7 +200,7 @@ async def ingest(request: Request, uow: UoW) -> JSONResponse:
             analysis = "deferred"
     return JSONResponse({"source": source_name, "imported": result.imported,
                          "duplicates": result.duplicates, "item_ids": result.item_ids,
-                         "analysis": analysis})
+                         "answered": len(result.answered_ids), "analysis": analysis})
 
 
 def _posts(batch: Any) -> list[Any]:

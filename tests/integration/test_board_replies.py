@@ -155,3 +155,50 @@ def test_reimport_with_the_reply_closes_the_alert(cli_env: None, tmp_path: Path,
     assert (again["imported"], again["duplicates"], again["answered"]) == (0, 1, 1)
     assert _alerts(sessions) == {"19002301": (alert_id, "responded")}
     _check_closed(sessions, alert_id, "开封市司法局")
+
+
+def test_push_with_the_reply_closes_the_alert(settings: Any,
+                                              sessions: sessionmaker[Session]) -> None:
+    from datetime import UTC, datetime
+
+    from fastapi.testclient import TestClient
+
+    from monitor.analyze import analyze_items
+    from monitor.event_store import EventSettings
+    from monitor.flagging import FlagPolicy
+    from monitor.importing import new_token, push_source
+    from monitor.topics import Taxonomy
+    from responders.alerts import open_alerts
+    from responders.sla import SLA
+    from responders.web import create_app
+    from tests.support.scorers import AlwaysNegative
+    from tests.support.settings import defaults, own_voice
+
+    now = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+    with sessions() as s:
+        token = new_token(push_source(s, "留言板推送", now, kind="board"))
+        s.commit()
+    app = create_app(settings, lambda name, args: None)
+    app.state.desk.clock = lambda: now
+    auth = {"Authorization": f"Bearer {token}"}
+    first = json.loads(_post(UNANSWERED, reply=None))
+    with TestClient(app, base_url="http://testserver") as client:
+        r = client.post("/api/v1/ingest", json=[first], headers=auth)
+        assert r.status_code == 200 and r.json()["answered"] == 0
+        config = Path(defaults().config_dir)
+        with sessions() as s:
+            analyses = analyze_items(
+                s, r.json()["item_ids"], scorer=AlwaysNegative(),
+                taxonomy=Taxonomy.from_files(config / "topics.yaml", config / "sensitive.yaml"),
+                policy=FlagPolicy.from_section(defaults().flagging), now=now,
+                events=EventSettings.from_section(defaults().events), own=own_voice())
+            open_alerts(s, analyses, SLA.from_file(config / "sla.yaml"), now)
+            s.commit()
+        alert_id, state = _alerts(sessions)["19002301"]
+        assert state == "new"
+        again = client.post("/api/v1/ingest", json=[json.loads(_post(UNANSWERED, reply=REPLY))],
+                            headers=auth)
+        assert again.status_code == 200, again.text
+        assert (again.json()["imported"], again.json()["answered"]) == (0, 1)
+    assert _alerts(sessions) == {"19002301": (alert_id, "responded")}
+    _check_closed(sessions, alert_id, "开封市司法局")
