@@ -37,6 +37,9 @@ class OwnPost:
     link: str | None
     title: str
     source: str
+    # Who spoke: the own source's name, or the own author found by someone else's source
+    # (the screen name 河南司法 in a keyword search).
+    account: str
     output_id: int | None  # the output-log entry recording it, once recorded
 
 
@@ -58,6 +61,8 @@ def own_posts(session: Session, items: Sequence[Item], own: OwnVoice) -> list[Ow
             Output.own_item_id.in_([i.id for i in mine]))) if item_id is not None}
     posts = [OwnPost(item_id=i.id, channel=channel_for(i.source.kind), at=seen_at(i),
                      link=i.link, title=_title(i), source=i.source.name,
+                     account=(i.source.name if own.own_source(i.source.name)
+                              else i.author or i.source.name),
                      output_id=recorded.get(i.id)) for i in mine]
     return sorted(posts, key=lambda p: (p.at, p.item_id))
 

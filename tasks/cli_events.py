@@ -179,6 +179,7 @@ def event_detail(session: Any, event_id: int, settings: Settings, now: datetime
             "own": own.is_own(i.source.name, i.author)} for i in items],
         "own_posts": [{"item_id": p.item_id, "channel": p.channel, "at": p.at,
                        "link": p.link, "title": p.title, "source": p.source,
+                       "account": p.account,
                        "output_id": p.output_id} for p in own_posts(session, items, own)],
         "effect": None if effect is None else effect.as_dict(),
     }

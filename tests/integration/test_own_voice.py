@@ -112,6 +112,7 @@ def test_own_post_on_the_alert_page_and_recorded_once(desk: Desk) -> None:
     section = page.text.split('id="own-posts"', 1)[1].split("</ul>", 1)[0]
     assert "本单位已发声" in page.text
     assert "政务微博" in section and "【情况说明】" in section
+    assert '<b class="own-account">河南司法</b>' in section
     assert "https://m.weibo.cn/status/510400009" in section
     assert "2026" not in section and "2024-05-06 14:00" in section  # 3 h before NOW, local
     assert f'/alerts/{alert_id}/own/{ids["own"]}/record' in section
@@ -186,6 +187,7 @@ def test_events_show_json(desk: Desk, monkeypatch: pytest.MonkeyPatch, db_url: s
     assert by_id[ids["rumour"]]["link"] == "https://m.weibo.cn/status/510400001"
     assert [p["item_id"] for p in d["own_posts"]] == [ids["own"]]
     assert d["own_posts"][0]["channel"] == "政务微博"
+    assert d["own_posts"][0]["account"] == "河南司法"
     e = d["effect"]
     assert e["response_kind"] == "own_post"
     assert e["first_response_at"] == "2024-05-06T14:00:00+08:00"
