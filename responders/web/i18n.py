@@ -119,6 +119,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "event_chart_title": ("事件信息量与情感走势", "Event volume and sentiment over time"),
     "own_voice": ("本单位已发声", "The office has spoken"),
     "own_record": ("记入发布台账", "Record in the output log"),
+    "own_tag": ("本单位", "Own"),
     "own_recorded": ("已记入", "Recorded"),
     "own_note": ("本单位账号、网站发布的内容，不产生预警；记入台账不会发布任何内容。",
                  "Posts by the office's own accounts raise no alert; recording one publishes "

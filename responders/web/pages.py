@@ -212,7 +212,8 @@ def _voice_view(request: Request, session: Session, alert: Any, event: Event | N
         chart = effect_svg(effect, title=translate(lang, "effect_chart_title"),
                            before=translate(lang, "effect_before"),
                            after=translate(lang, "effect_after"))
-    return {"own_posts": posts, "effect": effect, "effect_chart": chart}
+    return {"own_posts": posts, "own_ids": {p.item_id for p in posts}, "effect": effect,
+            "effect_chart": chart}
 
 
 @router.post("/alerts/{alert_id}/own/{item_id}/record")

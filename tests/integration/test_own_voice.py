@@ -121,6 +121,8 @@ def test_own_post_on_the_alert_page_and_recorded_once(desk: Desk) -> None:
     cells = re.findall(r"<td>([^<]*)</td>", effect)
     assert cells[:3] == ["3", "5", "1.7"] and cells[4:7] == ["3", "2", "0.7"]
     assert 'id="effect-chart"' in page.text
+    listed = page.text.split('class="event-items"', 1)[1].split("</ul>", 1)[0]
+    assert listed.count('class="tag own-tag"') == 1  # the clarification, among 8 items
 
     url = f"/alerts/{alert_id}/own/{ids['own']}/record"
     refused = desk.client.post(url, data={}, follow_redirects=False)
