@@ -28,6 +28,7 @@ from monitor.feeds import parse_feed  # noqa: E402
 from monitor.flagging import FlagPolicy  # noqa: E402
 from monitor.ingest import store_entries  # noqa: E402
 from monitor.models import Source  # noqa: E402
+from monitor.office import OwnVoice  # noqa: E402
 from monitor.sentiment import build_scorer  # noqa: E402
 from monitor.settings import load_settings  # noqa: E402
 from monitor.topics import Taxonomy  # noqa: E402
@@ -52,6 +53,7 @@ def main() -> int:
     policy = FlagPolicy.from_section(settings.flagging)
     # The worker's event settings (tasks/runtime.py), so the bench groups items as it does.
     events = EventSettings.from_section(settings.events)
+    own = OwnVoice.from_section(settings.office_voice)
     now = datetime.now(UTC)
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -80,7 +82,8 @@ def main() -> int:
                     ids = store_entries(session, source.id, entries, now)
                     t2 = time.perf_counter()
                     analyses = analyze_items(session, ids, scorer=scorer, taxonomy=taxonomy,
-                                             policy=policy, now=now, events=events)
+                                             policy=policy, now=now, events=events,
+                                             own=own)
                     t3 = time.perf_counter()
                     alerts += len(open_alerts(session, analyses, sla, now))
                     t4 = time.perf_counter()

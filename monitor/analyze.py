@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 
 from monitor.event_store import EventSettings, EventUpdate, attach
 from monitor.flagging import FlagDecision, FlagPolicy, decide
-from monitor.models import Item
+from monitor.models import Item, Source
+from monitor.office import OwnVoice
 from monitor.sentiment.base import Scorer, Sentiment
 from monitor.stories import field_vocabulary
 from monitor.topics import Taxonomy
@@ -30,6 +31,9 @@ class Analysis:
     # The event the item joined and what that did to the event (issue 3); alerts are opened
     # per event from this. None only for callers that analyse without events.
     event: EventUpdate | None = None
+    # The office's own post (monitor.office): never flagged, but it joins its event, where
+    # the desk shows it as 本单位已发声.
+    own: bool = False
 
 
 def item_text(item: Item) -> str:
@@ -58,6 +62,7 @@ def analyze_items(
     policy: FlagPolicy,
     now: datetime,
     events: EventSettings,
+    own: OwnVoice,
 ) -> list[Analysis]:
     items = session.scalars(
         select(Item)
@@ -69,10 +74,15 @@ def analyze_items(
     texts = [item_text(item) for item in items]
     sentiments = scorer.score_many(texts)
     names = {t.id: t.name for t in taxonomy.topics}
+    source_names: dict[int, str] = {sid: name for sid, name in session.execute(
+        select(Source.id, Source.name).where(Source.id.in_({i.source_id for i in items})))}
     out: list[Analysis] = []
     for item, text, sentiment in zip(items, texts, sentiments, strict=True):
         match = taxonomy.match(text)
-        decision = decide(match, sentiment, policy, names)
+        mine = own.is_own(source_names.get(item.source_id, ""), item.author)
+        # The office's own release is the answer, never an alert (however negative the
+        # story it answers reads).
+        decision = None if mine else decide(match, sentiment, policy, names)
         # Conditional on the state we came from: if another worker analysed this item
         # meanwhile (a redelivered batch running side by side), this write does nothing.
         done = session.execute(
@@ -90,14 +100,14 @@ def analyze_items(
             .execution_options(synchronize_session=False)
         )
         if done.rowcount == 1:  # type: ignore[attr-defined]
-            out.append(Analysis(item.id, sentiment, match.topics, decision))
+            out.append(Analysis(item.id, sentiment, match.topics, decision, own=mine))
     session.flush()
     if not out:
         return out
     # Group into events only the items this run analysed, with their fresh analysis (the
     # UPDATE above bypassed the loaded objects).
-    mine = {a.item_id for a in out}
-    fresh = [item for item in items if item.id in mine]
+    done_ids = {a.item_id for a in out}
+    fresh = [item for item in items if item.id in done_ids]
     for item in fresh:
         session.expire(item)
     updates = attach(

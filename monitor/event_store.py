@@ -34,6 +34,7 @@ from monitor.db import insert_ignore
 from monitor.events import ClusterPolicy, best_match, signature
 from monitor.models import Event, EventTerm, Item, Source
 from monitor.settings_schema import EventsSection
+from monitor.social.board import is_answered
 from monitor.stories import (
     StoryPolicy,
     best_story,
@@ -103,7 +104,7 @@ def _is_message(item: Item, kind: str) -> bool:
 
 
 def _unreplied(item: Item) -> bool:
-    return item.extra.get("state") != "已回复"
+    return not is_answered(item.extra)
 
 
 def attach(
@@ -392,6 +393,7 @@ def _refresh(session: Session, event: Event, kinds: Mapping[int, str], now: date
     event.burst = burst.burst
     event.burst_reason = burst.reason
     base = cast(Priority | None, event.base_priority)
+    answered = False
     if event.kind == "message" and event.first_item_id is not None:
         first = session.get(Item, event.first_item_id)
         if first is not None and _unreplied(first):
@@ -399,8 +401,12 @@ def _refresh(session: Session, event: Event, kinds: Mapping[int, str], now: date
             base = higher(base, "P3")
             reasons.append("网民留言尚未回复" + (f"（{first.extra['region']}）"
                                                if first.extra.get("region") else ""))
-    priority, why = escalate(base, burst=burst, reach=event.reach, items=event.item_count,
-                             policy=cfg.bursts)
+        elif first is not None:
+            # Answered already (已回复, or a reply is there): the request is met, so no alert,
+            # whatever its words or its item's own decision would say.
+            answered = True
+    priority, why = (None, ()) if answered else escalate(
+        base, burst=burst, reach=event.reach, items=event.item_count, policy=cfg.bursts)
     reasons.extend(why)
     event.priority = priority
     return EventUpdate(event_id=event.id, first_item_id=event.first_item_id, kind=event.kind,

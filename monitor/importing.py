@@ -31,7 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor.errors import InputError
-from monitor.ingest import store_entries
+from monitor.ingest import answer_messages, store_entries
 from monitor.models import Source
 from monitor.polling import PUSHED_URL_PREFIX, keep_social_fields
 from monitor.social import SocialEntry
@@ -67,9 +67,13 @@ class ImportResult:
     duplicates: int
     errors: list[LineError] = field(default_factory=list)
     item_ids: list[int] = field(default_factory=list)
+    # Board messages stored unanswered that this import brought the reply to (their open
+    # alerts are closed by the caller: responders.board_replies).
+    answered_ids: list[int] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {"imported": self.imported, "duplicates": self.duplicates,
+                "answered": len(self.answered_ids),
                 "errors": [{"line": e.line, "error": e.error} for e in self.errors]}
 
 
@@ -219,10 +223,11 @@ def store_posts(session: Session, source: Source, posts: Sequence[tuple[int, Any
         return ImportResult(0, 0, errors)
     new_ids = store_entries(session, source.id, entries, now)
     keep_social_fields(session, new_ids, entries)
+    answered = answer_messages(session, source.id, entries) if board else []
     source.items_seen += len(new_ids)
     source.last_success_at = now
     session.flush()
-    return ImportResult(len(new_ids), len(entries) - len(new_ids), errors, new_ids)
+    return ImportResult(len(new_ids), len(entries) - len(new_ids), errors, new_ids, answered)
 
 
 def store_batch(session: Session, source: Source, batch: Any, now: datetime) -> ImportResult:

@@ -14,13 +14,15 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor.db import insert_ignore
 from monitor.feeds import FeedEntry
-from monitor.models import Item
+from monitor.models import Event, Item
+from monitor.social.board import REPLY_FIELDS, is_answered
 from monitor.text import content_hash
 
 # Column limits from monitor.models; over-long values are cut rather than failing the batch.
@@ -83,6 +85,38 @@ def store_entries(
         if inserted is not None:
             new_ids.append(int(inserted))
     return new_ids
+
+
+def answer_messages(session: Session, source_id: int,
+                    entries: Sequence[FeedEntry]) -> list[int]:
+    """A re-poll (or re-import) of a board brings the reply to a message stored unanswered:
+    the entry itself is a duplicate (same thread id, same words) and store_entries ignores
+    it, so its board fields are written here — state, reply, reply time and unit, never the
+    text — and its event's priority cleared (an answered message needs no alert). Returns the
+    ids of the items answered by this call, for the desk to close their open alerts; a
+    message stored answered already, or answered twice, is not returned again."""
+    replies: dict[str, dict[str, Any]] = {}
+    for entry in entries:
+        extra = getattr(entry, "extra", None)  # a board's SocialEntry (monitor.social)
+        if isinstance(extra, dict) and extra.get("message") and is_answered(extra):
+            replies[entry.entry_id[:_ENTRY_ID_MAX]] = extra
+    if not replies:
+        return []
+    answered: list[int] = []
+    stored = session.scalars(select(Item).where(Item.source_id == source_id,
+                                                Item.entry_id.in_(list(replies)))).all()
+    for item in stored:
+        if not item.extra.get("message") or is_answered(item.extra):
+            continue
+        new = replies[item.entry_id]
+        item.extra = {**item.extra, **{k: new.get(k) for k in REPLY_FIELDS}}
+        answered.append(item.id)
+        if item.event_id is not None:
+            event = session.get(Event, item.event_id)
+            if event is not None and event.kind == "message":
+                event.priority = None
+    session.flush()
+    return sorted(answered)
 
 
 def unanalyzed_ids(session: Session, older_than: datetime, limit: int) -> list[int]:

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from monitor.errors import FetchError, ParseError
 from monitor.feeds import FeedEntry
 from monitor.fetch import FetchPolicy, FetchResult, fetch
-from monitor.ingest import store_entries
+from monitor.ingest import answer_messages, store_entries
 from monitor.models import Item, Source
 from monitor.schedule import DueSource, PollOutcome, next_check_at, pick_due
 from monitor.settings import Settings
@@ -76,6 +76,9 @@ class PollReport:
     error: str | None = None
     warnings: tuple[str, ...] = ()
     went_silent: bool = False  # this poll found the source silent (a source-health alert)
+    # Board messages stored unanswered whose reply this poll brought (monitor.ingest
+    # .answer_messages): the task closes their open alerts (responders.board_replies).
+    answered_ids: list[int] = field(default_factory=list)
 
 
 def politeness_delay(last_request: datetime | None, now: datetime, interval_s: float) -> float:
@@ -253,6 +256,7 @@ def apply_poll(session: Session, plan: PollPlan, outcome: FetchOutcome, *, cfg: 
 
     new_ids = store_entries(session, source.id, entries, now)
     keep_social_fields(session, new_ids, entries)
+    answered = answer_messages(session, source.id, entries) if source.kind == "board" else []
     went_silent = False
     if new_ids:
         source.silent_since = None
@@ -294,6 +298,7 @@ def apply_poll(session: Session, plan: PollPlan, outcome: FetchOutcome, *, cfg: 
         new_item_ids=new_ids,
         warnings=warnings,
         went_silent=went_silent,
+        answered_ids=answered,
     )
 
 

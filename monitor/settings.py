@@ -28,6 +28,7 @@ from monitor.settings_schema import (
     FetchSection,
     FlaggingSection,
     NotifySection,
+    OfficeSection,
     PollSection,
     Problem,
     SentimentSection,
@@ -147,6 +148,11 @@ class Settings:
     @property
     def web(self) -> WebSection:
         return self.tree.web
+
+    @property
+    def office_voice(self) -> OfficeSection:
+        """The office's own accounts (`office:`); `office` is web.office, the signing name."""
+        return self.tree.office
 
     @property
     def smtp(self) -> SmtpSection:

@@ -243,6 +243,13 @@ class WebSection(Section):
 
 
 @dataclass(frozen=True)
+class OfficeSection(Section):
+    # The office's own accounts and sites (monitor.office.OwnVoice reads them).
+    accounts: tuple[Annotated[str, NonEmpty()], ...]
+    effect_hours: Annotated[int, Between(1, 168)]  # 回应效果's window (responders.effect)
+
+
+@dataclass(frozen=True)
 class SmtpSection(Section):
     host: Annotated[str, NonEmpty()]
     port: Port
@@ -282,6 +289,7 @@ class SettingsTree(Section):
     events: EventsSection
     social: SocialSection
     web: WebSection
+    office: OfficeSection
     smtp: SmtpSection
     digest: DigestSection
 

@@ -147,6 +147,11 @@ class Output(Base):
     review_comment: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column()
+    # Set when the output is the office's own post, recorded in the log from the alert page
+    # (responders.voice): unique, so the post is logged once however often it is clicked.
+    # No foreign key: the output log outlives the item (a source removed deletes its items).
+    own_item_id: Mapped[int | None] = mapped_column(Integer, default=None, unique=True,
+                                                    index=True)
 
     alert: Mapped[Alert | None] = relationship()
     author: Mapped[User | None] = relationship(foreign_keys=[author_id])

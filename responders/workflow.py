@@ -6,6 +6,8 @@ Two state machines share the table, keyed by (entity, action):
              new/assigned ─dismiss→ dismissed (无需回应, with a reason)
              new/assigned/drafting ─escalate→ escalated ─assign→ assigned
              dismissed/responded ─reopen→ assigned          (approver, admin)
+             new/assigned/drafting/escalated ─answered→ responded
+                                    (the system: a board message's reply arrived on re-poll)
     output:  draft/returned ─submit→ submitted ─approve→ approved ─publish→ published
              submitted ─return→ returned (with comments)
 
@@ -24,6 +26,9 @@ OUTPUT_STATES = ("draft", "submitted", "returned", "approved", "published")
 OPEN_ALERT_STATES = ("new", "assigned", "drafting", "escalated")
 
 OFFICER, APPROVER, ADMIN = "officer", "approver", "admin"
+# Not a person's role (no user or token has it): the workers' own changes, e.g. closing a
+# board message's alert when the board shows the reply.
+SYSTEM = "system"
 ANYONE = frozenset({OFFICER, APPROVER, ADMIN})
 REVIEWERS = frozenset({APPROVER, ADMIN})
 
@@ -49,6 +54,8 @@ TRANSITIONS: dict[tuple[str, str], Transition] = {
     ("alert", "draft"): _t("new assigned escalated drafting", "drafting", ANYONE),
     ("alert", "respond"): _t("new assigned escalated drafting", "responded", ANYONE),
     ("alert", "reopen"): _t("dismissed responded", "assigned", REVIEWERS, needs_reason=True),
+    ("alert", "answered"): _t("new assigned escalated drafting", "responded",
+                              frozenset({SYSTEM}), needs_reason=True),
     ("output", "edit"): _t("draft returned", None, frozenset({OFFICER, ADMIN})),
     ("output", "submit"): _t("draft returned", "submitted", frozenset({OFFICER, ADMIN})),
     ("output", "approve"): _t("submitted", "approved", REVIEWERS),

@@ -119,6 +119,7 @@ def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
     from monitor.polling import PUSHED_URL_PREFIX, apply_poll, fetch_and_parse, read_plan
     from monitor.sources import find_source
     from responders.alerts import open_alerts
+    from responders.board_replies import close_answered
 
     rt = _runtime(settings)
     now = datetime.now(UTC)
@@ -139,17 +140,18 @@ def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
     alerts: list[int] = []
     with rt.sessions() as session:
         report = apply_poll(session, plan, outcome, cfg=cfg, now=now, jitter=random.random())
+        closed = close_answered(session, report.answered_ids, now) if report else []
         if report is not None and report.new_item_ids and not args.no_analyze:
             analyses = analyze_items(session, report.new_item_ids, scorer=rt.scorer,
                                      taxonomy=rt.taxonomy, policy=rt.flag_policy, now=now,
-                                     events=rt.event_settings)
+                                     events=rt.event_settings, own=rt.own_voice)
             alerts = open_alerts(session, analyses, rt.sla, now)
         session.commit()
     if report is None:
         raise InputError(f"source {args.source!r} disappeared while polling")
     out = {"source": name, "ok": report.ok, "not_modified": report.not_modified,
            "entries": report.entries, "new_items": len(report.new_item_ids),
-           "alerts": len(alerts), "error": report.error}
+           "alerts": len(alerts), "answered": len(closed), "error": report.error}
     if args.json:
         _emit(out)
     else:

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from monitor.settings import Settings
-from tasks.cli_common import _emit, _Parser, _runtime
+from tasks.cli_common import _emit, _local, _Parser, _runtime
 
 
 def _enqueue(settings: Settings, ids: list[int]) -> bool:
@@ -43,6 +43,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     from monitor.event_store import EventSettings
     from monitor.importing import push_source, read_posts, store_posts
     from responders.alerts import open_alerts
+    from responders.board_replies import close_answered
 
     posts = read_posts(args.file)
     rt = _runtime(settings)
@@ -51,6 +52,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         # A --kind the source cannot take raises here, before anything is stored.
         source = push_source(session, args.source, now, kind=args.kind)
         result = store_posts(session, source, posts, now)
+        close_answered(session, result.answered_ids, now)
         session.commit()
     ids = result.item_ids
     if ids and not _enqueue(settings, ids):
@@ -58,7 +60,8 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         with rt.sessions() as session:
             analyses = analyze_items(
                 session, ids, scorer=rt.scorer, taxonomy=rt.taxonomy, policy=rt.flag_policy,
-                now=now, events=EventSettings.from_section(settings.events))
+                now=now, events=EventSettings.from_section(settings.events),
+                own=rt.own_voice)
             open_alerts(session, analyses, rt.sla, now)
             session.commit()
     elif ids and not args.no_wait:
@@ -136,6 +139,89 @@ def cmd_events(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def event_detail(session: Any, event_id: int, settings: Settings, now: datetime
+                 ) -> dict[str, Any]:
+    """One event as `events show` gives it: its fields, its items, its alert, the office's
+    own posts in it and 回应效果 (None when nothing answered it yet)."""
+    from monitor.errors import NotFound
+    from monitor.event_store import seen_at
+    from monitor.models import Event, Item
+    from monitor.office import OwnVoice
+    from responders.effect import load_effect
+    from responders.models import Alert
+    from responders.voice import own_posts
+
+    event = session.get(Event, event_id)
+    if event is None:
+        raise NotFound(f"no event {event_id} (see `yuqing events list`)")
+    own = OwnVoice.from_section(settings.office_voice)
+    items = list(session.scalars(select(Item).where(Item.event_id == event.id)
+                                 .order_by(Item.published_at, Item.id)))
+    items.sort(key=lambda i: (seen_at(i), i.id))
+    alert = (session.scalars(select(Alert).where(Alert.item_id == event.first_item_id))
+             .one_or_none() if event.first_item_id is not None else None)
+    effect = load_effect(session, event.id, own, hours=settings.office_voice.effect_hours,
+                         now=now)
+    return {
+        "id": event.id, "kind": event.kind, "priority": event.priority,
+        "items_count": event.item_count, "reach": event.reach,
+        "negative_share": round(event.negative_share, 3), "topics": event.topics,
+        "burst": bool(event.burst), "burst_reason": event.burst_reason,
+        "first_seen_at": event.first_seen_at, "last_seen_at": event.last_seen_at,
+        "alert": None if alert is None else {
+            "id": alert.id, "priority": alert.priority, "state": alert.state,
+            "due_at": alert.due_at},
+        "items": [{
+            "id": i.id, "source": i.source.name, "source_kind": i.source.kind,
+            "author": i.author, "published_at": i.published_at, "fetched_at": i.fetched_at,
+            "sentiment": i.sentiment_label, "sentiment_score": i.sentiment_score,
+            "title": i.title, "text": i.text[:200], "link": i.link,
+            "own": own.is_own(i.source.name, i.author)} for i in items],
+        "own_posts": [{"item_id": p.item_id, "channel": p.channel, "at": p.at,
+                       "link": p.link, "title": p.title, "source": p.source,
+                       "account": p.account,
+                       "output_id": p.output_id} for p in own_posts(session, items, own)],
+        "effect": None if effect is None else effect.as_dict(),
+    }
+
+
+def cmd_event_show(args: argparse.Namespace, settings: Settings) -> int:
+    rt = _runtime(settings)
+    with rt.sessions() as session:
+        d = event_detail(session, args.id, settings, datetime.now(UTC))
+    if args.json:
+        _emit(d, settings.timezone)
+        return 0
+    names = {t.id: t.name for t in rt.taxonomy.topics}
+    print(f"事件 #{d['id']}  {d['priority'] or '--'}  {d['items_count']} 条  "
+          f"传播 {d['reach']}  负面占比 {d['negative_share']:.0%}")
+    if d["topics"]:
+        print("话题：" + "、".join(names.get(t, t) for t in d["topics"]))
+    a = d["alert"]
+    print(f"预警：#{a['id']} {a['priority']} {a['state']}" if a else "预警：无")
+    for i in d["items"]:
+        mark = "［本单位］" if i["own"] else ""
+        print(f"  {_local(i['published_at'] or i['fetched_at'], settings)}  "
+              f"{i['sentiment'] or '-':8} {i['source']}"
+              f"{'·' + i['author'] if i['author'] else ''}{mark}：{(i['title'] or i['text'])[:50]}")
+        if i["link"]:
+            print(f"      {i['link']}")
+    for p in d["own_posts"]:
+        print(f"本单位已发声：{p['channel']} {_local(p['at'], settings)} {p['link'] or ''}"
+              + ("（已记入台账）" if p["output_id"] else ""))
+    e = d["effect"]
+    if e is None:
+        print("回应效果：尚无回应")
+        return 0
+    print(f"回应效果：首次回应 {_local(e['first_response_at'], settings)}"
+          f"（{'发布台账' if e['response_kind'] == 'output' else '本单位发声'}）")
+    for label, w in (("回应前", e["before"]), ("回应后", e["after"])):
+        share = "-" if w["negative_share"] is None else f"{w['negative_share']:.0%}"
+        print(f"  {label} {w['hours']} 小时：{w['items']} 条，每小时 {w['per_hour_mean']}，"
+              f"负面占比 {share}")
+    return 0
+
+
 def cmd_source_token(args: argparse.Namespace, settings: Settings) -> int:
     """A new push token for a source (created as a push source when there is none by that
     name). The token is printed once; only its hash is kept, and it replaces any earlier
@@ -198,3 +284,7 @@ def register(sub: Any) -> None:
     ls = se.add_parser("list", help="largest first")
     ls.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_events)
+    sh = se.add_parser("show", help="one event: its items, alert, own posts and 回应效果")
+    sh.add_argument("id", type=int)
+    sh.add_argument("--json", action="store_true")
+    sh.set_defaults(func=cmd_event_show)

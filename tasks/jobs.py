@@ -17,6 +17,7 @@ from monitor.ingest import unanalyzed_ids
 from monitor.settings import Settings
 from responders import mail, reminders
 from responders.alerts import open_alerts
+from responders.board_replies import close_answered
 from responders.models import Alert
 from tasks.runtime import current_runtime
 from tasks.task_types import bound_task, task
@@ -83,6 +84,9 @@ def poll_source(source_id: int) -> dict[str, object]:
     with rt.sessions() as session:
         report = polling.apply_poll(session, plan, outcome, cfg=cfg, now=now,
                                     jitter=random.random())
+        # A board's re-poll that brought replies closes those messages' open alerts, in the
+        # same transaction as the replies themselves.
+        closed = close_answered(session, report.answered_ids, now) if report else []
         session.commit()
     if report is None:  # removed while it was being fetched
         return {"source_id": source_id, "gone": True}
@@ -94,7 +98,10 @@ def poll_source(source_id: int) -> dict[str, object]:
         # Source health: shown in `yuqing sources list` as the source's warning too.
         log.warning("source %s has gone silent: no new items for %s of its intervals",
                     source_id, cfg.silent_after)
-    return {"source_id": source_id, "ok": report.ok, "new": len(report.new_item_ids)}
+    if closed:
+        log.info("source %s: alerts %s closed, their messages answered", source_id, closed)
+    return {"source_id": source_id, "ok": report.ok, "new": len(report.new_item_ids),
+            "answered": len(closed)}
 
 
 @task(name="monitor.analyze_items", **_RETRY)
@@ -110,6 +117,7 @@ def analyze_items(item_ids: list[int]) -> dict[str, int]:
             policy=rt.flag_policy,
             now=now,
             events=rt.event_settings,
+            own=rt.own_voice,
         )
         alert_ids = open_alerts(session, analyses, rt.sla, now)
         session.commit()

@@ -16,6 +16,7 @@ from monitor.db import make_engine, make_sessionmaker
 from monitor.event_store import EventSettings
 from monitor.fetch import FetchPolicy
 from monitor.flagging import FlagPolicy
+from monitor.office import OwnVoice
 from monitor.polling import PollSettings
 from monitor.sentiment import Scorer, build_scorer
 from monitor.settings import Settings, load_settings
@@ -35,6 +36,7 @@ class Runtime:
     poll_settings: PollSettings
     flag_policy: FlagPolicy
     event_settings: EventSettings
+    own_voice: OwnVoice
     _scorer: Scorer | None = field(default=None, repr=False)
 
     @property
@@ -65,6 +67,7 @@ def build_runtime(settings: Settings) -> Runtime:
         poll_settings=PollSettings.from_settings(settings),
         flag_policy=FlagPolicy.from_section(settings.flagging),
         event_settings=EventSettings.from_section(settings.events),
+        own_voice=OwnVoice.from_section(settings.office_voice),
     )
 
 

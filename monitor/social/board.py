@@ -51,6 +51,18 @@ def message_extra(*, region: str | None, domain: str | None, state: str | None,
     }
 
 
+# The board fields a re-poll may bring for a message already stored: the reply, never the
+# citizen's words (those are the item's text, and its dedup key).
+REPLY_FIELDS = ("state", "reply", "reply_at", "reply_unit")
+
+
+def is_answered(extra: Mapping[str, Any]) -> bool:
+    """A message is answered when the board says so (已回复) or a reply is there: some
+    boards post the reply before they change the state."""
+    reply = extra.get("reply")
+    return extra.get("state") == "已回复" or (isinstance(reply, str) and bool(reply.strip()))
+
+
 def _first(obj: Mapping[str, Any], keys: Sequence[str]) -> Any:
     for key in keys:
         value = obj.get(key)

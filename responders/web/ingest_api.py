@@ -35,6 +35,7 @@ from monitor.importing import (
 )
 from monitor.models import Source
 from responders.auth import hash_secret
+from responders.board_replies import close_answered
 from responders.models import ApiToken
 from responders.web.deps import DeskContext, UoW, desk
 from responders.web.errors import http_status
@@ -78,6 +79,7 @@ _OPENAPI: dict[str, Any] = {
         ]}}}},
     "responses": {
         "200": {"description": '{"imported": n, "duplicates": n, "item_ids": [...], '
+                              '"answered": n (board messages this batch brought the reply to), '
                               '"analysis": "queued" | "deferred"}'},
         "400": {"description": "not JSON, or not a list of posts"},
         "401": {"description": "no push token, or not a valid one"},
@@ -142,6 +144,8 @@ def _store(ctx: DeskContext, session: Session, source_id: int,
                            "invalid; nothing was stored — fix them and send the batch "
                            "again", errors=[{"index": e.line - 1, "error": e.error}
                                             for e in result.errors])
+    # Replies to stored messages close their open alerts in this same transaction.
+    close_answered(session, result.answered_ids, ctx.now())
     return result
 
 
@@ -196,7 +200,7 @@ async def ingest(request: Request, uow: UoW) -> JSONResponse:
             analysis = "deferred"
     return JSONResponse({"source": source_name, "imported": result.imported,
                          "duplicates": result.duplicates, "item_ids": result.item_ids,
-                         "analysis": analysis})
+                         "answered": len(result.answered_ids), "analysis": analysis})
 
 
 def _posts(batch: Any) -> list[Any]:

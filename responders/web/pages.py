@@ -16,16 +16,20 @@ from sqlalchemy.orm import Session
 
 from monitor.errors import InputError
 from monitor.models import Event, Item
+from monitor.office import OwnVoice
 from responders import desk as desk_ops
 from responders import reminders as reminders_ops
+from responders import voice as voice_ops
 from responders.auth import add_user, authenticate, close_session, open_session
 from responders.drafting import create_draft
+from responders.effect import load_effect
 from responders.models import CHANNELS, OUTPUT_KINDS, ROLES, Output, Policy
 from responders.outputs import counts_by_channel, output_log, row_dict, to_csv
 from responders.policies import suggest
 from responders.queue import QueueFilter, daily_series, query_alerts, sources, users
 from responders.web.charts import event_buckets, volume_sentiment_svg
 from responders.web.deps import DB, PageReader, PageWriter, desk
+from responders.web.effect_chart import effect_svg
 from responders.web.i18n import translate
 from responders.web.rendering import render, request_lang
 from responders.web.security import (
@@ -157,7 +161,9 @@ def alert_page(alert_id: int, request: Request, me: PageReader,
     outputs = session.scalars(select(Output).where(Output.alert_id == alert.id)
                               .order_by(Output.id)).all()
     event, event_items, event_chart = _event_view(request, session, alert.item)
+    voice = _voice_view(request, session, alert, event, event_items)
     return render(request, "alert.html", {
+        **voice,
         "alert": alert, "item": alert.item, "history": desk_ops.history(session, alert.id),
         "actions": allowed_actions("alert", alert.state, me.role),
         "users": users(session), "outputs": outputs, "kinds": OUTPUT_KINDS,
@@ -187,6 +193,37 @@ def _event_view(request: Request, session: Session,
                                  title=translate(lang, "event_chart_title"), labels=labels,
                                  ticks=buckets.ticks)
     return event, members, chart
+
+
+def _voice_view(request: Request, session: Session, alert: Any, event: Event | None,
+                members: list[Item]) -> dict[str, Any]:
+    """本单位已发声 (the office's own posts in the event) and 回应效果 (before and after the
+    first response), for the alert page."""
+    ctx = desk(request)
+    own = OwnVoice.from_section(ctx.settings.office_voice)
+    posts = voice_ops.own_posts(session, members or [alert.item], own)
+    effect = None
+    chart = None
+    if event is not None:
+        effect = load_effect(session, event.id, own, hours=ctx.settings.office_voice
+                             .effect_hours, now=ctx.now())
+    if effect is not None:
+        lang = request_lang(request)
+        chart = effect_svg(effect, title=translate(lang, "effect_chart_title"),
+                           before=translate(lang, "effect_before"),
+                           after=translate(lang, "effect_after"))
+    return {"own_posts": posts, "own_ids": {p.item_id for p in posts}, "effect": effect,
+            "effect_chart": chart}
+
+
+@router.post("/alerts/{alert_id}/own/{item_id}/record")
+def alert_record_own(alert_id: int, item_id: int, request: Request, me: PageWriter,
+                     session: DB) -> Response:
+    """One click: the office's own post, already out, recorded in the output log."""
+    ctx = desk(request)
+    voice_ops.record_own_post(session, me, alert_id, item_id, ctx.now(),
+                              OwnVoice.from_section(ctx.settings.office_voice))
+    return RedirectResponse(f"/alerts/{alert_id}#own-voice", status_code=303)
 
 
 @router.post("/alerts/{alert_id}/draft")

@@ -22,7 +22,7 @@ from responders.models import Alert
 from responders.sla import SLA
 from tests.integration.test_desk_api import Desk, alert_id, desk, login  # noqa: F401
 from tests.support.scorers import AlwaysNegative
-from tests.support.settings import defaults
+from tests.support.settings import defaults, own_voice
 
 CONFIG = Path(__file__).resolve().parents[2] / "config"
 SEEN = datetime(2026, 11, 20, 4, 0, tzinfo=UTC)  # first sight, 12:00 in Shanghai
@@ -64,7 +64,8 @@ def _alerts(session: Session, ids: list[int], taxonomy: Taxonomy, sla: SLA,
             now: datetime = SEEN) -> list[Alert]:
     analyses = analyze_items(session, ids, scorer=AlwaysNegative(), taxonomy=taxonomy,
                              policy=FlagPolicy.from_section(defaults().flagging), now=now,
-                             events=EventSettings.from_section(defaults().events))
+                             events=EventSettings.from_section(defaults().events),
+                             own=own_voice())
     opened = open_alerts(session, analyses, sla, now)
     session.commit()
     return [session.get_one(Alert, a) for a in opened]

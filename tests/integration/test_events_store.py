@@ -21,7 +21,7 @@ from responders.alerts import open_alerts
 from responders.models import Alert
 from responders.sla import SLA
 from tests.support.scorers import AlwaysNegative
-from tests.support.settings import defaults
+from tests.support.settings import defaults, own_voice
 
 CONFIG = Path(__file__).resolve().parents[2] / "config"
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -70,7 +70,8 @@ def _run(session: Session, ids: list[int], taxonomy: Taxonomy, sla: SLA,
          now: datetime = NOW) -> list[int]:
     analyses = analyze_items(session, ids, scorer=AlwaysNegative(), taxonomy=taxonomy,
                              policy=FlagPolicy.from_section(defaults().flagging), now=now,
-                             events=EventSettings.from_section(defaults().events))
+                             events=EventSettings.from_section(defaults().events),
+                             own=own_voice())
     return open_alerts(session, analyses, sla, now)
 
 

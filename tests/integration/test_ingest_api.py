@@ -26,7 +26,7 @@ from monitor.topics import Taxonomy
 from responders.auth import create_token
 from responders.web import create_app
 from tests.support.scorers import AlwaysNegative
-from tests.support.settings import defaults
+from tests.support.settings import defaults, own_voice
 
 CONFIG = Path(__file__).resolve().parents[2] / "config"
 NOW = datetime(2026, 11, 20, 4, 0, tzinfo=UTC)
@@ -193,7 +193,7 @@ def test_good_batch_is_stored_analysed_and_a_replay_stores_nothing(push: Push) -
     with push.sessions() as s:
         analyze_items(s, push.enqueued[0][1][0], scorer=AlwaysNegative(), taxonomy=taxonomy,
                       policy=FlagPolicy.from_section(defaults().flagging), now=NOW,
-                      events=EventSettings.from_section(defaults().events))
+                      events=EventSettings.from_section(defaults().events), own=own_voice())
         s.commit()
         [event] = s.scalars(select(Event)).all()
         assert event.item_count == 4  # reposts by link, the light edit by similarity

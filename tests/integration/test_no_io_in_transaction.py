@@ -95,7 +95,7 @@ def test_poll_task_fetches_with_no_transaction_open_and_enqueues_after_commit(
         fake_web.route("/news.xml", watch.noting(
             lambda _req: Response(200, dict(FEED_HEADERS), sample_feed())))
         result = jobs.poll_source(sid)
-    assert result == {"source_id": sid, "ok": True, "new": len(SAMPLE_POSTS)}
+    assert result == {"source_id": sid, "ok": True, "new": len(SAMPLE_POSTS), "answered": 0}
     assert watch.during == [0]
     assert enqueued == [(len(SAMPLE_POSTS), 0, len(SAMPLE_POSTS))]
     with sessions() as s:

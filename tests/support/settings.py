@@ -11,6 +11,7 @@ from dataclasses import replace
 from functools import cache
 from typing import Any
 
+from monitor.office import OwnVoice
 from monitor.polling import PollSettings
 from monitor.settings import Settings, load_settings
 
@@ -21,6 +22,11 @@ def defaults() -> Settings:
     Loaded once and shared: the sections are frozen (social.host_interval is a plain dict,
     so copy it before changing it)."""
     return load_settings(env={})
+
+
+def own_voice() -> OwnVoice:
+    """The office's own accounts as shipped (`office.accounts`)."""
+    return OwnVoice.from_section(defaults().office_voice)
 
 
 def poll_settings(**changes: Any) -> PollSettings:

@@ -27,6 +27,7 @@ from monitor.events import pairwise_scores
 from monitor.flagging import FlagPolicy
 from monitor.importing import push_source, store_posts
 from monitor.models import Item
+from monitor.office import OwnVoice
 from monitor.sentiment import build_scorer
 from monitor.settings import Settings
 from monitor.topics import Taxonomy
@@ -127,6 +128,7 @@ def run_triage(session_factory: Callable[[], Session], posts: Sequence[Mapping[s
     policy = FlagPolicy.from_section(settings.flagging)
     events = EventSettings.from_section(settings.events)
     sla = SLA.from_file(config / "sla.yaml")
+    own = OwnVoice.from_section(settings.office_voice)
     plan = batches(posts)
     for now, batch in plan:
         with session_factory() as session:
@@ -138,7 +140,7 @@ def run_triage(session_factory: Callable[[], Session], posts: Sequence[Mapping[s
                     raise ValueError(f"{post['id']}: {stored.errors[0].error}")
                 ids.extend(stored.item_ids)
             analyses = analyze_items(session, ids, scorer=scorer, taxonomy=taxonomy,
-                                     policy=policy, now=now, events=events)
+                                     policy=policy, now=now, events=events, own=own)
             open_alerts(session, analyses, sla, now)
             session.commit()
     with session_factory() as session:

@@ -30,9 +30,12 @@ CONFIG = Path(__file__).resolve().parents[2] / "config"
 POLICY = EventSettings.from_section(defaults().events).stories
 
 # One matter, four voices: a newspaper, a relative on Weibo, a debunk, a board message.
-REPORT = "【大河报】洛阳市涧西区第二强制隔离戒毒所一名学员猝死，家属质疑所方救治不及时，要求公开监控视频。"
-RELATIVE = "#洛阳戒毒所学员死亡# 我表哥在涧西那个戒毒所里没了，所里说是突发疾病，我们家属连监控都看不到[怒][怒]"
-DEBUNK = "网传洛阳涧西戒毒所打死人？经核查，系学员突发心脏疾病经抢救无效死亡，所方已第一时间通知家属并报检察机关。"
+REPORT = ("【大河报】洛阳市涧西区第二强制隔离戒毒所一名学员猝死，"
+          "家属质疑所方救治不及时，要求公开监控视频。")
+RELATIVE = ("#洛阳戒毒所学员死亡# 我表哥在涧西那个戒毒所里没了，"
+            "所里说是突发疾病，我们家属连监控都看不到[怒][怒]")
+DEBUNK = ("网传洛阳涧西戒毒所打死人？经核查，系学员突发心脏疾病经抢救无效死亡，"
+          "所方已第一时间通知家属并报检察机关。")
 # Same field, same kind of complaint, other matters: other cities, or the same city.
 NOTARY_ZZ = "郑州市金水区公证处办理继承公证要求材料太多，跑了五趟[泪]"
 NOTARY_LY = "洛阳市西工区公证处办理继承公证要求材料太多，跑了好几趟"

@@ -28,6 +28,8 @@ EXPECTED = {
     ("alert", "draft"): ({"new", "assigned", "escalated", "drafting"}, "drafting", set(ROLES)),
     ("alert", "respond"): ({"new", "assigned", "escalated", "drafting"}, "responded", set(ROLES)),
     ("alert", "reopen"): ({"dismissed", "responded"}, "assigned", {"approver", "admin"}),
+    # The system's alone (a board message's reply arrived): no person's role may.
+    ("alert", "answered"): ({"new", "assigned", "escalated", "drafting"}, "responded", set()),
     ("output", "edit"): ({"draft", "returned"}, None, {"officer", "admin"}),
     ("output", "submit"): ({"draft", "returned"}, "submitted", {"officer", "admin"}),
     ("output", "approve"): ({"submitted"}, "approved", {"approver", "admin"}),
@@ -71,6 +73,15 @@ def test_every_transition_allowed_or_refused(entity: str, action: str, state: st
 def test_reason_required(entity: str, action: str, state: str) -> None:
     with pytest.raises(ReasonRequired):
         decide(entity, action, state, "admin", reason="   ")
+
+
+def test_only_the_system_closes_an_answered_message() -> None:
+    assert decide("alert", "answered", "assigned", "system", reason="留言已回复") == "responded"
+    with pytest.raises(StateConflict):
+        decide("alert", "answered", "dismissed", "system", reason="留言已回复")
+    with pytest.raises(ReasonRequired):
+        decide("alert", "answered", "new", "system")
+    assert "answered" not in allowed_actions("alert", "new", "admin")
 
 
 def test_role_is_checked_before_state() -> None:

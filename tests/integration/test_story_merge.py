@@ -1,0 +1,141 @@
+"""Stories across sources in the database: posts that tell one matter in different words join
+one event with one alert, and a bridging post that shows two events to be one story merges
+them — one alert kept (the higher priority, the earlier deadline), outputs moved, both alerts'
+histories in the audit log. SQLite, or PostgreSQL when YUQING_TEST_DATABASE_URL is set."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from monitor.analyze import analyze_items
+from monitor.event_store import EventSettings
+from monitor.flagging import FlagPolicy
+from monitor.models import Event, EventTerm, Item, Source
+from monitor.topics import Taxonomy
+from responders.alerts import open_alerts
+from responders.models import Alert, AuditEntry, Output
+from responders.sla import SLA
+from tests.support.scorers import AlwaysNegative
+from tests.support.settings import defaults, own_voice
+
+CONFIG = Path(__file__).resolve().parents[2] / "config"
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+
+LAWYER = ("洛阳恒正律师事务所收了两万八代理费，开庭前一次都没见过律师，"
+          "打电话也不接，这种律所司法局管不管？")
+WAGES = ("新安县王某某农民工讨薪，十几个人在工地干了半年，老板跑了，"
+         "工钱一分没拿到，申请法律援助也没人管。")
+BRIDGE = ("新安县王某某他们十几个农民工讨薪，委托的就是洛阳恒正律师事务所，"
+          "两万八代理费交了，律师不见人，法律援助到现在没立案。")
+
+
+@pytest.fixture
+def taxonomy() -> Taxonomy:
+    return Taxonomy.from_files(CONFIG / "topics.yaml", CONFIG / "sensitive.yaml")
+
+
+@pytest.fixture
+def sla() -> SLA:
+    return SLA.from_file(CONFIG / "sla.yaml")
+
+
+def _source(session: Session, name: str, kind: str) -> int:
+    src = Source(name=name, url=f"https://example.cn/{name}", kind=kind, host="example.cn",
+                 interval_s=600, created_at=NOW, failure_count=0, items_seen=0)
+    session.add(src)
+    session.flush()
+    return src.id
+
+
+def _item(session: Session, source_id: int, text: str, at: datetime, n: int) -> int:
+    item = Item(source_id=source_id, entry_id=f"m{n}", content_hash=f"m{n}", title="",
+                text=text, fetched_at=at, published_at=at, topics=[], keywords=[],
+                analysis_runs=0, extra={})
+    session.add(item)
+    session.flush()
+    return item.id
+
+
+def _run(session: Session, ids: list[int], taxonomy: Taxonomy, sla: SLA,
+         now: datetime) -> list[int]:
+    analyses = analyze_items(session, ids, scorer=AlwaysNegative(), taxonomy=taxonomy,
+                             policy=FlagPolicy.from_section(defaults().flagging), now=now,
+                             events=EventSettings.from_section(defaults().events),
+                             own=own_voice())
+    return open_alerts(session, analyses, sla, now)
+
+
+def test_one_matter_told_by_three_outlets_is_one_event_and_one_alert(
+        sessions: sessionmaker[Session], taxonomy: Taxonomy, sla: SLA) -> None:
+    texts = [
+        ("大河报", "news", "【大河报】洛阳市涧西区第二强制隔离戒毒所一名学员猝死，"
+                          "家属质疑所方救治不及时，要求公开监控视频。"),
+        ("微博搜索", "weibo", "#洛阳戒毒所学员死亡# 我表哥在涧西那个戒毒所里没了，"
+                             "所里说是突发疾病，我们家属连监控都看不到[怒][怒]"),
+        ("澎湃新闻", "news", "网传洛阳涧西戒毒所打死人？经核查，系学员突发心脏疾病经抢救无效死亡，"
+                            "所方已第一时间通知家属并报检察机关。"),
+    ]
+    with sessions() as s:
+        for n, (name, kind, text) in enumerate(texts):
+            at = NOW + timedelta(hours=n)
+            _run(s, [_item(s, _source(s, name, kind), text, at, n)], taxonomy, sla, at)
+        s.commit()
+        events = s.scalars(select(Event).where(Event.kind != "merged")).all()
+        assert len(events) == 1
+        assert events[0].item_count == 3 and len(events[0].source_ids) == 3
+        assert len(s.scalars(select(Alert)).all()) == 1
+        # The event is filed in the candidate index under its strongest terms.
+        filed = set(s.scalars(select(EventTerm.term).where(EventTerm.event_id == events[0].id)))
+        assert "涧西" in filed
+
+
+def test_a_bridging_post_merges_two_events_and_keeps_one_alert(
+        sessions: sessionmaker[Session], taxonomy: Taxonomy, sla: SLA) -> None:
+    with sessions() as s:
+        weibo, board = _source(s, "微博搜索", "weibo"), _source(s, "大河报", "news")
+        _run(s, [_item(s, weibo, LAWYER, NOW, 1)], taxonomy, sla, NOW)
+        later = NOW + timedelta(hours=3)
+        _run(s, [_item(s, board, WAGES, later, 2)], taxonomy, sla, later)
+        s.commit()
+        first, second = s.scalars(select(Alert).order_by(Alert.id)).all()
+        # The office started answering the second half of the story: its draft must survive.
+        s.add(Output(alert_id=second.id, kind="response", title="关于农民工讨薪的回应",
+                     body="…", state="draft", created_at=later, updated_at=later))
+        second.priority, first.priority = "P2", "P3"
+        second_due = second.due_at = first.due_at - timedelta(hours=1)
+        s.commit()
+        first_id, second_id = first.id, second.id
+        event_a = s.get(Item, first.item_id).event_id  # type: ignore[union-attr]
+        event_b = s.get(Item, second.item_id).event_id  # type: ignore[union-attr]
+        assert event_a != event_b
+
+        bridge_at = NOW + timedelta(hours=5)
+        changed = _run(s, [_item(s, weibo, BRIDGE, bridge_at, 3)], taxonomy, sla, bridge_at)
+        s.commit()
+
+        alerts = s.scalars(select(Alert)).all()
+        assert [a.id for a in alerts] == [first_id]  # one alert: the story's first item's
+        kept = alerts[0]
+        assert first_id in changed
+        assert kept.priority == "P2"          # the higher priority …
+        assert kept.due_at == second_due      # … and the earlier deadline
+        assert any(f"#{second_id}" in r for r in kept.reasons)
+        assert s.scalars(select(Output.alert_id)).all() == [first_id]
+        merged = s.get(Event, event_b)
+        assert merged is not None and merged.kind == "merged" and merged.merged_into == event_a
+        assert not s.scalars(select(EventTerm).where(EventTerm.event_id == event_b)).all()
+        story = s.get(Event, event_a)
+        assert story is not None and story.item_count == 3
+        assert {i.event_id for i in s.scalars(select(Item))} == {event_a}
+        entries = s.scalars(select(AuditEntry).where(AuditEntry.action == "merge")).all()
+        assert {(e.entity_id, e.to_state) for e in entries} == {(second_id, "merged"),
+                                                                (first_id, "new")}
+        assert all(e.actor == "system:analysis" for e in entries)
+
+        # Redelivery of the bridge changes nothing.
+        assert _run(s, [i.id for i in s.scalars(select(Item))], taxonomy, sla, bridge_at) == []
