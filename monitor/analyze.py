@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from monitor.event_store import EventSettings, EventUpdate, attach
 from monitor.flagging import FlagDecision, FlagPolicy, decide
-from monitor.models import Item
+from monitor.models import Item, Source
 from monitor.sentiment.base import Scorer, Sentiment
 from monitor.topics import Taxonomy
 
@@ -57,10 +57,13 @@ def analyze_items(
     texts = [item_text(item) for item in items]
     sentiments = scorer.score_many(texts)
     names = {t.id: t.name for t in taxonomy.topics}
+    # The source kind tells decide() a message-board letter from a post (one small query:
+    # sources are few, items many).
+    kinds: dict[int, str] = dict(session.execute(select(Source.id, Source.kind)).tuples().all())
     out: list[Analysis] = []
     for item, text, sentiment in zip(items, texts, sentiments, strict=True):
         match = taxonomy.match(text)
-        decision = decide(match, sentiment, policy, names)
+        decision = decide(match, sentiment, policy, names, kind=kinds.get(item.source_id))
         # Conditional on the state we came from: if another worker analysed this item
         # meanwhile (a redelivered batch running side by side), this write does nothing.
         done = session.execute(
