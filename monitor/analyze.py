@@ -57,9 +57,14 @@ def analyze_items(
     texts = [item_text(item) for item in items]
     sentiments = scorer.score_many(texts)
     names = {t.id: t.name for t in taxonomy.topics}
-    # The source kind tells decide() a message-board letter from a post (one small query:
-    # sources are few, items many).
-    kinds: dict[int, str] = dict(session.execute(select(Source.id, Source.kind)).tuples().all())
+    # The source kind tells decide() a message-board letter from a post: one query for the
+    # batch's sources.
+    kinds = {
+        sid: kind
+        for sid, kind in session.execute(
+            select(Source.id, Source.kind).where(Source.id.in_({i.source_id for i in items}))
+        )
+    }
     out: list[Analysis] = []
     for item, text, sentiment in zip(items, texts, sentiments, strict=True):
         match = taxonomy.match(text)
