@@ -46,7 +46,7 @@ GENRES: tuple[Genre, ...] = (
     "request", "complaint", "misconduct", "rumour",
 )
 
-_TOPICS_FILE_KEYS = frozenset({"watch", "topics"})
+_TOPICS_FILE_KEYS = frozenset({"watch", "watch_exclude", "topics"})
 _TOPIC_KEYS = frozenset({"id", "name", "keywords", "rules", "exclude"})
 _RULE_KEYS = frozenset({"all", "any", "none"})
 
@@ -134,6 +134,7 @@ class Taxonomy:
         *,
         markers: Mapping[str, Iterable[str]] | None = None,
         idioms: Iterable[str] = (),
+        watch_exclude: Iterable[str] = (),
     ) -> None:
         self.topics: tuple[Topic, ...] = tuple(topics)
         self.watch: tuple[str, ...] = tuple(watch)
@@ -183,16 +184,14 @@ class Taxonomy:
             entry.markers.append(marker)
             self._rank[marker] = rank
         self.idioms: tuple[str, ...] = tuple(idioms)
-        # sensitive term (normalised) -> the idioms that contain it
-        self._idioms_of: dict[str, tuple[str, ...]] = {}
-        for form in {normalize(h.term) for h in self.sensitive_terms}:
-            carriers = tuple(
-                dict.fromkeys(normalize(i) for i in self.idioms if form in normalize(i))
-            )
-            if carriers:
-                self._idioms_of[form] = carriers
-        for idiom in self.idioms:
-            role(idiom)
+        self.watch_exclude: tuple[str, ...] = tuple(watch_exclude)
+        # sensitive term / watch name (normalised) -> the phrases that carry it in another
+        # sense (idioms; other offices' names in watch_exclude)
+        self._idioms_of = _carriers({normalize(h.term) for h in self.sensitive_terms},
+                                    self.idioms)
+        self._others_of = _carriers({normalize(w) for w in self.watch}, self.watch_exclude)
+        for phrase in self.idioms + self.watch_exclude:
+            role(phrase)
         self._roles = roles
         # Normalised once here, not once per text.
         self._watch_forms = tuple((w, normalize(w)) for w in self.watch)
@@ -212,17 +211,17 @@ class Taxonomy:
 
         Raises ConfigError naming the place (topic id, rule number, key) and what is wrong.
         """
-        parsed, watch = _parse_topics_file(topics)
+        parsed, watch, others = _parse_topics_file(topics)
         lists = _parse_sensitive_file(sensitive)
         return cls(parsed, watch, lists.severe, lists.elevated,
-                   markers=lists.markers, idioms=lists.idioms)
+                   markers=lists.markers, idioms=lists.idioms, watch_exclude=others)
 
     @classmethod
     def from_files(cls, topics_path: Path, sensitive_path: Path) -> Taxonomy:
         """Read and validate both files; a ConfigError names the file and the place in it."""
         topics_raw, sensitive_raw = read_yaml(topics_path), read_yaml(sensitive_path)
         try:
-            parsed, watch = _parse_topics_file(topics_raw)
+            parsed, watch, others = _parse_topics_file(topics_raw)
         except ConfigError as exc:
             raise ConfigError(f"{topics_path}: {exc}") from None
         try:
@@ -230,7 +229,7 @@ class Taxonomy:
         except ConfigError as exc:
             raise ConfigError(f"{sensitive_path}: {exc}") from None
         return cls(parsed, watch, lists.severe, lists.elevated,
-                   markers=lists.markers, idioms=lists.idioms)
+                   markers=lists.markers, idioms=lists.idioms, watch_exclude=others)
 
     # -- matching -------------------------------------------------------------------------
 
@@ -260,13 +259,17 @@ class Taxonomy:
                 matched.append(topic.id)
                 reasons += why
 
-        watch_hits = tuple(w for w, form in self._watch_forms if form in found)
+        watch_hits = tuple(
+            w
+            for w, form in self._watch_forms
+            if form in found and not _only_inside(form, self._others_of, text, found)
+        )
         sensitive = tuple(
             hit
             for hit, form in self._sensitive_forms
             if form in found
             and self._roles[form].sensitive == hit.level
-            and not self._only_in_idioms(form, text, found)
+            and not _only_inside(form, self._idioms_of, text, found)
         )
         # Markers come from the found terms, not from a walk over every marker: the cost
         # follows what the text holds, not the size of the lists.
@@ -281,21 +284,35 @@ class Taxonomy:
             markers=tuple(markers),
         )
 
-    def _only_in_idioms(self, term: str, text: str, found: set[str]) -> bool:
-        """Whether every occurrence of a sensitive term lies inside an idiom that carries it
-        (跳楼 in 跳楼价). Counted, not located: the term occurs no more often than the idioms
-        holding it do. The text is only re-read when it has such an idiom, which is rare."""
-        carriers = [form for form in self._idioms_of.get(term, ()) if form in found]
-        if not carriers:
-            return False
-        body = normalize(text)
-        inside = sum(body.count(form) * form.count(term) for form in carriers)
-        return inside > 0 and body.count(term) <= inside
-
     def topic_name(self, topic_id: str) -> str:
         """Display name of a topic. An id no longer in the config (items stored before a topic
         was removed) comes back unchanged, so old alerts still render."""
         return self._names.get(topic_id, topic_id)
+
+
+def _carriers(forms: set[str], phrases: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """For each term (normalised), the phrases that contain it."""
+    out: dict[str, tuple[str, ...]] = {}
+    normal = [normalize(p) for p in phrases]
+    for form in forms:
+        holding = tuple(dict.fromkeys(p for p in normal if form in p and p != form))
+        if holding:
+            out[form] = holding
+    return out
+
+
+def _only_inside(term: str, carriers_of: dict[str, tuple[str, ...]], text: str,
+                 found: set[str]) -> bool:
+    """Whether every occurrence of `term` lies inside a phrase that carries it in another
+    sense (跳楼 in 跳楼价, 省司法厅 in 江苏省司法厅). Counted, not located: the term occurs no
+    more often than the phrases holding it do. The text is only re-read when it has such a
+    phrase, which is rare."""
+    carriers = [form for form in carriers_of.get(term, ()) if form in found]
+    if not carriers:
+        return False
+    body = normalize(text)
+    inside = sum(body.count(form) * form.count(term) for form in carriers)
+    return body.count(term) <= inside
 
 
 def _rule_holds(rule: Rule, found: set[str]) -> bool:
@@ -309,11 +326,12 @@ def _rule_holds(rule: Rule, found: set[str]) -> bool:
 # -- validation helpers ---------------------------------------------------------------------
 
 
-def _parse_topics_file(raw: Any) -> tuple[list[Topic], tuple[str, ...]]:
+def _parse_topics_file(raw: Any) -> tuple[list[Topic], tuple[str, ...], tuple[str, ...]]:
     if not isinstance(raw, Mapping):
         raise ConfigError("expected a mapping with 'watch' and 'topics'")
     _no_unknown_keys(raw, _TOPICS_FILE_KEYS, "top level")
     watch = _terms(raw.get("watch", []), "watch")
+    others = _terms(raw.get("watch_exclude", []), "watch_exclude")
     raw_topics = raw.get("topics")
     if not isinstance(raw_topics, list) or not raw_topics:
         raise ConfigError("'topics' must be a non-empty list")
@@ -323,7 +341,7 @@ def _parse_topics_file(raw: Any) -> tuple[list[Topic], tuple[str, ...]]:
         if topic.id in seen:
             raise ConfigError(f"topic {topic.id!r}: duplicate id")
         seen.add(topic.id)
-    return parsed, watch
+    return parsed, watch, others
 
 
 @dataclass(frozen=True)

@@ -190,6 +190,29 @@ def test_off_topic_senses_match_no_topic(shipped: Taxonomy, text: str) -> None:
     assert shipped.match(text).topics == ()
 
 
+@pytest.mark.parametrize(
+    ("text", "watch"),
+    [
+        # another province's 司法厅 does not name this office …
+        ("江苏省司法厅发布2026年度律师行业典型案例", ()),
+        ("山东省司法厅：全面推行公证“最多跑一次”", ()),
+        # … but ours still counts beside it, and so does a bare 省司法厅 elsewhere in the text
+        ("江苏省司法厅与河南省司法厅签署区域合作协议", ("河南省司法厅", "省司法厅")),
+        ("浙江省司法厅推行视频公证，省司法厅相关负责人表示我省也将试点", ("省司法厅",)),
+        ("省司法厅公布2026年行政复议典型案例", ("省司法厅",)),
+    ],
+)
+def test_other_offices_names_are_not_watch_hits(
+    shipped: Taxonomy, text: str, watch: tuple[str, ...]
+) -> None:
+    assert shipped.match(text).watch_hits == watch
+
+
+def test_watch_exclude_is_validated() -> None:
+    with pytest.raises(ConfigError, match=r"watch_exclude\[0\]: empty term"):
+        Taxonomy.from_mapping({**_topics(), "watch_exclude": [""]}, {})
+
+
 def test_excludes_do_not_hide_the_real_sense(shipped: Taxonomy) -> None:
     assert shipped.match("社区矫正中心开展矫正对象集中教育").topics[0] == "community_corrections"
     assert "prisons" in shipped.match("服刑人员家属反映监狱会见难").topics
