@@ -79,7 +79,7 @@ def decide(
     (`kind`: news, government, weibo, wechat, board, json, push).
 
     None   a debunk or clarification (someone else's debunk joins the rumour's event, which
-           keeps the rumour's priority); an explainer, 普法 article or official notice — unless
+           keeps the rumour's priority), an explainer, 普法 article or official notice — unless
            it carries a complainant's own words; praise and support for the office, whatever
            words and sentiment they come with; anything else without a negative signal.
     P1 重大 an incident (death, violence, abuse in custody, escape …) or a rumour of one —
@@ -118,6 +118,9 @@ def decide(
     # A complainant's own words outweigh notice/explainer wording around them; a rumour
     # outweighs a 感谢 or 点赞 in the same breath ("谢谢转发，戒毒所打死人了").
     framed = bool(match.marked("explainer") or match.marked("notice")) and not (voice or rumour)
+    # Debunks quote the rumour (网传 …), so hearsay words cannot outweigh one; a complainant
+    # who keeps doubting ("辟谣了？凭什么还不让家属见人") can.
+    debunked = bool(debunk) and not voice
     friendly = bool(match.marked("praise") or match.marked("support")) and not rumour
 
     reasons: list[str] = []
@@ -141,12 +144,14 @@ def decide(
         reasons.append("来源：网民留言")
 
     priority: Priority | None = None
-    if debunk or framed:
+    if debunked or framed:
         priority = None
     elif incident and not handled and not friendly:
         spreading = bool(rumour) or negative or complaint or watch
         priority = "P1" if spreading and not board else "P2"
     elif misconduct:
+        # On the board a "handled" word is usually the office's reply, and answered messages
+        # are the event layer's to close; an allegation stays P2 until then.
         priority = "P3" if handled and not board else "P2"
     elif friendly:
         priority = None

@@ -44,6 +44,8 @@ POSTS = [
      "传播谣言的行为，已提请公安机关依法处理。河南省戒毒管理局", "wechat", NEG, None, None),
     ("还好是谣言😮‍💨 昨天看到那个帖子吓一跳，我表哥就在戒毒所，家里人一晚上没睡好。", "weibo",
      NEG_MILD, None, None),
+    ("都辟谣了？那凭什么家属到现在还见不到人，戒毒所打死人还想捂盖子", "weibo", NEG, "P1",
+     "投诉/批评：凭什么"),
     ("戒毒人员家属：网传“戒毒所打死人”让我们担惊受怕。（更新：省戒毒管理局已发布情况说明，"
      "网传“被打致死”不实。）", "news", NEG, None, None),
     # ---- escapes: the incident is a P1, its notice, explainer and capture are not ------
@@ -232,6 +234,7 @@ def s(score, label=None):
         (m(severe=("死亡",), elevated=("质疑",)), 0.5, "P1"),
         (m(severe=("脱逃",), handled=("被抓获",)), 0.05, "P3"),
         (m(severe=("死亡",), debunk=("不实",), rumour=("网传",)), 0.05, None),
+        (m(severe=("死亡",), debunk=("辟谣",), complaint=("凭什么",)), 0.05, "P1"),
         (m(severe=("死亡",), explainer=("普法",)), 0.05, None),
         (m(severe=("死亡",), notice=("情况通报",)), 0.05, None),
         # the complainant's own words outweigh notice wording; a debunk always stands
