@@ -16,7 +16,7 @@ from pathlib import Path
 
 import feedparser
 
-from monitor.topics import Rule, Taxonomy, Topic
+from monitor.topics import GENRES, Rule, Taxonomy, Topic
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "config"
@@ -51,6 +51,8 @@ def main() -> None:
         shipped.watch,
         [h.term for h in shipped.sensitive_terms if h.level == "severe"],
         [h.term for h in shipped.sensitive_terms if h.level == "elevated"],
+        markers={g: [h.term for h in shipped.markers if h.genre == g] for g in GENRES},
+        idioms=shipped.idioms,
     )
     corpus = demo_texts()
     texts = [corpus[i % len(corpus)] for i in range(n_texts)]

@@ -74,15 +74,20 @@ def analyze_items(
     texts = [item_text(item) for item in items]
     sentiments = scorer.score_many(texts)
     names = {t.id: t.name for t in taxonomy.topics}
-    source_names: dict[int, str] = {sid: name for sid, name in session.execute(
-        select(Source.id, Source.name).where(Source.id.in_({i.source_id for i in items})))}
+    # The source's name tells an own post (with its author), its kind a message-board
+    # letter from a post: one query for the batch's sources.
+    sources: dict[int, tuple[str, str]] = {
+        sid: (name, kind) for sid, name, kind in session.execute(
+            select(Source.id, Source.name, Source.kind)
+            .where(Source.id.in_({i.source_id for i in items})))}
     out: list[Analysis] = []
     for item, text, sentiment in zip(items, texts, sentiments, strict=True):
         match = taxonomy.match(text)
-        mine = own.is_own(source_names.get(item.source_id, ""), item.author)
+        name, kind = sources.get(item.source_id, ("", "news"))
+        mine = own.is_own(name, item.author)
         # The office's own release is the answer, never an alert (however negative the
         # story it answers reads).
-        decision = None if mine else decide(match, sentiment, policy, names)
+        decision = None if mine else decide(match, sentiment, policy, names, kind=kind)
         # Conditional on the state we came from: if another worker analysed this item
         # meanwhile (a redelivered batch running side by side), this write does nothing.
         done = session.execute(

@@ -1,6 +1,7 @@
 """Whether an analysed item becomes an alert, with what priority, and why — in words.
 
-Pure: takes the topic match, the sentiment and a policy; reads no clock, no settings, no DB.
+Pure: takes the topic match (topics, sensitive terms, genre/stance markers), the sentiment,
+the source kind and a policy; reads no clock, no settings, no DB.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Literal
 
 from monitor.sentiment.base import Sentiment
 from monitor.settings_schema import FlaggingSection
-from monitor.topics import TopicMatch
+from monitor.topics import GENRES, Genre, TopicMatch
 
 Priority = Literal["P1", "P2", "P3"]
 PRIORITY_NAMES: dict[str, str] = {"P1": "重大", "P2": "较大", "P3": "一般"}
@@ -45,58 +46,120 @@ def _join(terms: tuple[str, ...] | list[str]) -> str:
     return "、".join(dict.fromkeys(terms))
 
 
+# What each marker genre is called in a reason, in the order reasons list them.
+_GENRE_WORDS: dict[Genre, str] = {
+    "debunk": "辟谣/澄清",
+    "explainer": "普法/解读",
+    "notice": "通报/工作动态",
+    "handled": "已有处置",
+    "praise": "表扬/感谢",
+    "support": "支持本单位",
+    "request": "咨询/求助",
+    "complaint": "投诉/批评",
+    "misconduct": "反映违纪违规",
+    "rumour": "传言",
+}
+
+
 def decide(
     match: TopicMatch,
     sentiment: Sentiment | None,
     policy: FlagPolicy,
     topic_names: Mapping[str, str] | None = None,
+    *,
+    kind: str | None = None,
 ) -> FlagDecision | None:
-    """The flagging rule, in one place.
+    """The flagging rule, in one place: does this post need a press officer, how urgently,
+    and why — from the signals together, never from one of them alone.
 
-    An item must be about our field (a topic or the office's own name) and must carry a signal
-    worth a press officer's time: negative sentiment or a sensitive term. Praise and notices
-    are stored and counted but not queued: a queue full of good news gets ignored.
+    The signals: remit (a topic or the office's own name — required), the incident and
+    complaint words (sensitive.yaml severe/elevated), what kind of post it is and whose side
+    it takes (sensitive.yaml markers: debunk, explainer, notice, handled, praise, support,
+    request, complaint, misconduct, rumour), the sentiment label, and the source kind
+    (`kind`: news, government, weibo, wechat, board, json, push).
 
-    P1 重大: a severe term (death, violence, wrongful conviction, escape …) together with
-            negative sentiment, the office's name, or a second severe term.
-    P2 较大: a severe term alone; or negative sentiment together with an elevated term
-            (complaint, inaction, fees …) or the office's name; or several (3+) different
-            elevated terms, whatever the sentiment.
-    P3 一般: negative sentiment on a topic; or an elevated term on a topic.
+    None   a debunk or clarification (someone else's debunk joins the rumour's event, which
+           keeps the rumour's priority), an explainer, 普法 article or official notice — unless
+           it carries a complainant's own words; praise and support for the office, whatever
+           words and sentiment they come with; anything else without a negative signal.
+    P1 重大 an incident (death, violence, abuse in custody, escape …) or a rumour of one —
+           not debunked, explained, announced, already handled, or praised — that is
+           spreading as hearsay, is negative, is criticised, or names the office.
+    P2 较大 an incident word without those; alleged misconduct (bribes, 好处费, 保护伞 …);
+           a complaint with negative sentiment.
+    P3 一般 a complaint that is not negative, or already being handled; negative sentiment
+           alone; an incident already handled.
+
+    A message-board post (kind "board") is a letter to the office with a statutory reply:
+    misconduct or an incident makes it P2, anything else P3 at most. A neutral question gets
+    None here; the event layer raises an unanswered one to P3 ("网民留言尚未回复").
 
     Sentiment alone never lifts an item above P3: a model misjudges single texts often
-    enough (SnowNLP's stock model calls some praise "strongly negative"), while the terms a
-    post uses are evidence a press officer can check.
+    enough (SnowNLP's stock model calls some praise "strongly negative"), while the words a
+    post uses are evidence a press officer can check — and sentiment is not stance.
     """
     if not match.relevant:
         return None
     names = topic_names or {}
-    severe = tuple(h.term for h in match.sensitive if h.level == "severe")
+    incident = tuple(h.term for h in match.sensitive if h.level == "severe")
     elevated = tuple(h.term for h in match.sensitive if h.level == "elevated")
     score = sentiment.score if sentiment is not None else None
     negative = sentiment is not None and sentiment.label == "negative"
     strong = negative and score is not None and score < policy.strong_negative
     watch = bool(match.watch_hits)
+    board = kind == "board"
+
+    debunk = match.marked("debunk")
+    handled = match.marked("handled")
+    rumour = match.marked("rumour")
+    misconduct = match.marked("misconduct")
+    voice = match.marked("complaint")
+    complaint = bool(elevated or voice)
+    # A complainant's own words outweigh notice/explainer wording around them; a rumour
+    # outweighs a 感谢 or 点赞 in the same breath ("谢谢转发，戒毒所打死人了").
+    framed = bool(match.marked("explainer") or match.marked("notice")) and not (voice or rumour)
+    # Debunks quote the rumour (网传 …), so hearsay words cannot outweigh one; a complainant
+    # who keeps doubting ("辟谣了？凭什么还不让家属见人") can.
+    debunked = bool(debunk) and not voice
+    friendly = bool(match.marked("praise") or match.marked("support")) and not rumour
 
     reasons: list[str] = []
     if match.topics:
         reasons.append("涉及话题：" + _join([names.get(t, t) for t in match.topics]))
     if watch:
         reasons.append("提及本单位：" + _join(list(match.watch_hits)))
-    if severe:
-        reasons.append("含重大敏感词：" + _join(severe))
+    for genre in GENRES:
+        found = match.marked(genre)
+        if found:
+            reasons.append(f"{_GENRE_WORDS[genre]}：{_join(found)}")
+    if incident:
+        reasons.append("含重大敏感词：" + _join(incident))
     if elevated:
         reasons.append("含敏感词：" + _join(elevated))
     if negative and score is not None:
-        kind = "强烈负面" if strong else "负面"
-        reasons.append(f"情感{kind}（正面概率 {score:.2f}）")
+        # Only a negative label is ever called negative, however low a neutral text scores.
+        word = "强烈负面" if strong else "负面"
+        reasons.append(f"情感{word}（正面概率 {score:.2f}）")
+    if board:
+        reasons.append("来源：网民留言")
 
     priority: Priority | None = None
-    if severe and (negative or watch or len(set(severe)) >= 2):
-        priority = "P1"
-    elif severe or (negative and (elevated or watch)) or len(set(elevated)) >= 3:
-        priority = "P2"
-    elif negative or elevated:
+    if debunked or framed:
+        priority = None
+    elif incident and not handled and not friendly:
+        spreading = bool(rumour) or negative or complaint or watch
+        priority = "P1" if spreading and not board else "P2"
+    elif misconduct:
+        # On the board a "handled" word is usually the office's reply, and answered messages
+        # are the event layer's to close; an allegation stays P2 until then.
+        priority = "P3" if handled and not board else "P2"
+    elif friendly:
+        priority = None
+    elif incident:  # handled: the person is caught, the patient out of danger
+        priority = "P3"
+    elif complaint:
+        priority = "P2" if negative and not handled and not board else "P3"
+    elif negative:
         priority = "P3"
     if priority is None:
         return None

@@ -198,7 +198,7 @@ class EventTerm(Base):
 
     __tablename__ = "event_terms"
 
-    term: Mapped[str] = mapped_column(String(16), primary_key=True)
+    term: Mapped[str] = mapped_column(String(64), primary_key=True)  # a hashtag may be long
     event_id: Mapped[int] = mapped_column(
         ForeignKey("events.id", ondelete="CASCADE"), primary_key=True, index=True)
     last_seen_at: Mapped[datetime] = mapped_column()

@@ -10,7 +10,12 @@ from the set of terms found, touching only the topics one of those terms belongs
 Matching is substring matching without word segmentation — the usual way Chinese monitoring
 keyword lists work. Text and terms are NFKC-normalised and lower-cased first, which makes Latin
 letters case-insensitive and full-width forms (１２３４８, ＤＮＡ) equal to half-width ones.
-Overlapping terms all count: 律师事务所 also finds 律师.
+Overlapping terms all count: 律师事务所 also finds 律师 — except that a sensitive term found
+only inside one of sensitive.yaml's `idioms` (跳楼价, 打死我也不信) is not a hit.
+
+Besides topics and sensitive terms, sensitive.yaml lists *markers*: phrases that tell what kind
+of post a text is (a debunk, an explainer, an official notice, praise, a complaint, a rumour
+…). They go into the same automaton, so they cost no second scan; monitor.flagging reads them.
 """
 
 from __future__ import annotations
@@ -29,7 +34,19 @@ from monitor.yamlfile import read_yaml
 Level = Literal["severe", "elevated"]
 _LEVELS: tuple[Level, ...] = ("severe", "elevated")
 
-_TOPICS_FILE_KEYS = frozenset({"watch", "topics"})
+# The kinds of marker sensitive.yaml may list, in the order hits are reported. What each means
+# (and why it is there) is documented next to its list in config/sensitive.yaml; how they
+# combine into a priority is monitor.flagging.decide.
+Genre = Literal[
+    "debunk", "explainer", "notice", "handled", "praise", "support",
+    "request", "complaint", "misconduct", "rumour",
+]
+GENRES: tuple[Genre, ...] = (
+    "debunk", "explainer", "notice", "handled", "praise", "support",
+    "request", "complaint", "misconduct", "rumour",
+)
+
+_TOPICS_FILE_KEYS = frozenset({"watch", "watch_exclude", "topics"})
 _TOPIC_KEYS = frozenset({"id", "name", "keywords", "rules", "exclude"})
 _RULE_KEYS = frozenset({"all", "any", "none"})
 
@@ -60,11 +77,23 @@ class SensitiveHit:
 
 
 @dataclass(frozen=True)
+class MarkerHit:
+    term: str
+    genre: Genre
+
+
+@dataclass(frozen=True)
 class TopicMatch:
     topics: tuple[str, ...]  # matched topic ids, in taxonomy order
     watch_hits: tuple[str, ...]  # watch-list names found, in list order
     sensitive: tuple[SensitiveHit, ...]  # severe first, then elevated, each in config order
     keywords: tuple[str, ...]  # terms that made a topic match, for "reasons in words"
+    # Genre/stance markers found, in GENRES order, each genre in config order.
+    markers: tuple[MarkerHit, ...] = ()
+
+    def marked(self, genre: Genre) -> tuple[str, ...]:
+        """The terms of one marker genre found in the text (config order)."""
+        return tuple(h.term for h in self.markers if h.genre == genre)
 
     @property
     def relevant(self) -> bool:
@@ -90,6 +119,7 @@ class _Roles:
     topics: set[int] = field(default_factory=set)  # topics whose keyword or rule uses it
     watch: bool = False
     sensitive: Level | None = None
+    markers: list[MarkerHit] = field(default_factory=list)  # hits this term gives, if found
 
 
 class Taxonomy:
@@ -101,6 +131,10 @@ class Taxonomy:
         watch: Iterable[str] = (),
         severe: Iterable[str] = (),
         elevated: Iterable[str] = (),
+        *,
+        markers: Mapping[str, Iterable[str]] | None = None,
+        idioms: Iterable[str] = (),
+        watch_exclude: Iterable[str] = (),
     ) -> None:
         self.topics: tuple[Topic, ...] = tuple(topics)
         self.watch: tuple[str, ...] = tuple(watch)
@@ -109,6 +143,7 @@ class Taxonomy:
             + [SensitiveHit(t, "elevated") for t in elevated]
         )
         self._names: dict[str, str] = {}
+        self._rank: dict[MarkerHit, int] = {}
         for topic in self.topics:
             if topic.id in self._names:
                 raise ConfigError(f"topic {topic.id!r}: duplicate id")
@@ -138,7 +173,29 @@ class Taxonomy:
             # A term listed under both levels counts as the graver one.
             if entry.sensitive != "severe":
                 entry.sensitive = hit.level
+        unknown = sorted(set(markers or {}) - set(GENRES))
+        if unknown:
+            raise ConfigError(f"unknown marker kind(s) {', '.join(unknown)}")
+        self.markers: tuple[MarkerHit, ...] = tuple(dict.fromkeys(
+            MarkerHit(term, genre) for genre in GENRES for term in (markers or {}).get(genre, ())
+        ))
+        for rank, marker in enumerate(self.markers):
+            entry = role(marker.term)
+            entry.markers.append(marker)
+            self._rank[marker] = rank
+        self.idioms: tuple[str, ...] = tuple(idioms)
+        self.watch_exclude: tuple[str, ...] = tuple(watch_exclude)
+        # sensitive term / watch name (normalised) -> the phrases that carry it in another
+        # sense (idioms; other offices' names in watch_exclude)
+        self._idioms_of = _carriers({normalize(h.term) for h in self.sensitive_terms},
+                                    self.idioms)
+        self._others_of = _carriers({normalize(w) for w in self.watch}, self.watch_exclude)
+        for phrase in self.idioms + self.watch_exclude:
+            role(phrase)
         self._roles = roles
+        # Normalised once here, not once per text.
+        self._watch_forms = tuple((w, normalize(w)) for w in self.watch)
+        self._sensitive_forms = tuple((h, normalize(h.term)) for h in self.sensitive_terms)
 
         self._automaton: Any = ahocorasick.Automaton()
         for term in roles:
@@ -154,23 +211,25 @@ class Taxonomy:
 
         Raises ConfigError naming the place (topic id, rule number, key) and what is wrong.
         """
-        parsed, watch = _parse_topics_file(topics)
-        severe, elevated = _parse_sensitive_file(sensitive)
-        return cls(parsed, watch, severe, elevated)
+        parsed, watch, others = _parse_topics_file(topics)
+        lists = _parse_sensitive_file(sensitive)
+        return cls(parsed, watch, lists.severe, lists.elevated,
+                   markers=lists.markers, idioms=lists.idioms, watch_exclude=others)
 
     @classmethod
     def from_files(cls, topics_path: Path, sensitive_path: Path) -> Taxonomy:
         """Read and validate both files; a ConfigError names the file and the place in it."""
         topics_raw, sensitive_raw = read_yaml(topics_path), read_yaml(sensitive_path)
         try:
-            parsed, watch = _parse_topics_file(topics_raw)
+            parsed, watch, others = _parse_topics_file(topics_raw)
         except ConfigError as exc:
             raise ConfigError(f"{topics_path}: {exc}") from None
         try:
-            severe, elevated = _parse_sensitive_file(sensitive_raw)
+            lists = _parse_sensitive_file(sensitive_raw)
         except ConfigError as exc:
             raise ConfigError(f"{sensitive_path}: {exc}") from None
-        return cls(parsed, watch, severe, elevated)
+        return cls(parsed, watch, lists.severe, lists.elevated,
+                   markers=lists.markers, idioms=lists.idioms, watch_exclude=others)
 
     # -- matching -------------------------------------------------------------------------
 
@@ -200,24 +259,60 @@ class Taxonomy:
                 matched.append(topic.id)
                 reasons += why
 
-        watch_hits = tuple(w for w in self.watch if normalize(w) in found)
+        watch_hits = tuple(
+            w
+            for w, form in self._watch_forms
+            if form in found and not _only_inside(form, self._others_of, text, found)
+        )
         sensitive = tuple(
             hit
-            for hit in self.sensitive_terms
-            if normalize(hit.term) in found
-            and self._roles[normalize(hit.term)].sensitive == hit.level
+            for hit, form in self._sensitive_forms
+            if form in found
+            and self._roles[form].sensitive == hit.level
+            and not _only_inside(form, self._idioms_of, text, found)
+        )
+        # Markers come from the found terms, not from a walk over every marker: the cost
+        # follows what the text holds, not the size of the lists.
+        markers = sorted(
+            (hit for term in found for hit in self._roles[term].markers), key=self._rank.__getitem__
         )
         return TopicMatch(
             topics=tuple(matched),
             watch_hits=watch_hits,
             sensitive=sensitive,
             keywords=tuple(dict.fromkeys(reasons + list(watch_hits))),
+            markers=tuple(markers),
         )
 
     def topic_name(self, topic_id: str) -> str:
         """Display name of a topic. An id no longer in the config (items stored before a topic
         was removed) comes back unchanged, so old alerts still render."""
         return self._names.get(topic_id, topic_id)
+
+
+def _carriers(forms: set[str], phrases: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """For each term (normalised), the phrases that contain it."""
+    out: dict[str, tuple[str, ...]] = {}
+    normal = [normalize(p) for p in phrases]
+    for form in forms:
+        holding = tuple(dict.fromkeys(p for p in normal if form in p and p != form))
+        if holding:
+            out[form] = holding
+    return out
+
+
+def _only_inside(term: str, carriers_of: dict[str, tuple[str, ...]], text: str,
+                 found: set[str]) -> bool:
+    """Whether every occurrence of `term` lies inside a phrase that carries it in another
+    sense (跳楼 in 跳楼价, 省司法厅 in 江苏省司法厅). Counted, not located: the term occurs no
+    more often than the phrases holding it do. The text is only re-read when it has such a
+    phrase, which is rare."""
+    carriers = [form for form in carriers_of.get(term, ()) if form in found]
+    if not carriers:
+        return False
+    body = normalize(text)
+    inside = sum(body.count(form) * form.count(term) for form in carriers)
+    return body.count(term) <= inside
 
 
 def _rule_holds(rule: Rule, found: set[str]) -> bool:
@@ -231,11 +326,12 @@ def _rule_holds(rule: Rule, found: set[str]) -> bool:
 # -- validation helpers ---------------------------------------------------------------------
 
 
-def _parse_topics_file(raw: Any) -> tuple[list[Topic], tuple[str, ...]]:
+def _parse_topics_file(raw: Any) -> tuple[list[Topic], tuple[str, ...], tuple[str, ...]]:
     if not isinstance(raw, Mapping):
         raise ConfigError("expected a mapping with 'watch' and 'topics'")
     _no_unknown_keys(raw, _TOPICS_FILE_KEYS, "top level")
     watch = _terms(raw.get("watch", []), "watch")
+    others = _terms(raw.get("watch_exclude", []), "watch_exclude")
     raw_topics = raw.get("topics")
     if not isinstance(raw_topics, list) or not raw_topics:
         raise ConfigError("'topics' must be a non-empty list")
@@ -245,14 +341,27 @@ def _parse_topics_file(raw: Any) -> tuple[list[Topic], tuple[str, ...]]:
         if topic.id in seen:
             raise ConfigError(f"topic {topic.id!r}: duplicate id")
         seen.add(topic.id)
-    return parsed, watch
+    return parsed, watch, others
 
 
-def _parse_sensitive_file(raw: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
+@dataclass(frozen=True)
+class _SensitiveLists:
+    severe: tuple[str, ...]
+    elevated: tuple[str, ...]
+    markers: dict[str, tuple[str, ...]]
+    idioms: tuple[str, ...]
+
+
+def _parse_sensitive_file(raw: Any) -> _SensitiveLists:
     if not isinstance(raw, Mapping):
         raise ConfigError("expected a mapping with 'severe' and 'elevated'")
-    _no_unknown_keys(raw, frozenset(_LEVELS), "top level")
-    return _terms(raw.get("severe", []), "severe"), _terms(raw.get("elevated", []), "elevated")
+    _no_unknown_keys(raw, frozenset(_LEVELS) | frozenset(GENRES) | {"idioms"}, "top level")
+    return _SensitiveLists(
+        severe=_terms(raw.get("severe", []), "severe"),
+        elevated=_terms(raw.get("elevated", []), "elevated"),
+        markers={g: _terms(raw.get(g, []), g) for g in GENRES if g in raw},
+        idioms=_terms(raw.get("idioms", []), "idioms"),
+    )
 
 
 def _no_unknown_keys(raw: Mapping[str, Any], allowed: frozenset[str], where: str) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from monitor.errors import ConfigError
-from monitor.topics import Rule, SensitiveHit, Taxonomy, Topic
+from monitor.topics import GENRES, MarkerHit, Rule, SensitiveHit, Taxonomy, Topic
 
 CONFIG = Path(__file__).resolve().parents[2] / "config"
 
@@ -66,7 +66,10 @@ def test_shipped_taxonomy_on_real_texts(
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("戒毒所一学员死亡的传言不实，所方辟谣", [("死亡", "severe"), ("辟谣", "elevated")]),
+        # 辟谣 is a genre marker now, not a complaint word (see test_markers_*)
+        ("戒毒所一学员死亡的传言不实，所方辟谣", [("死亡", "severe")]),
+        ("公证处态度恶劣，还不作为，我要投诉", [("投诉", "elevated"), ("不作为", "elevated"),
+                                                ("态度恶劣", "elevated")]),
         (
             "公证处推诿扯皮，跑了好几趟还没办成",
             [("推诿", "elevated"), ("扯皮", "elevated"), ("跑了好几趟", "elevated")],
@@ -82,6 +85,138 @@ def test_sensitive_terms_severe_first_then_config_order(
     result = shipped.match(text)
     assert [(h.term, h.level) for h in result.sensitive] == expected
     assert result.severity == (expected[0][1] if expected else None)
+
+
+# -- markers: what kind of post, whose side (config/sensitive.yaml) ----------------------------
+
+MARKER_CASES = [
+    # text, genre, terms expected among that genre's hits
+    ("【#辟谣#】网传“戒毒所学员被打致死”不实！经核查，该戒毒人员系突发疾病", "debunk",
+     ("辟谣", "不实", "经核查")),
+    ("戒毒所学员“被打致死”系谣言 省戒毒管理局发布情况说明", "debunk", ("系谣言", "情况说明")),
+    ("【普法】社区矫正对象剪断定位腕带会怎样？", "explainer", ("普法",)),
+    ("根据《社区矫正法》第二十九条规定，可以使用电子定位装置", "explainer", ("条规定",)),
+    ("省司法厅召开全省律师行业收费专项检查推进会", "notice", ("召开", "推进会", "专项检查")),
+    ("该对象已于11月23日被抓获并依法收监执行", "handled", ("被抓获", "收监执行")),
+    ("终于办下来了！！今天司法局的人陪着去，一个小时就出证了", "praise",
+     ("终于办下来了", "就出证了")),
+    ("本以为要请假回老家，结果手机上就办了", "praise", ("本以为",)),
+    ("支持司法局严查黑律师！终于有人管了", "support", ("支持司法局", "严查黑律师", "终于有人管了")),
+    ("请问社区矫正报到能否改在乡镇司法所", "request", ("请问", "能否")),
+    ("说好不赢不收费，结果扣走四成，这合理吗？电话也不接", "complaint", ("合理吗", "电话也不接")),
+    ("公证员私下索要好处费，不给就拖着", "misconduct", ("索要", "好处费")),
+    ("听说某戒毒所有学员被打死了，转发让更多人看到", "rumour", ("听说", "转发让更多人看到")),
+]
+
+
+@pytest.mark.parametrize(("text", "genre", "terms"), MARKER_CASES)
+def test_markers_of_the_shipped_lists(
+    shipped: Taxonomy, text: str, genre: str, terms: tuple[str, ...]
+) -> None:
+    found = shipped.match(text).marked(genre)  # type: ignore[arg-type]
+    assert set(terms) <= set(found), found
+
+
+def test_markers_are_reported_in_genre_then_config_order(shipped: Taxonomy) -> None:
+    result = shipped.match("听说公证处索要好处费？请问能否投诉")
+    genres = [h.genre for h in result.markers]
+    assert genres == sorted(genres, key=GENRES.index)
+    assert result.marked("rumour") == ("听说",)
+    assert result.marked("misconduct") == ("索要", "好处费")
+    assert result.marked("request") == ("请问", "能否")
+    # the complaint word is still a sensitive term: markers are an extra role, not a new scan
+    assert [h.term for h in result.sensitive] == ["投诉"]
+    assert shipped.match("调解员耐心细致，群众点赞").marked("complaint") == ()
+
+
+def test_a_term_can_be_topic_keyword_sensitive_term_and_marker_at_once() -> None:
+    taxonomy = Taxonomy(
+        [Topic(id="cc", name="社区矫正", keywords=("脱管",))],
+        severe=("脱管",),
+        markers={"rumour": ("脱管",), "debunk": ("不实",)},
+    )
+    result = taxonomy.match("网传脱管不实")
+    assert result.topics == ("cc",)
+    assert result.sensitive == (SensitiveHit("脱管", "severe"),)
+    assert result.markers == (MarkerHit("不实", "debunk"), MarkerHit("脱管", "rumour"))
+
+
+def test_unknown_marker_kind_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="unknown marker kind"):
+        Taxonomy([Topic(id="a", name="甲", keywords=("甲",))], markers={"gossip": ("听说",)})
+    with pytest.raises(ConfigError, match=r"unknown key\(s\) gossip"):
+        Taxonomy.from_mapping(_topics(), {"severe": ["死亡"], "gossip": ["听说"]})
+    with pytest.raises(ConfigError, match=r"praise\[1\]: empty term"):
+        Taxonomy.from_mapping(_topics(), {"praise": ["点赞", ""]})
+
+
+# -- idioms: a sensitive term inside an unrelated phrase ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "severe"),
+    [
+        ("这家律所律师费跳楼价，打死我也不信是真的", []),
+        ("律师咨询时被打扰了好几次", []),
+        ("县司法局召开会议，要求严防脱管漏管", []),
+        ("政策解读：对存在脱管风险的社区矫正对象使用电子定位", []),
+        # the term still counts when it also occurs outside the idiom
+        ("打死我也不信，可戒毒所真有人被打死了", ["被打", "打死"]),
+        ("严防脱管喊了一年，结果还是脱管了", ["脱管"]),
+        ("服刑人员跳楼", ["跳楼"]),
+    ],
+)
+def test_sensitive_term_inside_an_idiom_does_not_count(
+    shipped: Taxonomy, text: str, severe: list[str]
+) -> None:
+    found = [h.term for h in shipped.match(text).sensitive if h.level == "severe"]
+    assert [t for t in found if t in ("打死", "被打", "跳楼", "脱管")] == severe
+
+
+# -- off-topic senses vetoed by a topic's exclude list -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "郑州牙齿矫正中心开业，隐形矫正八折",
+        "孩子视力矫正做了半年，效果不错",
+        "新赛季的监狱地图太难了，越狱关卡卡了一晚上",
+        "最近在追律政剧，《精英律师》里的律师都好帅",
+        "监狱风云重映，还是那么好看",
+    ],
+)
+def test_off_topic_senses_match_no_topic(shipped: Taxonomy, text: str) -> None:
+    assert shipped.match(text).topics == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "watch"),
+    [
+        # another province's 司法厅 does not name this office …
+        ("江苏省司法厅发布2026年度律师行业典型案例", ()),
+        ("山东省司法厅：全面推行公证“最多跑一次”", ()),
+        # … but ours still counts beside it, and so does a bare 省司法厅 elsewhere in the text
+        ("江苏省司法厅与河南省司法厅签署区域合作协议", ("河南省司法厅", "省司法厅")),
+        ("浙江省司法厅推行视频公证，省司法厅相关负责人表示我省也将试点", ("省司法厅",)),
+        ("省司法厅公布2026年行政复议典型案例", ("省司法厅",)),
+    ],
+)
+def test_other_offices_names_are_not_watch_hits(
+    shipped: Taxonomy, text: str, watch: tuple[str, ...]
+) -> None:
+    assert shipped.match(text).watch_hits == watch
+
+
+def test_watch_exclude_is_validated() -> None:
+    with pytest.raises(ConfigError, match=r"watch_exclude\[0\]: empty term"):
+        Taxonomy.from_mapping({**_topics(), "watch_exclude": [""]}, {})
+
+
+def test_excludes_do_not_hide_the_real_sense(shipped: Taxonomy) -> None:
+    assert shipped.match("社区矫正中心开展矫正对象集中教育").topics[0] == "community_corrections"
+    assert "prisons" in shipped.match("服刑人员家属反映监狱会见难").topics
+    assert "lawyers" in shipped.match("律师事务所乱收费被查").topics
 
 
 def test_sensitive_alone_does_not_make_an_item_relevant(shipped: Taxonomy) -> None:

@@ -27,7 +27,7 @@ def upgrade() -> None:
         batch.create_index(op.f("ix_events_merged_into"), ["merged_into"])
     op.create_table(
         "event_terms",
-        sa.Column("term", sa.String(length=16), nullable=False),
+        sa.Column("term", sa.String(length=64), nullable=False),
         sa.Column("event_id", sa.Integer(), nullable=False),
         sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["event_id"], ["events.id"],
