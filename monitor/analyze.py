@@ -17,6 +17,7 @@ from monitor.event_store import EventSettings, EventUpdate, attach
 from monitor.flagging import FlagDecision, FlagPolicy, decide
 from monitor.models import Item, Source
 from monitor.office import OwnVoice
+from monitor.remit import elsewhere
 from monitor.sentiment.base import Scorer, Sentiment
 from monitor.stories import field_vocabulary
 from monitor.topics import Taxonomy
@@ -86,8 +87,9 @@ def analyze_items(
         name, kind = sources.get(item.source_id, ("", "news"))
         mine = own.is_own(name, item.author)
         # The office's own release is the answer, never an alert (however negative the
-        # story it answers reads).
-        decision = None if mine else decide(match, sentiment, policy, names, kind=kind)
+        # story it answers reads); another province's story is that province's to answer.
+        decision = (None if mine or elsewhere(text) is not None
+                    else decide(match, sentiment, policy, names, kind=kind))
         # Conditional on the state we came from: if another worker analysed this item
         # meanwhile (a redelivered batch running side by side), this write does nothing.
         done = session.execute(
