@@ -210,7 +210,7 @@ _NOT_A_NAME = frozenset("一这那该此某家个的在是了到与及等所区�
 _GENERIC_PREFIX = frozenset(
     "乡镇 基层 当地 各地 全省 全市 全国 我市 我省 本市 本地 县级 市级 省级 地方 街道 社区 "
     "城市 农村 附近 小区 村里 周边 有关 相关 正规 专业 司法 法律 公共 国家 省内 市内 多家 "
-    "各级 涉事 这所 那所".split())
+    "各级 涉事 这所 那所 希望 建议 要求 去了 到了 来到 前往".split())
 # Numbers that name a thing (the 12348 hotline, a sum of 28000): three digits or more, not a
 # year, which every story of the year shares.
 _NUMBER = re.compile(r"(?<![0-9])(?!(?:19|20)[0-9]{2}(?![0-9]))[0-9]{3,}(?![0-9])")
@@ -224,6 +224,27 @@ _BOOK = re.compile(r"《([^《》]{4,40})》")
 _TAG = re.compile(r"#([^#\n]{4,40})#")
 
 
+# An incident in custody or under supervision, by the kind of place and what happened: a
+# rumour, its debunk, a relative's post and a board question about one death in a 戒毒所 often
+# name neither the place nor the person ("某戒毒所"), but all say 戒毒所 and 打死/死亡.
+_CUSTODY = {
+    "戒毒": "戒毒所", "监狱": "监狱", "服刑人员": "监狱", "狱警": "监狱", "看守所": "看守所",
+    "社区矫正": "社区矫正", "矫正对象": "社区矫正", "缓刑": "社区矫正",
+}
+_INCIDENT = {
+    "死亡": "死亡", "猝死": "死亡", "身亡": "死亡", "打死": "死亡", "致死": "死亡", "死了": "死亡",
+    "没了": "死亡", "离世": "死亡", "殴打": "殴打", "被打": "殴打", "打人": "殴打", "体罚": "殴打",
+    "虐待": "殴打", "脱逃": "脱逃", "越狱": "脱逃", "脱管": "脱逃", "腕带": "脱逃", "在逃": "脱逃",
+}
+
+
+def incidents(text: str) -> list[str]:
+    """Incident keys (NAME_MARK + kind of place + what happened) the text names."""
+    places = {kind for word, kind in _CUSTODY.items() if word in text}
+    what = {kind for word, kind in _INCIDENT.items() if word in text}
+    return sorted(f"{NAME_MARK}{p}·{w}" for p in places for w in what)
+
+
 def names(text: str) -> list[str]:
     """What the text names, as anchor keys (NAME_MARK + …): institutions, numbers, people by
     title, the documents it cites by 《title》 and its #hashtags# (one matter's tag)."""
@@ -235,7 +256,7 @@ def names(text: str) -> list[str]:
         if not (set(prefix) & _NOT_A_NAME) and prefix not in _GENERIC_PREFIX:
             out.append(f"{NAME_MARK}{prefix}{kind}")
     out.extend(NAME_MARK + n for n in _NUMBER.findall(text))
-    return out
+    return out + incidents(text)
 
 
 def tokens(text: str, extra: frozenset[str] = frozenset()) -> list[tuple[str, bool]]:
@@ -375,6 +396,10 @@ def index_terms(profile: Mapping[str, float], k: int = INDEX_TERMS) -> list[str]
     return [t for t, _ in sorted(profile.items(), key=lambda kv: (-kv[1], kv[0]))[:k]]
 
 
+def _places(vector: Mapping[str, float]) -> set[str]:
+    return {t for t in vector if t in _CITIES or t in _COUNTIES}
+
+
 def best_story(vector: Mapping[str, float], candidates: Iterable[tuple[int, Mapping[str, float]]],
                policy: StoryPolicy) -> list[tuple[float, int]]:
     """Every candidate (event id, profile) the post joins, best first: cosine at or above the
@@ -383,9 +408,15 @@ def best_story(vector: Mapping[str, float], candidates: Iterable[tuple[int, Mapp
     hits: list[tuple[float, int]] = []
     if not vector:
         return hits
+    places = _places(vector)
     for key, profile in candidates:
         score, shared = cosine(vector, profile)
         if score < policy.threshold or shared < policy.min_shared:
+            continue
+        other = _places(profile)
+        if places and other and not places & other:
+            # Both say where, and not the same place: two matters of one kind (an escape in
+            # 洛阳, another in 周口), however alike their words.
             continue
         if score < policy.unanchored:
             level = max((anchor_level(t) for t in vector if t in profile), default=0)

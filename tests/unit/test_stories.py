@@ -93,8 +93,22 @@ def test_names_a_post_uses(text: str, expected: str) -> None:
     assert expected in names(text)
 
 
-@pytest.mark.parametrize("text", ["乡镇司法所的同志很负责", "今天去区公共法律服务中心咨询",
-                                  "2026年的工作", "当地公证处"])
+def test_an_incident_in_custody_is_named_by_place_kind_and_what_happened() -> None:
+    rumour = names("听说某戒毒所有学员被打死了，家属都不让见人")
+    debunk = names("戒毒所学员“被打致死”系谣言 省戒毒管理局发布情况说明")
+    assert f"{NAME_MARK}戒毒所·死亡" in set(rumour) & set(debunk)
+    assert not [n for n in names("戒毒所开放日：家属走进所区") if "·" in n]
+
+
+def test_two_places_that_differ_keep_two_matters_apart(vector) -> None:
+    escape_ly = vector("洛阳一社区矫正对象剪断定位腕带脱管，警方已介入")
+    escape_zk = vector("周口一社区矫正对象剪断腕带脱管，派出所正在找人")
+    assert not joins(escape_zk, escape_ly)
+    assert joins(vector("听说有个社区矫正的人剪了腕带跑了，警方已介入"), escape_ly)
+
+
+@pytest.mark.parametrize("text", ["乡镇司法所的同志很负责", "希望司法所多来村里",
+                                  "今天去区公共法律服务中心咨询", "2026年的工作", "当地公证处"])
 def test_words_before_an_institution_that_name_none(text: str) -> None:
     assert names(text) == []
 
