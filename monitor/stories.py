@@ -203,14 +203,14 @@ _INSTITUTION_KINDS = {
     "公共法律服务中心": "公法中心", "考点": "考点",
 }
 _INSTITUTION = re.compile(
-    "([\u4e00-\u9fff0-9]{2})(?:[市区县])?(" + "|".join(sorted(_INSTITUTION_KINDS, key=len,
+    "([\u4e00-\u9fff0-9]{2})(?:[市区县])?某?(" + "|".join(sorted(_INSTITUTION_KINDS, key=len,
                                                              reverse=True)) + ")")
 _NOT_A_NAME = frozenset("一这那该此某家个的在是了到与及等所区县市省去来找给向从对")
 # Words that stand before an institution's kind without naming one.
 _GENERIC_PREFIX = frozenset(
     "乡镇 基层 当地 各地 全省 全市 全国 我市 我省 本市 本地 县级 市级 省级 地方 街道 社区 "
     "城市 农村 附近 小区 村里 周边 有关 相关 正规 专业 司法 法律 公共 国家 省内 市内 多家 "
-    "各级 涉事 这所 那所 希望 建议 要求 去了 到了 来到 前往".split())
+    "各级 涉事 这所 那所 希望 建议 要求 去了 到了 来到 前往 隔离 强制".split())
 # Numbers that name a thing (the 12348 hotline, a sum of 28000): three digits or more, not a
 # year, which every story of the year shares.
 _NUMBER = re.compile(r"(?<![0-9])(?!(?:19|20)[0-9]{2}(?![0-9]))[0-9]{3,}(?![0-9])")
