@@ -12,11 +12,26 @@ import pytest
 import redis as redis_lib
 
 from monitor.settings import Settings, load_settings
+from monitor.topics import Taxonomy
+from responders.sla import SLA
 from tasks.embedded import EmbeddedBroker
 from tasks.supervise import Child, yuqing_argv
 from tests.conftest import BROKER_URL
+from tests.support.analysis import shipped_sla, shipped_taxonomy
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def taxonomy() -> Taxonomy:
+    """The shipped taxonomy (config/topics.yaml, config/sensitive.yaml)."""
+    return shipped_taxonomy()
+
+
+@pytest.fixture
+def sla() -> SLA:
+    """The shipped deadlines (config/sla.yaml)."""
+    return shipped_sla()
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float, what: str,

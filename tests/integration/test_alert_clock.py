@@ -21,23 +21,13 @@ from responders.alerts import open_alerts
 from responders.models import Alert
 from responders.sla import SLA
 from tests.integration.test_desk_api import Desk, alert_id, desk, login  # noqa: F401
+from tests.support.analysis import analyse
 from tests.support.scorers import AlwaysNegative
-from tests.support.settings import defaults, own_voice
 
 CONFIG = Path(__file__).resolve().parents[2] / "config"
 SEEN = datetime(2026, 11, 20, 4, 0, tzinfo=UTC)  # first sight, 12:00 in Shanghai
 # A severe term (被打) on a topic (戒毒) with negative sentiment: P1, the emergency clock.
 STORY = "网传某戒毒所学员被打致死，家属多次投诉无人理会，戒毒所至今没有说法。"
-
-
-@pytest.fixture
-def taxonomy() -> Taxonomy:
-    return Taxonomy.from_files(CONFIG / "topics.yaml", CONFIG / "sensitive.yaml")
-
-
-@pytest.fixture
-def sla() -> SLA:
-    return SLA.from_file(CONFIG / "sla.yaml")
 
 
 _n = 0
@@ -62,11 +52,7 @@ def _item(session: Session, name: str, text: str, published: datetime | None, *,
 
 def _alerts(session: Session, ids: list[int], taxonomy: Taxonomy, sla: SLA,
             now: datetime = SEEN) -> list[Alert]:
-    analyses = analyze_items(session, ids, scorer=AlwaysNegative(), taxonomy=taxonomy,
-                             policy=FlagPolicy.from_section(defaults().flagging), now=now,
-                             events=EventSettings.from_section(defaults().events),
-                             own=own_voice())
-    opened = open_alerts(session, analyses, sla, now)
+    opened = analyse(session, ids, now, taxonomy=taxonomy, sla=sla)
     session.commit()
     return [session.get_one(Alert, a) for a in opened]
 

@@ -20,6 +20,7 @@ from monitor.topics import Taxonomy
 from responders.alerts import open_alerts
 from responders.models import Alert
 from responders.sla import SLA
+from tests.support.analysis import analyse, source_row
 from tests.support.scorers import AlwaysNegative
 from tests.support.settings import defaults, own_voice
 
@@ -31,22 +32,8 @@ OTHER = ("平顶山市在全市推行一村一法律顾问全覆盖，群众通�
          "律师投诉处理也更便捷。")
 
 
-@pytest.fixture
-def taxonomy() -> Taxonomy:
-    return Taxonomy.from_files(CONFIG / "topics.yaml", CONFIG / "sensitive.yaml")
-
-
-@pytest.fixture
-def sla() -> SLA:
-    return SLA.from_file(CONFIG / "sla.yaml")
-
-
 def _source(session: Session, name: str, kind: str) -> int:
-    src = Source(name=name, url=f"https://example.cn/{name}", kind=kind, host="example.cn",
-                 interval_s=600, created_at=NOW, failure_count=0, items_seen=0)
-    session.add(src)
-    session.flush()
-    return src.id
+    return source_row(session, name, kind, NOW)
 
 
 _n = 0
@@ -68,11 +55,7 @@ def _item(session: Session, source_id: int, text: str, *, at: datetime = NOW,
 
 def _run(session: Session, ids: list[int], taxonomy: Taxonomy, sla: SLA,
          now: datetime = NOW) -> list[int]:
-    analyses = analyze_items(session, ids, scorer=AlwaysNegative(), taxonomy=taxonomy,
-                             policy=FlagPolicy.from_section(defaults().flagging), now=now,
-                             events=EventSettings.from_section(defaults().events),
-                             own=own_voice())
-    return open_alerts(session, analyses, sla, now)
+    return analyse(session, ids, now, taxonomy=taxonomy, sla=sla)
 
 
 def test_near_duplicates_and_reposts_share_one_event_and_one_alert(

@@ -20,8 +20,7 @@ from monitor.topics import Taxonomy
 from responders.alerts import open_alerts
 from responders.models import Alert, AuditEntry, Output
 from responders.sla import SLA
-from tests.support.scorers import AlwaysNegative
-from tests.support.settings import defaults, own_voice
+from tests.support.analysis import analyse, source_row
 
 CONFIG = Path(__file__).resolve().parents[2] / "config"
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -32,24 +31,6 @@ WAGES = ("新安县王某某农民工讨薪，十几个人在工地干了半年�
          "工钱一分没拿到，申请法律援助也没人管。")
 BRIDGE = ("新安县王某某他们十几个农民工讨薪，委托的就是洛阳恒正律师事务所，"
           "两万八代理费交了，律师不见人，法律援助到现在没立案。")
-
-
-@pytest.fixture
-def taxonomy() -> Taxonomy:
-    return Taxonomy.from_files(CONFIG / "topics.yaml", CONFIG / "sensitive.yaml")
-
-
-@pytest.fixture
-def sla() -> SLA:
-    return SLA.from_file(CONFIG / "sla.yaml")
-
-
-def _source(session: Session, name: str, kind: str) -> int:
-    src = Source(name=name, url=f"https://example.cn/{name}", kind=kind, host="example.cn",
-                 interval_s=600, created_at=NOW, failure_count=0, items_seen=0)
-    session.add(src)
-    session.flush()
-    return src.id
 
 
 def _item(session: Session, source_id: int, text: str, at: datetime, n: int) -> int:
@@ -63,11 +44,11 @@ def _item(session: Session, source_id: int, text: str, at: datetime, n: int) -> 
 
 def _run(session: Session, ids: list[int], taxonomy: Taxonomy, sla: SLA,
          now: datetime) -> list[int]:
-    analyses = analyze_items(session, ids, scorer=AlwaysNegative(), taxonomy=taxonomy,
-                             policy=FlagPolicy.from_section(defaults().flagging), now=now,
-                             events=EventSettings.from_section(defaults().events),
-                             own=own_voice())
-    return open_alerts(session, analyses, sla, now)
+    return analyse(session, ids, now, taxonomy=taxonomy, sla=sla)
+
+
+def _source(session: Session, name: str, kind: str) -> int:
+    return source_row(session, name, kind, NOW)
 
 
 def test_one_matter_told_by_three_outlets_is_one_event_and_one_alert(
