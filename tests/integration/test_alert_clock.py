@@ -24,7 +24,6 @@ from tests.integration.test_desk_api import Desk, alert_id, desk, login  # noqa:
 from tests.support.analysis import analyse
 from tests.support.scorers import AlwaysNegative
 
-CONFIG = Path(__file__).resolve().parents[2] / "config"
 SEEN = datetime(2026, 11, 20, 4, 0, tzinfo=UTC)  # first sight, 12:00 in Shanghai
 # A severe term (被打) on a topic (戒毒) with negative sentiment: P1, the emergency clock.
 STORY = "网传某戒毒所学员被打致死，家属多次投诉无人理会，戒毒所至今没有说法。"

@@ -24,7 +24,6 @@ from tests.support.analysis import analyse, source_row
 from tests.support.scorers import AlwaysNegative
 from tests.support.settings import defaults, own_voice
 
-CONFIG = Path(__file__).resolve().parents[2] / "config"
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 STORY = ("网友反映洛阳市某公证处办理继承公证要求提供的证明材料过多，跑了五趟还没办成，"
          "群众投诉不断。洛阳市司法局回应称已责令整改。")

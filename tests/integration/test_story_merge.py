@@ -22,7 +22,6 @@ from responders.models import Alert, AuditEntry, Output
 from responders.sla import SLA
 from tests.support.analysis import analyse, source_row
 
-CONFIG = Path(__file__).resolve().parents[2] / "config"
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
 LAWYER = ("洛阳恒正律师事务所收了两万八代理费，开庭前一次都没见过律师，"
