@@ -13,7 +13,7 @@ from functools import lru_cache
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from monitor.event_store import EventSettings, EventUpdate, attach
+from monitor.event_store import EventSettings, EventUpdate, attach, item_text
 from monitor.flagging import FlagDecision, FlagPolicy, decide
 from monitor.models import Item, Source
 from monitor.office import OwnVoice
@@ -35,13 +35,6 @@ class Analysis:
     # The office's own post (monitor.office): never flagged, but it joins its event, where
     # the desk shows it as 本单位已发声.
     own: bool = False
-
-
-def item_text(item: Item) -> str:
-    """What is judged: the title and the body, once (feeds often repeat the title)."""
-    if item.title and item.text.startswith(item.title):
-        return item.text
-    return f"{item.title}\n{item.text}".strip()
 
 
 @lru_cache(maxsize=8)

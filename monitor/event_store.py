@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import Table, bindparam, delete, select, text, update
 from sqlalchemy.orm import Session
 
 from monitor.bursts import (
@@ -141,7 +141,7 @@ def attach(
     earliest = min(min(seen_at(i) for i in pending), now)
     horizon = earliest - timedelta(days=cfg.window_days)
     background = load_background()
-    vectors = {i.id: story_vector(_text(i), background, vocabulary, cfg.stories)
+    vectors = {i.id: story_vector(item_text(i), background, vocabulary, cfg.stories)
                for i in pending}
     index = _CandidateIndex.load(session, horizon,
                                  {t for v in vectors.values() for t in v})
@@ -154,7 +154,7 @@ def attach(
     # Originals before reposts: a batch (an imported file, a search page) may list a repost
     # before the post it names, and the repost can only join an event that exists.
     for item in sorted(pending, key=lambda i: (i.repost_of is not None, i.id)):
-        sig = signature(_text(item))
+        sig = signature(item_text(item))
         item.signature = sig
         vector = vectors[item.id]
         kind = kinds.get(item.source_id, "news")
@@ -216,10 +216,12 @@ def attach(
     return {item_id: updates[_resolve(merged, eid)] for item_id, eid in item_event.items()}
 
 
-def _text(item: Item) -> str:
-    if item.title and not item.text.startswith(item.title):
-        return f"{item.title}\n{item.text}"
-    return item.text or item.title
+def item_text(item: Item) -> str:
+    """What is judged and compared: the title and the body, once (feeds often repeat the
+    title)."""
+    if item.title and item.text.startswith(item.title):
+        return item.text
+    return f"{item.title}\n{item.text}".strip()
 
 
 def _resolve(merged: Mapping[int, int], event_id: int) -> int:
@@ -320,10 +322,10 @@ class _CandidateIndex:
         if not rows:
             return
         session.execute(insert_ignore(session, EventTerm.__table__), rows)
-        for ev in events:
-            session.execute(update(EventTerm).where(EventTerm.event_id == ev.id)
-                            .values(last_seen_at=ev.last_seen_at)
-                            .execution_options(synchronize_session=False))
+        seen = [{"eid": ev.id, "seen": ev.last_seen_at} for ev in events if ev.kind != "merged"]
+        table = cast(Table, EventTerm.__table__)
+        session.execute(update(table).where(table.c.event_id == bindparam("eid"))
+                        .values(last_seen_at=bindparam("seen")), seen)
 
 
 def _chunks(values: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:

@@ -8,18 +8,22 @@ people (王某), the specific thing that happened (猝死, 家属, 尸检). So e
 weighted term vector and is compared with the *profile* of each likely event (the sum of its
 posts' vectors), by cosine.
 
-Terms are character bigrams of the post's Chinese text (Chinese has no spaces; a segmenter
-would add a dependency and its errors, while bigrams of a name are as distinctive as the
-name). A bigram's weight is sublinear term frequency × its inverse document frequency in a
-background of general Weibo text (monitor/story_data/, built by `python -m monitor.stories`):
-"我们", "一个", "网友" weigh little, a place name weighs much. Two more corrections make the
-weight mean "says which story" rather than "is unusual in general Weibo":
+Terms are words: forward maximum matching against the shipped 100,000-word dictionary (the
+sentiment lexicon's words; a segmenter would add a dependency and its errors), each run of
+characters the dictionary does not know kept as one term — that is where names are. A term's
+weight is sublinear term frequency × its inverse document frequency in a background of
+general Weibo text (monitor/story_data/, built by `python -m monitor.stories`): "我们",
+"一个", "网友" weigh little, a place name weighs much. Two more corrections make the weight
+mean "says which story" rather than "is unusual in general Weibo":
 
 - the field's own vocabulary (the taxonomy's keywords and sensitive terms, and a short list of
   public-affairs words such as 司法、部门、回应、通报) is rare on general Weibo but says only
   "this is about our field": it is damped, or every 戒毒所 story would be one story;
-- a bigram in front of a place or institution suffix (…市, …区, …县, …所, …院) is part of a
-  name and is boosted.
+- names are also filed as *anchors* under marked keys (NAME_MARK): districts and counties,
+  people as reports write them, institutions by their own name, numbers, #hashtags#,
+  《documents》 and incidents in custody (`names`, `anchor_level`). Without a shared anchor
+  two posts must be far more alike to count as one matter; two posts that name different
+  places never do.
 
 Why not an embedding: none ships in the project, the workers have a budget of a few hundred
 microseconds per post, and names, which decide "same matter or not", are what a small vector
@@ -37,6 +41,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from monitor.errors import ConfigError
 from monitor.text import normalize_text
 
 __all__ = [
@@ -66,7 +71,7 @@ _GENERIC = (
     "中国 河南 河南省 省司法厅 司法厅 司法局 本报 新闻 日报 报道 发生 当地 一名 一位 多名 "
     "人民 政府 服务 管理 社会 法治 公安 机关 部分 进一步 加强 推进 开展 落实 全省 全市"
 )
-# Suffixes that end a place's or an institution's name: the bigram before one is part of it.
+# Suffixes that end a place's or an institution's name: the term before one is part of it.
 _NAME_SUFFIX = frozenset("省市县区镇乡村街路所院局处校厂矿狱")
 _ADMIN_SUFFIX = frozenset("省市区县")
 # Henan's prefecture-level cities: naming one says where, but many stories share a city.
@@ -100,7 +105,7 @@ _FILLER = re.compile(r"转发微博|轉發微博|展开全文|全文|网页链�
 
 @dataclass(frozen=True)
 class BackgroundIdf:
-    """Document frequencies of bigrams in a background corpus: idf = ln((N + 1)/(df + 1))."""
+    """Document frequencies of terms in a background corpus: idf = ln((N + 1)/(df + 1))."""
 
     docs: int
     df: Mapping[str, int]
@@ -126,14 +131,12 @@ class StoryPolicy:
 
 
 def load_background(path: Path = STORY_DATA) -> BackgroundIdf:
-    """The shipped background (gzip TSV: first line "#docs\\tN", then "bigram\\tdf")."""
+    """The shipped background (gzip TSV: first line "#docs\\tN", then "term\\tdf")."""
     return _load(str(path))
 
 
 @lru_cache(maxsize=4)
 def _load(path: str) -> BackgroundIdf:
-    from monitor.errors import ConfigError
-
     try:
         lines = gzip.decompress(Path(path).read_bytes()).decode("utf-8").splitlines()
     except (OSError, EOFError, UnicodeDecodeError) as exc:
@@ -428,7 +431,7 @@ def best_story(vector: Mapping[str, float], candidates: Iterable[tuple[int, Mapp
 
 
 def build_background(texts: Iterable[str], out: Path, min_df: int = 2) -> int:
-    """Write the background file from general texts: bigram document frequencies (df ≥ min_df)
+    """Write the background file from general texts: term document frequencies (df ≥ min_df)
     over the texts' story text. Byte-for-byte reproducible. Returns the number of documents."""
     df: Counter[str] = Counter()
     docs = 0
