@@ -26,9 +26,11 @@ from responders.workflow import OPEN_ALERT_STATES
 PRIORITY_ORDER = ("P1", "P2", "P3")
 
 
-def _escalate(session: Session, update: EventUpdate, sla: SLA, now: datetime) -> int | None:
+def _escalate(session: Session, update: EventUpdate, sla: SLA, now: datetime,
+              story: tuple[datetime | None, datetime]) -> int | None:
     """Raise the event's existing alert to the event's new priority; None when it is not
-    higher (an alert is never lowered by later, calmer items)."""
+    higher (an alert is never lowered by later, calmer items). `story` is the publication
+    and first sight of this batch's items of the event (_story_times)."""
     alert = session.scalars(select(Alert).where(Alert.item_id == update.first_item_id)
                             ).one_or_none()
     if alert is None or update.priority is None:
@@ -36,16 +38,20 @@ def _escalate(session: Session, update: EventUpdate, sla: SLA, now: datetime) ->
     if PRIORITY_ORDER.index(update.priority) >= PRIORITY_ORDER.index(alert.priority):
         return None
     old = alert.priority
+    # A late-found story grown only by posts that are themselves late finds (an archive
+    # polled in several batches) is still old news: it stays 回溯, off the emergency clock.
+    # Grown by live posts it is news again (below).
+    late = alert.backfill and sla.clock(*story).backfill
     # The stricter clock runs from when we learned the story became bigger, but never later
     # than the deadline already promised.
-    deadline = sla.deadline(update.priority, now, kind=update.kind)
+    deadline = sla.deadline(update.priority, now, kind=update.kind, backfill=late)
     alert.priority = update.priority
     alert.sla_rule = deadline.rule
     alert.milestones = list(deadline.milestones)
     alert.due_at = min(alert.due_at, deadline.due_at)
     # A late-found story that grows now is live news again: it is on the emergency clock
     # from now, so it is no longer shown as 回溯 (the reason in words stays, as history).
-    alert.backfill = False
+    alert.backfill = late
     alert.reasons = [*alert.reasons, f"升级 {old}→{update.priority}", *update.reasons]
     alert.topics = list(dict.fromkeys([*alert.topics, *update.topics]))
     session.flush()
@@ -72,10 +78,13 @@ def open_alerts(
                     created.append(kept)
             if update.priority is None:
                 continue
+            story = [a.item_id for a in analyses
+                     if a.event is not None and a.event.event_id == update.event_id]
             exists = session.scalar(select(Alert.id).where(
                 Alert.item_id == update.first_item_id))
             if exists is not None:
-                escalated = _escalate(session, update, sla, now)
+                escalated = _escalate(session, update, sla, now,
+                                      _story_times(session, story, now))
                 if escalated is not None:
                     created.append(escalated)
                 continue
@@ -85,8 +94,6 @@ def open_alerts(
                        and a.decision is not None]
             best = min(flagged, key=lambda d: PRIORITY_ORDER.index(d.priority), default=None)
             reasons = [*(best.reasons if best else ()), *update.reasons]
-            story = [a.item_id for a in analyses
-                     if a.event is not None and a.event.event_id == update.event_id]
             new_id = _insert(session, stmt, update.first_item_id, update.priority,
                              list(dict.fromkeys(reasons)), list(update.topics), sla, now,
                              kind=update.kind, story=_story_times(session, story, now))

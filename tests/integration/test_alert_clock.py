@@ -135,6 +135,27 @@ def test_a_backfill_story_that_grows_now_is_escalated_onto_the_live_clock(
         assert grown.due_at == sla.deadline(grown.priority, later).due_at
 
 
+def test_a_backfill_story_grown_by_more_late_finds_stays_backfill(
+        sessions: sessionmaker[Session], taxonomy: Taxonomy, sla: SLA) -> None:
+    """An archive polled in several batches: the story's later posts were published days
+    before they were found too, so its growth is not live news and brings no 5-hour clock."""
+    complaint = "网友投诉某律师事务所乱收费，律师费远超合同约定，投诉到司法局也不作为。"
+    with sessions() as s:
+        first = _item(s, "g", complaint, SEEN - timedelta(hours=100), external_id="W10")
+        [old] = _alerts(s, [first], taxonomy, sla)
+        assert old.backfill
+        start = old.priority
+        later = SEEN + timedelta(hours=1)
+        repost = _item(s, "h", "转发：" + complaint, SEEN - timedelta(hours=99), fetched=later,
+                       repost_of="W10", reposts=20_000)
+        [grown] = _alerts(s, [repost], taxonomy, sla, now=later)
+        assert grown.id == old.id
+        assert ("P1", "P2", "P3").index(grown.priority) == ("P1", "P2", "P3").index(start) - 1
+        assert grown.backfill
+        assert grown.sla_rule == sla.deadline(grown.priority, later, backfill=True).rule
+        assert grown.due_at == old.due_at  # never later than promised, and no emergency clock
+
+
 def test_the_alert_page_and_api_show_publication_and_first_sight(desk: Desk) -> None:  # noqa: F811
     a = alert_id(desk, "P1")
     with desk.sessions() as s:
