@@ -219,6 +219,8 @@ class EventsSection(Section):
     story_unanchored: Share
     story_city_anchored: Share
     story_damp: Share
+    story_tagged: Share
+    story_followup_days: Duration
     bursts: BurstsSection
 
 

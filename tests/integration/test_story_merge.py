@@ -21,6 +21,7 @@ from responders.alerts import open_alerts
 from responders.models import Alert, AuditEntry, Output
 from responders.sla import SLA
 from tests.support.analysis import analyse, source_row
+from tests.support.settings import defaults
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
@@ -119,3 +120,27 @@ def test_a_bridging_post_merges_two_events_and_keeps_one_alert(
 
         # Redelivery of the bridge changes nothing.
         assert _run(s, [i.id for i in s.scalars(select(Item))], taxonomy, sla, bridge_at) == []
+
+
+def test_a_follow_up_weeks_later_joins_its_story_by_name_not_by_city(
+        sessions: sessionmaker[Session], taxonomy: Taxonomy, sla: SLA) -> None:
+    # The window for ordinary matches is events.window_days (7); the investigation's result,
+    # three weeks later, names the same institution and person, so it is the same story.
+    # Another matter in the same city at the same time is not, however long the window.
+    start = NOW - timedelta(days=21)
+    first = ("许昌仁和司法鉴定所把建安区李某某的两根肋骨骨折鉴定为轻微伤，家属质疑鉴定人"
+             "受人请托，要求重新鉴定。")
+    later = ("记者从许昌市司法局获悉，经重新鉴定，建安区李某某的损伤程度为轻伤二级。许昌仁和"
+             "司法鉴定所涉事鉴定人被立案调查。")
+    other = ("许昌魏都区一公证处办理继承公证要求提供几十年前的证明材料，群众跑了五趟还没办成，"
+             "投诉到司法局。")
+    with sessions() as s:
+        src = _source(s, "大河报", "news")
+        _run(s, [_item(s, src, first, start, 1)], taxonomy, sla, start)
+        _run(s, [_item(s, src, later, NOW, 2), _item(s, src, other, NOW, 3)], taxonomy, sla,
+             NOW)
+        s.commit()
+        by_text = {i.entry_id: i.event_id for i in s.scalars(select(Item))}
+        assert by_text["m2"] == by_text["m1"]
+        assert by_text["m3"] != by_text["m1"]
+        assert EventSettings.from_section(defaults().events).window_days < 21
