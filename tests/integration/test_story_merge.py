@@ -144,3 +144,35 @@ def test_a_follow_up_weeks_later_joins_its_story_by_name_not_by_city(
         assert by_text["m2"] == by_text["m1"]
         assert by_text["m3"] != by_text["m1"]
         assert EventSettings.from_section(defaults().events).window_days < 21
+
+
+def test_the_alert_is_headed_by_the_strongest_post_never_the_offices_own(
+        sessions: sessionmaker[Session], taxonomy: Taxonomy, sla: SLA) -> None:
+    # The office's notice comes first, a relative's complaint joins it, then a rumour of a
+    # death: one alert, headed by the complaint and then by the rumour — never by the notice.
+    notice = ("【情况通报】洛阳市涧西区第二强制隔离戒毒所学员张某某突发疾病，经送医抢救，目前"
+              "病情稳定，家属已到医院探视。")
+    relative = ("洛阳涧西第二强制隔离戒毒所的张某某是我表弟，所里说突发疾病，家属投诉了三天"
+                "都不让看监控，太不负责任了！")
+    rumour = ("听说洛阳涧西第二强制隔离戒毒所的张某某已经死亡了，是被打的，家属到现在见不到"
+              "人，转发扩散！")
+    with sessions() as s:
+        own = _source(s, "河南省戒毒管理局", "wechat")
+        weibo = _source(s, "微博搜索", "weibo")
+        ids = [_item(s, own, notice, NOW, 11)]
+        _run(s, ids, taxonomy, sla, NOW)
+        assert s.scalars(select(Alert)).all() == []   # the office's own release: no alert
+        later = NOW + timedelta(hours=1)
+        _run(s, [_item(s, weibo, relative, later, 12)], taxonomy, sla, later)
+        alert = s.scalars(select(Alert)).one()
+        headline = s.get(Item, alert.item_id)
+        assert headline is not None and headline.entry_id == "m12"
+        first = alert.priority
+        latest = NOW + timedelta(hours=2)
+        changed = _run(s, [_item(s, weibo, rumour, latest, 13)], taxonomy, sla, latest)
+        s.commit()
+        alert = s.scalars(select(Alert)).one()
+        assert changed == [alert.id] and alert.priority == "P1" != first
+        headline = s.get(Item, alert.item_id)
+        assert headline is not None and headline.entry_id == "m13"
+        assert len({i.event_id for i in s.scalars(select(Item))}) == 1
