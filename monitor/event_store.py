@@ -69,7 +69,8 @@ class EventSettings:
                                 min_shared=events.story_min_shared, damp=events.story_damp,
                                 unanchored=events.story_unanchored,
                                 city_anchored=events.story_city_anchored,
-                                tagged=events.story_tagged),
+                                tagged=events.story_tagged,
+                                outage_hours=events.story_outage_hours),
             followup_days=max(events.story_followup_days, events.window_days),
         )
 
@@ -170,8 +171,7 @@ def attach(
                 joined.append(_resolve(merged, target))
         if not joined:
             joined = [_resolve(merged, e) for e in index.matches(
-                sig, vector, cfg, message=message,
-                stale_before=seen_at(item) - timedelta(days=cfg.window_days))]
+                sig, vector, cfg, message=message, at=seen_at(item))]
             joined = list(dict.fromkeys(joined))
         event: Event | None = None
         if joined:
@@ -292,12 +292,13 @@ class _CandidateIndex:
         return cls(postings, sketches, profiles, {}, kinds, seen)
 
     def matches(self, sketch: Sequence[int], vector: Mapping[str, float],
-                cfg: EventSettings, *, message: bool, stale_before: datetime) -> list[int]:
+                cfg: EventSettings, *, message: bool, at: datetime) -> list[int]:
         """Every candidate the post joins: its best near-duplicate, then every event whose
         profile it matches as a story (best first). A citizen's message never joins another
         message: two citizens asking the same thing are two requests, each owed a reply.
-        An event last seen before `stale_before` (the post's own time less the event window)
+        An event last seen more than the event window before the post (`at`, its own time)
         is joined only as a follow-up: sharing a follow-up anchor with the post."""
+        stale_before = at - timedelta(days=cfg.window_days)
         anchors = [t for t in vector if followup_anchor(t)]
         near = {e for t in vector for e in self.terms.get(t, ())
                 if not (message and self.kinds.get(e) == "message")
@@ -308,8 +309,11 @@ class _CandidateIndex:
                                   if e in self.sketches), cfg.cluster)
         if dup is not None:
             out.append(dup)
+        since = at - timedelta(hours=cfg.stories.outage_hours)
+        current = {e for e in near if e not in self.seen or self.seen[e] >= since}
         for _score, eid in best_story(vector, ((e, self.profiles[e]) for e in sorted(near)
-                                               if e in self.profiles), cfg.stories):
+                                               if e in self.profiles), cfg.stories,
+                                      current=current):
             if eid not in out:
                 out.append(eid)
         return out

@@ -36,7 +36,7 @@ import gzip
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -136,6 +136,8 @@ class StoryPolicy:
     # poster labelled the matter, and a relative's post under the tag shares few words with
     # the reports ("受伤的是我表哥 … 我们要一个说法").
     tagged: float
+    # A shared outage key (法考·故障) is such a label for events seen this recently.
+    outage_hours: float
 
 
 def load_background(path: Path = STORY_DATA) -> BackgroundIdf:
@@ -250,11 +252,30 @@ _INCIDENT = {
 }
 
 
+# A public service of the office that goes down, and how people say it is down: "法律职业资格
+# 申请网站打不开", "法考资格申请系统是崩了吗", "12348打了一上午打不通" — one outage told in
+# words that share almost nothing else. Keyed like an incident in custody (法考·故障).
+_SERVICES = {
+    "法考": "法考", "法律职业资格": "法考", "司法考试": "法考", "12348": "12348热线",
+    "法律服务热线": "12348热线", "法律服务网": "法律服务网", "河南法网": "法律服务网",
+    "公证处系统": "公证系统", "公证系统": "公证系统", "会见预约": "会见预约",
+}
+_OUTAGES = (
+    "崩了", "崩溃", "瘫痪", "宕机", "打不开", "无法登录", "登不上", "登不进", "进不去",
+    "无法访问", "打不通", "无法接通", "没人接", "无人接听", "系统故障", "机考故障", "系统拥堵",
+    "一直转圈", "转圈圈",
+)
+
+
 def incidents(text: str) -> list[str]:
-    """Incident keys (NAME_MARK + kind of place + what happened) the text names."""
+    """Incident keys (NAME_MARK + kind of place + what happened) the text names: an
+    incident in custody (戒毒所·死亡), a service of the office going down (法考·故障)."""
     places = {kind for word, kind in _CUSTODY.items() if word in text}
     what = {kind for word, kind in _INCIDENT.items() if word in text}
-    return sorted(f"{NAME_MARK}{p}·{w}" for p in places for w in what)
+    out = {f"{NAME_MARK}{p}·{w}" for p in places for w in what}
+    if any(word in text for word in _OUTAGES):
+        out.update(f"{NAME_MARK}{kind}·故障" for word, kind in _SERVICES.items() if word in text)
+    return sorted(out)
 
 
 def names(text: str) -> list[str]:
@@ -415,18 +436,32 @@ def _places(vector: Mapping[str, float]) -> set[str]:
 
 
 def best_story(vector: Mapping[str, float], candidates: Iterable[tuple[int, Mapping[str, float]]],
-               policy: StoryPolicy) -> list[tuple[float, int]]:
+               policy: StoryPolicy, *, current: Container[int] = ()) -> list[tuple[float, int]]:
     """Every candidate (event id, profile) the post joins, best first: cosine at or above the
     threshold with at least `min_shared` shared terms. More than one means the post bridges
-    events that are one story."""
+    events that are one story. `current`: the candidates seen within policy.outage_hours of
+    the post, for which a shared outage key (法考·故障) counts as a label like a matter tag
+    — the same service down a week later is another outage."""
     hits: list[tuple[float, int]] = []
     if not vector:
         return hits
     places = _places(vector)
     tags = {t for t in vector if _matter_tag(t)}
+    outages = {t for t in vector if _outage(t)}
     for key, profile in candidates:
         score, shared = cosine(vector, profile)
-        bar = policy.tagged if tags and any(t in profile for t in tags) else policy.threshold
+        down = [t for t in outages if t in profile]
+        if down and key not in current:
+            # an older outage of the same service: the key says nothing about this one
+            score -= sum(vector[t] * profile[t] for t in down)
+            shared -= len(down)
+            down = []
+        # An incident in custody in the same named place (洛阳 + 社区矫正·脱逃) is one matter
+        # too: the report, the capture and the analysis piece weeks later share little else.
+        placed = bool(places & _places(profile)) and any(
+            _incident(t) and t in profile for t in vector)
+        labelled = bool(down) or placed or any(t in profile for t in tags)
+        bar = policy.tagged if labelled else policy.threshold
         if score < min(bar, policy.threshold) or shared < policy.min_shared:
             continue
         other = _places(profile)
@@ -441,6 +476,16 @@ def best_story(vector: Mapping[str, float], candidates: Iterable[tuple[int, Mapp
         hits.append((score, key))
     hits.sort(key=lambda h: (-h[0], h[1]))
     return hits
+
+
+def _incident(term: str) -> bool:
+    return term.startswith(NAME_MARK) and "·" in term and not term.endswith("·故障")
+
+
+def _outage(term: str) -> bool:
+    # One service down at one time is one matter; one kind of incident in custody is not
+    # (two deaths in two prisons): only the outage key lowers the bar.
+    return term.startswith(NAME_MARK) and term.endswith("·故障")
 
 
 def _matter_tag(term: str) -> bool:

@@ -36,7 +36,7 @@ from tests.support.triage import (
 # rounded down a little so that noise does not fail the test but a regression does.
 FLOORS = {
     "pairwise_precision": 0.95,   # 0.972 (stories across sources, issue 12); was 1.000
-    "pairwise_recall": 0.87,      # 0.890 (follow-ups by name, matter tags); 0.810; was 0.095
+    "pairwise_recall": 0.88,      # 0.901 (follow-ups, matter tags, outages); 0.810; was 0.095
     "alert_precision": 0.93,      # 0.960 (48 of 50); 0.889; was 0.552
     "alert_recall": 0.95,         # 0.980 (48 of 49: X0274, fetched 5 days late, is missed)
     "p1_recall_alerted": 1.0,     # 1.000 (7 of 7)
@@ -45,7 +45,7 @@ FLOORS = {
 }
 CEILINGS = {
     "own_post_alerts": 0,              # 0; was 16
-    "alerts_per_alerted_story": 1.15,  # 1.080 (54 alerts on 50 stories); was 1.954
+    "alerts_per_alerted_story": 1.10,  # 1.040 (52 alerts on 50 stories); was 1.954
     "priority_under": 6,               # 5; was 6
 }
 

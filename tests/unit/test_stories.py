@@ -183,3 +183,28 @@ def test_a_shared_matter_tag_lowers_the_bar(vector) -> None:
 ])
 def test_follow_up_anchors(term: str, expected: bool) -> None:
     assert followup_anchor(term) is expected
+
+
+def test_one_service_down_is_named_as_an_outage() -> None:
+    for text in ("+1 法律职业资格申请网站打不开，还以为是我网不好", "法考资格申请系统是崩了吗？？",
+                 "12348打了一上午都无人接听"):
+        assert [n for n in names(text) if n.endswith("·故障")], text
+    assert not [n for n in names("法考成绩公布了，过了！") if n.endswith("·故障")]
+
+
+def test_an_outage_key_labels_the_matter_only_while_it_is_current() -> None:
+    down = f"{NAME_MARK}法考·故障"
+    post = {down: 0.6, "打不开": 0.5, "网站": 0.4, "下午": 0.48}
+    profile = {down: 0.5, "打不开": 0.2, "网站": 0.1, "首日": 0.6, "扩容": 0.55, "考生": 0.2}
+    assert best_story(post, [(1, profile)], POLICY, current={1})      # the same day
+    assert not best_story(post, [(1, profile)], POLICY, current=())   # a week later: another
+
+
+def test_an_incident_in_custody_in_the_same_place_labels_the_matter() -> None:
+    incident = f"{NAME_MARK}社区矫正·脱逃"
+    post = {incident: 0.5, "洛阳": 0.3, "十八": 0.3, "信息化": 0.75}
+    profile = {incident: 0.3, "洛阳": 0.2, "十八": 0.1, "抓获": 0.6, "收监": 0.6, "县有": 0.37}
+    assert cosine(post, profile)[0] < POLICY.threshold
+    assert best_story(post, [(1, profile)], POLICY)
+    elsewhere = {**{k: v for k, v in profile.items() if k != "洛阳"}, "周口": 0.2}
+    assert not best_story(post, [(1, elsewhere)], POLICY)
