@@ -38,6 +38,9 @@ _BLOCK = frozenset(
 _HSPACE = re.compile(r"[^\S\n]+")  # any whitespace except newline (includes NBSP, U+3000)
 _TRAILING_TAG = re.compile(r"<[A-Za-z/!?][^<>]*\Z")
 _ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
+# An emoticon picture whose alt names it in brackets, as Weibo writes them: <img alt="[doge]">,
+# <img alt="[允悲]">. The name carries sentiment, so it is kept as text; other alts are not.
+_EMOTICON_ALT = re.compile(r"^\[[^\[\]\s<>]{1,12}\]$")
 
 
 class _TextCollector(HTMLParser):
@@ -46,7 +49,14 @@ class _TextCollector(HTMLParser):
         self.parts: list[str] = []
         self._hidden = 0  # depth inside script/style/…
 
+    def _emoticon(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "img" and not self._hidden:
+            alt = dict(attrs).get("alt") or ""
+            if _EMOTICON_ALT.match(alt.strip()):
+                self.parts.append(alt.strip())
+
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._emoticon(tag, attrs)
         if tag in _INVISIBLE:
             self._hidden += 1
         elif tag in _BLOCK:
@@ -54,6 +64,7 @@ class _TextCollector(HTMLParser):
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         # <br/> must not open an invisible region that never closes.
+        self._emoticon(tag, attrs)
         if tag in _BLOCK:
             self.parts.append("\n")
 
