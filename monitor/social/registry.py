@@ -63,7 +63,7 @@ def parser_for(kind: str, config: Mapping[str, Any] | None = None) -> Parser:
         # times ("5分钟前") count from; the other parsers read absolute times only.
         if looks_like_json(body):
             if cfg.get("mapping") or cfg.get("format") == "json":
-                return parse_json_api(body, mapping=cfg.get("mapping") or {},
+                return parse_json_api(body, mapping=cfg.get("mapping") or {}, kind=kind,
                                       to_simplified=to_simplified, default_tz=default_tz)
             if kind == "weibo":
                 return parse_weibo_json(body, to_simplified=to_simplified,

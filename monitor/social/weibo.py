@@ -144,8 +144,9 @@ def _pictures(status: Mapping[str, Any]) -> list[str]:
         for pid in status.get("pic_ids") or list(infos):
             info = infos.get(pid)
             if isinstance(info, Mapping):
-                best = next((info[k] for k in ("largest", "original", "large", "bmiddle")
-                             if isinstance(info.get(k), Mapping)), {})
+                best: Mapping[str, Any] = next(
+                    (info[k] for k in ("largest", "original", "large", "bmiddle")
+                     if isinstance(info.get(k), Mapping)), {})
                 urls.append(str(best.get("url") or ""))
     for pic in status.get("pic_urls") or []:  # open API
         if isinstance(pic, Mapping) and pic.get("thumbnail_pic"):

@@ -282,3 +282,58 @@ def test_weibo_mid_and_bid_convert_both_ways(mid: str, bid: str) -> None:
 def test_weibo_bid_that_cannot_be_a_mid() -> None:
     assert bid_to_mid("P3xQrStUv") is None  # a group beyond seven digits
     assert bid_to_mid("abc-def") is None and mid_to_bid("x1") is None
+
+
+# -- today's 人民网 领导留言板 responses ----------------------------------------------------
+
+
+def test_board_response_data_envelope_with_answers_and_unix_datelines() -> None:
+    parsed = parser_for("board")((FIX / "board_people_list.json").read_bytes())
+    asked, answered, pending = parsed.entries
+    assert isinstance(asked, SocialEntry) and isinstance(answered, SocialEntry)
+    assert asked.title == "县法律援助中心拖延受理工伤案件"  # threadsTitle
+    assert asked.text.startswith("我于11月3日向县法律援助中心")  # threadsContent
+    assert asked.published_at == datetime(2025, 11, 26, 2, 40, tzinfo=UTC)  # dateline, seconds
+    assert asked.extra["message"] is True and asked.extra["state"] == "未回复"
+    assert answered.extra["state"] == "已回复"  # 已办理 is answered
+    assert answered.extra["reply"].startswith("您好！办理继承公证需提供")  # answerContent
+    assert answered.extra["reply_unit"] == "郑州市司法局"  # answerOrganization
+    assert answered.extra["reply_at"] == "2025-11-24T02:06:40+00:00"  # answerTime
+    assert isinstance(pending, SocialEntry)
+    assert pending.published_at == datetime(2025, 11, 24, 16, 0, tzinfo=UTC)  # milliseconds
+    # The thread with neither title nor text is an error for that thread, never an item.
+    assert [e.external_id for e in parsed.entries] == ["19500123", "19500456", "19500999"]
+    assert parsed.warnings == (
+        "1 message(s) have neither title nor text and were not stored: 19500789",)
+
+
+def test_board_result_data_single_thread() -> None:
+    [thread] = _parse("board", "board_people_detail.json")
+    assert thread.entry_id == "board:19500456"
+    assert thread.extra["reply_unit"] == "郑州市司法局"
+
+
+def test_board_that_says_it_failed_is_a_parse_error() -> None:
+    body = '{"result": "fail", "message": "访问过于频繁"}'.encode()
+    with pytest.raises(ParseError, match="refused the request: 访问过于频繁"):
+        parser_for("board")(body)
+
+
+def test_a_mapping_on_a_board_source_keeps_the_message_semantics() -> None:
+    mapping = {"items": "data.records", "id": "msgId", "title": "subject", "text": "body",
+               "time": "postTime", "region": "area", "state": "status",
+               "reply": "answer.text", "reply_unit": "answer.org", "reply_at": "answer.time"}
+    parsed = parser_for("board", {"mapping": mapping})(
+        (FIX / "board_vendor_mapped.json").read_bytes())
+    asked, answered = parsed.entries
+    assert isinstance(asked, SocialEntry) and isinstance(answered, SocialEntry)
+    assert asked.extra["message"] is True and asked.extra["state"] == "未回复"
+    assert asked.extra["region"] == "开封市"
+    assert answered.extra["state"] == "已回复"
+    assert answered.extra["reply_unit"] == "商丘市司法局"
+    assert answered.extra["reply_at"] == "2026-11-27T09:00:00+08:00"
+    assert parsed.warnings == ("post 3 has neither title nor text; skipped",)
+    # The same mapping on a news source is just posts.
+    [news, _] = parser_for("news", {"mapping": mapping})(
+        (FIX / "board_vendor_mapped.json").read_bytes()).entries
+    assert isinstance(news, SocialEntry) and "message" not in news.extra
