@@ -45,9 +45,12 @@ _XML_DECL = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<\?xml[^>]*?\?>", re.IGNORECASE 
 _DECL_ENCODING = re.compile(rb"""encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""", re.IGNORECASE)
 _CHARSET = re.compile(r"""charset\s*=\s*["']?([A-Za-z0-9._:-]+)""", re.IGNORECASE)
 _GB_FAMILY = frozenset({"gb2312", "gbk", "gb18030", "hz"})
-# Labels that decode any byte string at all, so their decoding proves nothing: when the
-# detector finds a multi-byte encoding that reads the body, it wins over these.
+# Labels that decode (nearly) any byte string, so their decoding proves nothing: when the
+# detector finds a multi-byte CJK encoding that reads the body — which random Latin text
+# never does — it wins over these.
 _DECODES_ANYTHING = frozenset({"latin_1", "iso8859_1", "cp1252", "ascii"})
+_MULTI_BYTE = frozenset({"gb18030", "big5", "big5hkscs", "cp950", "shift_jis", "cp932",
+                         "euc_jp", "euc_jis_2004", "euc_jisx0213", "euc_kr", "cp949"})
 _WIDE_CODECS = frozenset({"utf_16", "utf_16_be", "utf_16_le", "utf_32", "utf_32_be",
                           "utf_32_le"})
 
@@ -157,8 +160,7 @@ def decode_document(body: bytes, content_type: str | None, warnings: list[str]) 
     else:
         detected = detect(body)
         readable = [c for c, _ in candidates if _decodes(body, c)]
-        if readable and not (readable[0] in _DECODES_ANYTHING and detected
-                             and detected not in _DECODES_ANYTHING
+        if readable and not (readable[0] in _DECODES_ANYTHING and detected in _MULTI_BYTE
                              and _decodes(body, detected)):
             used = readable[0]
             if detected and detected != used and _decodes(body, detected):

@@ -35,9 +35,8 @@ _FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 _RAW_SPANS = re.compile(r"<!\[CDATA\[.*?\]\]>|<!--.*?-->", re.DOTALL)
 _AMP = re.compile(r"&(?:#([0-9]{1,8});|#[xX]([0-9A-Fa-f]{1,8});|([A-Za-z][A-Za-z0-9]{0,31})(;?))?")
 _XML_ENTITIES = frozenset({"amp", "lt", "gt", "quot", "apos"})
-# HTML's legacy entities that browsers read without ";" ("&nbsp", "&copy"), longest first so
-# "&notin" is not read as "&not" + "in".
-_LEGACY = sorted((k for k in html5 if not k.endswith(";")), key=len, reverse=True)
+# HTML's legacy entities that browsers read without ";" ("&nbsp", "&copy").
+_LEGACY = frozenset(k for k in html5 if not k.endswith(";"))
 _DECL_LATE = re.compile(r"^(\s*(?:<!--.*?-->\s*)+)(<\?xml[^>]*?\?>)", re.DOTALL)
 _DOCTYPE = re.compile(r"<!DOCTYPE\b", re.IGNORECASE)
 
@@ -86,17 +85,12 @@ def _fix_refs(part: str, counts: _Counts, in_dtd: bool) -> str:
                 return _numeric(html5[name + ";"])
             counts.undefined += 1
             return "&amp;" + name + ";"
-        # No ";": a legacy HTML entity, as browsers read it, unless it is the start of a
-        # query parameter ("&notify=1", "&copy2"): then the "&" is a bare ampersand.
-        rest = part[match.end():match.end() + 1]
-        for legacy in _LEGACY:
-            if name.startswith(legacy):
-                tail = name[len(legacy):]
-                if tail or not (rest.isascii() and (rest.isalnum() or rest == "=")):
-                    if not tail and rest != "=":
-                        counts.unterminated += 1
-                        return _numeric(html5[legacy]) + tail
-                break
+        # No ";": a legacy HTML entity as a whole word ("&nbsp" before a space or a Chinese
+        # character), as browsers read it; not the name of a query parameter ("&copy=2",
+        # "&notify=1", "&copy2"): there the "&" is a bare ampersand.
+        if name in _LEGACY and part[match.end():match.end() + 1] != "=":
+            counts.unterminated += 1
+            return _numeric(html5[name])
         counts.bare += 1
         return "&amp;" + name
     return _AMP.sub(swap, part)
@@ -212,9 +206,7 @@ class _Walk:
               and name == "title" and self.titles[-1] is None):
             self._title_depth, self._title_parts = depth, []
             self._title_plain = attrs.get("type", "") in ("text", "text/plain")
-        elif self._title_depth is not None:
-            # A tag inside an XHTML title: its text is the title's, the tag is not.
-            pass
+        # A tag inside an XHTML title adds nothing: its text is the title's (data()).
 
     def data(self, text: str) -> None:
         if self._title_depth is not None:
@@ -291,6 +283,7 @@ def _cut_at_break(document: bytes, broken: _Walk, where: str,
         parser.Parse(repaired, True)
     except (_Hostile, expat.ExpatError):
         raise ParseError(f"malformed XML: {where}") from None
-    warnings.append(f"the feed breaks off or is malformed ({where}); kept the {complete} "
-                    "entries complete before that point, dropped everything after it")
+    kept = "1 entry" if complete == 1 else f"{complete} entries"
+    warnings.append(f"the feed breaks off or is malformed ({where}); kept the {kept} "
+                    "complete before that point, dropped everything after it")
     return CheckedXml(walk.root, repaired, tuple(walk.titles))

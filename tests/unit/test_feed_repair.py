@@ -117,7 +117,7 @@ def test_a_break_inside_the_second_of_twelve_keeps_exactly_the_first() -> None:
     cut = TWELVE.index("省司法厅发布2026年度")
     feed = parse_feed(TWELVE[:cut].encode())
     assert [e.title for e in feed.entries] == TITLES[:1]
-    assert "kept the 1 entries complete before that point" in feed.warnings[-1]
+    assert "kept the 1 entry complete before that point" in feed.warnings[-1]
 
 
 # -- encodings ---------------------------------------------------------------------------
@@ -168,6 +168,16 @@ def test_gbk_declared_latin1_is_decoded_as_detected_with_a_warning() -> None:
     assert feed.entries[0].title == text
     assert feed.warnings == ("the XML declaration says iso-8859-1, but the feed is GB18030; "
                              "decoded as GB18030",)
+
+
+def test_a_true_latin1_label_is_honoured_without_a_warning() -> None:
+    text = ("Le ministère de la Justice a publié une réforme de l'aide juridictionnelle. "
+            "Les avocats réagissent à la décision du garde des Sceaux.")
+    body = ("<?xml version='1.0' encoding='iso-8859-1'?><rss version='2.0'><channel>"
+            f"<title>t</title><item><title>{text}</title></item></channel></rss>"
+            ).encode("latin-1")
+    feed = parse_feed(body)
+    assert feed.entries[0].title == text and feed.warnings == ()
 
 
 def test_invalid_bytes_after_a_utf8_bom_are_replaced_with_a_warning() -> None:

@@ -238,7 +238,7 @@ def test_truncated_feed_keeps_only_the_entries_complete_before_the_break() -> No
     assert feed.title == "河南省司法厅 - 工作动态"
     assert feed.warnings == (
         "the feed breaks off or is malformed (no element found at line 12, column 41); kept "
-        "the 1 entries complete before that point, dropped everything after it",
+        "the 1 entry complete before that point, dropped everything after it",
     )
 
 
