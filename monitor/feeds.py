@@ -170,6 +170,9 @@ def _entry(entry: Any, *, to_simplified: bool, default_tz: str, own_title: str |
     return FeedEntry(entry_id, title, text, link, author, published_at)
 
 
+_SAID_ONE_BY_ONE = 3  # entry problems named one by one before they are counted
+
+
 def parse_feed(
     body: bytes,
     *,
@@ -203,17 +206,24 @@ def parse_feed(
     if len(checked.entry_titles) == len(parsed.entries):
         own_titles = checked.entry_titles  # else the counts disagree: trust feedparser
     entries: list[FeedEntry] = []
+    undated: list[str] = []
     for index, raw in enumerate(parsed.entries, start=1):
         problems: list[str] = []
         own = _own_title(own_titles[index - 1], to_simplified=to_simplified) \
             if own_titles else None
         entry = _entry(raw, to_simplified=to_simplified, default_tz=default_tz,
                        own_title=own, problems=problems)
-        warnings.extend(f"entry {index}: {problem}; left undated" for problem in problems)
+        undated.extend(f"entry {index}: {problem}" for problem in problems)
+        if undated and len(undated) <= _SAID_ONE_BY_ONE and problems:
+            warnings.append(f"{undated[-1]}; left undated")
         if not (entry.title or entry.text or entry.link):
             warnings.append(f"entry {index} has no title, text or link; skipped")
             continue
         entries.append(entry)
+    if len(undated) > _SAID_ONE_BY_ONE:
+        # One line for a feed whose generator writes every date wrong, not one per entry.
+        warnings.append(f"{len(undated) - _SAID_ONE_BY_ONE} more entries have an impossible "
+                        "time zone too; left undated")
     feed_title = _plain(
         parsed.feed.get("title_detail"), parsed.feed.get("title", ""), to_simplified=to_simplified
     )

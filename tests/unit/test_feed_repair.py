@@ -285,3 +285,11 @@ def test_random_corruption_raises_only_parse_errors_and_stores_no_half_entry(
         same = ORIGINAL.get(entry.entry_id)
         if same is not None and originals.index(same) in untouched:
             assert entry == same  # an entry the corruption did not touch comes out whole
+
+
+def test_many_impossible_dates_are_counted_not_listed() -> None:
+    body = TWELVE.replace("+0800</pubDate>", "+zz:00</pubDate>")
+    feed = parse_feed(body.encode())
+    assert len(feed.entries) == 12 and all(e.published_at is None for e in feed.entries)
+    assert [w.split(":")[0] for w in feed.warnings[:3]] == ["entry 1", "entry 2", "entry 3"]
+    assert feed.warnings[3:] == ("9 more entries have an impossible time zone too; left undated",)
