@@ -78,6 +78,17 @@ def _decodes(body: bytes, codec: str) -> bool:
     return True
 
 
+def _cut_utf8(body: bytes) -> int | None:
+    """Where a UTF-8 body was cut inside its last character (a truncated download), or None
+    when it is not UTF-8 cut that way."""
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.reason == "unexpected end of data" and exc.start >= len(body) - 3:
+            return exc.start
+    return None
+
+
 def sniff_wide(body: bytes) -> str | None:
     """UTF-16/32 without a byte-order mark, recognised by how "<" is written."""
     for start, codec in _WIDE:
@@ -155,6 +166,11 @@ def decode_document(body: bytes, content_type: str | None, warnings: list[str]) 
     if not any(b > 0x7F for b in body):
         used = next((c for c, _ in candidates if _decodes(body, c)), "utf_8")
         return body.decode(used)
+    cut = _cut_utf8(body)
+    if cut is not None and cut > 0:
+        # Valid UTF-8 up to a character the cut split: that is a truncated UTF-8 body, not
+        # another encoding (the break itself is handled, and warned about, by the XML check).
+        body = body[:cut]
     if _decodes(body, "utf_8"):
         used = "utf_8"
     else:
