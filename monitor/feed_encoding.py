@@ -89,6 +89,17 @@ def _cut_utf8(body: bytes) -> int | None:
     return None
 
 
+def _stray_bytes_in_utf8(body: bytes) -> int:
+    """How many invalid sequences a body that is otherwise plainly UTF-8 has (a stray byte
+    from a bad copy-paste); 0 when it is not such a body. "Plainly": at least 20 valid
+    multi-byte characters and at most one bad sequence per 50 of them — a body in another
+    encoding has nearly every non-ASCII byte invalid as UTF-8."""
+    text = body.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd")
+    good = sum(1 for ch in text if ord(ch) > 0x7F) - bad
+    return bad if good >= 20 and bad * 50 <= good else 0
+
+
 def sniff_wide(body: bytes) -> str | None:
     """UTF-16/32 without a byte-order mark, recognised by how "<" is written."""
     for start, codec in _WIDE:
@@ -171,6 +182,11 @@ def decode_document(body: bytes, content_type: str | None, warnings: list[str]) 
         # Valid UTF-8 up to a character the cut split: that is a truncated UTF-8 body, not
         # another encoding (the break itself is handled, and warned about, by the XML check).
         body = body[:cut]
+    stray = 0 if _decodes(body, "utf_8") else _stray_bytes_in_utf8(body)
+    if stray:
+        warnings.append(f"the feed is UTF-8 with {stray} invalid byte sequence(s); "
+                        "they were removed")
+        return body.decode("utf-8", errors="ignore")
     if _decodes(body, "utf_8"):
         used = "utf_8"
     else:
