@@ -43,6 +43,9 @@ class FeedEntry:
     link: str | None
     author: str | None
     published_at: datetime | None  # aware (no zone in the feed → default_tz)
+    # Addresses of the pictures in the entry's HTML (emoticons aside), for parsers that keep
+    # them (a Weibo post through a bridge); not stored for a plain feed entry.
+    pictures: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,22 @@ def _plain(detail: Any, fallback: str, *, to_simplified: bool) -> str:
     return normalize_text(value, to_simplified=to_simplified)
 
 
+_IMG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
+_IMG_SRC = re.compile(r"""\ssrc\s*=\s*["']([^"']+)["']""", re.IGNORECASE)
+_IMG_EMOTICON = re.compile(r"""\salt\s*=\s*["']\[[^\]"']{1,12}\]["']""", re.IGNORECASE)
+
+
+def _pictures(entry: Any) -> tuple[str, ...]:
+    html_parts = [str(c.get("value") or "") for c in entry.get("content") or []]
+    html_parts.append(str(entry.get("summary") or ""))
+    found: list[str] = []
+    for tag in _IMG.findall("".join(html_parts)):
+        src = _IMG_SRC.search(tag)
+        if src and not _IMG_EMOTICON.search(tag) and src.group(1).startswith("http"):
+            found.append(html.unescape(src.group(1)))
+    return tuple(dict.fromkeys(found))
+
+
 def _entry_text(entry: Any, *, to_simplified: bool) -> str:
     for content in entry.get("content") or []:
         text = _plain(content, "", to_simplified=to_simplified)
@@ -167,7 +186,7 @@ def _entry(entry: Any, *, to_simplified: bool, default_tz: str, own_title: str |
     if not entry_id:
         stamp = published_at.isoformat() if published_at else ""
         entry_id = hashlib.sha256("\x1f".join((title, stamp, text)).encode()).hexdigest()
-    return FeedEntry(entry_id, title, text, link, author, published_at)
+    return FeedEntry(entry_id, title, text, link, author, published_at, _pictures(entry))
 
 
 _SAID_ONE_BY_ONE = 3  # entry problems named one by one before they are counted

@@ -48,6 +48,8 @@ def parse_bridge_feed(body: bytes, *, content_type: str | None = None,
             extra["reads"] = reads
         if mid:
             extra.update(platform="weibo", mid=mid, bid=bid)
+            if e.pictures:  # RSSHub writes a post's pictures as <img> after its text
+                extra.update(picture_count=len(e.pictures), picture_urls=list(e.pictures))
         entries.append(SocialEntry(
             entry_id=f"weibo:{mid}" if mid else e.entry_id, title=e.title, text=e.text,
             link=e.link, author=e.author or account, published_at=e.published_at,

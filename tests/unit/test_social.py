@@ -270,6 +270,9 @@ def test_one_post_is_one_item_through_the_bridge_and_the_api() -> None:
     assert bridged.external_id == api.external_id == "4654321098765434"
     assert bridged.extra["bid"] == api.extra["bid"] == "KmN8FAMhY"
     assert bridged.text == api.text  # emoticon kept the same way on both routes
+    # The bridge's <img> after the text are the post's pictures; the emoticon is not one.
+    assert bridged.extra["picture_count"] == 2
+    assert bridged.extra["picture_urls"] == api.extra["picture_urls"][:2]
 
 
 @pytest.mark.parametrize(("mid", "bid"), [
