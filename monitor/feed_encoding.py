@@ -124,6 +124,16 @@ def detect(body: bytes) -> str | None:
     return codec_name(best.encoding)
 
 
+def _plausible(body: bytes, codec: str) -> bool:
+    """Whether the detector finds reading the body as `codec` at all plausible. Big5 bytes
+    decode as GB18030 without an error, but as nonsense the detector rejects outright; then
+    the declared label is wrong, whatever the decoder says."""
+    try:
+        return charset_normalizer.from_bytes(body, cp_isolation=[codec]).best() is not None
+    except (LookupError, ValueError):
+        return True  # a codec the detector does not know: no evidence against the label
+
+
 def _labels(body: bytes, content_type: str | None,
             warnings: list[str]) -> list[tuple[str, str]]:
     """(codec, "the XML declaration says gbk") for each known label, HTTP first."""
@@ -192,8 +202,11 @@ def decode_document(body: bytes, content_type: str | None, warnings: list[str]) 
     else:
         detected = detect(body)
         readable = [c for c, _ in candidates if _decodes(body, c)]
-        if readable and not (readable[0] in _DECODES_ANYTHING and detected in _MULTI_BYTE
-                             and _decodes(body, detected)):
+        overruled = bool(readable) and detected is not None and detected != readable[0] \
+            and _decodes(body, detected) and (
+                (readable[0] in _DECODES_ANYTHING and detected in _MULTI_BYTE)
+                or not _plausible(body, readable[0]))
+        if readable and not overruled:
             used = readable[0]
             if detected and detected != used and _decodes(body, detected):
                 warnings.append(f"the bytes look like {_display(detected)}, but the feed "

@@ -170,6 +170,17 @@ def test_gbk_declared_latin1_is_decoded_as_detected_with_a_warning() -> None:
                              "decoded as GB18030",)
 
 
+def test_big5_declared_gb2312_is_read_as_big5_with_a_warning() -> None:
+    # Big5 bytes decode as GB18030 without an error — into nonsense the detector rejects.
+    text, _ = FOREIGN["big5"]
+    body = ("<?xml version='1.0' encoding='gb2312'?><rss version='2.0'><channel>"
+            f"<title>t</title><item><title>{text}</title></item></channel></rss>").encode("big5")
+    feed = parse_feed(body, to_simplified=False)
+    assert feed.entries[0].title == text
+    assert feed.warnings == ("the XML declaration says gb2312, but the feed is BIG5; "
+                             "decoded as BIG5",)
+
+
 def test_a_true_latin1_label_is_honoured_without_a_warning() -> None:
     text = ("Le ministère de la Justice a publié une réforme de l'aide juridictionnelle. "
             "Les avocats réagissent à la décision du garde des Sceaux.")
