@@ -183,7 +183,7 @@ def parse_result(plan: PollPlan, result: FetchResult, cfg: PollSettings,
     try:
         parsed = parse(result.body, content_type=result.content_type,
                        to_simplified=cfg.to_simplified, fetched_at=now,
-                       response_date=getattr(result, "date", None))
+                       response_date=result.date)
     except ParseError as exc:
         return FetchFailed(str(exc), result.status, None)
     return Fetched(result, parsed.entries, parsed.warnings)

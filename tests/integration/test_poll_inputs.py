@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 
 from sqlalchemy import select
@@ -37,17 +38,19 @@ def _items(sessions, sid):
 
 
 def test_weibo_relative_times_and_extras_are_stored(fake_web, sessions):
+    # The server's clock is ten minutes behind ours: "刚刚" and "5分钟前" count from its Date
+    # header, not from the poll's clock.
+    server_now = NOW - timedelta(minutes=10)
     fake_web.add("/weibo", 200, (FIX / "social" / "weibo_mobile_relative.json").read_bytes(),
-                 {"Content-Type": "application/json"})
+                 {"Content-Type": "application/json",
+                  "Date": format_datetime(server_now, usegmt=True)})
     sid = _source(sessions, "微博搜索", fake_web.url("/weibo"), kind="weibo")
     report = poll_once(sessions, sid, policy=POLICY, cfg=CFG, now=NOW)
     assert report is not None and report.ok and len(report.new_item_ids) == 6
     items = _items(sessions, sid)
-    # Counted from the fetch time: the fake server's Date header is not carried by the fetch
-    # result (see the README), so "5分钟前" is five minutes before the poll.
     published = [i.published_at.replace(tzinfo=UTC) if i.published_at.tzinfo is None
                  else i.published_at for i in items]
-    assert published[0] == NOW and published[1] == NOW - timedelta(minutes=5)
+    assert published[0] == server_now and published[1] == server_now - timedelta(minutes=5)
     second = items[1]
     assert second.text.endswith("[允悲]")
     assert second.extra["picture_count"] == 2 and second.extra["region"] == "河南"
