@@ -257,7 +257,8 @@ def list_alerts(
     state: str | None = None,
     limit: int | None = None,
 ) -> Sequence[Alert]:
-    """The queue: highest priority first, then the nearest deadline."""
+    """The queue: highest priority first, then the nearest deadline. `state`: one workflow
+    state, "open" (any of OPEN_ALERT_STATES), or None / "all" for every alert."""
     rank = case({p: i for i, p in enumerate(PRIORITY_ORDER)}, value=Alert.priority, else_=9)
     query = (
         select(Alert)
@@ -266,7 +267,9 @@ def list_alerts(
     )
     if priority:
         query = query.where(Alert.priority == priority)
-    if state:
+    if state == "open":
+        query = query.where(Alert.state.in_(OPEN_ALERT_STATES))
+    elif state and state != "all":
         query = query.where(Alert.state == state)
     if limit:
         query = query.limit(limit)

@@ -15,6 +15,7 @@ from typing import Any
 
 from monitor.errors import InputError, YuqingError
 from monitor.settings import Settings, load_settings
+from responders.workflow import ALERT_STATES
 from tasks import cli_desk, cli_digest, cli_events
 from tasks.bootstrap import DEFAULT_DEMO_PORT, DEMO_DIR_NAME, init_database
 from tasks.cli_common import UsageError, _emit, _local, _Parser, _runtime, exit_code
@@ -179,6 +180,7 @@ def alert_row(alert: Any, settings: Settings,
         "priority": alert.priority,
         "state": alert.state,
         "title": item.title,
+        "text": item.text,
         "source": item.source.name,
         "link": item.link,
         "published_at": item.published_at,
@@ -213,7 +215,9 @@ def cmd_alerts(args: argparse.Namespace, settings: Settings) -> int:
         _emit(rows, settings.timezone)
         return 0
     if not rows:
-        print("the alert queue is empty")
+        which = [f"state {args.state}"] if args.state not in (None, "all") else []
+        which += [f"priority {args.priority}"] if args.priority else []
+        print("no alerts" + (f" with {' and '.join(which)}" if which else ": the queue is empty"))
         return 0
     now = datetime.now(UTC)
     for r in rows:
@@ -223,7 +227,7 @@ def cmd_alerts(args: argparse.Namespace, settings: Settings) -> int:
         score = "-" if r["sentiment"] is None else f"{r['sentiment']:.2f}"
         print(f"#{r['id']:<5} {r['priority']} {PRIORITY_NAMES[r['priority']]}  "
               f"截止 {_local(r['due_at'], settings)}（{due}）  情感 {score}  [{r['source']}]")
-        print(f"       {r['title']}")
+        print(f"       {r['title'] or r['text'][:60]}")
         print(f"       {'；'.join(r['reasons'])}")
     return 0
 
@@ -356,6 +360,17 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 COMMAND_MODULES: tuple[ModuleType, ...] = (cli_desk, cli_events, cli_digest)
 
 
+
+def _positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1, with the reason when it is not."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {value}")
+    return value
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="yuqing", description="舆情监测与回应 — public-opinion monitoring "
                 "for government press offices")
@@ -398,8 +413,9 @@ def build_parser() -> argparse.ArgumentParser:
     sa = s.add_subparsers(dest="alerts_cmd", required=True, parser_class=_Parser)
     al = sa.add_parser("list", help="highest priority and nearest deadline first")
     al.add_argument("--priority", choices=["P1", "P2", "P3"])
-    al.add_argument("--state")
-    al.add_argument("--limit", type=int)
+    al.add_argument("--state", choices=["open", "all", *ALERT_STATES],
+                    help="open (any open state), all (default), or one state")
+    al.add_argument("--limit", type=_positive_int)
     al.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_alerts)
 
