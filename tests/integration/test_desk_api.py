@@ -459,3 +459,17 @@ def test_hostile_post_renders_inert(desk: Desk) -> None:
     assert not any(tag in ("img", "svg", "iframe") for tag, _ in parser.tags)
     assert "点我看真相" in r.text  # the words stay, the link does not
     assert "alert(\"x\")" not in r.text
+
+
+def test_the_history_reads_in_chinese(desk: Desk) -> None:
+    a = alert_id(desk, "P2")
+    assert desk.client.post(f"/api/v1/alerts/{a}/actions/assign", headers=desk.bearer("wang"),
+                            json={"assignee": "zhao"}).status_code == 200
+    login(desk.client, "wang")
+    page = desk.client.get(f"/alerts/{a}").text
+    history = page[page.index('id="history"'):]
+    history = history[:history.index("</ol>")]
+    assert "预警 分配 新预警 → 已分配" in history
+    assert "assign" not in history and "new →" not in history
+    en = desk.client.get(f"/alerts/{a}?lang=en").text
+    assert "alert assigned New → Assigned" in en
