@@ -95,6 +95,15 @@ def test_sources_page_shows_health(desk: Desk) -> None:
     assert "2024-05-06 12:00" in page      # last success, in Shanghai time
     assert "2024-05-06 17:40" in page      # next check
     assert 'class="failing">3<' in page
+    assert "错误：</span>HTTP 503" in page and "最近错误" not in page
+    # a healthy source's repair notes are notes, not errors
+    with desk.sessions() as s:
+        src = s.scalars(select(Source)).one()
+        src.failure_count, src.last_error = 0, None
+        src.last_warning = "replaced 2 HTML entity reference(s) without a semicolon"
+        s.commit()
+    page = desk.client.get("/admin/sources").text
+    assert "提示（已处理）：</span>replaced 2 HTML entity" in page and "错误：" not in page
 
 
 def test_add_source_validates_then_adds_audits_and_polls(desk: Desk) -> None:
