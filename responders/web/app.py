@@ -23,7 +23,7 @@ from monitor.errors import YuqingError
 from monitor.flagging import PRIORITY_NAMES
 from monitor.settings import Settings
 from responders.admin_topics import topic_names
-from responders.auth import LoginThrottle
+from responders.auth import LoginThrottle, ThrottlePolicy
 from responders.web.admin import api as admin_api
 from responders.web.admin import router as admin_router
 from responders.web.api import router as api_router
@@ -36,6 +36,7 @@ from responders.web.security import (
     Enqueue,
     SecurityHeaders,
     clean_html,
+    networks,
     safe_url,
 )
 
@@ -68,8 +69,10 @@ def create_app(settings: Settings, enqueue: Enqueue) -> FastAPI:
         sessions=make_sessionmaker(engine),
         templates=templates,
         enqueue=enqueue,
-        throttle=LoginThrottle(limit=web.login_attempts,
-                               window=timedelta(minutes=web.login_window_minutes)),
+        throttle=LoginThrottle(ThrottlePolicy(
+            free=web.login_attempts, address_free=web.login_address_attempts,
+            window=timedelta(minutes=web.login_window_minutes),
+            max_delay=timedelta(seconds=web.login_max_delay_seconds))),
         # The admins' edited taxonomy when there is one (responders.admin_topics).
         topic_names=topic_names(settings.home, Path(settings.config_dir)),
         templates_dir=Path(settings.config_dir) / "templates",
@@ -77,6 +80,7 @@ def create_app(settings: Settings, enqueue: Enqueue) -> FastAPI:
         absolute=timedelta(hours=web.session_max_hours),
         secure_cookies=web.secure_cookies,
         office=settings.office,
+        trusted_proxies=networks(web.trusted_proxies),
     )
     env.globals["topic_name"] = lambda t: ctx.topic_names.get(t, t)
 

@@ -5,6 +5,7 @@ commits (responders.web.unit_of_work)."""
 from __future__ import annotations
 
 import json
+import math
 from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -36,6 +37,7 @@ from responders.web.security import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
     CsrfError,
+    client_address,
     new_login_csrf,
     secure_cookie_flag,
 )
@@ -43,10 +45,6 @@ from responders.web.unit_of_work import DeskRoute
 from responders.workflow import RoleForbidden, allowed_actions
 
 router = APIRouter(include_in_schema=False, route_class=DeskRoute)
-
-
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 def _safe_next(target: str | None) -> str:
@@ -78,15 +76,25 @@ def login(request: Request, session: DB, username: Annotated[str, Form()],
     if not cookie or cookie != csrf_token:
         raise CsrfError("the login form expired; reload the page")
     now = ctx.now()
-    name_key, addr_key = f"name:{username.strip()}", f"addr:{_client(request)}"
+    address = client_address(request, ctx.trusted_proxies)
     lang = request_lang(request)
-    if ctx.throttle.blocked([name_key, addr_key], now):
-        return _login_again(request, translate(lang, "login_throttled"), next, 429)
+    # The throttle's rows are written in a short transaction of their own: a failed
+    # login's answer rolls the request back, and its failure must count all the same.
+    with ctx.sessions() as counts:
+        wait = ctx.throttle.wait(counts, username, address, now)
+    if wait:
+        seconds = max(1, math.ceil(wait.total_seconds()))
+        response = _login_again(request, translate(lang, "login_throttled",
+                                                        seconds=seconds), next, 429)
+        response.headers["Retry-After"] = str(seconds)
+        return response
     user = authenticate(session, username, password)
     if user is None:
-        ctx.throttle.failed([name_key, addr_key], now)
+        with ctx.sessions() as counts:
+            ctx.throttle.failed(counts, username, address, now)
+            counts.commit()
         return _login_again(request, translate(lang, "login_failed"), next, 401)
-    ctx.throttle.succeeded([name_key])
+    ctx.throttle.succeeded(session, username)  # commits with the new session
     plain = open_session(session, user, now)
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(SESSION_COOKIE, plain, httponly=True, samesite="lax", path="/",
