@@ -27,6 +27,12 @@ HTTP_STATUS: dict[type[YuqingError], int] = {
 }
 
 
+def readable(text: str) -> str:
+    """An error sentence safe to send: a lone surrogate echoed from the request (JSON's
+    "\\ud800") cannot be encoded as UTF-8, and the answer would become a 500 of its own."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def http_status(exc: YuqingError) -> int:
     for cls in type(exc).__mro__:
         if cls in HTTP_STATUS:
