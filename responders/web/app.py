@@ -13,13 +13,15 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import text
+from sqlalchemy.exc import DataError
 
 from monitor.db import make_engine, make_sessionmaker
-from monitor.errors import YuqingError
+from monitor.errors import InputError, YuqingError
 from monitor.flagging import PRIORITY_NAMES
 from monitor.settings import Settings
 from responders.admin_topics import topic_names
@@ -28,7 +30,7 @@ from responders.web.admin import api as admin_api
 from responders.web.admin import router as admin_router
 from responders.web.api import router as api_router
 from responders.web.deps import DeskContext, LoginRequired
-from responders.web.errors import http_status
+from responders.web.errors import http_status, readable, validation_sentence
 from responders.web.ingest_api import router as ingest_router
 from responders.web.pages import router as page_router
 from responders.web.rendering import render
@@ -96,7 +98,7 @@ def create_app(settings: Settings, enqueue: Enqueue) -> FastAPI:
 
     async def _error(request: Request, exc: Exception) -> Response:
         status = http_status(exc) if isinstance(exc, YuqingError) else 500
-        message = str(exc) or exc.__class__.__name__
+        message = readable(str(exc) or exc.__class__.__name__)
         if request.url.path.startswith("/api/") or status == 401 and \
                 request.headers.get("authorization"):
             headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
@@ -107,6 +109,26 @@ def create_app(settings: Settings, enqueue: Enqueue) -> FastAPI:
     # One handler for the whole tree (LoginRequired, registered above, is more specific and
     # wins for pages); the status comes from responders.web.errors.
     app.add_exception_handler(YuqingError, _error)
+
+    @app.exception_handler(DataError)
+    async def _refused_value(request: Request, exc: DataError) -> Response:
+        # The last line of defence: the edges check what they take (responders.web.params,
+        # monitor.importing), but a value the database cannot hold or compare (NUL in a
+        # PostgreSQL text, a number out of a column's range) is the request's fault, not
+        # ours; the request's transaction is rolled back as for any error.
+        return await _error(request, InputError(
+            "a value in the request cannot be stored or searched (a NUL character, or a "
+            "number out of range); remove it and try again"))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        # FastAPI's own answer is a list of dicts echoing the input; the desk's errors are
+        # one sentence (and the echo could hold a lone surrogate no JSON encoder takes).
+        sentence = validation_sentence(exc.errors())
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": sentence}, status_code=422)
+        return render(request, "error.html", {"message": sentence, "status": 422},
+                      status_code=422)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> Response:

@@ -607,3 +607,67 @@ def test_hostile_post_renders_inert(desk: Desk) -> None:
     assert not any(tag in ("img", "svg", "iframe") for tag, _ in parser.tags)
     assert "点我看真相" in r.text  # the words stay, the link does not
     assert "alert(\"x\")" not in r.text
+
+
+# ---------------------------------------------------------------- hostile input (issue 14)
+
+BIG = "99999999999999999999999"  # beyond 64 bits
+
+
+@pytest.mark.parametrize(("method", "path", "body"), [
+    ("get", f"/api/v1/alerts/{BIG}", None),
+    ("get", f"/api/v1/alerts/{2**63}", None),
+    ("get", "/api/v1/alerts/0", None),
+    ("get", f"/api/v1/alerts?source_id={BIG}", None),
+    ("get", f"/api/v1/alerts?limit={BIG}", None),
+    ("get", f"/api/v1/alerts/{BIG}/policies", None),
+    ("post", f"/api/v1/alerts/{BIG}/actions/assign", {"assignee": "wang"}),
+    ("post", f"/api/v1/alerts/{BIG}/outputs", {"kind": "回应"}),
+    ("get", f"/api/v1/outputs/{BIG}", None),
+    ("put", f"/api/v1/outputs/{BIG}", {"title": "t", "body": "b"}),
+    ("post", f"/api/v1/outputs/{BIG}/actions/submit", {}),
+    ("post", f"/api/v1/outputs/{BIG}/publications", {"publications": [{"channel": "门户网站"}]}),
+    ("get", f"/api/v1/output-log?year={BIG}", None),
+    ("get", "/api/v1/output-log?year=²", None),
+    ("get", f"/api/v1/policies?limit={BIG}", None),
+    ("delete", f"/api/v1/sources/{BIG}", None),
+    ("post", "/api/v1/sources", {"name": "s", "url": "https://example.org/rss",
+                                 "interval": 10**30}),
+    ("post", "/api/v1/alerts/1/outputs", {"kind": "回应", "cited_policy_ids": [10**30]}),
+    ("post", "/api/v1/alerts/1/actions/dismiss", {"reason": "原因\ud800"}),
+    ("post", "/api/v1/alerts/1/actions/dismiss", {"reason": "原因\u0000"}),
+])
+def test_hostile_api_input_is_a_4xx_with_a_sentence(desk: Desk, method: str, path: str,
+                                                    body: Any) -> None:
+    kw: dict[str, Any] = {"headers": {**desk.bearer("admin"), "Content-Type": "application/json"}}
+    if body is not None:
+        kw["content"] = json.dumps(body)  # ASCII escapes: a lone surrogate travels as sent
+    r = desk.client.request(method, path, **kw)
+    assert 400 <= r.status_code < 500, (path, r.status_code, r.text)
+    error = r.json()["error"]
+    assert isinstance(error, str) and len(error) > 10
+
+
+@pytest.mark.parametrize("path", [
+    "/?source=²", "/?source=" + BIG, "/queue/rows?source=٣", "/log?year=²",
+    "/log?year=" + BIG, "/log.csv?year=²", "/log.json?year=99999", f"/alerts/{BIG}",
+    f"/outputs/{BIG}", "/alerts/²",
+])
+def test_hostile_page_parameters_are_a_4xx_with_a_sentence(desk: Desk, path: str) -> None:
+    login(desk.client, "wang")
+    r = desk.client.get(path, follow_redirects=False)
+    assert 400 <= r.status_code < 500, (path, r.status_code)
+    assert "whole number" in r.text or "less than or equal" in r.text or \
+        "valid integer" in r.text or "greater than" in r.text
+
+
+def test_a_draft_citing_a_superscript_policy_is_refused_in_words(desk: Desk) -> None:
+    a = alert_id(desk, "P2")
+    csrf = login(desk.client, "wang")
+    r = desk.client.post(f"/alerts/{a}/draft", data={"csrf_token": csrf, "kind": "回应",
+                                                     "policy": ["1", "²"]},
+                         follow_redirects=False)
+    assert r.status_code == 400
+    assert "policy must be a whole number" in r.text
+    with desk.sessions() as s:
+        assert s.scalar(select(Output.id).where(Output.alert_id == a)) is None
