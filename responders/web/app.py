@@ -29,6 +29,7 @@ from responders.auth import LoginThrottle, ThrottlePolicy
 from responders.web.admin import api as admin_api
 from responders.web.admin import router as admin_router
 from responders.web.api import router as api_router
+from responders.web.api_docs import mount_api_docs
 from responders.web.deps import DeskContext, LoginRequired
 from responders.web.errors import http_status, readable, validation_sentence
 from responders.web.ingest_api import router as ingest_router
@@ -86,11 +87,12 @@ def create_app(settings: Settings, enqueue: Enqueue) -> FastAPI:
     )
     env.globals["topic_name"] = lambda t: ctx.topic_names.get(t, t)
 
-    app = FastAPI(title="yuqing press desk", version="1", docs_url="/api/docs",
+    app = FastAPI(title="yuqing press desk", version="1", docs_url=None,
                   redoc_url=None, openapi_url="/api/v1/openapi.json")
     app.state.desk = ctx
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    mount_api_docs(app)  # Swagger UI from a package, never a CDN
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, exc: LoginRequired) -> Response:

@@ -42,8 +42,11 @@ class SecurityHeaders(BaseHTTPMiddleware):
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "same-origin"
         response.headers["X-Frame-Options"] = "DENY"
-        if request.url.path.startswith(("/api/", "/login", "/alerts", "/outputs", "/log")):
-            response.headers.setdefault("Cache-Control", "no-store")
+        # Every page and answer may carry what only a logged-in person may see (the queue,
+        # the admin pages, the API): no browser or proxy keeps a copy. Only the static
+        # assets, the same for everybody, may be cached.
+        if not request.url.path.startswith(("/static/", "/api/docs/assets/")):
+            response.headers["Cache-Control"] = "no-store"
         return response
 
 

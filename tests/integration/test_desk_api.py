@@ -671,3 +671,39 @@ def test_a_draft_citing_a_superscript_policy_is_refused_in_words(desk: Desk) -> 
     assert "policy must be a whole number" in r.text
     with desk.sessions() as s:
         assert s.scalar(select(Output.id).where(Output.alert_id == a)) is None
+
+
+# ---------------------------------------------------------------- caching and the API docs
+
+@pytest.mark.parametrize("path", ["/", "/queue/rows", "/admin/users", "/admin/sources",
+                                  "/admin/topics", "/log", "/log.csv"])
+def test_authenticated_pages_are_never_stored(desk: Desk, path: str) -> None:
+    login(desk.client, "admin")
+    r = desk.client.get(path)
+    assert r.status_code == 200
+    assert r.headers["cache-control"] == "no-store"
+
+
+def test_api_answers_are_never_stored_but_static_assets_may_be(desk: Desk) -> None:
+    r = desk.client.get("/api/v1/alerts", headers=desk.bearer("li"))
+    assert r.headers["cache-control"] == "no-store"
+    assert "cache-control" not in desk.client.get("/static/desk.css").headers
+
+
+def test_api_docs_are_served_from_the_desk_itself(desk: Desk) -> None:
+    """The page and every file it loads come from the desk (no CDN), nothing inline that
+    the desk's CSP would block, and the OpenAPI document it points at is there."""
+    r = desk.client.get("/api/docs")
+    assert r.status_code == 200
+    assert "script-src 'self'" in r.headers["content-security-policy"]
+    page = r.text
+    assert "//" not in page.replace("<!DOCTYPE html>", "")  # no other host, no protocol
+    refs = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert len(refs) == 3
+    for ref in refs:
+        assert ref.startswith("/"), ref
+        asset = desk.client.get(ref)
+        assert asset.status_code == 200 and len(asset.content) > 100, ref
+    assert re.search(r"<script>", page) is None  # only <script src=…>: no inline script
+    spec = desk.client.get(re.search(r'data-openapi="([^"]+)"', page).group(1))  # type: ignore[union-attr]
+    assert spec.status_code == 200 and spec.json()["info"]["title"] == "yuqing press desk"
