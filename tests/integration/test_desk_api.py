@@ -707,3 +707,16 @@ def test_api_docs_are_served_from_the_desk_itself(desk: Desk) -> None:
     assert re.search(r"<script>", page) is None  # only <script src=…>: no inline script
     spec = desk.client.get(re.search(r'data-openapi="([^"]+)"', page).group(1))  # type: ignore[union-attr]
     assert spec.status_code == 200 and spec.json()["info"]["title"] == "yuqing press desk"
+
+
+@pytest.mark.parametrize("query", ["topic=%00", "assignee=%00", "state=%00x",
+                                   "sentiment=%00", "priority=%00"])
+def test_nul_in_a_filter_is_never_a_500(desk: Desk, query: str) -> None:
+    """SQLite compares NUL like any character (no match); PostgreSQL refuses it in text,
+    which answers a sentence, not a 500."""
+    r = desk.client.get(f"/api/v1/alerts?{query}", headers=desk.bearer("li"))
+    assert r.status_code < 500, r.text
+    if r.status_code >= 400:
+        assert "NUL" in r.json()["error"] or "state" in r.json()["error"]
+    else:
+        assert r.json() == []
