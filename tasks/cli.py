@@ -286,8 +286,10 @@ def cmd_sentiment(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_demo_server(args: argparse.Namespace, settings: Settings) -> int:
     from tasks.demo_server import DemoServer
 
-    server = DemoServer(Path(settings.config_dir) / DEMO_DIR_NAME, args.host, args.port)
-    print(f"serving {len(server.feeds)} demo feeds at {server.base_url}/", flush=True)
+    server = DemoServer(Path(settings.config_dir) / DEMO_DIR_NAME, args.host, args.port,
+                        as_recorded=args.as_recorded)
+    moved = f", dated {server.days_shifted} days later than recorded" if server.days_shifted else ""
+    print(f"serving {len(server.feeds)} demo feeds at {server.base_url}/{moved}", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -423,6 +425,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("demo-server", help="serve the bundled demo feeds on loopback")
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=DEFAULT_DEMO_PORT)
+    s.add_argument("--as-recorded", action="store_true",
+                   help="serve the files' own dates (default: moved so the newest is today)")
     s.set_defaults(func=cmd_demo_server)
 
     s = sub.add_parser("worker", help="a Celery worker (queues poll, analyze, notify)")
