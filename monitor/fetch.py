@@ -27,7 +27,9 @@ import httpx
 from monitor.errors import FetchError
 from monitor.settings_schema import FetchSection
 
-__all__ = ["FetchPolicy", "FetchResult", "fetch", "parse_max_age", "parse_retry_after"]
+__all__ = [
+    "FetchPolicy", "FetchResult", "fetch", "parse_max_age", "parse_retry_after", "private_error",
+]
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _MIB = 1024 * 1024
@@ -77,6 +79,8 @@ class FetchResult:
     # The server's Date header: Weibo's relative times (5分钟前) count from it, not from our
     # clock (monitor.social.weibo).
     date: str | None = None
+    # The body came from a private (allowed) address: errors about it must not quote it.
+    private: bool = False
 
 
 # -- header parsing (pure) -------------------------------------------------------------
@@ -122,38 +126,70 @@ def parse_max_age(cache_control: str | None) -> float | None:
 # -- URL and address checks --------------------------------------------------------------
 
 
-def _address_problem(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
-    """Why an address must not be fetched, or None when it is a public address."""
+# What `allow_private` opens, and nothing more: loopback and the RFC 1918 / RFC 4193 (ULA)
+# ranges an intranet feed lives on. Link-local, the cloud metadata endpoints, multicast,
+# reserved, unspecified and every other special range stay closed even then: a redirect or a
+# rebound name must not turn an intranet source into a reader of instance credentials.
+_PRIVATE_OK = tuple(
+    ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")
+)
+# The metadata services of the clouds an office might run on: AWS, GCP, Azure, OpenStack
+# (169.254.169.254, also link-local), AWS over IPv6 (a ULA address, so allow_private alone
+# would have let it through) and Alibaba Cloud (100.100.100.200, carrier-grade NAT space).
+_METADATA_IPS = frozenset(
+    ipaddress.ip_address(a) for a in ("169.254.169.254", "fd00:ec2::254", "100.100.100.200")
+)
+# Names that reach a metadata service through the cloud's own resolver, refused by name
+# before any lookup (the resolver here may not know them; the one on the instance does).
+_METADATA_NAMES = frozenset({
+    "metadata", "metadata.google.internal", "metadata.goog", "instance-data",
+    "instance-data.ec2.internal", "metadata.tencentyun.com", "metadata.azure.internal",
+})  # fmt: skip
+
+
+def _address_problem(
+    ip: ipaddress.IPv4Address | ipaddress.IPv6Address, *, allow_private: bool = False
+) -> str | None:
+    """Why an address must not be fetched, or None when it may be: a public address, or with
+    `allow_private` a loopback or RFC 1918/ULA one."""
     if isinstance(ip, ipaddress.IPv6Address):
         # IPv6 forms that carry an IPv4 address reach that address: judge the IPv4 one.
         if ip.ipv4_mapped is not None:  # ::ffff:10.0.0.1
-            return _address_problem(ip.ipv4_mapped)
+            return _address_problem(ip.ipv4_mapped, allow_private=allow_private)
         if ip in _NAT64:  # 64:ff9b::10.0.0.1 through a NAT64 gateway
-            return _address_problem(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+            return _address_problem(
+                ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF), allow_private=allow_private
+            )
         if ip.sixtofour is not None:  # 2002:0a00:0001::/48 is 6to4 for 10.0.0.1
-            return _address_problem(ip.sixtofour)
-    if ip.is_loopback:
-        return "a loopback address"
+            return _address_problem(ip.sixtofour, allow_private=allow_private)
+    if ip in _METADATA_IPS:
+        return "a cloud metadata address"
     if ip.is_unspecified:
         return "an unspecified address"
+    if ip.is_loopback:  # before is_reserved: Python counts ::1 as reserved (::/8)
+        return None if allow_private else "a loopback address"
     if ip.is_link_local:
         return "a link-local address"
     if ip.is_multicast:
         return "a multicast address"
     if ip.is_reserved:  # before is_private: Python counts 240.0.0.0/4 as both
         return "a reserved address"
-    if ip.is_private:
+    if any(ip in net for net in _PRIVATE_OK):
+        return None if allow_private else "a private network address"
+    if ip.is_private:  # documentation, benchmarking, "this network" (0/8) …: never a feed
         return "a private network address"
     if not ip.is_global:  # e.g. 100.64.0.0/10 carrier-grade NAT, 6to4/NAT64 oddities
         return "not a public internet address"
     return None
 
 
-def _check_url(url: httpx.URL, *, allow_private: bool) -> None:
-    """Refuse non-http(s) URLs and, unless allowed, hosts that resolve to private addresses.
+def _check_url(url: httpx.URL, *, allow_private: bool) -> bool:
+    """Refuse non-http(s) URLs and hosts that resolve to addresses we do not fetch from.
 
     Every address the name resolves to is checked, not just the first, so a name with one
-    public and one private record cannot slip through.
+    public and one private record cannot slip through. `allow_private` opens loopback and
+    the private ranges only (see _address_problem); it is checked on every hop all the same.
+    True when the host is such a private (allowed) address.
     """
     scheme = url.scheme.lower()
     if scheme not in {"http", "https"}:
@@ -164,8 +200,8 @@ def _check_url(url: httpx.URL, *, allow_private: bool) -> None:
     host = url.host
     if not host:
         raise FetchError(f"refused: the URL {url} has no host name", kind="blocked_url")
-    if allow_private:
-        return
+    if host.rstrip(".").lower() in _METADATA_NAMES:
+        raise FetchError(f"refused: {host} is a cloud metadata service", kind="blocked_url")
     try:
         literal: ipaddress.IPv4Address | ipaddress.IPv6Address | None = ipaddress.ip_address(
             host.strip("[]")
@@ -182,26 +218,44 @@ def _check_url(url: httpx.URL, *, allow_private: bool) -> None:
             raise FetchError(f"could not resolve host {host}: {exc}", kind="network") from exc
         addresses = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
     for ip in addresses:
-        problem = _address_problem(ip)
+        problem = _address_problem(ip, allow_private=allow_private)
         if problem:
             raise FetchError(f"refused: {ip} is {problem}", kind="blocked_url")
+    return any(_address_problem(ip) is not None for ip in addresses)
 
 
-def _check_peer(response: httpx.Response, *, allow_private: bool) -> None:
-    """Re-check the address actually connected to (closes most of the DNS-rebinding gap:
-    the name could resolve differently between our check and httpx's connect)."""
-    if allow_private:
-        return
+def _peer_address(
+    response: httpx.Response,
+) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     stream = response.extensions.get("network_stream")
     if stream is None:
-        return
+        return None
     peer = stream.get_extra_info("server_addr")
     if not peer:
-        return
-    ip = ipaddress.ip_address(str(peer[0]).split("%", 1)[0])
-    problem = _address_problem(ip)
+        return None
+    return ipaddress.ip_address(str(peer[0]).split("%", 1)[0])
+
+
+def _check_peer(response: httpx.Response, *, allow_private: bool) -> bool:
+    """Re-check the address actually connected to (closes most of the DNS-rebinding gap:
+    the name could resolve differently between our check and httpx's connect). Done with
+    `allow_private` too: a rebound name must not reach the metadata address. True when the
+    peer is a private (allowed) address, whose bodies are then not quoted in errors."""
+    ip = _peer_address(response)
+    if ip is None:
+        return False
+    problem = _address_problem(ip, allow_private=allow_private)
     if problem:
         raise FetchError(f"refused: {ip} is {problem}", kind="blocked_url")
+    return _address_problem(ip) is not None
+
+
+def private_error(message: str) -> str:
+    """The sentence kept in a source's last_error for a parse failure of a body fetched
+    from a private address (FetchResult.private): the reason without any quoted bytes, so
+    a private page's first characters never travel into the desk (issue 14, item 1)."""
+    head, sep, _ = message.partition(" (it starts with")
+    return head if sep else message
 
 
 # -- reading the body --------------------------------------------------------------------
@@ -366,7 +420,7 @@ def _fetch_hops(
         headers["If-Modified-Since"] = last_modified
 
     for hop in range(policy.max_redirects + 1):
-        _check_url(current, allow_private=private_ok)
+        private_host = _check_url(current, allow_private=private_ok)
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise FetchError(
@@ -385,7 +439,7 @@ def _fetch_hops(
         except httpx.TransportError as exc:
             raise _transport_error(exc, str(current), policy) from exc
         try:
-            _check_peer(response, allow_private=private_ok)
+            private_peer = _check_peer(response, allow_private=private_ok) or private_host
             status = response.status_code
             retry_after = parse_retry_after(response.headers.get("retry-after"), now)
             if status in _REDIRECTS and response.headers.get("location"):
@@ -408,7 +462,7 @@ def _fetch_hops(
                     last_modified=response.headers.get("last-modified") or last_modified,
                     content_type=response.headers.get("content-type"),
                     max_age_s=parse_max_age(response.headers.get("cache-control")),
-                    retry_after_s=retry_after,
+                    retry_after_s=retry_after, private=private_peer,
                 )  # fmt: skip
             if not 200 <= status < 300:
                 raise _status_error(
@@ -428,6 +482,7 @@ def _fetch_hops(
                 content_type=response.headers.get("content-type"),
                 max_age_s=parse_max_age(response.headers.get("cache-control")),
                 retry_after_s=retry_after, date=response.headers.get("date"),
+                private=private_peer,
             )  # fmt: skip
         except httpx.TransportError as exc:
             raise _transport_error(exc, str(current), policy) from exc

@@ -20,6 +20,7 @@ import hashlib
 import hmac
 import io
 import json
+import math
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -38,7 +39,7 @@ from monitor.social import SocialEntry
 from monitor.social.base import as_count
 from monitor.social.board import message_extra
 from monitor.sources import KINDS
-from monitor.text import content_hash, normalize_text, parse_datetime
+from monitor.text import content_hash, normalize_text, parse_datetime, strip_controls
 
 # A message board's own fields: accepted only for a source of kind board, where the analysis
 # reads them (an unanswered message raises an alert of its own).
@@ -49,6 +50,12 @@ PUSH_KIND = "push"  # the kind of a source created for pushed posts when none is
 MAX_BATCH = 1000
 MAX_TEXT = 20_000
 DEFAULT_SOURCE = "导入"
+MAX_COUNT = 2**31 - 1  # the items' count columns are 32-bit integers (PostgreSQL INTEGER)
+MAX_ID = 200  # characters of a post's id (items.external_id)
+# Fields that identify or link: a control character in one is a broken post, not dirt to
+# clean away (cleaning an id would file the post under another one).
+_STRICT_FIELDS = ("id", "url", "repost_of")
+_CONTROL_CHARS = frozenset(chr(c) for c in (*range(0x00, 0x20), *range(0x7F, 0xA0)))
 
 
 class BatchTooLarge(InputError):
@@ -85,7 +92,7 @@ def _board_extra(raw: Mapping[str, Any], *, to_simplified: bool) -> dict[str, An
         if value in (None, ""):
             given[name] = None
         elif isinstance(value, str):
-            given[name] = value.strip() or None
+            given[name] = strip_controls(value).strip() or None
         else:
             raise InputError(f"'{name}' must be a string, got {value!r}")
     reply_at = None
@@ -117,12 +124,11 @@ def validate_post(raw: Any, *, board: bool = False, to_simplified: bool = True) 
         raise InputError("'text' is required and must be a non-empty string")
     if len(text) > MAX_TEXT:
         raise InputError(f"'text' is longer than {MAX_TEXT} characters")
-    counts: dict[str, int | None] = {}
-    for name in ("reposts", "comments", "likes"):
+    for name in _STRICT_FIELDS:
         value = raw.get(name)
-        counts[name] = None if value in (None, "") else as_count(value)
-        if value not in (None, "") and counts[name] is None:
-            raise InputError(f"'{name}' must be a number, got {value!r}")
+        if isinstance(value, str) and (bad := _bad_char(value)):
+            raise InputError(f"'{name}' contains {bad}; remove it")
+    counts = {name: _count(raw, name) for name in ("reposts", "comments", "likes")}
     published = None
     if raw.get("created_at") not in (None, ""):
         published = parse_datetime(str(raw["created_at"]))
@@ -132,17 +138,48 @@ def validate_post(raw: Any, *, board: bool = False, to_simplified: bool = True) 
     if url and not url.startswith(("http://", "https://")):
         raise InputError(f"'url' must be an http(s) URL, got {url!r}")
     pid = str(raw["id"]).strip() if raw.get("id") not in (None, "") else None
+    if pid is not None and len(pid) > MAX_ID:
+        raise InputError(f"'id' is longer than {MAX_ID} characters")
     body = normalize_text(text, to_simplified=to_simplified)
     title = normalize_text(str(raw.get("title") or ""), to_simplified=to_simplified)
     return SocialEntry(
         entry_id=f"push:{pid}" if pid else f"push:sha256:{content_hash(title, body)}",
         title=title, text=body, link=url,
-        author=str(raw.get("author") or "") or None, published_at=published,
+        author=strip_controls(str(raw.get("author") or "")).strip() or None,
+        published_at=published,
         external_id=pid, reposts=counts["reposts"], comments=counts["comments"],
         likes=counts["likes"],
         repost_of=str(raw["repost_of"]) if raw.get("repost_of") not in (None, "") else None,
         extra=_board_extra(raw, to_simplified=to_simplified) if board else {},
     )
+
+
+def _bad_char(value: str) -> str | None:
+    """The first character that has no place in an id or a link, named, or None."""
+    for ch in value:
+        if ch in _CONTROL_CHARS or "\ud800" <= ch <= "\udfff":
+            kind = "a lone surrogate" if ch >= "\ud800" else "a control character"
+            return f"{kind} (U+{ord(ch):04X})"
+    return None
+
+
+def _count(raw: Mapping[str, Any], name: str) -> int | None:
+    """An engagement count, or InputError in words: not a number, not finite (NaN, 1e999),
+    or beyond what the column holds."""
+    value = raw.get(name)
+    if value in (None, ""):
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InputError(f"'{name}' must be a finite number, got {value!r}")
+    try:
+        count = as_count(value)
+    except (OverflowError, ValueError):  # "inf", "nan" as text
+        count = None
+    if count is None:
+        raise InputError(f"'{name}' must be a number, got {str(value)[:40]!r}")
+    if count > MAX_COUNT:
+        raise InputError(f"'{name}' is larger than {MAX_COUNT}, got {str(value)[:40]}")
+    return count
 
 
 def read_posts(path: Path) -> list[tuple[int, Any]]:
@@ -172,10 +209,40 @@ def read_posts(path: Path) -> list[tuple[int, Any]]:
         if not line.strip():
             continue
         try:
-            out.append((n, json.loads(line)))
-        except json.JSONDecodeError as exc:
-            out.append((n, InputError(f"not JSON: {exc.msg} at column {exc.colno}")))
+            out.append((n, loads(line)))
+        except InputError as exc:
+            out.append((n, exc))
     return out
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:40]} is out of range")
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def loads(text: str) -> Any:
+    """JSON as the push paths accept it, or InputError in words: not JSON, NaN / Infinity /
+    1e999 (no count or id is infinite), an integer beyond Python's 4,300-digit conversion
+    limit, or nesting too deep for the parser (thousands of brackets)."""
+    try:
+        return json.loads(text, parse_float=_finite, parse_constant=_no_constant)
+    except json.JSONDecodeError as exc:
+        where = f"line {exc.lineno} column {exc.colno}" if exc.lineno > 1 else \
+            f"column {exc.colno}"
+        raise InputError(f"not JSON: {exc.msg} at {where}") from None
+    except RecursionError:
+        raise InputError("not usable JSON: nested too deeply") from None
+    except ValueError as exc:  # parse_float/parse_constant above, or a 4,300+ digit integer
+        detail = str(exc)
+        if "integer string conversion" in detail:
+            detail = "a number has more digits than allowed"
+        raise InputError(f"not usable JSON: {detail}") from None
 
 
 def push_source(session: Session, name: str | None, now: datetime,

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from monitor.errors import FetchError, ParseError
 from monitor.feeds import FeedEntry
-from monitor.fetch import FetchPolicy, FetchResult, fetch
+from monitor.fetch import FetchPolicy, FetchResult, fetch, private_error
 from monitor.ingest import answer_messages, store_entries
 from monitor.models import Item, Source
 from monitor.schedule import DueSource, PollOutcome, next_check_at, pick_due
@@ -185,7 +185,9 @@ def parse_result(plan: PollPlan, result: FetchResult, cfg: PollSettings,
                        to_simplified=cfg.to_simplified, fetched_at=now,
                        response_date=result.date)
     except ParseError as exc:
-        return FetchFailed(str(exc), result.status, None)
+        # A private target's body is nobody's to read in a source's last_error.
+        message = private_error(str(exc)) if result.private else str(exc)
+        return FetchFailed(message, result.status, None)
     return Fetched(result, parsed.entries, parsed.warnings)
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import ipaddress
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -103,6 +104,19 @@ class ZoneName:
             raise Invalid(f"expected an IANA time zone name such as Europe/Berlin, "
                           f"got {value!r}") from None
         return value
+
+
+@dataclass(frozen=True)
+class IpNetwork:
+    """An IP address or network in CIDR form (web.trusted_proxies)."""
+
+    def __call__(self, value: str) -> str:
+        try:
+            ipaddress.ip_network(value.strip(), strict=False)
+        except ValueError:
+            raise Invalid(f"expected an IP address or network such as 10.0.0.0/8, "
+                          f"got {value!r}") from None
+        return value.strip()
 
 
 def _num(value: float) -> str:
@@ -243,6 +257,11 @@ class WebSection(Section):
     login_attempts: Count
     login_window_minutes: Duration
     ingest_max_bytes: Count
+    # Issue 14: per-address failures before delays (far above login_attempts, one office
+    # shares an address), the longest delay, and who may set X-Forwarded-For/-Proto.
+    login_address_attempts: Count
+    login_max_delay_seconds: Duration
+    trusted_proxies: tuple[Annotated[str, IpNetwork()], ...]
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from feedparser.datetimes import _parse_date as feedparser_date
 from monitor.errors import ConfigError
 
 __all__ = ["DateReading", "content_hash", "normalize_text", "parse_datetime", "read_datetime",
-           "strip_html"]
+           "strip_controls", "strip_html"]
 
 # Elements whose *contents* are never text for a reader.
 _INVISIBLE = frozenset({"script", "style", "noscript", "template"})
@@ -41,6 +41,11 @@ _ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 # An emoticon picture whose alt names it in brackets, as Weibo writes them: <img alt="[doge]">,
 # <img alt="[允悲]">. The name carries sentiment, so it is kept as text; other alts are not.
 _EMOTICON_ALT = re.compile(r"^\[[^\[\]\s<>]{1,12}\]$")
+# Control characters no reader sees, lone surrogates (from JSON's "\ud800") and the two
+# noncharacters: never text. NUL in particular cannot be stored in a PostgreSQL text column
+# at all. Tab, newlines, form feed and the other whitespace controls are kept for the
+# whitespace folding to turn into spaces and line breaks.
+_CONTROL = re.compile("[\x00-\x08\x0e-\x1b\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
 class _TextCollector(HTMLParser):
@@ -79,9 +84,17 @@ class _TextCollector(HTMLParser):
             self.parts.append(data)
 
 
+def strip_controls(text: str) -> str:
+    """`text` without control characters, lone surrogates or noncharacters (whitespace
+    controls stay). For fields that are kept as given rather than normalised: an author's
+    name, a board's reply."""
+    return _CONTROL.sub("", text)
+
+
 def _fold_whitespace(text: str) -> str:
-    """Runs of spaces become one space; lines are trimmed; blank lines disappear."""
-    text = _ZERO_WIDTH.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    """Runs of spaces become one space; lines are trimmed; blank lines disappear; control
+    characters go (strip_controls)."""
+    text = _ZERO_WIDTH.sub("", strip_controls(text.replace("\r\n", "\n").replace("\r", "\n")))
     lines = (_HSPACE.sub(" ", line).strip() for line in text.split("\n"))
     return "\n".join(line for line in lines if line)
 

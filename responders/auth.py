@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -14,8 +13,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from monitor.db import insert_ignore
 from monitor.errors import InputError
 from responders.models import ROLES, ApiToken, AuditEntry, User, WebSession
+from responders.models import LoginFailure as ThrottleRow
 
 # argon2-cffi's defaults are argon2id with RFC 9106's "low memory" profile (64 MiB, t=3).
 _HASHER = PasswordHasher()
@@ -36,7 +37,9 @@ class Principal:
     id: int
     name: str
     role: str
-    user_id: int | None  # the person behind it (None for tokens)
+    # The person behind it: the user, or the user a token acts for. None only for a token
+    # made for nobody (before desk_0006, or without --user), which may read but not act.
+    user_id: int | None
     csrf_token: str | None = None  # browser sessions only
 
     @property
@@ -99,28 +102,57 @@ def authenticate(session: Session, name: str, password: str) -> User | None:
 _DUMMY_HASH = _HASHER.hash("not-a-real-password-only-for-timing")
 
 
+def _rank(role: str) -> int:
+    return ROLES.index(role) if role in ROLES else -1
+
+
 def create_token(session: Session, name: str, role: str, now: datetime,
-                 actor: str = "cli") -> str:
-    """A new token; the plain value is returned once and never stored."""
+                 actor: str = "cli", *, user: str | None = None) -> str:
+    """A new token; the plain value is returned once and never stored.
+
+    `user` names the person the token acts for: every rule that holds for them holds for the
+    token (responders.desk checks the person, not the credential), so its role may not be
+    above theirs. Without one the token may read the desk but not act on it."""
     _check_role(role)
     if session.scalar(select(ApiToken.id).where(ApiToken.name == name)) is not None:
         raise InputError(f"a token named {name!r} exists already")
+    owner: User | None = None
+    if user is not None:
+        owner = session.scalar(select(User).where(User.name == user.strip()))
+        if owner is None or not owner.active:
+            raise InputError(f"no active user {user!r} for the token to act for")
+        if _rank(role) > _rank(owner.role):
+            raise InputError(f"a token acting for {owner.name} ({owner.role}) cannot have "
+                             f"the higher role {role}")
     plain = "yq_" + secrets.token_urlsafe(32)
-    token = ApiToken(name=name, role=role, token_hash=hash_secret(plain), created_at=now)
+    token = ApiToken(name=name, role=role, token_hash=hash_secret(plain), created_at=now,
+                     user_id=owner.id if owner else None)
     session.add(token)
     session.flush()
     session.add(AuditEntry(at=now, actor=actor, entity="token", entity_id=token.id,
-                           action="create", to_state=role, detail={"name": name}))
+                           action="create", to_state=role,
+                           detail={"name": name, "user": owner.name if owner else None}))
     return plain
 
 
 def principal_for_token(session: Session, plain: str, now: datetime) -> Principal | None:
+    """The token's principal: its person's id, and the lower of the token's role and the
+    person's role today (a demoted person's old token is demoted with them). None for an
+    unknown or revoked token, or one whose person was disabled."""
     token = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_secret(plain)))
     if token is None or token.revoked_at is not None:
         return None
+    role = token.role
+    owner = token.user
+    if owner is not None:
+        if not owner.active:
+            return None
+        role = min(role, owner.role, key=_rank)
+    elif token.user_id is not None:  # the person's row is gone: act for nobody
+        return None
     if token.last_used_at is None or now - token.last_used_at > TOUCH_EVERY:
         token.last_used_at = now
-    return Principal("token", token.id, token.name, token.role, None)
+    return Principal("token", token.id, token.name, role, owner.id if owner else None)
 
 
 def open_session(session: Session, user: User, now: datetime) -> str:
@@ -152,49 +184,82 @@ def close_session(session: Session, plain: str) -> None:
     session.execute(delete(WebSession).where(WebSession.token_hash == hash_secret(plain)))
 
 
+@dataclass(frozen=True)
+class ThrottlePolicy:
+    """How failed logins slow down further tries (from settings.web)."""
+
+    free: int  # failures per account before the delays start (web.login_attempts)
+    address_free: int  # failures per client address before its delays start, much higher
+    window: timedelta  # a key's failures are forgotten this long after its last one
+    max_delay: timedelta  # the longest wait one failure can impose
+
+
+def delay_after(failures: int, free: int, max_delay: timedelta) -> timedelta:
+    """Pure: the wait imposed by the `failures`-th failure in a row of one key — none while
+    within the free attempts, then 1 s, 2 s, 4 s … up to `max_delay`. Never a lock: the
+    right password works again after at most `max_delay`, so nobody can shut an account
+    (or an office behind one NAT address) out by failing on purpose."""
+    if failures < free:
+        return timedelta(0)
+    exponent = min(failures - free, 40)  # 2**40 s is far past any cap; keeps the float sane
+    return min(max_delay, timedelta(seconds=2**exponent))
+
+
 class LoginThrottle:
-    """At most `limit` failed logins per key (name, and client address) within `window`;
-    then refuse until the window has passed. In memory: one web process holds the desk; a
-    restart forgets, which costs an attacker a restart we would notice.
+    """Failed logins per account ("name:…") and per client address ("addr:…"), in the
+    `login_throttle` table so that every web process sees the same counts.
 
-    Memory stays bounded by the failures of the last window: checking a key stores nothing,
-    and keys whose failures have all expired are dropped (otherwise every made-up user
-    name tried would stay in the table for the life of the process).
-    """
+    Each failure adds one to its keys' counts (reset when the last failure is older than the
+    window) and sets a wait from `delay_after`: the account's after `free` failures, the
+    address's after the much higher `address_free`, so a colleague's typos never slow
+    another user of the same office address. A try during a wait is refused without being
+    counted and without checking the password, so failing on purpose can keep an account
+    waiting at most `max_delay` at a time, never lock it. Success clears the account's key,
+    not the address's.
 
-    def __init__(self, limit: int = 5, window: timedelta = timedelta(minutes=15)) -> None:
-        self.limit = limit
-        self.window = window
-        self._failures: dict[str, deque[datetime]] = {}
-        self._last_sweep: datetime | None = None
+    The caller gives a session and commits it on its own: a failed login's answer rolls the
+    request back, and the failure must be kept all the same."""
 
-    def _expire(self, q: deque[datetime], now: datetime) -> deque[datetime]:
-        while q and now - q[0] > self.window:
-            q.popleft()
-        return q
+    def __init__(self, policy: ThrottlePolicy) -> None:
+        self.policy = policy
 
-    def _sweep(self, now: datetime) -> None:
-        # At most once per window, so a flood of failures costs O(keys) only now and then.
-        if self._last_sweep is not None and now - self._last_sweep < self.window:
-            return
-        self._last_sweep = now
-        for key in [k for k, q in self._failures.items() if not self._expire(q, now)]:
-            del self._failures[key]
+    @staticmethod
+    def keys(name: str, address: str) -> tuple[str, str]:
+        return f"name:{name.strip().casefold()}"[:200], f"addr:{address}"[:200]
 
-    def blocked(self, keys: list[str], now: datetime) -> bool:
-        return any(
-            len(self._expire(self._failures.get(k, deque()), now)) >= self.limit for k in keys
-        )
+    def wait(self, session: Session, name: str, address: str, now: datetime) -> timedelta:
+        """How long before this name may try again from this address (zero: now)."""
+        rows = session.scalars(select(ThrottleRow).where(
+            ThrottleRow.key.in_(self.keys(name, address)))).all()
+        waits = [r.wait_until - now for r in rows if r.wait_until is not None
+                 and r.wait_until > now and now - r.last_failed_at <= self.policy.window]
+        return max(waits, default=timedelta(0))
 
-    def failed(self, keys: list[str], now: datetime) -> None:
-        self._sweep(now)
-        for k in keys:
-            self._expire(self._failures.setdefault(k, deque()), now).append(now)
+    def failed(self, session: Session, name: str, address: str, now: datetime) -> None:
+        # Rows whose last failure left the window are dead weight: dropped here, so the
+        # table holds only the failures of one window (a scan of made-up names included).
+        session.execute(delete(ThrottleRow).where(
+            ThrottleRow.last_failed_at < now - self.policy.window))
+        name_key, addr_key = self.keys(name, address)
+        for key, free in ((name_key, self.policy.free), (addr_key, self.policy.address_free)):
+            # Insert-or-ignore, then update under a row lock (PostgreSQL; SQLite serialises
+            # writers): two processes failing the same key at once both count.
+            session.execute(insert_ignore(session, ThrottleRow).values(
+                key=key, failures=0, last_failed_at=now))
+            row = session.scalars(select(ThrottleRow).where(ThrottleRow.key == key)
+                                  .with_for_update()).one()
+            stale = now - row.last_failed_at > self.policy.window
+            row.failures = 1 if stale else row.failures + 1
+            row.last_failed_at = now
+            delay = delay_after(row.failures, free, self.policy.max_delay)
+            row.wait_until = now + delay if delay else None
+        session.flush()
 
-    def tracked(self) -> int:
-        """How many keys have failures on record (what the memory bound is about)."""
-        return len(self._failures)
+    def succeeded(self, session: Session, name: str) -> None:
+        session.execute(delete(ThrottleRow).where(
+            ThrottleRow.key == self.keys(name, "")[0]))
 
-    def succeeded(self, keys: list[str]) -> None:
-        for k in keys:
-            self._failures.pop(k, None)
+    @staticmethod
+    def tracked(session: Session) -> int:
+        """How many keys have failures on record (what the table's size is about)."""
+        return len(session.scalars(select(ThrottleRow.key)).all())

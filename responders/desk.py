@@ -171,8 +171,11 @@ def output_action(session: Session, who: Principal, output_id: int, action: str,
         raise InputError("草稿还有待填写的内容：" + "；".join(f"【{x}】" for x in left))
     values: dict[str, Any] = {"state": target, "updated_at": now}
     if action == "approve":
-        # Separation of duties: nobody approves their own text.
-        if who.user_id is not None and output.author_id == who.user_id:
+        # Separation of duties: nobody approves their own text. Only a person approves:
+        # a credential acting for nobody could be anybody, the author included.
+        if who.user_id is None:
+            raise RoleForbidden("only a person may approve; this credential acts for no user")
+        if output.author_id == who.user_id:
             raise RoleForbidden("an author may not approve their own output")
         values["approver_id"] = who.user_id
     if action in ("approve", "return"):

@@ -88,6 +88,29 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column()
     last_used_at: Mapped[datetime | None] = mapped_column(default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The person the token acts for (issue 14): every rule that holds for them — their role,
+    # nobody approves their own text — holds for the token. NULL: a token made before
+    # desk_0006, or without --user, which may read the desk but not act on it.
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+
+    user: Mapped[User | None] = relationship()
+
+
+class LoginFailure(Base):
+    """Failed logins per key ("name:…" or "addr:…"), shared by every web process: the desk
+    may run several, and an in-memory count would let each process grant its own allowance.
+    Rows stay small and few: one per name or address that failed within the window, dropped
+    when a success or the window clears them (responders.auth.LoginThrottle)."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failed_at: Mapped[datetime] = mapped_column()
+    # No login for this key before then: the growing delay after the free attempts.
+    wait_until: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class WebSession(Base):

@@ -41,10 +41,13 @@ def cmd_web(args: argparse.Namespace, settings: Settings) -> int:
     init_database(settings)
     app = build_web_app(settings)
     print(f"press desk at http://{args.host}:{args.port}/", flush=True)
-    # proxy_headers: behind an HTTPS proxy on loopback, X-Forwarded-Proto marks the request
-    # https and the session cookie gets Secure.
+    # proxy_headers: behind an HTTPS proxy, X-Forwarded-Proto marks the request https and
+    # the session cookie gets Secure.
+    # X-Forwarded-* are believed only from web.trusted_proxies (a proxy on loopback by
+    # default); the app applies the same list to the login throttle's address.
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.loglevel,
-                proxy_headers=True, forwarded_allow_ips="127.0.0.1")
+                proxy_headers=bool(settings.web.trusted_proxies),
+                forwarded_allow_ips=",".join(settings.web.trusted_proxies))
     return 0
 
 
@@ -90,8 +93,11 @@ def cmd_tokens(args: argparse.Namespace, settings: Settings) -> int:
     from responders.auth import create_token
 
     with _sessions(settings)() as session:
-        plain = create_token(session, args.name, args.role, datetime.now(UTC))
+        plain = create_token(session, args.name, args.role, datetime.now(UTC), user=args.user)
         session.commit()
+    if args.user is None:
+        print(f"token {args.name} acts for no user: it may read the desk but not act on it "
+              "(give --user NAME for one that acts)", file=sys.stderr)
     # The only time the token is shown: it is stored as a hash.
     print(plain)
     return 0
@@ -151,6 +157,8 @@ def register(sub: Any) -> None:
     c = ts.add_parser("create", help="print a new API token (shown once)")
     c.add_argument("name")
     c.add_argument("--role", required=True, choices=["officer", "approver", "admin"])
+    c.add_argument("--user", help="the person the token acts for (its role may not be above "
+                   "theirs); without it the token may only read")
     s.set_defaults(func=cmd_tokens)
 
     s = sub.add_parser("policies", help="the policy library")

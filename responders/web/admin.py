@@ -41,6 +41,7 @@ from responders.web.deps import (
     UoW,
     desk,
 )
+from responders.web.params import PathId, Text
 from responders.web.rendering import render
 from responders.web.unit_of_work import DeskRoute
 from responders.workflow import RoleForbidden
@@ -119,7 +120,7 @@ async def sources_add(request: Request, me: PageWriter, uow: UoW) -> Response:
 
 
 @router.post("/admin/sources/{source_id}/remove")
-async def sources_remove(source_id: int, request: Request, me: PageWriter,
+async def sources_remove(source_id: PathId, request: Request, me: PageWriter,
                          session: DB) -> Response:
     _admin(me)
     form = await request.form()
@@ -151,7 +152,7 @@ def api_sources_health(me: ApiReader, session: DB) -> list[dict[str, Any]]:
 
 
 @api.delete("/sources/{source_id}")
-def api_remove_source(source_id: int, request: Request, me: ApiWriter, session: DB,
+def api_remove_source(source_id: PathId, request: Request, me: ApiWriter, session: DB,
                       purge: bool = False) -> dict[str, Any]:
     _admin(me)
     name, count = drop_source(desk(request), session, me, source_id, purge=purge)
@@ -208,7 +209,7 @@ async def topics_save(request: Request, me: PageWriter, session: DB) -> Response
 
 
 class TopicsIn(BaseModel):
-    yaml: str
+    yaml: Text
 
 
 @api.get("/topics")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
@@ -24,6 +24,7 @@ from responders.outputs import output_log, row_dict, to_csv
 from responders.policies import policy_dict, suggest
 from responders.queue import QueueFilter, query_alerts, users
 from responders.web.deps import DB, ApiReader, ApiWriter, UoW, desk
+from responders.web.params import BodyId, Limit, PathId, QueryId, QueryYear, Text
 from responders.web.unit_of_work import DeskRoute
 from responders.workflow import RoleForbidden
 
@@ -78,30 +79,30 @@ def _require_admin(me: Principal) -> None:
 
 
 class AlertAction(BaseModel):
-    reason: str = ""
-    assignee: str | None = None
+    reason: Text = ""
+    assignee: Text | None = None
 
 
 class NewOutput(BaseModel):
-    kind: str = Field(description="回应 | 政策解读")
-    title: str | None = None
-    body: str | None = Field(None, description="omit to start from the template")
-    cited_policy_ids: list[int] = []
+    kind: Text = Field(description="回应 | 政策解读")
+    title: Text | None = None
+    body: Text | None = Field(None, description="omit to start from the template")
+    cited_policy_ids: list[BodyId] = []
 
 
 class OutputEdit(BaseModel):
-    title: str
-    body: str
-    cited_policy_ids: list[int] = []
+    title: Text
+    body: Text
+    cited_policy_ids: list[BodyId] = []
 
 
 class OutputAction(BaseModel):
-    comment: str = ""
+    comment: Text = ""
 
 
 class PublicationIn(BaseModel):
-    channel: str
-    link: str | None = None
+    channel: Text
+    link: Text | None = None
     published_at: datetime | None = None
 
 
@@ -110,26 +111,27 @@ class Publish(BaseModel):
 
 
 class SourceIn(BaseModel):
-    name: str
-    url: str
-    kind: str = "news"
-    interval: int | None = None  # seconds; none given: poll.default_interval
+    name: Text
+    url: Text
+    kind: Text = "news"
+    # seconds; none given: poll.default_interval. Bounded by the column (32-bit).
+    interval: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
 
 
 class UserIn(BaseModel):
-    name: str
-    role: str
-    password: str
-    display_name: str = ""
+    name: Text
+    role: Text
+    password: Text
+    display_name: Text = ""
 
 
 @router.get("/alerts")
 def api_alerts(request: Request, me: ApiReader,
                session: DB, priority: str | None = None,
-               topic: str | None = None, source_id: int | None = None,
+               topic: str | None = None, source_id: QueryId = None,
                sentiment: str | None = None, state: str | None = Query(None,
                description="a state, 'open' (default) or 'all'"),
-               assignee: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+               assignee: str | None = None, limit: Limit = 200) -> list[dict[str, Any]]:
     names = _names(session)
     f = QueueFilter(priority, topic, source_id, sentiment, state, assignee)
     return [alert_json(a, names.get(a.assignee_id or 0))
@@ -137,7 +139,7 @@ def api_alerts(request: Request, me: ApiReader,
 
 
 @router.get("/alerts/{alert_id}")
-def api_alert(alert_id: int, me: ApiReader,
+def api_alert(alert_id: PathId, me: ApiReader,
               session: DB) -> dict[str, Any]:
     alert = desk_ops.get_alert(session, alert_id)
     out = alert_json(alert, _names(session).get(alert.assignee_id or 0))
@@ -149,7 +151,7 @@ def api_alert(alert_id: int, me: ApiReader,
 
 
 @router.post("/alerts/{alert_id}/actions/{action}")
-def api_alert_action(alert_id: int, action: str, body: AlertAction, request: Request,
+def api_alert_action(alert_id: PathId, action: str, body: AlertAction, request: Request,
                      me: ApiWriter,
                      session: DB) -> dict[str, Any]:
     alert = desk_ops.alert_action(session, me, alert_id, action, desk(request).now(),
@@ -158,7 +160,7 @@ def api_alert_action(alert_id: int, action: str, body: AlertAction, request: Req
 
 
 @router.post("/alerts/{alert_id}/outputs", status_code=201)
-def api_new_output(alert_id: int, body: NewOutput, request: Request,
+def api_new_output(alert_id: PathId, body: NewOutput, request: Request,
                    me: ApiWriter,
                    session: DB) -> dict[str, Any]:
     ctx = desk(request)
@@ -168,7 +170,7 @@ def api_new_output(alert_id: int, body: NewOutput, request: Request,
 
 
 @router.get("/alerts/{alert_id}/policies")
-def api_alert_policies(alert_id: int, me: ApiReader,
+def api_alert_policies(alert_id: PathId, me: ApiReader,
                        session: DB) -> list[dict[str, Any]]:
     alert = desk_ops.get_alert(session, alert_id)
     hits = suggest(session, f"{alert.item.title} {alert.item.text}", topics=list(alert.topics))
@@ -176,13 +178,13 @@ def api_alert_policies(alert_id: int, me: ApiReader,
 
 
 @router.get("/outputs/{output_id}")
-def api_output(output_id: int, me: ApiReader,
+def api_output(output_id: PathId, me: ApiReader,
                session: DB) -> dict[str, Any]:
     return output_json(desk_ops.get_output(session, output_id))
 
 
 @router.put("/outputs/{output_id}")
-def api_output_edit(output_id: int, body: OutputEdit, request: Request,
+def api_output_edit(output_id: PathId, body: OutputEdit, request: Request,
                     me: ApiWriter,
                     session: DB) -> dict[str, Any]:
     output = desk_ops.edit_output(session, me, output_id, desk(request).now(), title=body.title,
@@ -191,7 +193,7 @@ def api_output_edit(output_id: int, body: OutputEdit, request: Request,
 
 
 @router.post("/outputs/{output_id}/actions/{action}")
-def api_output_action(output_id: int, action: str, body: OutputAction, request: Request,
+def api_output_action(output_id: PathId, action: str, body: OutputAction, request: Request,
                       me: ApiWriter,
                       session: DB) -> dict[str, Any]:
     output = desk_ops.output_action(session, me, output_id, action, desk(request).now(),
@@ -200,7 +202,7 @@ def api_output_action(output_id: int, action: str, body: OutputAction, request: 
 
 
 @router.post("/outputs/{output_id}/publications")
-def api_publish(output_id: int, body: Publish, request: Request,
+def api_publish(output_id: PathId, body: Publish, request: Request,
                 me: ApiWriter,
                 session: DB) -> dict[str, Any]:
     now = desk(request).now()
@@ -215,7 +217,7 @@ def api_publish(output_id: int, body: Publish, request: Request,
 
 @router.get("/output-log")
 def api_output_log(request: Request, me: ApiReader,
-                   session: DB, year: int | None = None,
+                   session: DB, year: QueryYear = None,
                    channel: str | None = None, kind: str | None = None,
                    format: str = Query("json", pattern="^(json|csv)$")) -> Response:
     tz = desk(request).settings.timezone
@@ -228,7 +230,7 @@ def api_output_log(request: Request, me: ApiReader,
 
 @router.get("/policies")
 def api_policies(me: ApiReader, session: DB,
-                 q: str = "", limit: int = 10) -> list[dict[str, Any]]:
+                 q: str = "", limit: Limit = 10) -> list[dict[str, Any]]:
     from responders.models import Policy
 
     if q.strip():

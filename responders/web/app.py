@@ -13,22 +13,25 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import text
+from sqlalchemy.exc import DataError
 
 from monitor.db import make_engine, make_sessionmaker
-from monitor.errors import YuqingError
+from monitor.errors import InputError, YuqingError
 from monitor.flagging import PRIORITY_NAMES
 from monitor.settings import Settings
 from responders.admin_topics import topic_names
-from responders.auth import LoginThrottle
+from responders.auth import LoginThrottle, ThrottlePolicy
 from responders.web.admin import api as admin_api
 from responders.web.admin import router as admin_router
 from responders.web.api import router as api_router
+from responders.web.api_docs import mount_api_docs
 from responders.web.deps import DeskContext, LoginRequired
-from responders.web.errors import http_status
+from responders.web.errors import http_status, readable, validation_sentence
 from responders.web.ingest_api import router as ingest_router
 from responders.web.pages import router as page_router
 from responders.web.rendering import render
@@ -36,6 +39,7 @@ from responders.web.security import (
     Enqueue,
     SecurityHeaders,
     clean_html,
+    networks,
     safe_url,
 )
 
@@ -68,8 +72,10 @@ def create_app(settings: Settings, enqueue: Enqueue) -> FastAPI:
         sessions=make_sessionmaker(engine),
         templates=templates,
         enqueue=enqueue,
-        throttle=LoginThrottle(limit=web.login_attempts,
-                               window=timedelta(minutes=web.login_window_minutes)),
+        throttle=LoginThrottle(ThrottlePolicy(
+            free=web.login_attempts, address_free=web.login_address_attempts,
+            window=timedelta(minutes=web.login_window_minutes),
+            max_delay=timedelta(seconds=web.login_max_delay_seconds))),
         # The admins' edited taxonomy when there is one (responders.admin_topics).
         topic_names=topic_names(settings.home, Path(settings.config_dir)),
         templates_dir=Path(settings.config_dir) / "templates",
@@ -77,14 +83,16 @@ def create_app(settings: Settings, enqueue: Enqueue) -> FastAPI:
         absolute=timedelta(hours=web.session_max_hours),
         secure_cookies=web.secure_cookies,
         office=settings.office,
+        trusted_proxies=networks(web.trusted_proxies),
     )
     env.globals["topic_name"] = lambda t: ctx.topic_names.get(t, t)
 
-    app = FastAPI(title="yuqing press desk", version="1", docs_url="/api/docs",
+    app = FastAPI(title="yuqing press desk", version="1", docs_url=None,
                   redoc_url=None, openapi_url="/api/v1/openapi.json")
     app.state.desk = ctx
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    mount_api_docs(app)  # Swagger UI from a package, never a CDN
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, exc: LoginRequired) -> Response:
@@ -92,7 +100,7 @@ def create_app(settings: Settings, enqueue: Enqueue) -> FastAPI:
 
     async def _error(request: Request, exc: Exception) -> Response:
         status = http_status(exc) if isinstance(exc, YuqingError) else 500
-        message = str(exc) or exc.__class__.__name__
+        message = readable(str(exc) or exc.__class__.__name__)
         if request.url.path.startswith("/api/") or status == 401 and \
                 request.headers.get("authorization"):
             headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
@@ -103,6 +111,26 @@ def create_app(settings: Settings, enqueue: Enqueue) -> FastAPI:
     # One handler for the whole tree (LoginRequired, registered above, is more specific and
     # wins for pages); the status comes from responders.web.errors.
     app.add_exception_handler(YuqingError, _error)
+
+    @app.exception_handler(DataError)
+    async def _refused_value(request: Request, exc: DataError) -> Response:
+        # The last line of defence: the edges check what they take (responders.web.params,
+        # monitor.importing), but a value the database cannot hold or compare (NUL in a
+        # PostgreSQL text, a number out of a column's range) is the request's fault, not
+        # ours; the request's transaction is rolled back as for any error.
+        return await _error(request, InputError(
+            "a value in the request cannot be stored or searched (a NUL character, or a "
+            "number out of range); remove it and try again"))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        # FastAPI's own answer is a list of dicts echoing the input; the desk's errors are
+        # one sentence (and the echo could hold a lone surrogate no JSON encoder takes).
+        sentence = validation_sentence(exc.errors())
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": sentence}, status_code=422)
+        return render(request, "error.html", {"message": sentence, "status": 422},
+                      status_code=422)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> Response:

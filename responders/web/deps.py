@@ -22,11 +22,13 @@ from responders.web.security import (
     UNSAFE_METHODS,
     AuthError,
     Enqueue,
+    Network,
     check_csrf,
     now_utc,
     resolve_principal,
 )
 from responders.web.unit_of_work import UnitOfWork, attach
+from responders.workflow import RoleForbidden
 
 
 @dataclass
@@ -42,6 +44,7 @@ class DeskContext:
     absolute: timedelta
     secure_cookies: bool
     office: str
+    trusted_proxies: tuple[Network, ...] = ()
     clock: Any = field(default=now_utc)
 
     def now(self) -> datetime:
@@ -110,6 +113,12 @@ def api_reader(request: Request, session: Annotated[Session, Depends(db)]) -> Pr
 async def api_writer(request: Request, session: Annotated[Session, Depends(db)]) -> Principal:
     # Async for check_csrf (it may read the form); the database work goes to the thread pool.
     principal = await run_in_threadpool(api_reader, request, session)
+    if principal.user_id is None:
+        # Every rule of the desk is about a person (nobody approves their own text); a
+        # token acting for nobody would escape them all, so it may only read.
+        raise RoleForbidden("this API token acts for no user, so it may read but not act; "
+                            "an admin makes one that acts for a person with `yuqing tokens "
+                            "create NAME --role ROLE --user USER`")
     await check_csrf(request, principal)
     return principal
 

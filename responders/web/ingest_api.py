@@ -16,7 +16,6 @@ answer rolls it back.
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -30,6 +29,7 @@ from monitor.errors import InputError
 from monitor.importing import (
     MAX_BATCH,
     ImportResult,
+    loads,
     source_for_token,
     store_batch,
 )
@@ -38,7 +38,7 @@ from responders.auth import hash_secret
 from responders.board_replies import close_answered
 from responders.models import ApiToken
 from responders.web.deps import DeskContext, UoW, desk
-from responders.web.errors import http_status
+from responders.web.errors import http_status, readable
 from responders.web.unit_of_work import DeskRoute
 
 log = logging.getLogger(__name__)
@@ -93,7 +93,10 @@ _OPENAPI: dict[str, Any] = {
 
 def _error(status: int, message: str, **extra: Any) -> JSONResponse:
     headers = {"WWW-Authenticate": 'Bearer realm="ingest"'} if status == 401 else None
-    return JSONResponse({"error": message, **extra}, status_code=status, headers=headers)
+    if "errors" in extra:  # the posts' errors may quote what was sent
+        extra["errors"] = [{**e, "error": readable(e["error"])} for e in extra["errors"]]
+    return JSONResponse({"error": readable(message), **extra}, status_code=status,
+                        headers=headers)
 
 
 async def _read_body(request: Request, limit: int) -> bytes | None:
@@ -171,12 +174,11 @@ async def ingest(request: Request, uow: UoW) -> JSONResponse:
         return _error(413, f"the request body is larger than {limit} bytes; "
                            f"send at most {MAX_BATCH} posts per batch")
     try:
-        batch = json.loads(body.decode("utf-8-sig"))
+        batch = loads(body.decode("utf-8-sig"))
     except UnicodeDecodeError:
         return _error(400, "the body is not UTF-8")
-    except json.JSONDecodeError as exc:
-        return _error(400, f"the body is not JSON: {exc.msg} at line {exc.lineno} "
-                           f"column {exc.colno}")
+    except InputError as exc:  # not JSON, NaN/1e999, 4,300+ digits, nested too deeply
+        return _error(400, f"the body is {exc}")
     result = await run_in_threadpool(_store, ctx, uow.session, source_id, batch)
     if isinstance(result, JSONResponse):
         return result

@@ -5,6 +5,7 @@ commits (responders.web.unit_of_work)."""
 from __future__ import annotations
 
 import json
+import math
 from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -31,11 +32,13 @@ from responders.web.charts import event_buckets, volume_sentiment_svg
 from responders.web.deps import DB, PageReader, PageWriter, desk
 from responders.web.effect_chart import effect_svg
 from responders.web.i18n import translate
+from responders.web.params import PathId, page_id, page_ids, page_year
 from responders.web.rendering import render, request_lang
 from responders.web.security import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
     CsrfError,
+    client_address,
     new_login_csrf,
     secure_cookie_flag,
 )
@@ -43,10 +46,6 @@ from responders.web.unit_of_work import DeskRoute
 from responders.workflow import RoleForbidden, allowed_actions
 
 router = APIRouter(include_in_schema=False, route_class=DeskRoute)
-
-
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 def _safe_next(target: str | None) -> str:
@@ -78,15 +77,25 @@ def login(request: Request, session: DB, username: Annotated[str, Form()],
     if not cookie or cookie != csrf_token:
         raise CsrfError("the login form expired; reload the page")
     now = ctx.now()
-    name_key, addr_key = f"name:{username.strip()}", f"addr:{_client(request)}"
+    address = client_address(request, ctx.trusted_proxies)
     lang = request_lang(request)
-    if ctx.throttle.blocked([name_key, addr_key], now):
-        return _login_again(request, translate(lang, "login_throttled"), next, 429)
+    # The throttle's rows are written in a short transaction of their own: a failed
+    # login's answer rolls the request back, and its failure must count all the same.
+    with ctx.sessions() as counts:
+        wait = ctx.throttle.wait(counts, username, address, now)
+    if wait:
+        seconds = max(1, math.ceil(wait.total_seconds()))
+        response = _login_again(request, translate(lang, "login_throttled",
+                                                        seconds=seconds), next, 429)
+        response.headers["Retry-After"] = str(seconds)
+        return response
     user = authenticate(session, username, password)
     if user is None:
-        ctx.throttle.failed([name_key, addr_key], now)
+        with ctx.sessions() as counts:
+            ctx.throttle.failed(counts, username, address, now)
+            counts.commit()
         return _login_again(request, translate(lang, "login_failed"), next, 401)
-    ctx.throttle.succeeded([name_key])
+    ctx.throttle.succeeded(session, username)  # commits with the new session
     plain = open_session(session, user, now)
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(SESSION_COOKIE, plain, httponly=True, samesite="lax", path="/",
@@ -119,7 +128,7 @@ def _filters(request: Request) -> QueueFilter:
     q = request.query_params
     source = q.get("source") or ""
     return QueueFilter(priority=q.get("priority") or None, topic=q.get("topic") or None,
-                       source_id=int(source) if source.isdigit() else None,
+                       source_id=page_id(source, "source"),
                        sentiment=q.get("sentiment") or None, state=q.get("state") or None,
                        assignee=q.get("assignee") or None)
 
@@ -155,7 +164,7 @@ def _suggest_for(session: Session, alert: Any) -> list[tuple[Policy, float]]:
 
 
 @router.get("/alerts/{alert_id}", response_class=HTMLResponse)
-def alert_page(alert_id: int, request: Request, me: PageReader,
+def alert_page(alert_id: PathId, request: Request, me: PageReader,
                session: DB) -> Response:
     alert = desk_ops.get_alert(session, alert_id)
     outputs = session.scalars(select(Output).where(Output.alert_id == alert.id)
@@ -217,7 +226,7 @@ def _voice_view(request: Request, session: Session, alert: Any, event: Event | N
 
 
 @router.post("/alerts/{alert_id}/own/{item_id}/record")
-def alert_record_own(alert_id: int, item_id: int, request: Request, me: PageWriter,
+def alert_record_own(alert_id: PathId, item_id: PathId, request: Request, me: PageWriter,
                      session: DB) -> Response:
     """One click: the office's own post, already out, recorded in the output log."""
     ctx = desk(request)
@@ -227,18 +236,18 @@ def alert_record_own(alert_id: int, item_id: int, request: Request, me: PageWrit
 
 
 @router.post("/alerts/{alert_id}/draft")
-async def alert_draft(alert_id: int, request: Request, me: PageWriter,
+async def alert_draft(alert_id: PathId, request: Request, me: PageWriter,
                       session: DB) -> Response:
     ctx = desk(request)
     form = await request.form()
     kind = str(form.get("kind", ""))
-    cited = [int(str(v)) for v in form.getlist("policy") if str(v).isdigit()]
+    cited = page_ids([str(v) for v in form.getlist("policy")], "policy")
     output = create_draft(session, me, alert_id, kind, cited, ctx.drafting(), ctx.now())
     return RedirectResponse(f"/outputs/{output.id}", status_code=303)
 
 
 @router.post("/alerts/{alert_id}/{action}")
-async def alert_action(alert_id: int, action: str, request: Request,
+async def alert_action(alert_id: PathId, action: str, request: Request,
                        me: PageWriter,
                        session: DB) -> Response:
     form = await request.form()
@@ -251,7 +260,7 @@ async def alert_action(alert_id: int, action: str, request: Request,
 # ---------------------------------------------------------------- outputs
 
 @router.get("/outputs/{output_id}", response_class=HTMLResponse)
-def output_page(output_id: int, request: Request, me: PageReader,
+def output_page(output_id: PathId, request: Request, me: PageReader,
                 session: DB) -> Response:
     output = desk_ops.get_output(session, output_id)
     suggestions = _suggest_for(session, output.alert) if output.alert else []
@@ -270,10 +279,10 @@ def output_page(output_id: int, request: Request, me: PageReader,
 
 
 @router.post("/outputs/{output_id}/edit")
-async def output_edit(output_id: int, request: Request, me: PageWriter,
+async def output_edit(output_id: PathId, request: Request, me: PageWriter,
                       session: DB) -> Response:
     form = await request.form()
-    cited = [int(str(v)) for v in form.getlist("policy") if str(v).isdigit()]
+    cited = page_ids([str(v) for v in form.getlist("policy")], "policy")
     desk_ops.edit_output(session, me, output_id, desk(request).now(),
                          title=str(form.get("title", "")), body=str(form.get("body", "")),
                          cited_policy_ids=cited)
@@ -285,7 +294,7 @@ async def output_edit(output_id: int, request: Request, me: PageWriter,
 
 
 @router.post("/outputs/{output_id}/publish")
-async def output_publish(output_id: int, request: Request, me: PageWriter,
+async def output_publish(output_id: PathId, request: Request, me: PageWriter,
                          session: DB) -> Response:
     ctx = desk(request)
     form = await request.form()
@@ -312,7 +321,7 @@ def parse_local(value: str, tz: str) -> datetime | None:
 
 
 @router.post("/outputs/{output_id}/{action}")
-async def output_action(output_id: int, action: str, request: Request,
+async def output_action(output_id: PathId, action: str, request: Request,
                         me: PageWriter,
                         session: DB) -> Response:
     form = await request.form()
@@ -326,7 +335,7 @@ async def output_action(output_id: int, action: str, request: Request,
 def _log_rows(request: Request, session: Session) -> list[Any]:
     q = request.query_params
     year = q.get("year") or ""
-    return output_log(session, year=int(year) if year.isdigit() else None,
+    return output_log(session, year=page_year(year),
                       channel=q.get("channel") or None, kind=q.get("kind") or None)
 
 

@@ -3,8 +3,9 @@ and the HTML allow-list for post text."""
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -41,8 +42,11 @@ class SecurityHeaders(BaseHTTPMiddleware):
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "same-origin"
         response.headers["X-Frame-Options"] = "DENY"
-        if request.url.path.startswith(("/api/", "/login", "/alerts", "/outputs", "/log")):
-            response.headers.setdefault("Cache-Control", "no-store")
+        # Every page and answer may carry what only a logged-in person may see (the queue,
+        # the admin pages, the API): no browser or proxy keeps a copy. Only the static
+        # assets, the same for everybody, may be cached.
+        if not request.url.path.startswith(("/static/", "/api/docs/assets/")):
+            response.headers["Cache-Control"] = "no-store"
         return response
 
 
@@ -114,6 +118,40 @@ def safe_url(url: str | None) -> str | None:
     except ValueError:
         return None
     return url.strip() if scheme in ("http", "https") else None
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def networks(values: Sequence[str]) -> tuple[Network, ...]:
+    """web.trusted_proxies as networks (each was checked when the settings loaded)."""
+    return tuple(ipaddress.ip_network(v, strict=False) for v in values)
+
+
+def _trusted(host: str, trusted: Sequence[Network]) -> bool:
+    try:
+        ip = ipaddress.ip_address(host.strip().strip("[]"))
+    except ValueError:
+        return False
+    return any(ip in net for net in trusted)
+
+
+def client_address(request: Request, trusted: Sequence[Network]) -> str:
+    """The address a request came from, for the login throttle. X-Forwarded-For is believed
+    only when the connection comes from a proxy named in web.trusted_proxies, and then only
+    up to the first hop (from the right) that is not itself a trusted proxy: anything left
+    of it was written by the client and may be anything. From anyone else the header is
+    ignored, so nobody spreads their failures over made-up addresses, or pins them on a
+    colleague's."""
+    peer = request.client.host if request.client else "unknown"
+    if not _trusted(peer, trusted):
+        return peer
+    hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",")]
+    hops = [h for h in hops if h]
+    for hop in reversed(hops):
+        if not _trusted(hop, trusted):
+            return hop[:100]
+    return hops[0][:100] if hops else peer
 
 
 def secure_cookie_flag(request: Request, forced: bool) -> bool:

@@ -215,3 +215,29 @@ def test_a_sources_file_that_is_not_utf8_is_a_clear_error(cli_env, tmp_path):
     r = yuqing(cli_env, "init", "--sources", str(f))
     assert r.returncode == 2
     assert "not UTF-8" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_tokens_act_for_the_user_given_or_only_read(cli_env, db_url):
+    """`yuqing tokens create … --user NAME` makes a token acting for NAME (a role above
+    theirs refused in words); without --user it is read-only, and the command says so."""
+    from sqlalchemy import text
+
+    from monitor.db import make_engine
+
+    r = yuqing(cli_env, "users", "add", "wang", "--role", "officer", stdin="officer-pass-1\n")
+    assert r.returncode == 0, r.stderr
+    r = yuqing(cli_env, "tokens", "create", "ci", "--role", "officer", "--user", "wang")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("yq_") and "acts for no user" not in r.stderr
+    r = yuqing(cli_env, "tokens", "create", "up", "--role", "admin", "--user", "wang")
+    assert r.returncode != 0
+    assert "cannot have the higher role admin" in r.stderr
+    r = yuqing(cli_env, "tokens", "create", "reader", "--role", "officer")
+    assert r.returncode == 0 and "acts for no user: it may read" in r.stderr
+    engine = make_engine(db_url)
+    with engine.connect() as conn:
+        rows = dict(conn.execute(text(
+            "SELECT t.name, u.name FROM api_tokens t LEFT JOIN users u ON u.id = t.user_id"
+        )).all())
+    engine.dispose()
+    assert rows == {"ci": "wang", "reader": None}

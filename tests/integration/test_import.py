@@ -109,3 +109,41 @@ def test_sources_token_prints_a_working_token_once(cli_env: None, db_url: str,
         assert found.ingest_token_hash != second["token"]  # only the hash is kept
         assert source_for_token(s, first["token"]) is None  # replaced
     engine.dispose()
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv"])
+def test_nul_and_hostile_lines_cost_only_themselves(cli_env: None, tmp_path: Path, db_url: str,
+                                                    capsys: pytest.CaptureFixture[str],
+                                                    suffix: str) -> None:
+    """NUL and control characters are cleaned as the feed path cleans them (monitor.text);
+    a line that cannot be read is that line's error; every other line is stored — on
+    PostgreSQL too, where NUL in text used to kill the whole file with a traceback."""
+    from sqlalchemy import text
+
+    from monitor.db import make_engine
+
+    path = tmp_path / f"posts{suffix}"
+    if suffix == ".jsonl":
+        lines = [json.dumps({"id": "a1", "text": "法律援助\u0000申请被拒", "author": "网\u0000友"}),
+                 "[" * 100_000 + "]" * 100_000,
+                 '{"id": "a2", "text": "律师收费", "likes": NaN}',
+                 '{"id": "a3", "text": "公证处", "reposts": 1e999}',
+                 '{"id": ' + "9" * 4301 + ', "text": "社区矫正"}',
+                 json.dumps({"id": "a4", "text": "人民调解\ud800委员会"}),
+                 json.dumps({"id": "a5\u0000", "text": "司法所"})]
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        bad = [2, 3, 4, 5, 7]
+    else:
+        path.write_text("id,text,author,likes\nb1,法律援助\x00申请被拒,网\x00友,\n"
+                        "b2,律师收费,,nan\nb3,人民调解\x07委员会,,3\nb4\x00,司法所,,\n",
+                        encoding="utf-8")
+        bad = [3, 5]
+    out = _run(capsys, "import", str(path), "--source", "导入测试", "--json")
+    assert isinstance(out, dict)
+    assert [e["line"] for e in out["errors"]] == bad, out["errors"]
+    assert out["imported"] == 2
+    engine = make_engine(db_url)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT text, author FROM items ORDER BY id")).all()
+    engine.dispose()
+    assert [tuple(r) for r in rows] == [("法律援助申请被拒", "网友"), ("人民调解委员会", None)]

@@ -237,3 +237,58 @@ def test_broker_down_keeps_the_posts(settings: Settings,
         # Stored and never analysed: the beat's sweep of such items picks it up.
         assert s.scalar(select(func.count()).select_from(Item).where(
             Item.analyzed_at.is_(None))) == 1
+
+
+# ---------------------------------------------------------------- hostile input (issue 14)
+
+@pytest.mark.parametrize(("body", "says"), [
+    (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+    (b'[{"text": "\xe6\xb3\x95", "likes": NaN}]', "NaN is not a number JSON allows"),
+    (b'[{"text": "\xe6\xb3\x95", "likes": 1e999}]', "out of range"),
+    (b'[{"text": "\xe6\xb3\x95", "id": ' + b"7" * 4301 + b"}]", "more digits than allowed"),
+    (b'[{"text": "\xe6\xb3\x95", "reposts": -Infinity}]', "-Infinity is not a number"),
+])
+def test_hostile_json_is_a_400_in_words(push: Push, body: bytes, says: str) -> None:
+    r = push.post(body)
+    assert r.status_code == 400, r.text
+    assert says in r.json()["error"]
+    assert push.items() == 0
+
+
+def test_bad_counts_ids_and_characters_are_that_posts_errors(push: Push) -> None:
+    batch = [
+        {"id": "c0", "text": "法律援助", "reposts": 10**30},  # 30 digits
+        {"id": "c1", "text": "法律援助", "likes": "inf"},
+        {"id": "c2\u0000x", "text": "法律援助"},
+        {"id": "c3", "text": "法律援助", "url": "https://a.example/\ud800"},
+        {"id": "9" * 300, "text": "法律援助"},
+        {"id": "c5", "text": "法律援助", "bad\ud800field": 1},
+        {"id": int("7" * 4300), "text": "法律援助"},  # as many digits as Python converts
+    ]
+    r = push.post(json.dumps({"posts": batch}).encode())  # ASCII escapes: "\ud800" travels
+    assert r.status_code == 422, r.text
+    errors = {e["index"]: e["error"] for e in r.json()["errors"]}
+    assert "'reposts' is larger than 2147483647" in errors[0]
+    assert "'likes' must be a number" in errors[1]
+    assert errors[2] == "'id' contains a control character (U+0000); remove it"
+    assert errors[3] == "'url' contains a lone surrogate (U+D800); remove it"
+    assert "'id' is longer than 200 characters" in errors[4]
+    assert "unknown field(s) bad\\ud800field" in errors[5]
+    assert "'id' is longer than 200 characters" in errors[6]
+    assert push.items() == 0
+
+
+def test_nul_control_characters_and_lone_surrogates_in_text_are_cleaned(push: Push) -> None:
+    """As the feed path cleans (monitor.text): stored without them, on SQLite and on
+    PostgreSQL (which refuses NUL in text outright)."""
+    batch = [{"id": "n1", "text": "法律\u0000援助\u0007被拒\ud800了", "title": "标\u0000题",
+              "author": "网\u0000友\x1b", "comments": "12"},
+             {"id": "n2", "text": "第二条\u0000正常入库"}]
+    r = push.post(json.dumps(batch).encode())
+    assert r.status_code == 200, r.text
+    assert r.json()["imported"] == 2
+    with push.sessions() as s:
+        rows = s.execute(select(Item.text, Item.title, Item.author)
+                         .order_by(Item.id)).all()
+    assert [tuple(row) for row in rows] == [("法律援助被拒了", "标题", "网友"),
+                                            ("第二条正常入库", "", None)]

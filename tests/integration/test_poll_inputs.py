@@ -105,3 +105,16 @@ def test_one_weibo_post_through_the_bridge_then_the_api_is_one_item(fake_web, se
     assert second is not None and second.ok and second.new_item_ids == []
     [item] = _items(sessions, sid)
     assert item.entry_id == "weibo:4654321098765434" and item.external_id == "4654321098765434"
+
+
+def test_a_private_targets_body_is_never_quoted_in_the_sources_error(fake_web, sessions):
+    # An intranet page that is not a feed: the error says so, without its first characters
+    # (a public site's are quoted, to help whoever set the source up).
+    secret = "内部通讯录 张三 13800000000 李四 13900000000"  # not XML, not HTML
+    fake_web.add("/intranet", 200, secret.encode(), {"Content-Type": "text/plain"})
+    sid = _source(sessions, "内网页面", fake_web.url("/intranet"))
+    report = poll_once(sessions, sid, policy=POLICY, cfg=CFG, now=NOW)
+    assert report is not None and not report.ok
+    with sessions() as s:
+        error = s.get(Source, sid).last_error
+    assert error and "not a feed" in error and "内部" not in error and "138" not in error

@@ -9,7 +9,7 @@ from __future__ import annotations
 import gzip
 import socket
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -277,7 +277,7 @@ def test_loopback_server_is_refused_unless_allowed(fake_web: FakeWeb) -> None:
         ("http://192.168.1.1/", "refused: 192.168.1.1 is a private network address"),
         ("http://172.16.0.9/", "refused: 172.16.0.9 is a private network address"),
         ("http://127.8.8.8/", "refused: 127.8.8.8 is a loopback address"),
-        ("http://169.254.169.254/latest/meta-data/", "is a link-local address"),
+        ("http://169.254.169.254/latest/meta-data/", "is a cloud metadata address"),
         ("http://0.0.0.0:8080/", "refused: 0.0.0.0 is an unspecified address"),
         ("http://224.0.0.1/", "is a multicast address"),
         ("http://240.0.0.1/", "is a reserved address"),
@@ -317,7 +317,7 @@ def fake_dns(table: dict[str, list[str]]) -> Callable[..., list[Any]]:
 @pytest.mark.parametrize(
     ("addresses", "expected"),
     [
-        (["169.254.169.254"], "refused: 169.254.169.254 is a link-local address"),
+        (["169.254.169.254"], "refused: 169.254.169.254 is a cloud metadata address"),
         # One private record among public ones is enough to refuse.
         ([PUBLIC_IP, "10.0.0.5"], "refused: 10.0.0.5 is a private network address"),
         (["fd12:3456::1"], "private network address"),
@@ -448,3 +448,163 @@ def test_connected_address_is_rechecked_against_dns_rebinding(
     err = fetch_error(lambda: fetch(fake_web.url("/feed.xml"), policy=POLICY, now=NOW))
     assert err.message == "refused: 127.0.0.1 is a loopback address"
     assert err.kind == "blocked_url"
+
+
+# -- allow_private opens loopback and RFC 1918/ULA, never metadata or link-local (issue 14) -
+
+
+class _Peer:
+    """What httpcore's network stream answers for the connected address: lets a mock
+    transport say "the connection landed on X" without any connection being made."""
+
+    def __init__(self, ip: str) -> None:
+        self.ip = ip
+
+    def get_extra_info(self, name: str) -> Any:
+        return (self.ip, 80) if name == "server_addr" else None
+
+
+class _Body(httpx.SyncByteStream):
+    """A response body the fetcher streams (content= would be read up front)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield self.data
+
+
+def never_contacted() -> tuple[httpx.Client, list[str]]:
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        return httpx.Response(200, stream=_Body(b"ami-id\ninstance-id\n"))
+
+    return httpx.Client(transport=httpx.MockTransport(handler)), seen
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("http://169.254.169.254/latest/meta-data/", "169.254.169.254 is a cloud metadata address"),
+        ("http://169.254.1.7/", "169.254.1.7 is a link-local address"),
+        ("http://100.100.100.200/latest/meta-data/", "is a cloud metadata address"),
+        ("http://[fd00:ec2::254]/latest/meta-data/", "fd00:ec2::254 is a cloud metadata address"),
+        ("http://[::ffff:169.254.169.254]/", "is a cloud metadata address"),
+        ("http://[fe80::1]/", "link-local"),
+        ("http://0.0.0.0:8080/", "an unspecified address"),
+        ("http://[::]/", "an unspecified address"),
+        ("http://224.0.0.251/", "a multicast address"),
+        ("http://[ff02::1]/", "a multicast address"),
+        ("http://240.0.0.1/", "a reserved address"),
+        ("http://100.64.0.1/", "not a public internet address"),
+        ("http://192.0.2.10/", "private network address"),  # documentation range: not an intranet
+        ("http://metadata.google.internal/computeMetadata/v1/", "is a cloud metadata service"),
+        ("http://METADATA.google.internal./", "is a cloud metadata service"),
+    ],
+)
+def test_allow_private_still_refuses_metadata_link_local_and_special(
+    url: str, expected: str
+) -> None:
+    client, seen = never_contacted()
+    with client:
+        for allowed in (True, False):
+            err = fetch_error(lambda a=allowed: fetch(url, policy=POLICY, now=NOW,
+                                                      allow_private=a, client=client))
+            assert err.kind == "blocked_url"
+            assert expected in err.message
+    assert seen == []  # no request was even handed to the transport
+
+
+@pytest.mark.parametrize(
+    "url", ["http://10.1.2.3/rss", "http://172.20.0.5/rss", "http://192.168.1.1/rss",
+            "http://127.0.0.1:8080/rss", "http://[fd12:3456::1]/rss", "http://[::1]/rss"],
+)  # fmt: skip
+def test_allow_private_opens_loopback_and_private_ranges(url: str) -> None:
+    client, seen = never_contacted()
+    with client:
+        result = fetch(url, policy=POLICY, now=NOW, allow_private=True, client=client)
+    assert result.status == 200 and result.private is True
+    assert seen == [url]
+
+
+def test_allow_private_name_resolving_to_metadata_is_never_contacted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(fetch_module.socket, "getaddrinfo",
+                        fake_dns({"feeds.intranet.cn": ["169.254.169.254"]}))
+    client, seen = never_contacted()
+    with client:
+        err = fetch_error(lambda: fetch("http://feeds.intranet.cn/rss", policy=POLICY, now=NOW,
+                                        allow_private=True, client=client))
+    assert err.message == "refused: 169.254.169.254 is a cloud metadata address"
+    assert seen == []
+
+
+def test_allow_private_redirect_to_metadata_is_refused_on_the_hop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The reported attack: an intranet source (allowed private) redirects to the metadata
+    address; the second hop is checked and never requested."""
+    monkeypatch.setattr(fetch_module.socket, "getaddrinfo",
+                        fake_dns({"feeds.intranet.cn": ["10.0.0.8"],
+                                  "evil.example.cn": ["169.254.169.254"]}))
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        if request.url.path == "/rss":
+            return httpx.Response(302, headers={"Location": "http://169.254.169.254/latest/"})
+        if request.url.path == "/rss2":
+            return httpx.Response(302, headers={"Location": "http://evil.example.cn/x"})
+        return httpx.Response(200, content=b"secret")
+
+    with httpx.Client(transport=httpx.MockTransport(handler)) as client:
+        for path in ("/rss", "/rss2"):
+            err = fetch_error(lambda p=path: fetch(
+                f"http://feeds.intranet.cn{p}", policy=POLICY, now=NOW, allow_private=True,
+                client=client))
+            assert err.kind == "blocked_url"
+            assert "169.254.169.254 is a cloud metadata address" in err.message
+    assert seen == ["http://feeds.intranet.cn/rss", "http://feeds.intranet.cn/rss2"]
+
+
+@pytest.mark.parametrize("peer", ["169.254.169.254", "fd00:ec2::254", "169.254.7.7"])
+def test_rebound_connection_to_metadata_is_refused_even_with_allow_private(
+    monkeypatch: pytest.MonkeyPatch, peer: str
+) -> None:
+    """DNS said 10.0.0.8 when checked, the connection landed on the metadata address: the
+    connected peer is checked with allow_private too, and its body is never read."""
+    monkeypatch.setattr(fetch_module.socket, "getaddrinfo",
+                        fake_dns({"feeds.intranet.cn": ["10.0.0.8"]}))
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, stream=_Body(b"AccessKeyId"),
+                              extensions={"network_stream": _Peer(peer)})
+
+    with httpx.Client(transport=httpx.MockTransport(handler)) as client:
+        err = fetch_error(lambda: fetch("http://feeds.intranet.cn/rss", policy=POLICY, now=NOW,
+                                        allow_private=True, client=client))
+    assert err.kind == "blocked_url"
+    assert f"refused: {peer} is a" in err.message
+
+
+def test_public_body_is_not_private_and_private_errors_quote_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(fetch_module.socket, "getaddrinfo",
+                        fake_dns({"www.hnsft.gov.cn": [PUBLIC_IP]}))
+    client, _ = never_contacted()
+    with client:
+        public = fetch("https://www.hnsft.gov.cn/rss", policy=POLICY, now=NOW, client=client)
+    assert public.private is False
+    # The parser quotes a non-feed body's first characters; for a private body the message
+    # kept as last_error is the reason alone.
+    with pytest.raises(ParseError) as info:
+        parse_feed(b"root:x:0:0:root:/root:/bin/bash", content_type="text/plain")
+    quoted = str(info.value)
+    assert "root:x:0:0" in quoted
+    kept = fetch_module.private_error(quoted)
+    assert kept == "not a feed: the response is not XML"
+    assert fetch_module.private_error("HTTP 404 Not Found") == "HTTP 404 Not Found"

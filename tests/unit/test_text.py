@@ -157,3 +157,13 @@ def test_parse_datetime_zone_less_uses_default_tz() -> None:
 def test_parse_datetime_unknown_default_tz_is_config_error() -> None:
     with pytest.raises(ConfigError):
         parse_datetime("2026-11-20", default_tz="Mars/Olympus")
+
+
+@pytest.mark.parametrize(("raw", "clean"), [
+    ("法律\x00援助", "法律援助"), ("a\x07b\x1bc\x7fd\x85e", "abcde"), ("孤\ud800立", "孤立"),
+    ("非\ufffe字符\uffff", "非字符"), ("换\x0c页\t制表", "换 页 制表"), ("行\r\n二", "行\n二"),
+])
+def test_control_characters_never_reach_stored_text(raw: str, clean: str) -> None:
+    """NUL cannot be stored in PostgreSQL text at all; no control character is text."""
+    assert normalize_text(raw, to_simplified=True) == clean
+    assert strip_html(raw) == clean
