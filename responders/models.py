@@ -265,7 +265,7 @@ class OutboxMessage(Base):
     """Something to tell people, written in the same transaction as what caused it (a new
     alert, a planned reminder, the week's digest) and sent by responders.drain_outbox
     (responders.outbox): a broker down between the commit and the enqueue loses nothing.
-    `key` is unique ("alert:17", "reminder:5:<planned at>", "digest:2026-W47"), so writing
+    `key` is unique ("alert:17:P1", "reminder:5:<planned at>", "digest:2026-W47"), so writing
     it twice stores one row. States: pending → sending → sent | failed | unknown; pending
     again (with next_attempt_at) only when nothing can have reached the other side. A row
     left in `sending` (its worker died mid-send) is never sent again by itself."""

@@ -32,7 +32,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from monitor.db import insert_ignore
-from responders.models import OutboxMessage, Reminder
+from responders.models import Alert, OutboxMessage, Reminder
 
 Kind = Literal["alert", "reminder", "digest"]
 ALERT: Kind = "alert"
@@ -99,9 +99,16 @@ def add(session: Session, kind: Kind, ref: str, now: datetime, *, key: str | Non
 
 
 def add_alerts(session: Session, alert_ids: Iterable[int], now: datetime) -> None:
-    """One notification per new alert, in the caller's transaction (the one opening them)."""
-    for alert_id in alert_ids:
-        add(session, ALERT, str(alert_id), now)
+    """One notification per alert opened or escalated, in the caller's transaction (the one
+    that opened them). The key carries the priority reached: an escalation (P3 → P1) is news
+    again, the same priority twice (a redelivered batch) is not."""
+    ids = list(alert_ids)
+    if not ids:
+        return
+    session.flush()
+    for alert_id, priority in session.execute(
+            select(Alert.id, Alert.priority).where(Alert.id.in_(ids))):
+        add(session, ALERT, str(alert_id), now, key=f"alert:{alert_id}:{priority}")
     session.flush()
 
 
