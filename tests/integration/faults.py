@@ -87,10 +87,11 @@ def analysed(sessions: sessionmaker[Session]) -> int:
     return count(sessions, Item, Item.analyzed_at.is_not(None))
 
 
-def alert_posts(fake_web: FakeWeb) -> Counter[int]:
-    """Alert notifications received by the webhook, by alert id (reminders excluded)."""
+def alert_posts(fake_web: FakeWeb) -> Counter[tuple[int, str]]:
+    """Alert notifications received by the webhook, by (alert id, priority): an alert
+    escalated (its event grew, P2 → P1) is news again, once per priority reached."""
     bodies = [json.loads(r.body) for r in fake_web.requests_to("/hook")]
-    return Counter(b["alert_id"] for b in bodies if "type" not in b)
+    return Counter((b["alert_id"], b["priority"]) for b in bodies if "type" not in b)
 
 
 def urgent_alerts(sessions: sessionmaker[Session]) -> set[int]:
@@ -105,7 +106,7 @@ def settled(sessions: sessionmaker[Session], fake_web: FakeWeb, n_items: int) ->
         return False
     if count(sessions, OutboxMessage, OutboxMessage.state.in_(("pending", "sending"))):
         return False
-    return len(alert_posts(fake_web)) >= len(urgent_alerts(sessions))
+    return {a for a, _ in alert_posts(fake_web)} >= urgent_alerts(sessions)
 
 
 def wait_settled(sessions: sessionmaker[Session], fake_web: FakeWeb, n_items: int,
@@ -127,9 +128,13 @@ def assert_exactly_once(sessions: sessionmaker[Session], fake_web: FakeWeb, n_it
     urgent = urgent_alerts(sessions)
     assert urgent, "the test's posts raised no P1/P2 alert: nothing was checked"
     posts = alert_posts(fake_web)
-    assert posts == Counter({a: 1 for a in urgent}), (
-        f"notified twice: {[a for a, n in posts.items() if n > 1]}; "
-        f"never: {sorted(urgent - set(posts))}")
+    twice = [key for key, times in posts.items() if times > 1]
+    assert twice == [], f"notified twice: {twice}"
+    assert {a for a, _ in posts} == urgent, f"never notified: {urgent - {a for a, _ in posts}}"
+    with sessions() as s:
+        now_urgent = set(s.execute(select(Alert.id, Alert.priority).where(
+            Alert.priority.in_(("P1", "P2")))).tuples())
+    assert now_urgent <= set(posts), f"not told of the priority reached: {now_urgent - set(posts)}"
     # Every message went out: none failed, none is in doubt.
     assert sent == {"sent"}, sent
     for path, polls in (feeds or {}).items():
