@@ -227,3 +227,35 @@ def test_a_private_redis_keeps_queued_messages_across_a_restart(
     client = redis.Redis.from_url(redis_server.url)
     assert client.lrange("analyze", 0, -1) == [b"message"]
     client.close()
+
+
+# ---------------------------------------------------------------- item 8: the clock's queue
+
+
+def test_a_poll_backlog_does_not_stop_the_clock(
+        fake_web: FakeWeb, sessions: sessionmaker[Session], fenv: dict[str, str],
+        redis_server: RedisServer, start_worker: Callable[..., Child]) -> None:
+    """2,000 queued polls once held beat's tick for minutes. With `schedule` served by a
+    worker of its own, a tick routed the default way claims due sources while the polls
+    still wait: here 40 polls of a host that never answers (4 s each) on one poll process."""
+    import redis
+
+    fake_web.add_never_answering("/slow.xml")
+    slow = _add(sessions, "慢源", fake_web.url("/slow.xml"))
+    app = create_app(load_settings(env=fenv))
+    for _ in range(40):
+        app.send_task("monitor.poll_source", args=[slow])  # routed to `poll`
+    fresh = _add(sessions, "新源", fake_web.url("/fresh.xml"))
+    fake_web.add_feed("/fresh.xml", many_items_feed(3, prefix="fresh"))
+    start_worker("--queues", "poll,analyze,notify", "--concurrency", "1")
+    start_worker("--queues", "schedule", "--concurrency", "1", name="clock")
+    app.send_task("monitor.schedule_due")  # routed as beat's entry is: to `schedule`
+
+    def claimed() -> bool:
+        with sessions() as s:
+            src = s.get(Source, fresh)
+            return src is not None and src.next_check_at is not None
+    wait_until(claimed, 60, "the tick to claim the fresh source")
+    backlog = redis.Redis.from_url(redis_server.url)
+    assert backlog.llen("poll") >= 20, "the polls were done before the tick: nothing shown"
+    backlog.close()
