@@ -132,8 +132,9 @@ def assert_exactly_once(sessions: sessionmaker[Session], fake_web: FakeWeb, n_it
     assert twice == [], f"notified twice: {twice}"
     assert {a for a, _ in posts} == urgent, f"never notified: {urgent - {a for a, _ in posts}}"
     with sessions() as s:
-        now_urgent = set(s.execute(select(Alert.id, Alert.priority).where(
-            Alert.priority.in_(("P1", "P2")))).tuples())
+        rows = s.execute(select(Alert.id, Alert.priority).where(
+            Alert.priority.in_(("P1", "P2"))))
+        now_urgent = {(a.id, a.priority) for a in rows}
     assert now_urgent <= set(posts), f"not told of the priority reached: {now_urgent - set(posts)}"
     # Every message went out: none failed, none is in doubt.
     assert sent == {"sent"}, sent
