@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select, update
@@ -133,23 +133,42 @@ def add_digest(session: Session, week_label: str, now: datetime) -> None:
 # ---------------------------------------------------------------- draining
 
 
-def claim_next(session: Session, now: datetime, *, after_id: int = 0) -> Claimed | None:
+# Kinds whose sending has an at-most-once guard of its own besides this row: the reminder
+# row's pending → sending claim, the mail log's per-recipient claim. A row of these kinds left
+# in `sending` (its worker was killed, e.g. by the time limit in the middle of a long digest)
+# may be claimed again once stale: the guard keeps anything from going out twice, and the
+# recipients not yet reached are not lost. An alert row has no other guard: never re-claimed.
+RECLAIMABLE = (REMINDER, DIGEST)
+
+
+def _due(now: datetime, stale_before: datetime | None) -> Any:
+    pending = (OutboxMessage.state == "pending") & or_(
+        OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now)
+    if stale_before is None:
+        return pending
+    stale = ((OutboxMessage.state == "sending") & OutboxMessage.kind.in_(RECLAIMABLE)
+             & (OutboxMessage.claimed_at <= stale_before))
+    return or_(pending, stale)
+
+
+def claim_next(session: Session, now: datetime, *, after_id: int = 0,
+               stale_before: datetime | None = None) -> Claimed | None:
     """Claim the oldest due row after `after_id` and commit the claim; None when nothing is
-    due. Of two drains that pick the same row, the state-checked UPDATE lets one through."""
+    due. Of two drains that pick the same row, the state-checked UPDATE lets one through.
+    With `stale_before`, reminder and digest rows claimed before it and never finished are
+    due again (RECLAIMABLE)."""
     while True:
         row = session.execute(
             select(OutboxMessage.id, OutboxMessage.kind, OutboxMessage.ref,
-                   OutboxMessage.attempts)
-            .where(OutboxMessage.state == "pending", OutboxMessage.id > after_id,
-                   or_(OutboxMessage.next_attempt_at.is_(None),
-                       OutboxMessage.next_attempt_at <= now))
+                   OutboxMessage.state, OutboxMessage.attempts)
+            .where(_due(now, stale_before), OutboxMessage.id > after_id)
             .order_by(OutboxMessage.id).limit(1)).one_or_none()
         if row is None:
             session.commit()  # end the read
             return None
         won = session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id == row.id, OutboxMessage.state == "pending",
+            .where(OutboxMessage.id == row.id, OutboxMessage.state == row.state,
                    OutboxMessage.attempts == row.attempts)
             .values(state="sending", attempts=row.attempts + 1, claimed_at=now,
                     next_attempt_at=None)

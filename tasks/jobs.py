@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,7 +21,7 @@ from responders import mail, outbox, reminders
 from responders.alerts import open_alerts
 from responders.board_replies import close_answered
 from responders.models import Alert
-from tasks.runtime import RETRY_BACKOFF_MAX_S, current_runtime
+from tasks.runtime import RECOVERY_MARGIN_S, RETRY_BACKOFF_MAX_S, current_runtime
 from tasks.task_types import bound_task, task
 
 log = logging.getLogger("yuqing.tasks")
@@ -342,8 +343,8 @@ def _send_digest_week(rt: Any, week: str) -> tuple[dict[str, object], datetime |
 
 # ---------------------------------------------------------------- the outbox
 
-# One drain sends at most this many rows, so it ends well inside the task time limit; what
-# is left is taken by the next kick or tick.
+# One drain sends at most this many rows, and claims no new one after half the task time
+# limit, so it ends inside the limit; what is left is taken by the next kick or tick.
 _DRAIN_BATCH = 50
 
 
@@ -391,9 +392,17 @@ def drain_outbox() -> dict[str, int]:
     _plan_digest(rt, _now())
     done: dict[str, int] = {"sent": 0, "failed": 0, "unknown": 0, "pending": 0}
     last = 0
+    budget = time.monotonic() + rt.recovery.time_limit / 2
+    # A reminder or digest row claimed longer ago than a task may run was abandoned (its
+    # worker died): its own guard makes claiming it again safe (outbox.RECLAIMABLE).
+    stale = timedelta(seconds=rt.recovery.time_limit + RECOVERY_MARGIN_S)
     for _ in range(_DRAIN_BATCH):
+        if time.monotonic() > budget:
+            _kick_outbox()
+            break
         with rt.sessions() as session:
-            claim = outbox.claim_next(session, _now(), after_id=last)
+            now = _now()
+            claim = outbox.claim_next(session, now, after_id=last, stale_before=now - stale)
         if claim is None:
             break
         last = claim.id

@@ -197,3 +197,27 @@ def test_reminders_go_through_the_outbox_once(
         assert s.scalars(select(Reminder.state)).all() == ["sent"]
     assert fake_web.hits("/hook") == 1
     assert rt.settings.notify.remind_email is False
+
+
+def test_an_abandoned_digest_is_taken_up_again_an_abandoned_alert_is_not(
+        sessions: sessionmaker[Session]) -> None:
+    """A worker killed mid-send leaves its row `sending`. A digest or reminder has its own
+    at-most-once guard (the mail log, the reminder row), so once stale it is claimed again
+    and the recipients not yet reached get it; an alert's webhook has no other guard."""
+    long_ago = NOW - timedelta(hours=1)
+    with sessions() as s:
+        a = add_alert(s, "看守所在押人员死亡", raised=NOW)
+        outbox.add_alerts(s, [a], long_ago)
+        outbox.add_digest(s, "2026-W47", long_ago)
+        s.commit()
+    with sessions() as s:
+        assert outbox.claim_next(s, long_ago) is not None
+        assert outbox.claim_next(s, long_ago) is not None
+        # Both in `sending`; their worker is gone.
+        assert outbox.claim_next(s, NOW, stale_before=NOW - timedelta(minutes=61)) is None
+        again = outbox.claim_next(s, NOW, stale_before=NOW - timedelta(minutes=5))
+        assert again is not None and (again.kind, again.ref, again.attempts) == (
+            "digest", "2026-W47", 2)
+        assert outbox.claim_next(s, NOW, stale_before=NOW - timedelta(minutes=5)) is None
+    states = {r.kind: r.state for r in _rows(sessions)}
+    assert states == {"alert": "sending", "digest": "sending"}
