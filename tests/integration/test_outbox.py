@@ -21,6 +21,7 @@ from responders.models import Alert, OutboxMessage, Reminder
 from tasks import jobs
 from tasks import runtime as runtime_mod
 from tasks.runtime import Runtime, build_runtime
+from tests.integration.test_mail import SmtpServer, smtp_server  # noqa: F401 (fixture)
 from tests.integration.test_reminders import add_alert, add_people
 from tests.support.fake_web import FakeWeb
 from tests.support.servers import spare_port
@@ -221,3 +222,40 @@ def test_an_abandoned_digest_is_taken_up_again_an_abandoned_alert_is_not(
         assert outbox.claim_next(s, NOW, stale_before=NOW - timedelta(minutes=5)) is None
     states = {r.kind: r.state for r in _rows(sessions)}
     assert states == {"alert": "sending", "digest": "sending"}
+
+
+MONDAY_0830 = datetime(2026, 11, 23, 0, 30, tzinfo=UTC)  # Asia/Shanghai: Monday 08:30
+
+
+def test_the_weekly_digest_is_planned_by_the_tick_and_mailed_once(
+        sessions: sessionmaker[Session], db_url: str, home: Path,
+        in_process: Callable[[Settings], Runtime], smtp_server: SmtpServer,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """No crontab firing to lose: each outbox tick of the day after Monday 08:00 finds the
+    week's digest due and writes it once; a recipient refused for now (451) is retried from
+    the outbox when the mail log says, and nobody gets two copies."""
+    in_process(load_settings(env={
+        "YUQING_HOME": str(home), "YUQING_DATABASE_URL": db_url,
+        "YUQING_SMTP_HOST": "127.0.0.1", "YUQING_SMTP_PORT": str(smtp_server.port),
+        "YUQING_SMTP_TIMEOUT": "5",
+        "YUQING_DIGEST_TO": "chief@sft.example.gov.cn,press@sft.example.gov.cn"}))
+    clock = [MONDAY_0830 - timedelta(hours=1)]  # 07:30: not yet
+    monkeypatch.setattr(jobs, "_now", lambda: clock[0])
+    jobs.drain_outbox()
+    assert _rows(sessions) == []
+
+    clock[0] = MONDAY_0830
+    smtp_server.handler.data = ["250 ok", "451 4.7.1 greylisted"]
+    jobs.drain_outbox()
+    jobs.drain_outbox()  # the next tick: the same row, and it waits for its retry time
+    row = _rows(sessions)[0]
+    assert (row.kind, row.ref, row.state) == ("digest", "2026-W47", "pending")
+    assert row.next_attempt_at is not None and row.next_attempt_at > MONDAY_0830
+    assert len(smtp_server.handler.received) == 1
+
+    clock[0] = row.next_attempt_at + timedelta(seconds=1)
+    jobs.drain_outbox()
+    jobs.drain_outbox()
+    assert [(r.ref, r.state) for r in _rows(sessions)] == [("2026-W47", "sent")]
+    got = sorted(tuple(e.rcpt_tos) for e in smtp_server.handler.received)
+    assert got == [("chief@sft.example.gov.cn",), ("press@sft.example.gov.cn",)]
