@@ -21,7 +21,7 @@ from responders import mail, outbox, reminders
 from responders.alerts import open_alerts
 from responders.board_replies import close_answered
 from responders.models import Alert
-from tasks.runtime import RECOVERY_MARGIN_S, RETRY_BACKOFF_MAX_S, current_runtime
+from tasks.runtime import RECOVERY_MARGIN_S, RETRY_BACKOFF_MAX_S, Runtime, current_runtime
 from tasks.task_types import bound_task, task
 
 log = logging.getLogger("yuqing.tasks")
@@ -163,7 +163,7 @@ def notify_alert(alert_id: int) -> dict[str, object]:
     return {"alert_id": alert_id, "outbox": True}
 
 
-def _alert_payload(rt: Any, alert_id: int) -> dict[str, Any] | None:
+def _alert_payload(rt: Runtime, alert_id: int) -> dict[str, Any] | None:
     with rt.sessions() as session:
         alert = session.get(Alert, alert_id)
         if alert is None:
@@ -193,7 +193,7 @@ def _post(url: str, payload: dict[str, Any], timeout: float) -> tuple[outbox.Out
     return "sent", "webhook"
 
 
-def _deliver_alert(rt: Any, alert_id: int) -> tuple[outbox.Outcome, str]:
+def _deliver_alert(rt: Runtime, alert_id: int) -> tuple[outbox.Outcome, str]:
     """Tell people about a new alert: the log always, a webhook for P1/P2 when configured.
     The alert is stored and shown in the queue whatever the webhook does."""
     payload = _alert_payload(rt, alert_id)
@@ -250,7 +250,7 @@ def send_reminder(reminder_id: int) -> dict[str, object]:
     return {"reminder_id": reminder_id, "sent": error is None}
 
 
-def _send_reminder(rt: Any, reminder_id: int) -> str | None:
+def _send_reminder(rt: Runtime, reminder_id: int) -> str | None:
     """Send one reminder row (claimed pending → sending first: at most once); the error, or
     None when it went out or was not ours to send."""
     now = _now()
@@ -313,7 +313,7 @@ def send_digest(self: Any, week: str | None = None) -> dict[str, object]:
     return result
 
 
-def _send_digest_week(rt: Any, week: str) -> tuple[dict[str, object], datetime | None]:
+def _send_digest_week(rt: Runtime, week: str) -> tuple[dict[str, object], datetime | None]:
     """Send `week`'s digest to each recipient not yet sent to; what happened, and when a
     temporary failure may be retried (None: none waits)."""
     from responders import digest
@@ -348,7 +348,7 @@ def _send_digest_week(rt: Any, week: str) -> tuple[dict[str, object], datetime |
 _DRAIN_BATCH = 50
 
 
-def _plan_digest(rt: Any, now: datetime) -> None:
+def _plan_digest(rt: Runtime, now: datetime) -> None:
     """Beat's tick: write the week's digest into the outbox once it is due (insert-or-ignore,
     so every tick of the day after 08:00 finds the same row)."""
     from responders.digest import IsoWeek
@@ -365,7 +365,7 @@ def _plan_digest(rt: Any, now: datetime) -> None:
         session.commit()
 
 
-def _deliver(rt: Any, claim: outbox.Claimed) -> tuple[outbox.Outcome, str, datetime | None]:
+def _deliver(rt: Runtime, claim: outbox.Claimed) -> tuple[outbox.Outcome, str, datetime | None]:
     if claim.kind == outbox.ALERT:
         outcome, detail = _deliver_alert(rt, int(claim.ref))
         return outcome, detail, None
@@ -381,6 +381,30 @@ def _deliver(rt: Any, claim: outbox.Claimed) -> tuple[outbox.Outcome, str, datet
             return "retry", detail, retry_at
         return "sent", detail, None
     return "failed", f"unknown outbox kind {claim.kind!r}", None
+
+
+def _record(rt: Runtime, claim: outbox.Claimed, outcome: outbox.Outcome, detail: str,
+            next_attempt: datetime | None) -> str:
+    """Record what the send did. Only this process knows it: if the write failed and the
+    drain were simply retried, the row would stay `sending` for good (an alert row is never
+    sent again by itself). So a database that is restarting is waited for, with no session
+    open between tries, for up to half the task time limit."""
+    wait, give_up = 0.5, time.monotonic() + rt.recovery.time_limit / 2
+    while True:
+        try:
+            with rt.sessions() as session:
+                state = outbox.finish(session, claim, outcome, _now(), detail=detail,
+                                      next_attempt=next_attempt)
+                session.commit()
+            return state
+        except OperationalError:
+            if time.monotonic() + wait > give_up:
+                log.error("outbox row %s (%s %s) was %s but that could not be recorded; it "
+                          "stays 'sending' for a person to check", claim.id, claim.kind,
+                          claim.ref, outcome)
+                raise
+            time.sleep(wait)
+            wait = min(wait * 2, 10.0)
 
 
 @task(name="responders.drain_outbox", **_RETRY)
@@ -407,10 +431,7 @@ def drain_outbox() -> dict[str, int]:
             break
         last = claim.id
         outcome, detail, next_attempt = _deliver(rt, claim)
-        with rt.sessions() as session:
-            state = outbox.finish(session, claim, outcome, _now(), detail=detail,
-                                  next_attempt=next_attempt)
-            session.commit()
+        state = _record(rt, claim, outcome, detail, next_attempt)
         done[state] = done.get(state, 0) + 1
     else:
         _kick_outbox()  # a full batch: there may be more
