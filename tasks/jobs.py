@@ -196,7 +196,12 @@ def _post(url: str, payload: dict[str, Any], timeout: float) -> tuple[outbox.Out
 def _deliver_alert(rt: Runtime, alert_id: int) -> tuple[outbox.Outcome, str]:
     """Tell people about a new alert: the log always, a webhook for P1/P2 when configured.
     The alert is stored and shown in the queue whatever the webhook does."""
-    payload = _alert_payload(rt, alert_id)
+    try:
+        payload = _alert_payload(rt, alert_id)
+    except OperationalError as exc:
+        # Nothing has been sent: safe to try again (the claim is ours; _record waits for
+        # the database to put it back as pending).
+        return "retry", f"database unavailable before sending: {exc}"[:500]
     if payload is None:
         return "failed", "alert no longer exists"
     log.info("new alert %s %s: %s", payload["priority"], alert_id, payload["title"])
