@@ -38,6 +38,7 @@ from monitor.social.board import is_answered
 from monitor.stories import (
     StoryPolicy,
     best_story,
+    followup_anchor,
     index_terms,
     load_background,
     merge_profiles,
@@ -56,6 +57,7 @@ class EventSettings:
     bursts: BurstPolicy
     window_days: float  # an item may join an event last seen within this many days
     stories: StoryPolicy
+    followup_days: float  # … or this many, sharing a follow-up anchor (stories.followup_anchor)
 
     @classmethod
     def from_section(cls, events: EventsSection) -> EventSettings:
@@ -66,7 +68,10 @@ class EventSettings:
             stories=StoryPolicy(threshold=events.story_similarity,
                                 min_shared=events.story_min_shared, damp=events.story_damp,
                                 unanchored=events.story_unanchored,
-                                city_anchored=events.story_city_anchored),
+                                city_anchored=events.story_city_anchored,
+                                tagged=events.story_tagged,
+                                outage_hours=events.story_outage_hours),
+            followup_days=max(events.story_followup_days, events.window_days),
         )
 
 
@@ -143,8 +148,8 @@ def attach(
     background = load_background()
     vectors = {i.id: story_vector(item_text(i), background, vocabulary, cfg.stories)
                for i in pending}
-    index = _CandidateIndex.load(session, horizon,
-                                 {t for v in vectors.values() for t in v})
+    index = _CandidateIndex.load(session, horizon, {t for v in vectors.values() for t in v},
+                                 followup=earliest - timedelta(days=cfg.followup_days))
     originals = _repost_events(session, [i.repost_of for i in pending if i.repost_of])
     touched: dict[int, Event] = {}
     created: set[int] = set()
@@ -165,8 +170,8 @@ def attach(
             if target is not None:
                 joined.append(_resolve(merged, target))
         if not joined:
-            joined = [_resolve(merged, e) for e in index.matches(sig, vector, cfg,
-                                                                message=message)]
+            joined = [_resolve(merged, e) for e in index.matches(
+                sig, vector, cfg, message=message, at=seen_at(item))]
             joined = list(dict.fromkeys(joined))
         event: Event | None = None
         if joined:
@@ -255,49 +260,67 @@ class _CandidateIndex:
     profiles: dict[int, dict[str, float]]
     by_external: dict[str, int]
     kinds: dict[int, str]
+    seen: dict[int, datetime]  # each candidate's last sighting
 
     @classmethod
-    def load(cls, session: Session, horizon: datetime, terms: set[str]) -> _CandidateIndex:
+    def load(cls, session: Session, horizon: datetime, terms: set[str], *,
+             followup: datetime) -> _CandidateIndex:
+        """Events filed under `terms` and seen since `horizon`; under a follow-up anchor
+        (stories.followup_anchor), seen since the earlier `followup`."""
         postings: dict[str, set[int]] = {}
-        if terms:
-            for chunk in _chunks(sorted(terms), 500):
+        anchors = {t for t in terms if followup_anchor(t)}
+        for group, since in ((terms - anchors, horizon), (anchors, followup)):
+            for chunk in _chunks(sorted(group), 500):
                 for term, event_id in session.execute(
                         select(EventTerm.term, EventTerm.event_id)
-                        .where(EventTerm.term.in_(chunk), EventTerm.last_seen_at >= horizon)):
+                        .where(EventTerm.term.in_(chunk), EventTerm.last_seen_at >= since)):
                     postings.setdefault(term, set()).add(int(event_id))
         ids = sorted({e for members in postings.values() for e in members})
         sketches: dict[int, list[int]] = {}
         profiles: dict[int, dict[str, float]] = {}
         kinds: dict[int, str] = {}
+        seen: dict[int, datetime] = {}
         for chunk_ids in _chunks(ids, 500):
-            for eid, sig, story, kind in session.execute(
-                    select(Event.id, Event.signature, Event.story_terms, Event.kind)
+            for eid, sig, story, kind, last in session.execute(
+                    select(Event.id, Event.signature, Event.story_terms, Event.kind,
+                           Event.last_seen_at)
                     .where(Event.id.in_(chunk_ids), Event.merged_into.is_(None))):
                 sketches[int(eid)] = list(sig or [])
                 profiles[int(eid)] = dict(story or {})
                 kinds[int(eid)] = str(kind)
-        return cls(postings, sketches, profiles, {}, kinds)
+                seen[int(eid)] = last
+        return cls(postings, sketches, profiles, {}, kinds, seen)
 
     def matches(self, sketch: Sequence[int], vector: Mapping[str, float],
-                cfg: EventSettings, *, message: bool) -> list[int]:
+                cfg: EventSettings, *, message: bool, at: datetime) -> list[int]:
         """Every candidate the post joins: its best near-duplicate, then every event whose
         profile it matches as a story (best first). A citizen's message never joins another
-        message: two citizens asking the same thing are two requests, each owed a reply."""
+        message: two citizens asking the same thing are two requests, each owed a reply.
+        An event last seen more than the event window before the post (`at`, its own time)
+        is joined only as a follow-up: sharing a follow-up anchor with the post."""
+        stale_before = at - timedelta(days=cfg.window_days)
+        anchors = [t for t in vector if followup_anchor(t)]
         near = {e for t in vector for e in self.terms.get(t, ())
-                if not (message and self.kinds.get(e) == "message")}
+                if not (message and self.kinds.get(e) == "message")
+                and (e not in self.seen or self.seen[e] >= stale_before
+                     or any(a in self.profiles.get(e, ()) for a in anchors))}
         out: list[int] = []
         dup = best_match(sketch, ((e, self.sketches[e]) for e in sorted(near)
                                   if e in self.sketches), cfg.cluster)
         if dup is not None:
             out.append(dup)
+        since = at - timedelta(hours=cfg.stories.outage_hours)
+        current = {e for e in near if e not in self.seen or self.seen[e] >= since}
         for _score, eid in best_story(vector, ((e, self.profiles[e]) for e in sorted(near)
-                                               if e in self.profiles), cfg.stories):
+                                               if e in self.profiles), cfg.stories,
+                                      current=current):
             if eid not in out:
                 out.append(eid)
         return out
 
     def put(self, event: Event, item: Item) -> None:
         self.kinds[event.id] = event.kind
+        self.seen[event.id] = event.last_seen_at
         self.sketches.setdefault(event.id, list(event.signature or []))
         self.profiles[event.id] = dict(event.story_terms)
         for term in index_terms(event.story_terms):

@@ -74,6 +74,9 @@ class FetchResult:
     content_type: str | None
     max_age_s: float | None  # from Cache-Control max-age (None if absent / no-cache)
     retry_after_s: float | None  # from Retry-After on a 2xx/3xx, if any
+    # The server's Date header: Weibo's relative times (5分钟前) count from it, not from our
+    # clock (monitor.social.weibo).
+    date: str | None = None
 
 
 # -- header parsing (pure) -------------------------------------------------------------
@@ -424,7 +427,7 @@ def _fetch_hops(
                 last_modified=response.headers.get("last-modified"),
                 content_type=response.headers.get("content-type"),
                 max_age_s=parse_max_age(response.headers.get("cache-control")),
-                retry_after_s=retry_after,
+                retry_after_s=retry_after, date=response.headers.get("date"),
             )  # fmt: skip
         except httpx.TransportError as exc:
             raise _transport_error(exc, str(current), policy) from exc

@@ -116,8 +116,12 @@ def decide(
     voice = match.marked("complaint")
     complaint = bool(elevated or voice)
     # A complainant's own words outweigh notice/explainer wording around them; a rumour
-    # outweighs a 感谢 or 点赞 in the same breath ("谢谢转发，戒毒所打死人了").
-    framed = bool(match.marked("explainer") or match.marked("notice")) and not (voice or rumour)
+    # outweighs a 感谢 or 点赞 in the same breath ("谢谢转发，戒毒所打死人了") and a notice
+    # ("网传…召开会议"), but not an explainer: 律师解读 quotes the rumour to answer it
+    # ("网传‘被打死可获赔上百万’…并非").
+    explained = bool(match.marked("explainer"))
+    framed = (explained or bool(match.marked("notice"))) and not voice and (
+        explained or not rumour)
     # Debunks quote the rumour (网传 …), so hearsay words cannot outweigh one; a complainant
     # who keeps doubting ("辟谣了？凭什么还不让家属见人") can.
     debunked = bool(debunk) and not voice

@@ -206,14 +206,18 @@ class FetchFailed:
 FetchOutcome = Fetched | FetchFailed
 
 
-def parse_result(plan: PollPlan, result: FetchResult, cfg: PollSettings) -> FetchOutcome:
-    """Pure: the entries of a fetched response, read by the source's parser."""
+def parse_result(plan: PollPlan, result: FetchResult, cfg: PollSettings,
+                 now: datetime | None = None) -> FetchOutcome:
+    """Pure: the entries of a fetched response, read by the source's parser. `now` (the
+    fetch time) and the response's Date header, when FetchResult carries one, are what
+    relative times ("5分钟前" on Weibo) count from."""
     if result.not_modified:
         return Fetched(result)
     parse = parser_for(plan.kind, plan.config)
     try:
         parsed = parse(result.body, content_type=result.content_type,
-                       to_simplified=cfg.to_simplified)
+                       to_simplified=cfg.to_simplified, fetched_at=now,
+                       response_date=result.date)
     except ParseError as exc:
         return FetchFailed(str(exc), result.status, None)
     return Fetched(result, parsed.entries, parsed.warnings)
@@ -229,7 +233,7 @@ def fetch_and_parse(plan: PollPlan, *, policy: FetchPolicy, cfg: PollSettings, n
                        last_modified=plan.last_modified, allow_private=plan.allow_private)
     except FetchError as exc:
         return FetchFailed(exc.message, exc.status, exc.retry_after_s)
-    return parse_result(plan, result, cfg)
+    return parse_result(plan, result, cfg, now)
 
 
 # ---------------------------------------------------------------- 3. apply

@@ -222,6 +222,9 @@ class EventsSection(Section):
     story_unanchored: Share
     story_city_anchored: Share
     story_damp: Share
+    story_tagged: Share
+    story_outage_hours: Duration
+    story_followup_days: Duration
     bursts: BurstsSection
 
 

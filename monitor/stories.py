@@ -36,7 +36,7 @@ import gzip
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -59,6 +59,10 @@ TERMS_PER_POST = 24
 TERMS_PER_PROFILE = 48
 INDEX_TERMS = 12  # terms of an event's profile kept in the candidate index
 NAME_MARK = "＠"  # prefix of a proper name's second key in a vector (see story_vector)
+TAG_MARK = NAME_MARK + "#"  # a #hashtag#'s key: Weibo's own label for one matter
+# A tag this long names a matter (#周口缓刑人员持刀伤人#, #洛阳律师被砍#); shorter ones are
+# campaigns or fields (#法治河南#, #普法#) that many stories carry.
+MATTER_TAG_CHARS = 6
 
 StoryVector = dict[str, float]
 
@@ -128,6 +132,12 @@ class StoryPolicy:
     unanchored: float
     # With a shared prefecture city but no finer anchor, the cosine must reach this.
     city_anchored: float
+    # With a shared matter tag (#洛阳律师被砍#, see MATTER_TAG_CHARS) this is enough: the
+    # poster labelled the matter, and a relative's post under the tag shares few words with
+    # the reports ("受伤的是我表哥 … 我们要一个说法").
+    tagged: float
+    # A shared outage key (法考·故障) is such a label for events seen this recently.
+    outage_hours: float
 
 
 def load_background(path: Path = STORY_DATA) -> BackgroundIdf:
@@ -206,8 +216,9 @@ _INSTITUTION_KINDS = {
     "公共法律服务中心": "公法中心", "考点": "考点",
 }
 _INSTITUTION = re.compile(
-    "([\u4e00-\u9fff0-9]{2})(?:[市区县])?某?(" + "|".join(sorted(_INSTITUTION_KINDS, key=len,
+    "([\u4e00-\u9fff0-9]{2})(?:[市区县])?[某一]?(" + "|".join(sorted(_INSTITUTION_KINDS, key=len,
                                                              reverse=True)) + ")")
+_INSTITUTION_NAMES = tuple(sorted(set(_INSTITUTION_KINDS.values())))
 _NOT_A_NAME = frozenset("一这那该此某家个的在是了到与及等所区县市省去来找给向从对")
 # Words that stand before an institution's kind without naming one.
 _GENERIC_PREFIX = frozenset(
@@ -241,17 +252,36 @@ _INCIDENT = {
 }
 
 
+# A public service of the office that goes down, and how people say it is down: "法律职业资格
+# 申请网站打不开", "法考资格申请系统是崩了吗", "12348打了一上午打不通" — one outage told in
+# words that share almost nothing else. Keyed like an incident in custody (法考·故障).
+_SERVICES = {
+    "法考": "法考", "法律职业资格": "法考", "司法考试": "法考", "12348": "12348热线",
+    "法律服务热线": "12348热线", "法律服务网": "法律服务网", "河南法网": "法律服务网",
+    "公证处系统": "公证系统", "公证系统": "公证系统", "会见预约": "会见预约",
+}
+_OUTAGES = (
+    "崩了", "崩溃", "瘫痪", "宕机", "打不开", "无法登录", "登不上", "登不进", "进不去",
+    "无法访问", "打不通", "无法接通", "没人接", "无人接听", "系统故障", "机考故障", "系统拥堵",
+    "一直转圈", "转圈圈",
+)
+
+
 def incidents(text: str) -> list[str]:
-    """Incident keys (NAME_MARK + kind of place + what happened) the text names."""
+    """Incident keys (NAME_MARK + kind of place + what happened) the text names: an
+    incident in custody (戒毒所·死亡), a service of the office going down (法考·故障)."""
     places = {kind for word, kind in _CUSTODY.items() if word in text}
     what = {kind for word, kind in _INCIDENT.items() if word in text}
-    return sorted(f"{NAME_MARK}{p}·{w}" for p in places for w in what)
+    out = {f"{NAME_MARK}{p}·{w}" for p in places for w in what}
+    if any(word in text for word in _OUTAGES):
+        out.update(f"{NAME_MARK}{kind}·故障" for word, kind in _SERVICES.items() if word in text)
+    return sorted(out)
 
 
 def names(text: str) -> list[str]:
     """What the text names, as anchor keys (NAME_MARK + …): institutions, numbers, people by
     title, the documents it cites by 《title》 and its #hashtags# (one matter's tag)."""
-    out: list[str] = [NAME_MARK + m for m in _TAG.findall(text)]
+    out: list[str] = [TAG_MARK + m for m in _TAG.findall(text)]
     out += [NAME_MARK + m for m in _BOOK.findall(text)]
     out += [NAME_MARK + m for m in _TITLED.findall(text) if len(m) >= 2]
     for m in _INSTITUTION.finditer(text):
@@ -311,6 +341,8 @@ def _keep_unknown(run: str, after: str, out: list[tuple[str, bool]]) -> None:
 def _stem(term: str) -> str:
     """洛阳市 → 洛阳, 涧西区 → 涧西: the administrative suffix adds nothing to a place's name,
     and one text writes it where another leaves it out."""
+    if len(term) >= 4 and term[-1] in "某一" and term[-2] in _ADMIN_SUFFIX:
+        term = term[:-1]  # 祥符区某 (律所), 祥符区一 (法律服务所): the place is 祥符区
     if len(term) >= 3 and term[-1] in _ADMIN_SUFFIX:
         return term[:-1]
     return term
@@ -404,17 +436,33 @@ def _places(vector: Mapping[str, float]) -> set[str]:
 
 
 def best_story(vector: Mapping[str, float], candidates: Iterable[tuple[int, Mapping[str, float]]],
-               policy: StoryPolicy) -> list[tuple[float, int]]:
+               policy: StoryPolicy, *, current: Container[int] = ()) -> list[tuple[float, int]]:
     """Every candidate (event id, profile) the post joins, best first: cosine at or above the
     threshold with at least `min_shared` shared terms. More than one means the post bridges
-    events that are one story."""
+    events that are one story. `current`: the candidates seen within policy.outage_hours of
+    the post, for which a shared outage key (法考·故障) counts as a label like a matter tag
+    — the same service down a week later is another outage."""
     hits: list[tuple[float, int]] = []
     if not vector:
         return hits
     places = _places(vector)
+    tags = {t for t in vector if _matter_tag(t)}
+    outages = {t for t in vector if _outage(t)}
     for key, profile in candidates:
         score, shared = cosine(vector, profile)
-        if score < policy.threshold or shared < policy.min_shared:
+        down = [t for t in outages if t in profile]
+        if down and key not in current:
+            # an older outage of the same service: the key says nothing about this one
+            score -= sum(vector[t] * profile[t] for t in down)
+            shared -= len(down)
+            down = []
+        # An incident in custody in the same named place (洛阳 + 社区矫正·脱逃) is one matter
+        # too: the report, the capture and the analysis piece weeks later share little else.
+        placed = bool(places & _places(profile)) and any(
+            _incident(t) and t in profile for t in vector)
+        labelled = bool(down) or placed or any(t in profile for t in tags)
+        bar = policy.tagged if labelled else policy.threshold
+        if score < min(bar, policy.threshold) or shared < policy.min_shared:
             continue
         other = _places(profile)
         if places and other and not places & other:
@@ -428,6 +476,37 @@ def best_story(vector: Mapping[str, float], candidates: Iterable[tuple[int, Mapp
         hits.append((score, key))
     hits.sort(key=lambda h: (-h[0], h[1]))
     return hits
+
+
+def _incident(term: str) -> bool:
+    return term.startswith(NAME_MARK) and "·" in term and not term.endswith("·故障")
+
+
+def _outage(term: str) -> bool:
+    # One service down at one time is one matter; one kind of incident in custody is not
+    # (two deaths in two prisons): only the outage key lowers the bar.
+    return term.startswith(NAME_MARK) and term.endswith("·故障")
+
+
+def _matter_tag(term: str) -> bool:
+    return term.startswith(TAG_MARK) and len(term) - len(TAG_MARK) >= MATTER_TAG_CHARS
+
+
+def followup_anchor(term: str) -> bool:
+    """A name that pins one matter down for weeks, so that a follow-up (the investigation's
+    result, a re-examination, a verdict) finds the story after the event window: an
+    institution by its own name (仁和鉴定所), a person (李某某, 张明远), an incident in custody
+    (戒毒所·死亡), a matter tag. Not places, numbers or cited laws: many matters share them."""
+    if _PERSON.fullmatch(term) or _matter_tag(term):
+        return True
+    if not term.startswith(NAME_MARK) or term.startswith(TAG_MARK):
+        return False
+    name = term[len(NAME_MARK):]
+    if "·" in name:
+        return True
+    kind = next((k for k in _INSTITUTION_NAMES if name.endswith(k)), None)
+    # 郑州戒毒所 names a city's kind of place, not one institution; 第二戒毒所 does.
+    return kind is not None and name[: -len(kind)] not in _CITIES | _COUNTIES
 
 
 def build_background(texts: Iterable[str], out: Path, min_df: int = 2) -> int:

@@ -10,16 +10,20 @@ import hashlib
 import html
 import re
 import unicodedata
+from calendar import timegm
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import zhconv
+from feedparser.datetimes import _parse_date as feedparser_date
 
 from monitor.errors import ConfigError
 
-__all__ = ["content_hash", "normalize_text", "parse_datetime", "strip_html"]
+__all__ = ["DateReading", "content_hash", "normalize_text", "parse_datetime", "read_datetime",
+           "strip_html"]
 
 # Elements whose *contents* are never text for a reader.
 _INVISIBLE = frozenset({"script", "style", "noscript", "template"})
@@ -34,6 +38,9 @@ _BLOCK = frozenset(
 _HSPACE = re.compile(r"[^\S\n]+")  # any whitespace except newline (includes NBSP, U+3000)
 _TRAILING_TAG = re.compile(r"<[A-Za-z/!?][^<>]*\Z")
 _ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
+# An emoticon picture whose alt names it in brackets, as Weibo writes them: <img alt="[doge]">,
+# <img alt="[允悲]">. The name carries sentiment, so it is kept as text; other alts are not.
+_EMOTICON_ALT = re.compile(r"^\[[^\[\]\s<>]{1,12}\]$")
 
 
 class _TextCollector(HTMLParser):
@@ -42,7 +49,14 @@ class _TextCollector(HTMLParser):
         self.parts: list[str] = []
         self._hidden = 0  # depth inside script/style/…
 
+    def _emoticon(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "img" and not self._hidden:
+            alt = dict(attrs).get("alt") or ""
+            if _EMOTICON_ALT.match(alt.strip()):
+                self.parts.append(alt.strip())
+
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._emoticon(tag, attrs)
         if tag in _INVISIBLE:
             self._hidden += 1
         elif tag in _BLOCK:
@@ -50,6 +64,7 @@ class _TextCollector(HTMLParser):
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         # <br/> must not open an invisible region that never closes.
+        self._emoticon(tag, attrs)
         if tag in _BLOCK:
             self.parts.append("\n")
 
@@ -174,34 +189,146 @@ def _from_numeric(match: re.Match[str], zone: tzinfo) -> datetime:
     return datetime.combine(day, clock, tzinfo=tz)
 
 
-def parse_datetime(value: str | None, *, default_tz: str = "Asia/Shanghai") -> datetime | None:
-    """An aware datetime from the date formats feeds use, or None when unparseable.
+# Zone names feedparser knows (its rfc822 table: US zones, MET/MEST, …) plus the East Asian
+# ones Chinese sites use, as fixed offsets in hours. "CST" is not here: see _AMBIGUOUS_ZONE.
+_ZONE_HOURS = {
+    "ut": 0, "utc": 0, "gmt": 0, "z": 0, "adt": -3, "ast": -4, "at": -4, "edt": -4,
+    "est": -5, "et": -5, "cdt": -5, "ct": -6, "mdt": -6, "mst": -7, "mt": -7, "pdt": -7,
+    "pst": -8, "pt": -8, "met": 1, "mest": 2, "cet": 1, "cest": 2, "hkt": 8, "sgt": 8,
+    "jst": 9, "kst": 9,
+}  # fmt: skip
+# A zone written after the time: a name above, "Etc/GMT", an IANA name, "GMT-01:01".
+_ZONE_TAIL = re.compile(
+    r"(?:\s+|(?<=\d))(?:(?P<name>[A-Za-z]{1,4})|(?P<etc>Etc/(?:GMT|UTC|UCT|Zulu))"
+    r"|(?P<iana>[A-Z][A-Za-z]+/[A-Za-z_]+(?:/[A-Za-z_]+)?)"
+    r"|(?:GMT|UTC)(?P<off>[+-]\d{1,2}(?::?\d{2})?)|(?<=\s)(?P<colon>[+-]\d{2}:\d{2}))$")
+# An offset that cannot be: letters in it ("+zz:00") or hours/minutes out of range.
+_BAD_OFFSET = re.compile(r"\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*"
+                         r"(?P<off>[+-][0-9A-Za-z]{1,2}:?[0-9A-Za-z]{0,2})$")
+_OURS = re.compile(r"^\d{4}\s*[-/.年]")
+_EPOCH = re.compile(r"^(?P<s>\d{9,10})(?:\.\d+)?$|^(?P<ms>\d{12,13})$")
+# "Mon, 13 Feb, 2012 06:28:00": a stray comma after the month.
+_STRAY_COMMA = re.compile(r"^([A-Za-z]{3,9},?\s*\d{1,2}\s+[A-Za-z]{3,9}),")
+_HAS_ZONE = re.compile(r"(?:[+-]\d{2}:?\d{2}|\b(?:GMT|UTC|UT)\b|\dZ)\s*(?:\d{4})?$",
+                       re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class DateReading:
+    """A date string read: the time, or None with the reason when it is not a guessable one
+    (`problem` is None for text that simply is not a date)."""
+
+    value: datetime | None
+    problem: str | None = None
+
+
+def _explicit_zone(match: re.Match[str]) -> tzinfo | None:
+    if match.group("name"):
+        hours = _ZONE_HOURS.get(match.group("name").lower())
+        return None if hours is None else timezone(timedelta(hours=hours))
+    if match.group("etc"):
+        return UTC
+    if match.group("iana"):
+        try:
+            return ZoneInfo(match.group("iana"))
+        except (ZoneInfoNotFoundError, ValueError):
+            return None
+    return _offset(match.group("off") or match.group("colon"))
+
+
+def _impossible_offset(text: str) -> str | None:
+    match = _BAD_OFFSET.search(text)
+    if not match:
+        return None
+    off = match.group("off")
+    digits = off[1:].replace(":", "")
+    if not digits.isdigit():
+        return off
+    hours, minutes = int(digits[:2]), int(digits[2:4] or 0)
+    if len(digits) in (1, 2) and len(off) <= 3:
+        return off if hours > 14 else None
+    return off if hours > 14 or minutes > 59 else None
+
+
+def read_datetime(value: str | None, *, default_tz: str = "Asia/Shanghai") -> DateReading:
+    """An aware datetime from the date formats feeds use, or None (with a problem when the
+    text is a date whose time zone cannot be: "+zz:00", "+25:00" — an error, not a guess).
 
     A time without a zone is read in `default_tz` (Asia/Shanghai): Chinese feeds often omit
-    the zone, and feedparser's own *_parsed would wrongly assume UTC, eight hours off.
+    the zone, and feedparser's own *_parsed would wrongly assume UTC, eight hours off. Zone
+    names ("ET", "MEST", "Etc/GMT", "GMT-01:01", "Asia/Tokyo"), date-only forms and Unix
+    timestamps in seconds or milliseconds are read too.
     """
     zone = _zone(default_tz)
     if value is None:
-        return None
+        return DateReading(None)
     text = unicodedata.normalize("NFKC", value).strip()
     if not text or len(text) > 100:
-        return None
-    text = _AMBIGUOUS_ZONE.sub("", text)
+        return DateReading(None)
+    epoch = _EPOCH.match(text)
+    if epoch:
+        seconds = int(epoch.group("s")) if epoch.group("s") else int(epoch.group("ms")) / 1000
+        return DateReading(datetime.fromtimestamp(seconds, tz=UTC))
+    text = _STRAY_COMMA.sub(r"\1", _AMBIGUOUS_ZONE.sub("", text))
+    bad = _impossible_offset(text)
+    named = _ZONE_TAIL.search(text)
+    try:
+        explicit = _explicit_zone(named) if named and not bad else None
+    except ValueError:  # "GMT+25:00"
+        bad = named.group(0).strip() if named else text
+        explicit = None
+    full = text
+    if explicit is not None and named is not None:
+        text = text[: named.start()].strip()
+    if bad:
+        return DateReading(None, f"impossible time zone {bad!r} in {value.strip()!r}")
     meridiem = _MERIDIEM.search(text)
     if meridiem:
         text = (text[: meridiem.start()] + " " + text[meridiem.end() :]).strip()
-    parsed = _parse_24h(text, zone)
+    parsed = _parse_24h(text, explicit or zone)
+    if parsed is None and not _OURS.match(text):
+        # Not a form we read and found impossible ("2026-02-30", which feedparser would
+        # roll over into March): let feedparser's parsers try.
+        parsed = _by_feedparser(text, full, explicit or zone)
     if parsed is None or meridiem is None:
-        return parsed
+        return DateReading(parsed)
     # 12-hour clock: "9:30 PM", "下午3:30". Only hours 1–12 make sense with a marker.
     is_pm = meridiem.group(0).strip().upper() in _PM
     if not 1 <= parsed.hour <= 12:
-        return None
+        return DateReading(None)
     if is_pm and parsed.hour < 12:
-        return parsed + timedelta(hours=12)
+        return DateReading(parsed + timedelta(hours=12))
     if not is_pm and parsed.hour == 12:
-        return parsed - timedelta(hours=12)
-    return parsed
+        return DateReading(parsed - timedelta(hours=12))
+    return DateReading(parsed)
+
+
+def parse_datetime(value: str | None, *, default_tz: str = "Asia/Shanghai") -> datetime | None:
+    """read_datetime's time alone: None for anything that is not a usable date."""
+    return read_datetime(value, default_tz=default_tz).value
+
+
+def _by_feedparser(text: str, full: str, zone: tzinfo) -> datetime | None:
+    """feedparser's date parsers for the forms ours do not read ("Thu, 01 Jan 2004",
+    "Sun Jan  4 16:29:06 2004", Perforce, Korean, Greek …). They answer in UTC and read a
+    time without a zone as UTC: such a time is taken back as wall time in `zone` (the zone
+    named after it, else the default). `full` is the text with its zone name, for the
+    parsers that need one (Perforce)."""
+    for candidate in dict.fromkeys((text, full)):
+        try:
+            struct = feedparser_date(candidate)
+        except (ValueError, OverflowError, IndexError, TypeError):
+            continue
+        if struct is None:
+            continue
+        try:
+            if candidate is full and full != text or _HAS_ZONE.search(candidate):
+                return datetime.fromtimestamp(timegm(struct), tz=UTC)
+            year, month, day, hour, minute, second = struct[:6]
+            return datetime(year, month, day, hour, minute, second, tzinfo=zone)
+        except (ValueError, OverflowError, OSError):
+            return None
+    return None
 
 
 def _parse_24h(text: str, zone: tzinfo) -> datetime | None:

@@ -1,9 +1,14 @@
 """Alerts: opened from flagging decisions with SLA deadlines, and listed for the queue.
 
-Flushes, never commits. One alert per event: the alert sits on the event's first item
-(unique item_id, insert-or-ignore), later items of the event attach to it, and growth, reach
-or a burst escalates it (the new priority, deadline and reasons are written, and the alert is
-returned for notifying again)."""
+Flushes, never commits. One alert per event. The alert sits on its event's **lead** item
+(unique item_id, insert-or-ignore) — the post that raised it at the highest priority, never
+the office's own post — so that the queue's headline is the story's strongest post, not
+whatever came first (a board question, the office's own notice, a debunk). It is found
+through its item's event (event_alert), later items of the event attach to it, and growth,
+reach or a burst escalates it (the new priority, deadline and reasons are written, and the
+alert is returned for notifying again); an item that raises it to a higher priority becomes
+its lead. One alert per event holds because attach() serialises the batches that change
+events (monitor.event_store._lock) in the same transaction."""
 
 from __future__ import annotations
 
@@ -11,14 +16,15 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, select
+from sqlalchemy import Select, case, select
 from sqlalchemy import update as update_
 from sqlalchemy.orm import Session, joinedload
 
 from monitor.analyze import Analysis
 from monitor.db import insert_ignore
 from monitor.event_store import EventUpdate
-from monitor.models import Event, Item
+from monitor.flagging import FlagDecision
+from monitor.models import Item
 from responders.models import Alert, AuditEntry, Output
 from responders.sla import SLA
 from responders.workflow import OPEN_ALERT_STATES
@@ -26,14 +32,43 @@ from responders.workflow import OPEN_ALERT_STATES
 PRIORITY_ORDER = ("P1", "P2", "P3")
 
 
-def _escalate(session: Session, update: EventUpdate, sla: SLA, now: datetime,
-              story: tuple[datetime | None, datetime]) -> int | None:
+def event_alerts(event_ids: Any) -> Select[Alert]:
+    """The alerts of the events `event_ids` (a list or a subquery of ids), oldest first:
+    through the event of the item an alert sits on. One per event but transiently during a
+    merge (merge_alerts folds them)."""
+    return (select(Alert).join(Item, Item.id == Alert.item_id)
+            .where(Item.event_id.in_(event_ids)).order_by(Alert.id))
+
+
+def event_alert(session: Session, event_id: int) -> Alert | None:
+    return session.scalars(event_alerts([event_id])).first()
+
+
+Lead = tuple[int, FlagDecision | None]
+
+
+def _lead(analyses: Sequence[Analysis], event_id: int, fallback: int) -> Lead:
+    """The event's lead in this batch and its decision: the flagged item of the highest
+    priority (the earliest of equals); else its first item that is not the office's own;
+    else `fallback` (the event's first item)."""
+    mine = [a for a in analyses if a.event is not None and a.event.event_id == event_id]
+    flagged = sorted(((a.item_id, a.decision) for a in mine
+                      if a.decision is not None and not a.own),
+                     key=lambda f: (PRIORITY_ORDER.index(f[1].priority), f[0]))
+    if flagged:
+        return flagged[0]
+    others = sorted(a.item_id for a in mine if not a.own)
+    return (others[0] if others else fallback), None
+
+
+def _escalate(session: Session, alert: Alert, update: EventUpdate, sla: SLA, now: datetime,
+              story: tuple[datetime | None, datetime], lead: Lead) -> int | None:
     """Raise the event's existing alert to the event's new priority; None when it is not
     higher (an alert is never lowered by later, calmer items). `story` is the publication
-    and first sight of this batch's items of the event (_story_times)."""
-    alert = session.scalars(select(Alert).where(Alert.item_id == update.first_item_id)
-                            ).one_or_none()
-    if alert is None or update.priority is None:
+    and first sight of this batch's items of the event (_story_times); `lead` this batch's
+    lead item and its decision (_lead): when that item itself is what raised the priority,
+    it becomes the alert's headline."""
+    if update.priority is None:
         return None
     if PRIORITY_ORDER.index(update.priority) >= PRIORITY_ORDER.index(alert.priority):
         return None
@@ -54,6 +89,9 @@ def _escalate(session: Session, update: EventUpdate, sla: SLA, now: datetime,
     alert.backfill = late
     alert.reasons = [*alert.reasons, f"升级 {old}→{update.priority}", *update.reasons]
     alert.topics = list(dict.fromkeys([*alert.topics, *update.topics]))
+    item_id, decision = lead
+    if decision is not None and decision.priority == update.priority:
+        alert.item_id = item_id
     session.flush()
     return alert.id
 
@@ -80,21 +118,18 @@ def open_alerts(
                 continue
             story = [a.item_id for a in analyses
                      if a.event is not None and a.event.event_id == update.event_id]
-            exists = session.scalar(select(Alert.id).where(
-                Alert.item_id == update.first_item_id))
-            if exists is not None:
-                escalated = _escalate(session, update, sla, now,
-                                      _story_times(session, story, now))
+            lead = _lead(analyses, update.event_id, update.first_item_id)
+            existing = event_alert(session, update.event_id)
+            if existing is not None:
+                escalated = _escalate(session, existing, update, sla, now,
+                                      _story_times(session, story, now), lead)
                 if escalated is not None:
                     created.append(escalated)
                 continue
-            # The event's strongest reasons: this batch's flagged items of the event.
-            flagged = [a.decision for a in analyses
-                       if a.event is not None and a.event.event_id == update.event_id
-                       and a.decision is not None]
-            best = min(flagged, key=lambda d: PRIORITY_ORDER.index(d.priority), default=None)
+            # The event's strongest reasons: its lead's (this batch's flagged items).
+            best = lead[1]
             reasons = [*(best.reasons if best else ()), *update.reasons]
-            new_id = _insert(session, stmt, update.first_item_id, update.priority,
+            new_id = _insert(session, stmt, lead[0], update.priority,
                              list(dict.fromkeys(reasons)), list(update.topics), sla, now,
                              kind=update.kind, story=_story_times(session, story, now))
         elif analysis.decision is not None:
@@ -114,32 +149,16 @@ MERGE_ACTOR = "system:analysis"
 
 def merge_alerts(session: Session, update: EventUpdate, now: datetime) -> int | None:
     """A bridging post showed the events in `update.merged` to be the story of
-    `update.event_id`: keep one alert for it. The kept alert is the one on the story's first
-    item when there is one (the event's alert sits there); it takes the higher priority, the
-    earlier deadline, every reason and topic, the assignee if it had none, and stays open if
-    either was open. Outputs move to it; the other alert is deleted, its history stays in
-    the audit log under its id, and both alerts get an audit entry naming the other.
-    Returns the kept alert's id when the merge changed or moved an alert, else None."""
-    first_items = dict(session.execute(
-        select(Event.id, Event.first_item_id).where(Event.id.in_(
-            [update.event_id, *update.merged]))).all())
-    kept = session.scalars(select(Alert).where(
-        Alert.item_id == first_items.get(update.event_id))).one_or_none()
-    others = session.scalars(select(Alert).where(Alert.item_id.in_(
-        [first_items[e] for e in update.merged if first_items.get(e) is not None]))
-        .order_by(Alert.id)).all()
-    if not others:
+    `update.event_id` (their items are in it now): keep one alert for it. The kept alert is
+    the one raised first; it takes the higher priority (and then the other's lead as its
+    headline), the earlier deadline, every reason and topic, the assignee if it had none,
+    and stays open if either was open. Outputs move to it; the other alert is deleted, its
+    history stays in the audit log under its id, and both alerts get an audit entry naming
+    the other. Returns the kept alert's id when the merge folded an alert, else None."""
+    alerts = list(session.scalars(event_alerts([update.event_id])).all())
+    if len(alerts) < 2:
         return None
-    if kept is None:
-        # The story's first item has no alert yet: the earliest other alert moves onto it.
-        kept, others = others[0], others[1:]
-        old_item = kept.item_id
-        kept.item_id = first_items[update.event_id]  # type: ignore[assignment]
-        session.add(AuditEntry(at=now, actor=MERGE_ACTOR, entity="alert", entity_id=kept.id,
-                               alert_id=kept.id, action="merge", from_state=kept.state,
-                               to_state=kept.state,
-                               detail={"event_id": update.event_id, "moved_from_item": old_item,
-                                       "merged_events": list(update.merged)}))
+    kept, others = alerts[0], alerts[1:]
     for other in others:
         _fold(session, kept, other, update, now)
     session.flush()
@@ -149,8 +168,10 @@ def merge_alerts(session: Session, update: EventUpdate, now: datetime) -> int | 
 def _fold(session: Session, kept: Alert, other: Alert, update: EventUpdate,
           now: datetime) -> None:
     before = kept.state
+    lead: int | None = None
     if PRIORITY_ORDER.index(other.priority) < PRIORITY_ORDER.index(kept.priority):
         kept.priority = other.priority
+        lead = other.item_id  # the stronger half's post heads the story now
     if other.due_at < kept.due_at:
         kept.due_at, kept.sla_rule, kept.milestones = other.due_at, other.sla_rule, other.milestones
         kept.clock_from, kept.backfill = other.clock_from, other.backfill
@@ -177,6 +198,9 @@ def _fold(session: Session, kept: Alert, other: Alert, update: EventUpdate,
                            to_state=kept.state, detail=detail))
     session.delete(other)
     session.flush()
+    if lead is not None:
+        kept.item_id = lead  # free now: item_id is unique
+        session.flush()
 
 
 def _story_times(session: Session, item_ids: Sequence[int],
@@ -233,7 +257,8 @@ def list_alerts(
     state: str | None = None,
     limit: int | None = None,
 ) -> Sequence[Alert]:
-    """The queue: highest priority first, then the nearest deadline."""
+    """The queue: highest priority first, then the nearest deadline. `state`: one workflow
+    state, "open" (any of OPEN_ALERT_STATES), or None / "all" for every alert."""
     rank = case({p: i for i, p in enumerate(PRIORITY_ORDER)}, value=Alert.priority, else_=9)
     query = (
         select(Alert)
@@ -242,7 +267,9 @@ def list_alerts(
     )
     if priority:
         query = query.where(Alert.priority == priority)
-    if state:
+    if state == "open":
+        query = query.where(Alert.state.in_(OPEN_ALERT_STATES))
+    elif state and state != "all":
         query = query.where(Alert.state == state)
     if limit:
         query = query.limit(limit)

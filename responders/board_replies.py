@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from monitor.models import Event, Item
+from responders.alerts import event_alerts
 from responders.desk import audit
 from responders.models import Alert
 from responders.workflow import OPEN_ALERT_STATES, SYSTEM, decide
@@ -39,13 +40,12 @@ def close_answered(session: Session, item_ids: Sequence[int], now: datetime) -> 
     it is; a repeated call closes nothing twice (the UPDATE checks the state it leaves)."""
     if not item_ids:
         return []
-    # The alert sits on its event's first item; for a message that is the message itself,
-    # but go through the event so the rule does not depend on it.
-    firsts = select(Event.first_item_id).join(Item, Item.event_id == Event.id).where(
+    # The alerts of the answered messages' events (a message's alert sits on the message,
+    # but go through the event so the rule does not depend on it).
+    events = select(Event.id).join(Item, Item.event_id == Event.id).where(
         Item.id.in_(list(item_ids)), Event.kind == "message")
-    alerts = session.scalars(select(Alert).where(Alert.item_id.in_(firsts),
-                                                 Alert.state.in_(OPEN_ALERT_STATES))
-                             .order_by(Alert.id)).all()
+    alerts = session.scalars(event_alerts(events).where(
+        Alert.state.in_(OPEN_ALERT_STATES))).all()
     closed: list[int] = []
     for alert in alerts:
         item = session.get(Item, alert.item_id)

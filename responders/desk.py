@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, joinedload
 from monitor.errors import InputError, NotFound
 from monitor.models import Item
 from responders.auth import Principal
+from responders.draft_text import unfilled
 from responders.models import OUTPUT_KINDS, Alert, AuditEntry, Output, Publication, User
 from responders.workflow import (
     USER_ACTIONS,
@@ -164,6 +165,10 @@ def output_action(session: Session, who: Principal, output_id: int, action: str,
     output = get_output(session, output_id)
     before = output.state
     target = decide("output", action, before, who.role, reason=comment)
+    left = unfilled(f"{output.title}\n{output.body}") if action != "return" else []
+    if left:
+        # The template's places for the officer: nothing goes out with one still in it.
+        raise InputError("草稿还有待填写的内容：" + "；".join(f"【{x}】" for x in left))
     values: dict[str, Any] = {"state": target, "updated_at": now}
     if action == "approve":
         # Separation of duties: nobody approves their own text.

@@ -281,9 +281,12 @@ def _in(at: datetime | None, start: datetime, end: datetime) -> bool:
 
 def build_digest(data: WeekData, week: IsoWeek, *, tz: str = "Asia/Shanghai",
                  topic_names: dict[str, str] | None = None, office: str = "河南省司法厅",
-                 desk_url: str = "http://127.0.0.1:8000", top: int = 8) -> Digest:
+                 desk_url: str = "http://127.0.0.1:8000", top: int = 8,
+                 now: datetime | None = None) -> Digest:
     """Pure: the week's figures from plain records. Records outside the week (and, for
-    volumes, the week before) are ignored, so callers may pass a generous superset."""
+    volumes, the week before) are ignored, so callers may pass a generous superset. `now`
+    (when the digest is made) cuts a week still running: what is open or overdue is judged
+    then, not at a week's end that has not come."""
     names = {NO_TOPIC: "未归类", **(topic_names or {})}
     zone = ZoneInfo(tz)
     start, end = week.bounds(tz)
@@ -345,15 +348,17 @@ def build_digest(data: WeekData, week: IsoWeek, *, tz: str = "Asia/Shanghai",
     closed = [a for a in data.alerts
               if a.state in CLOSED_STATES and _in(a.state_changed_at, start, end)]
 
+    cutoff = end if now is None else min(end, now)
+
     def open_at_end(a: AlertRec) -> bool:
-        if a.created_at >= end:
+        if a.created_at >= cutoff:
             return False
         if a.state in OPEN_ALERT_STATES:
             return True
         # Closed since: it was still open at the end of the week if it closed afterwards.
-        return a.state_changed_at is None or a.state_changed_at >= end
+        return a.state_changed_at is None or a.state_changed_at >= cutoff
 
-    overdue = [a for a in data.alerts if open_at_end(a) and a.due_at < end]
+    overdue = [a for a in data.alerts if open_at_end(a) and a.due_at < cutoff]
     due = [a for a in data.alerts if _in(a.due_at, start, end) and a.state != "dismissed"]
     on_time = [a for a in due if a.first_response_at is not None
                and a.first_response_at <= a.due_at]
@@ -549,11 +554,13 @@ def send_digest(session: Session, d: Digest, recipients: Sequence[str], smtp: Sm
     return report
 
 
-def digest_for(session: Session, week: IsoWeek, settings: Settings) -> Digest:
-    """Read the week and build its digest with the office's settings (the edges' helper)."""
+def digest_for(session: Session, week: IsoWeek, settings: Settings,
+               now: datetime | None = None) -> Digest:
+    """Read the week and build its digest with the office's settings (the edges' helper);
+    `now` as build_digest takes it (a preview of the week still running)."""
     tz = settings.timezone
     return build_digest(
         load_week(session, week, tz), week, tz=tz,
         topic_names=topic_names(settings.home, Path(settings.config_dir)),
         office=settings.office,
-        desk_url=settings.digest.desk_url, top=settings.digest.top)
+        desk_url=settings.digest.desk_url, top=settings.digest.top, now=now)

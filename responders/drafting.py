@@ -4,7 +4,9 @@ its cited policies and the template, and records the draft through responders.de
 never commits: the web request that asked for it does).
 
 Templates use `$name` placeholders (string.Template): a brace in Chinese text or a
-placeholder the template does not know never breaks a draft (safe_substitute).
+placeholder the template does not know never breaks a draft (safe_substitute). What the
+officer must write is marked 【待填写：…】 in the template; a draft with one left is refused at
+submit and approve (responders.desk, draft_text.unfilled).
 """
 
 from __future__ import annotations
@@ -16,11 +18,14 @@ from pathlib import Path
 from string import Template
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor.errors import ConfigError, InputError
+from monitor.models import Item, Source
 from responders import desk
 from responders.auth import Principal
+from responders.draft_text import public_source, story_title
 from responders.models import OUTPUT_KINDS, Alert, Output, Policy
 from responders.policies import citation
 
@@ -85,12 +90,36 @@ class DraftSettings:
     topic_names: Mapping[str, str]  # topic id → name; the admins' edits show at once
 
 
-def alert_facts(alert: Alert, topic_names: Mapping[str, str]) -> AlertFacts:
-    item = alert.item
-    return AlertFacts(title=item.title or item.text[:40], source=item.source.name,
+def alert_facts(alert: Alert, topic_names: Mapping[str, str],
+                titles: Sequence[str] = ()) -> AlertFacts:
+    """The facts a template fills in, as the public reads them: the matter's title
+    (draft_text.story_title, from the alert's post and `titles`, the other reports of its
+    story) and where it was published (draft_text.public_source), never yuqing's own names."""
+    item, source = alert.item, alert.item.source
+    return AlertFacts(title=story_title(item.title or "", item.text, titles),
+                      source=public_source(source.name, source.kind, source.host,
+                                           source.config),
                       published_at=item.published_at, topics=list(alert.topics),
                       topic_names=[topic_names.get(t, t) for t in alert.topics],
                       reasons=list(alert.reasons), link=item.link)
+
+
+# Whose titles name the matter best: the press's, then WeChat articles', then the rest (a
+# board message's or a bridge's title is the writer's words); a government portal's last,
+# since that is mostly the office's own answer, not the matter.
+_TITLE_RANK = {"news": 0, "wechat": 1, "government": 3}
+
+
+def story_titles(session: Session, alert: Alert) -> list[str]:
+    """The titles of the other posts of the alert's story, best namers first (_TITLE_RANK),
+    earliest first among equals."""
+    if alert.item.event_id is None:
+        return []
+    rows = session.execute(
+        select(Item.title, Source.kind).join(Source, Source.id == Item.source_id)
+        .where(Item.event_id == alert.item.event_id, Item.id != alert.item_id)
+        .order_by(Item.published_at, Item.id)).all()
+    return [t for t, kind in sorted(rows, key=lambda r: _TITLE_RANK.get(r[1], 2)) if t]
 
 
 def create_draft(session: Session, who: Principal, alert_id: int, kind: str,
@@ -106,7 +135,8 @@ def create_draft(session: Session, who: Principal, alert_id: int, kind: str,
     if body is None:
         template = template_path(drafting.templates_dir, kind, topic).read_text(
             encoding="utf-8")
-        t_title, t_body = render_draft(template, alert_facts(alert, drafting.topic_names),
+        facts = alert_facts(alert, drafting.topic_names, story_titles(session, alert))
+        t_title, t_body = render_draft(template, facts,
                                        now=now, tz=drafting.tz, office=drafting.office,
                                        citations=[citation(p) for p in policies])
         title, body = title or t_title, t_body

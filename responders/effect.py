@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from monitor.event_store import seen_at
 from monitor.models import Event, Item, Source
 from monitor.office import OwnVoice
+from responders.alerts import event_alerts
 from responders.models import Alert, Output, Publication
 
 ResponseKind = Literal["output", "own_post"]
@@ -133,12 +134,11 @@ def load_effect(session: Session, event_id: int, own: OwnVoice, *, hours: int,
             responses.append((seen_at(item), "own_post"))
         else:
             points.append(Point(seen_at(item), item.sentiment_label))
-    if event.first_item_id is not None:
-        published = session.scalars(
-            select(Publication.published_at).join(Output, Output.id == Publication.output_id)
-            .join(Alert, Alert.id == Output.alert_id)
-            .where(Alert.item_id == event.first_item_id,
-                   # An own post recorded in the log is counted once, as the post.
-                   Output.own_item_id.is_(None))).all()
-        responses.extend((at, "output") for at in published)
+    alerts = event_alerts([event.id]).with_only_columns(Alert.id)
+    published = session.scalars(
+        select(Publication.published_at).join(Output, Output.id == Publication.output_id)
+        .where(Output.alert_id.in_(alerts),
+               # An own post recorded in the log is counted once, as the post.
+               Output.own_item_id.is_(None))).all()
+    responses.extend((at, "output") for at in published)
     return effect(points, responses, hours=hours, now=now)

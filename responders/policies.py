@@ -33,6 +33,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor.errors import InputError
+from responders.draft_text import book_title
 from responders.models import Policy
 
 _CJK = re.compile(r"[\u4e00-\u9fff]+")
@@ -206,8 +207,8 @@ def suggest(session: Session, query: str, *, topics: Sequence[str] = (), limit: 
 
 
 def citation(p: Policy) -> str:
-    """How a document is cited in a draft: 《标题》（文号）."""
-    return f"《{p.title}》（{p.doc_number}）"
+    """How a document is cited in a draft: 《标题》（文号）, marks inside the title as 〈〉."""
+    return f"{book_title(p.title)}（{p.doc_number}）"
 
 
 def policy_dict(p: Policy) -> dict[str, Any]:

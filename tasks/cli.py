@@ -15,6 +15,7 @@ from typing import Any
 
 from monitor.errors import InputError, YuqingError
 from monitor.settings import Settings, load_settings
+from responders.workflow import ALERT_STATES
 from tasks import cli_desk, cli_digest, cli_events
 from tasks.bootstrap import DEFAULT_DEMO_PORT, DEMO_DIR_NAME, init_database
 from tasks.cli_common import UsageError, _emit, _local, _Parser, _runtime, exit_code
@@ -196,6 +197,7 @@ def alert_row(alert: Any, settings: Settings,
         "priority": alert.priority,
         "state": alert.state,
         "title": item.title,
+        "text": item.text,
         "source": item.source.name,
         "link": item.link,
         "published_at": item.published_at,
@@ -230,7 +232,9 @@ def cmd_alerts(args: argparse.Namespace, settings: Settings) -> int:
         _emit(rows, settings.timezone)
         return 0
     if not rows:
-        print("the alert queue is empty")
+        which = [f"state {args.state}"] if args.state not in (None, "all") else []
+        which += [f"priority {args.priority}"] if args.priority else []
+        print("no alerts" + (f" with {' and '.join(which)}" if which else ": the queue is empty"))
         return 0
     now = datetime.now(UTC)
     for r in rows:
@@ -240,7 +244,7 @@ def cmd_alerts(args: argparse.Namespace, settings: Settings) -> int:
         score = "-" if r["sentiment"] is None else f"{r['sentiment']:.2f}"
         print(f"#{r['id']:<5} {r['priority']} {PRIORITY_NAMES[r['priority']]}  "
               f"截止 {_local(r['due_at'], settings)}（{due}）  情感 {score}  [{r['source']}]")
-        print(f"       {r['title']}")
+        print(f"       {r['title'] or r['text'][:60]}")
         print(f"       {'；'.join(r['reasons'])}")
     return 0
 
@@ -303,8 +307,10 @@ def cmd_sentiment(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_demo_server(args: argparse.Namespace, settings: Settings) -> int:
     from tasks.demo_server import DemoServer
 
-    server = DemoServer(Path(settings.config_dir) / DEMO_DIR_NAME, args.host, args.port)
-    print(f"serving {len(server.feeds)} demo feeds at {server.base_url}/", flush=True)
+    server = DemoServer(Path(settings.config_dir) / DEMO_DIR_NAME, args.host, args.port,
+                        as_recorded=args.as_recorded)
+    moved = f", dated {server.days_shifted} days later than recorded" if server.days_shifted else ""
+    print(f"serving {len(server.feeds)} demo feeds at {server.base_url}/{moved}", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -371,6 +377,17 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 COMMAND_MODULES: tuple[ModuleType, ...] = (cli_desk, cli_events, cli_digest)
 
 
+
+def _positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1, with the reason when it is not."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {value}")
+    return value
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="yuqing", description="舆情监测与回应 — public-opinion monitoring "
                 "for government press offices")
@@ -415,8 +432,9 @@ def build_parser() -> argparse.ArgumentParser:
     sa = s.add_subparsers(dest="alerts_cmd", required=True, parser_class=_Parser)
     al = sa.add_parser("list", help="highest priority and nearest deadline first")
     al.add_argument("--priority", choices=["P1", "P2", "P3"])
-    al.add_argument("--state")
-    al.add_argument("--limit", type=int)
+    al.add_argument("--state", choices=["open", "all", *ALERT_STATES],
+                    help="open (any open state), all (default), or one state")
+    al.add_argument("--limit", type=_positive_int)
     al.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_alerts)
 
@@ -442,6 +460,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("demo-server", help="serve the bundled demo feeds on loopback")
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=DEFAULT_DEMO_PORT)
+    s.add_argument("--as-recorded", action="store_true",
+                   help="serve the files' own dates (default: moved so the newest is today)")
     s.set_defaults(func=cmd_demo_server)
 
     s = sub.add_parser("worker", help="a Celery worker (queues poll, analyze, notify, "

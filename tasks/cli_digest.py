@@ -28,7 +28,7 @@ def _build(args: argparse.Namespace, settings: Settings) -> Any:
     week = _week(args, settings)  # a malformed week fails before any database work
     rt = _runtime(settings)
     with rt.sessions() as session:
-        return digest_for(session, week, settings)
+        return digest_for(session, week, settings, now=datetime.now(UTC))
 
 
 def cmd_preview(args: argparse.Namespace, settings: Settings) -> int:
@@ -57,8 +57,9 @@ def cmd_send(args: argparse.Namespace, settings: Settings) -> int:
     smtp = SmtpSettings.from_settings(settings)
     rt = _runtime(settings)
     with rt.sessions() as session:
-        d = digest_for(session, week, settings)
-        report = send_digest(session, d, recipients, smtp, datetime.now(UTC))
+        now = datetime.now(UTC)
+        d = digest_for(session, week, settings, now=now)
+        report = send_digest(session, d, recipients, smtp, now)
     if args.json:
         _emit(report.as_dict())
     else:

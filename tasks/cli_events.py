@@ -147,8 +147,8 @@ def event_detail(session: Any, event_id: int, settings: Settings, now: datetime
     from monitor.event_store import seen_at
     from monitor.models import Event, Item
     from monitor.office import OwnVoice
+    from responders.alerts import event_alert
     from responders.effect import load_effect
-    from responders.models import Alert
     from responders.voice import own_posts
 
     event = session.get(Event, event_id)
@@ -158,8 +158,7 @@ def event_detail(session: Any, event_id: int, settings: Settings, now: datetime
     items = list(session.scalars(select(Item).where(Item.event_id == event.id)
                                  .order_by(Item.published_at, Item.id)))
     items.sort(key=lambda i: (seen_at(i), i.id))
-    alert = (session.scalars(select(Alert).where(Alert.item_id == event.first_item_id))
-             .one_or_none() if event.first_item_id is not None else None)
+    alert = event_alert(session, event.id)
     effect = load_effect(session, event.id, own, hours=settings.office_voice.effect_hours,
                          now=now)
     return {

@@ -1,5 +1,7 @@
 """`yuqing demo-server`: serves the bundled demo feeds on loopback like a real site would,
-with ETag and Last-Modified, so the poller's conditional GET is exercised (304s)."""
+with ETag and Last-Modified, so the poller's conditional GET is exercised (304s). The feeds
+are dated relative to now (tasks.demo_dates: every time moved by the same whole days, fixed
+when the server starts) unless `as_recorded`."""
 
 from __future__ import annotations
 
@@ -10,13 +12,15 @@ from email.utils import format_datetime, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from tasks import demo_dates
+
 _TYPES = {".xml": "application/xml", ".rss": "application/rss+xml", ".rdf": "application/rdf+xml",
           ".atom": "application/atom+xml", ".json": "application/json"}
 
 
 class _Feed:
-    def __init__(self, path: Path) -> None:
-        self.body = path.read_bytes()
+    def __init__(self, path: Path, body: bytes) -> None:
+        self.body = body
         self.etag = '"' + hashlib.sha256(self.body).hexdigest()[:32] + '"'
         mtime = datetime.fromtimestamp(int(path.stat().st_mtime), UTC)
         self.last_modified = format_datetime(mtime, usegmt=True)
@@ -24,12 +28,14 @@ class _Feed:
         self.content_type = _TYPES.get(path.suffix, "application/octet-stream")
 
 
-def _load(root: Path) -> dict[str, _Feed]:
-    feeds: dict[str, _Feed] = {}
-    for path in sorted(root.rglob("*")):
-        if path.is_file() and path.suffix in _TYPES:
-            feeds["/feeds/" + path.relative_to(root).as_posix()] = _Feed(path)
-    return feeds
+def _load(root: Path, now: datetime | None) -> tuple[dict[str, _Feed], int]:
+    """The feeds under `root` and the days they were moved by (0 when `now` is None)."""
+    paths = [p for p in sorted(root.rglob("*")) if p.is_file() and p.suffix in _TYPES]
+    bodies = {p: p.read_bytes() for p in paths}
+    days = 0 if now is None else demo_dates.days_behind(bodies.values(), now)
+    feeds = {"/feeds/" + p.relative_to(root).as_posix(): _Feed(p, demo_dates.shift(b, days))
+             for p, b in bodies.items()}
+    return feeds, days
 
 
 def _handler(feeds: dict[str, _Feed]) -> type[BaseHTTPRequestHandler]:
@@ -75,10 +81,14 @@ def _handler(feeds: dict[str, _Feed]) -> type[BaseHTTPRequestHandler]:
 
 
 class DemoServer:
-    """The demo feeds on http://host:port/feeds/<file>; `port=0` picks a free port."""
+    """The demo feeds on http://host:port/feeds/<file>; `port=0` picks a free port. Dated
+    relative to `now` (default: the clock when the server starts); `as_recorded` serves the
+    files' own dates."""
 
-    def __init__(self, root: Path, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.feeds = _load(root)
+    def __init__(self, root: Path, host: str = "127.0.0.1", port: int = 0, *,
+                 now: datetime | None = None, as_recorded: bool = False) -> None:
+        self.feeds, self.days_shifted = _load(
+            root, None if as_recorded else (now or datetime.now(UTC)))
         self.httpd = ThreadingHTTPServer((host, port), _handler(self.feeds))
         self.httpd.daemon_threads = True
         self._thread: threading.Thread | None = None

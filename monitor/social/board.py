@@ -5,8 +5,14 @@ makes it an event — and an alert — of its own kind: a request that needs a r
 never merged with other citizens' messages however alike they read.
 
 Accepted envelopes: `{"result": {"data": [...]}}`, `{"data": {"list": [...]}}`,
-`{"data": [...]}`, `{"list": [...]}` or a bare list. Field names vary between boards; the
-aliases below cover the ones seen.
+`{"data": [...]}`, `{"list": [...]}`, a bare list, and today's 人民网 responses:
+`{"result": "success", "responseData": [...]}` (the thread list) and `{"resultData": {...}}`
+(one thread, or a list inside it). Field names vary between boards and years; the aliases
+below cover the ones seen — the older `threadsTitle`/`threadsContent`, `dateline` as a Unix
+timestamp, the reply as `answerContent` by `answerOrganization` at `answerTime`.
+
+A thread with neither title nor text is an error for that thread (counted in a warning),
+never an empty item.
 """
 
 from __future__ import annotations
@@ -20,13 +26,19 @@ from monitor.feeds import ParsedFeed
 from monitor.social.base import SocialEntry, load_json
 from monitor.text import normalize_text, parse_datetime
 
-_ID = ("tid", "id", "threadId", "messageId")
-_TITLE = ("title", "subject")
-_BODY = ("content", "body", "message", "text")
+_ID = ("tid", "id", "threadId", "messageId", "threadsId")
+_TITLE = ("title", "subject", "threadsTitle")
+_BODY = ("content", "body", "message", "text", "threadsContent")
 _REGION = ("region", "fidName", "areaName", "area")
 _DOMAIN = ("domain", "domainName", "typeName", "category")
 _STATE = ("state", "stateInfo", "status", "replyState")
-_TIME = ("created_at", "createDateTime", "threadsCheckTime", "time", "date")
+_TIME = ("created_at", "createDateTime", "threadsCheckTime", "dateline", "threadsDateline",
+         "time", "date")
+_REPLY_BODY = ("content", "body", "message", "text", "answerContent", "replyContent")
+_REPLY_TIME = ("replyTime", "answerTime", "answerDateline", "replyDateline", "time",
+               "created_at")
+_REPLY_UNIT = ("unitName", "unit", "answerOrganization", "organization", "replyUnit")
+_LISTS = ("data", "list", "threads", "rows", "records")
 _LINK = ("url", "link", "threadUrl")
 _REPLIED = frozenset({"已回复", "已办理", "已答复", "replied"})
 
@@ -71,38 +83,73 @@ def _first(obj: Mapping[str, Any], keys: Sequence[str]) -> Any:
     return None
 
 
+def _is_thread(obj: Mapping[str, Any]) -> bool:
+    return _first(obj, _ID) is not None and any(k in obj for k in (*_TITLE, *_BODY))
+
+
 def _threads(data: Any) -> list[Mapping[str, Any]]:
-    for path in (("result", "data"), ("data", "list"), ("data",), ("list",), ("threads",)):
-        cur = data
-        for step in path:
-            cur = cur.get(step) if isinstance(cur, Mapping) else None
-        if isinstance(cur, list):
-            return [t for t in cur if isinstance(t, Mapping)]
+    if isinstance(data, Mapping):
+        result = data.get("result")
+        if isinstance(result, str) and result.lower() not in ("success", "ok", "0", "200"):
+            said = data.get("message") or data.get("msg") or data.get("resultMsg") or result
+            raise ParseError(f"the message board refused the request: {said}")
+        for key in ("responseData", "resultData", "result", "data"):
+            got = data.get(key)
+            if isinstance(got, list):
+                return [t for t in got if isinstance(t, Mapping)]
+            if isinstance(got, Mapping):
+                inner = next((got[k] for k in _LISTS if isinstance(got.get(k), list)), None)
+                if inner is not None:
+                    return [t for t in inner if isinstance(t, Mapping)]
+                if _is_thread(got):
+                    return [got]  # one thread's detail
+        for key in ("list", "threads"):
+            if isinstance(data.get(key), list):
+                return [t for t in data[key] if isinstance(t, Mapping)]
     if isinstance(data, list):
         return [t for t in data if isinstance(t, Mapping)]
-    raise ParseError("not a message-board list: expected result.data, data.list or a list")
+    raise ParseError("not a message-board list: expected responseData, resultData, "
+                     "result.data, data.list or a list")
+
+
+def _reply(thread: Mapping[str, Any], default_tz: str
+           ) -> tuple[str | None, datetime | None, str | None]:
+    """The official reply's text, time and unit: nested under `reply` (or the first of
+    `replies`/`answerList`), or flat on the thread (`answerContent`, `answerOrganization`)."""
+    nested: Any = thread.get("reply")
+    for key in ("replies", "answerList", "answers"):
+        many = thread.get(key)
+        if not isinstance(nested, Mapping) and isinstance(many, list) and many:
+            nested = many[0]
+    reply: Mapping[str, Any] = nested if isinstance(nested, Mapping) else {}
+    text = _first(reply, _REPLY_BODY) or _first(thread, ("replyContent", "answerContent"))
+    when = _first(reply, _REPLY_TIME) or _first(thread, _REPLY_TIME[:4])
+    unit = _first(reply, _REPLY_UNIT) or _first(thread, _REPLY_UNIT[2:])
+    reply_at = parse_datetime(str(when), default_tz=default_tz) if when is not None else None
+    return (str(text) if text else None, reply_at, str(unit) if unit else None)
 
 
 def parse_board_json(body: bytes, *, to_simplified: bool = True,
                      default_tz: str = "Asia/Shanghai", **_: Any) -> ParsedFeed:
     entries: list[SocialEntry] = []
     warnings: list[str] = []
+    empty: list[str] = []
+    norm = normalize_text
     for n, thread in enumerate(_threads(load_json(body)), 1):
         tid = _first(thread, _ID)
         if tid is None:
             warnings.append(f"thread {n} has no id; skipped")
             continue
-        got = thread.get("reply")
-        reply: Mapping[str, Any] = got if isinstance(got, Mapping) else {}
-        reply_text = _first(reply, _BODY) or thread.get("replyContent")
-        reply_at = parse_datetime(str(_first(reply, ("replyTime", "time", "created_at"))
-                                      or thread.get("replyTime") or ""),
-                                  default_tz=default_tz)
-        norm = normalize_text
+        title = norm(str(_first(thread, _TITLE) or ""), to_simplified=to_simplified)
+        text = norm(str(_first(thread, _BODY) or ""), to_simplified=to_simplified)
+        if not (title or text):
+            empty.append(str(tid))
+            continue
+        reply_text, reply_at, reply_unit = _reply(thread, default_tz)
         entries.append(SocialEntry(
             entry_id=f"board:{tid}",
-            title=norm(str(_first(thread, _TITLE) or ""), to_simplified=to_simplified),
-            text=norm(str(_first(thread, _BODY) or ""), to_simplified=to_simplified),
+            title=title,
+            text=text,
             link=str(_first(thread, _LINK) or "") or None,
             author=str(thread.get("author") or thread.get("nickName") or "") or None,
             published_at=parse_datetime(str(_first(thread, _TIME) or ""),
@@ -112,9 +159,12 @@ def parse_board_json(body: bytes, *, to_simplified: bool = True,
                 region=str(_first(thread, _REGION) or "") or None,
                 domain=str(_first(thread, _DOMAIN) or "") or None,
                 state=str(_first(thread, _STATE) or "") or None,
-                reply=str(reply_text) if reply_text else None,
+                reply=reply_text,
                 reply_at=reply_at,
-                reply_unit=str(_first(reply, ("unitName", "unit")) or "") or None,
+                reply_unit=reply_unit,
                 to_simplified=to_simplified),
         ))
+    if empty:
+        warnings.append(f"{len(empty)} message(s) have neither title nor text and were not "
+                        f"stored: {', '.join(empty[:10])}")
     return ParsedFeed(None, tuple(entries), tuple(warnings))

@@ -12,6 +12,7 @@ from typing import Any
 
 from monitor.feeds import ParsedFeed, parse_feed
 from monitor.social.base import SocialEntry, as_count
+from monitor.social.weibo_ids import bid_to_mid
 
 _COUNT = r"\s*[:：]?\s*(\d+(?:\.\d+)?[万亿]?\+?)"
 _REPOSTS = re.compile(r"(?:转发|分享)" + _COUNT)
@@ -36,14 +37,25 @@ def parse_bridge_feed(body: bytes, *, content_type: str | None = None,
     entries = []
     for e in parsed.entries:
         tail = e.text[-200:]  # counts sit at the end; the story itself may contain "转发"
-        wid = _WEIBO_ID.search(e.link or "")
+        wid = _WEIBO_ID.search(e.link or "") or _WEIBO_ID.search(e.entry_id)
+        bid = wid.group(1) if wid else None
+        # The bridge knows the post by its address (the bid); the API by its mid. Named by
+        # the mid, as monitor.social.weibo names it, one post is one item either way.
+        mid = bid_to_mid(bid) if bid and "weibo." in (e.link or e.entry_id) else None
         reads = _count(_READS, tail)
+        extra: dict[str, Any] = {"account": account}
+        if reads is not None:
+            extra["reads"] = reads
+        if mid:
+            extra.update(platform="weibo", mid=mid, bid=bid)
+            if e.pictures:  # RSSHub writes a post's pictures as <img> after its text
+                extra.update(picture_count=len(e.pictures), picture_urls=list(e.pictures))
         entries.append(SocialEntry(
-            entry_id=e.entry_id, title=e.title, text=e.text, link=e.link,
-            author=e.author or account, published_at=e.published_at,
-            external_id=wid.group(1) if wid else None,
+            entry_id=f"weibo:{mid}" if mid else e.entry_id, title=e.title, text=e.text,
+            link=e.link, author=e.author or account, published_at=e.published_at,
+            external_id=mid or bid,
             reposts=_count(_REPOSTS, tail), comments=_count(_COMMENTS, tail),
             likes=_count(_LIKES, tail),
-            extra={"account": account, **({"reads": reads} if reads is not None else {})},
+            extra=extra,
         ))
     return ParsedFeed(parsed.title, tuple(entries), parsed.warnings)

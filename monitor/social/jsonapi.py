@@ -17,6 +17,12 @@ vendor a press office already has. The mapping gives dotted paths:
 
 Unmapped fields default to the import schema's names (id, text, title, created_at, author,
 url, reposts, comments, likes, repost_of), so a feed already in that shape needs no mapping.
+
+On a message-board source (kind "board") each post stays a citizen's message, as the board
+parser makes it: `extra.message` with its state and reply, so board replies close alerts and
+unanswered messages raise them. The board fields map too (default names in brackets):
+state [state], reply [reply], reply_at [reply_at], reply_unit [reply_unit], region [region],
+domain [domain].
 """
 
 from __future__ import annotations
@@ -27,13 +33,16 @@ from typing import Any
 from monitor.errors import InputError, ParseError
 from monitor.feeds import ParsedFeed
 from monitor.social.base import SocialEntry, as_count, dig, load_json
+from monitor.social.board import message_extra
 from monitor.text import content_hash, normalize_text, parse_datetime
 
 DEFAULTS = {"id": "id", "text": "text", "title": "title", "time": "created_at",
             "author": "author", "url": "url", "reposts": "reposts", "comments": "comments",
             "likes": "likes", "repost_of": "repost_of"}
+BOARD_DEFAULTS = {"state": "state", "reply": "reply", "reply_at": "reply_at",
+                  "reply_unit": "reply_unit", "region": "region", "domain": "domain"}
 _LIST_KEYS = ("items", "data", "results", "list", "posts")
-MAPPING_KEYS = ("items", *DEFAULTS)
+MAPPING_KEYS = ("items", *DEFAULTS, *BOARD_DEFAULTS)
 
 
 def validate_mapping(mapping: Any, where: str = "config.mapping") -> dict[str, str]:
@@ -73,9 +82,26 @@ def _posts(data: Any, path: str | None) -> list[Mapping[str, Any]]:
     return [p for p in found if isinstance(p, Mapping)]
 
 
+def _text_at(post: Mapping[str, Any], path: str) -> str | None:
+    value = dig(post, path)
+    return str(value) if value not in (None, "") else None
+
+
+def _message(post: Mapping[str, Any], paths: Mapping[str, str], *, to_simplified: bool,
+             default_tz: str) -> dict[str, Any]:
+    when = _text_at(post, paths["reply_at"])
+    return message_extra(
+        region=_text_at(post, paths["region"]), domain=_text_at(post, paths["domain"]),
+        state=_text_at(post, paths["state"]), reply=_text_at(post, paths["reply"]),
+        reply_at=parse_datetime(when, default_tz=default_tz) if when else None,
+        reply_unit=_text_at(post, paths["reply_unit"]), to_simplified=to_simplified)
+
+
 def parse_json_api(body: bytes, *, mapping: Mapping[str, Any], to_simplified: bool = True,
-                   default_tz: str = "Asia/Shanghai", **_: Any) -> ParsedFeed:
-    paths = {**DEFAULTS, **{k: str(v) for k, v in mapping.items() if v}}
+                   default_tz: str = "Asia/Shanghai", kind: str | None = None,
+                   **_: Any) -> ParsedFeed:
+    paths = {**DEFAULTS, **BOARD_DEFAULTS, **{k: str(v) for k, v in mapping.items() if v}}
+    board = kind == "board"
     entries: list[SocialEntry] = []
     warnings: list[str] = []
     for n, post in enumerate(_posts(load_json(body), mapping.get("items")), 1):
@@ -83,7 +109,8 @@ def parse_json_api(body: bytes, *, mapping: Mapping[str, Any], to_simplified: bo
         title = normalize_text(str(dig(post, paths["title"]) or ""),
                                to_simplified=to_simplified)
         if not (text or title):
-            warnings.append(f"post {n} has no text; skipped")
+            warnings.append(f"post {n} has neither title nor text; skipped" if board
+                            else f"post {n} has no text; skipped")
             continue
         raw_id = dig(post, paths["id"])
         pid = str(raw_id) if raw_id not in (None, "") else None
@@ -102,5 +129,7 @@ def parse_json_api(body: bytes, *, mapping: Mapping[str, Any], to_simplified: bo
             comments=as_count(dig(post, paths["comments"])),
             likes=as_count(dig(post, paths["likes"])),
             repost_of=str(repost_of) if repost_of not in (None, "") else None,
+            extra=_message(post, paths, to_simplified=to_simplified, default_tz=default_tz)
+            if board else {},
         ))
     return ParsedFeed(None, tuple(entries), tuple(warnings))

@@ -9,6 +9,7 @@ way: registry → parsers → base.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 from monitor.errors import InputError
@@ -56,13 +57,17 @@ def parser_for(kind: str, config: Mapping[str, Any] | None = None) -> Parser:
     cfg = dict(config or {})
 
     def choose(body: bytes, *, content_type: str | None = None, to_simplified: bool = True,
-               default_tz: str = "Asia/Shanghai") -> ParsedFeed:
+               default_tz: str = "Asia/Shanghai", response_date: str | None = None,
+               fetched_at: datetime | None = None) -> ParsedFeed:
+        # response_date (the HTTP Date header) and fetched_at are what Weibo's relative
+        # times ("5分钟前") count from; the other parsers read absolute times only.
         if looks_like_json(body):
             if cfg.get("mapping") or cfg.get("format") == "json":
-                return parse_json_api(body, mapping=cfg.get("mapping") or {},
+                return parse_json_api(body, mapping=cfg.get("mapping") or {}, kind=kind,
                                       to_simplified=to_simplified, default_tz=default_tz)
             if kind == "weibo":
-                return parse_weibo_json(body, to_simplified=to_simplified)
+                return parse_weibo_json(body, to_simplified=to_simplified,
+                                        response_date=response_date, fetched_at=fetched_at)
             if kind == "board":
                 return parse_board_json(body, to_simplified=to_simplified,
                                         default_tz=default_tz)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +69,10 @@ def test_officer_to_approver_to_output_log(desk_url: str, browser: Any,
     page.wait_for_selector("#output-state[data-state=draft]")
     body = page.input_value("#output-body")
     assert "豫戒〔2019〕27号" in body
-    page.fill("#output-body", body + "\n（经办人已核对事实。）")
+    # The template's places for the officer (【待填写：…】) are written before it can go out.
+    assert "【待填写" in body
+    page.fill("#output-body", re.sub(r"【待填写[^】]*】", "经核实，已依规办理。", body)
+              + "\n（经办人已核对事实。）")
     page.click("#act-submit")
     page.wait_for_selector("#output-state[data-state=submitted]")
     output_url = page.url

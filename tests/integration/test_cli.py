@@ -66,6 +66,9 @@ def test_example_sources_file_loads(cli_env):
         (["sources", "add", "https://x.example/f", "--kind", "tv"], "kind must be one of"),
         (["sources", "remove", "不存在"], "no source with id or name"),
         (["alerts", "list", "--priority", "P9"], "invalid choice"),
+        (["alerts", "list", "--state", "bogus"], "invalid choice"),
+        (["alerts", "list", "--limit", "0"], "must be at least 1"),
+        (["alerts", "list", "--limit", "ten"], "not a whole number"),
         (["frobnicate"], "invalid choice"),
         (["init", "--sources", "/nonexistent.yaml"], "cannot read"),
     ],
@@ -96,6 +99,10 @@ def test_add_poll_list_remove(cli_env, fake_web):
     assert p1 and {a["priority"] for a in p1} == {"P1"}
     text = yuqing(cli_env, "alerts", "list").stdout
     assert "P1 重大" in text and "截止" in text
+    opened = json.loads(yuqing(cli_env, "alerts", "list", "--state", "open", "--json").stdout)
+    assert len(opened) == len(alerts)  # all still open
+    none = yuqing(cli_env, "alerts", "list", "--state", "dismissed")
+    assert none.returncode == 0 and "no alerts with state dismissed" in none.stdout
     # removing a source with items needs --purge; nothing is deleted by accident
     r = yuqing(cli_env, "sources", "remove", "本地源")
     assert r.returncode == 2 and "--purge" in r.stderr

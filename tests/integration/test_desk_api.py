@@ -375,6 +375,14 @@ def test_alert_to_output_log(desk: Desk) -> None:
     assert sug[0]["citation"] in out["body"] and out["state"] == "draft"
     assert out["title"].startswith("政策解读")  # the legal_aid template, not the default
     oid = out["id"]
+    # The template's places for the officer are marked; nothing is submitted with one left.
+    assert "【待填写" in out["body"]
+    r = desk.client.post(f"/api/v1/outputs/{oid}/actions/submit", headers=desk.bearer("wang"),
+                         json={})
+    assert r.status_code == 400 and "待填写" in r.json()["error"]
+    filled = re.sub(r"【待填写[^】]*】", "经核实，已按规定办理。", out["body"])
+    assert desk.client.put(f"/api/v1/outputs/{oid}", headers=desk.bearer("wang"),
+                           json={"title": out["title"], "body": filled}).status_code == 200
     for who, path, body in [
         ("wang", f"/api/v1/outputs/{oid}/actions/submit", {}),
         ("li", f"/api/v1/outputs/{oid}/actions/return", {"comment": "请补充办理时限"}),
@@ -396,7 +404,7 @@ def test_alert_to_output_log(desk: Desk) -> None:
     detail = desk.client.get(f"/api/v1/alerts/{a}", headers=desk.bearer("li")).json()
     assert detail["state"] == "responded"
     assert [h["action"] for h in detail["history"]] == [
-        "assign", "draft", "submit", "return", "submit", "approve", "publish", "respond"]
+        "assign", "draft", "edit", "submit", "return", "submit", "approve", "publish", "respond"]
     log = desk.client.get("/api/v1/output-log", headers=desk.bearer("li")).json()
     assert sorted(r["channel"] for r in log) == ["微信公众号", "门户网站"]
     assert {r["kind"] for r in log} == {"政策解读"}

@@ -21,6 +21,7 @@ from responders.alerts import open_alerts
 from responders.models import Alert, AuditEntry, Output
 from responders.sla import SLA
 from tests.support.analysis import analyse, source_row
+from tests.support.settings import defaults
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
@@ -119,3 +120,59 @@ def test_a_bridging_post_merges_two_events_and_keeps_one_alert(
 
         # Redelivery of the bridge changes nothing.
         assert _run(s, [i.id for i in s.scalars(select(Item))], taxonomy, sla, bridge_at) == []
+
+
+def test_a_follow_up_weeks_later_joins_its_story_by_name_not_by_city(
+        sessions: sessionmaker[Session], taxonomy: Taxonomy, sla: SLA) -> None:
+    # The window for ordinary matches is events.window_days (7); the investigation's result,
+    # three weeks later, names the same institution and person, so it is the same story.
+    # Another matter in the same city at the same time is not, however long the window.
+    start = NOW - timedelta(days=21)
+    first = ("许昌仁和司法鉴定所把建安区李某某的两根肋骨骨折鉴定为轻微伤，家属质疑鉴定人"
+             "受人请托，要求重新鉴定。")
+    later = ("记者从许昌市司法局获悉，经重新鉴定，建安区李某某的损伤程度为轻伤二级。许昌仁和"
+             "司法鉴定所涉事鉴定人被立案调查。")
+    other = ("许昌魏都区一公证处办理继承公证要求提供几十年前的证明材料，群众跑了五趟还没办成，"
+             "投诉到司法局。")
+    with sessions() as s:
+        src = _source(s, "大河报", "news")
+        _run(s, [_item(s, src, first, start, 1)], taxonomy, sla, start)
+        _run(s, [_item(s, src, later, NOW, 2), _item(s, src, other, NOW, 3)], taxonomy, sla,
+             NOW)
+        s.commit()
+        by_text = {i.entry_id: i.event_id for i in s.scalars(select(Item))}
+        assert by_text["m2"] == by_text["m1"]
+        assert by_text["m3"] != by_text["m1"]
+        assert EventSettings.from_section(defaults().events).window_days < 21
+
+
+def test_the_alert_is_headed_by_the_strongest_post_never_the_offices_own(
+        sessions: sessionmaker[Session], taxonomy: Taxonomy, sla: SLA) -> None:
+    # The office's notice comes first, a relative's complaint joins it, then a rumour of a
+    # death: one alert, headed by the complaint and then by the rumour — never by the notice.
+    notice = ("【情况通报】洛阳市涧西区第二强制隔离戒毒所学员张某某突发疾病，经送医抢救，目前"
+              "病情稳定，家属已到医院探视。")
+    relative = ("洛阳涧西第二强制隔离戒毒所的张某某是我表弟，所里说突发疾病，家属投诉了三天"
+                "都不让看监控，太不负责任了！")
+    rumour = ("听说洛阳涧西第二强制隔离戒毒所的张某某已经死亡了，是被打的，家属到现在见不到"
+              "人，转发扩散！")
+    with sessions() as s:
+        own = _source(s, "河南省戒毒管理局", "wechat")
+        weibo = _source(s, "微博搜索", "weibo")
+        ids = [_item(s, own, notice, NOW, 11)]
+        _run(s, ids, taxonomy, sla, NOW)
+        assert s.scalars(select(Alert)).all() == []   # the office's own release: no alert
+        later = NOW + timedelta(hours=1)
+        _run(s, [_item(s, weibo, relative, later, 12)], taxonomy, sla, later)
+        alert = s.scalars(select(Alert)).one()
+        headline = s.get(Item, alert.item_id)
+        assert headline is not None and headline.entry_id == "m12"
+        first = alert.priority
+        latest = NOW + timedelta(hours=2)
+        changed = _run(s, [_item(s, weibo, rumour, latest, 13)], taxonomy, sla, latest)
+        s.commit()
+        alert = s.scalars(select(Alert)).one()
+        assert changed == [alert.id] and alert.priority == "P1" != first
+        headline = s.get(Item, alert.item_id)
+        assert headline is not None and headline.entry_id == "m13"
+        assert len({i.event_id for i in s.scalars(select(Item))}) == 1

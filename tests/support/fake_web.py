@@ -230,8 +230,11 @@ def _not_modified(req: Request, etag: str | None, last_modified: str | None) -> 
 
 
 def _write(h: BaseHTTPRequestHandler, resp: Response) -> None:
-    h.send_response(resp.status)
+    # send_response_only: send_response would add a Date of its own, and a response's own
+    # Date (a test's recorded server clock) would then come twice.
+    h.send_response_only(resp.status)
     headers = dict(resp.headers)
+    headers.setdefault("Server", h.version_string())
     headers.setdefault("Date", formatdate(usegmt=True))
     streamed = not isinstance(resp.body, bytes | bytearray)
     if not streamed:

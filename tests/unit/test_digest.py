@@ -153,6 +153,19 @@ def test_response_record() -> None:
     assert d.opened_by_priority == {"P1": 1, "P2": 2, "P3": 1}
 
 
+def test_a_week_still_running_calls_overdue_only_what_is_past_due() -> None:
+    # Previewed on Wednesday: an alert due on Friday is not overdue yet (the week's end has
+    # not come), one due on Tuesday is; the finished week judges both at Sunday midnight.
+    mon = datetime(2026, 11, 16, 9, tzinfo=SH)
+    alerts = [alert(1, mon, mon + timedelta(days=1)), alert(2, mon, mon + timedelta(days=4)),
+              alert(3, mon + timedelta(days=2, hours=6), mon + timedelta(days=3))]  # raised after
+    wednesday = mon + timedelta(days=2)
+    assert build_digest(WeekData([], alerts, []), W47, now=wednesday).overdue == 1
+    assert build_digest(WeekData([], alerts, []), W47).overdue == 3
+    assert build_digest(WeekData([], alerts, []), W47,
+                        now=mon + timedelta(days=30)).overdue == 3
+
+
 def test_empty_week_says_so() -> None:
     d = build_digest(WeekData([], [], []), W47)
     assert d.empty

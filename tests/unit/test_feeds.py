@@ -217,13 +217,10 @@ def test_not_a_feed(body: bytes, reason: str) -> None:
 @pytest.mark.parametrize(
     ("body", "reason"),
     [
-        (load("truncated.xml"), "no element found at line 12"),
-        (b"<rss version='2.0'><channel><title>a</titel></channel></rss>",
-         "mismatched tag at line 1, column 39"),
-        (b"<rss version='2.0'><channel><title>A & B</title></channel></rss>",
-         "not well-formed (invalid token) at line 1"),
-        (b"<rss version='2.0'><channel><title>&bogus;</title></channel></rss>",
-         "undefined entity at line 1"),
+        # A break in the prolog, where a DTD would be, is never repaired.
+        (b"<?xml version='1.0'?><!DOCTYPE rss [<!ELEMENT rss ANY><rss version='2.0'></rss>",
+         "at line 1"),
+        (b"<rss version='2.0' <channel></channel></rss>", "not well-formed (invalid token)"),
     ],
 )  # fmt: skip
 def test_malformed_xml_is_refused_with_position(body: bytes, reason: str) -> None:
@@ -233,11 +230,22 @@ def test_malformed_xml_is_refused_with_position(body: bytes, reason: str) -> Non
     assert reason in str(info.value)
 
 
-def test_truncated_feed_returns_no_entries_at_all() -> None:
-    # The first item of truncated.xml is complete; it must still not be returned, because
-    # we cannot tell what else the cut removed.
-    with pytest.raises(ParseError):
-        parse_feed(load("truncated.xml"))
+def test_truncated_feed_keeps_only_the_entries_complete_before_the_break() -> None:
+    feed = parse_feed(load("truncated.xml"))
+    # The first item is whole; the second breaks off mid-description and is not stored.
+    assert [e.title for e in feed.entries] == ["全省公证行业开展“减证便民”专项行动"]
+    assert feed.entries[0].text == "全面推行公证事项证明材料清单制度，"
+    assert feed.title == "河南省司法厅 - 工作动态"
+    assert feed.warnings == (
+        "the feed breaks off or is malformed (no element found at line 12, column 41); kept "
+        "the 1 entry complete before that point, dropped everything after it",
+    )
+
+
+def test_a_tag_never_closed_keeps_the_feed_but_no_half_entry() -> None:
+    feed = parse_feed(b"<rss version='2.0'><channel><title>a</titel></channel></rss>")
+    assert feed.entries == ()
+    assert "mismatched tag at line 1, column 39" in feed.warnings[0]
 
 
 # -- encodings -------------------------------------------------------------------------------

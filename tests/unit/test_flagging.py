@@ -239,6 +239,10 @@ def s(score, label=None):
         (m(severe=("死亡",), notice=("情况通报",)), 0.05, None),
         # the complainant's own words outweigh notice wording; a debunk always stands
         (m(severe=("死亡",), notice=("召开",), rumour=("听说",)), 0.05, "P1"),
+        # … but an explainer quotes the rumour to answer it
+        (m(severe=("死亡",), explainer=("律师解读",), rumour=("网传",)), 0.05, None),
+        (m(severe=("死亡",), explainer=("律师解读",), rumour=("网传",),
+           complaint=("凭什么",)), 0.05, "P1"),
         (m(elevated=("投诉",), explainer=("条规定",), complaint=("凭什么",)), 0.05, "P2"),
         # praise and support outweigh complaint words and sentiment, not a rumour
         (m(elevated=("推诿",), praise=("终于办下来了",)), 0.05, None),

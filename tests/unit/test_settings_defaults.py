@@ -83,7 +83,10 @@ def test_event_settings_are_the_events_section(yaml: dict[str, Any]) -> None:
         stories=StoryPolicy(threshold=events["story_similarity"],
                             min_shared=events["story_min_shared"], damp=events["story_damp"],
                             unanchored=events["story_unanchored"],
-                            city_anchored=events["story_city_anchored"]),
+                            city_anchored=events["story_city_anchored"],
+                            tagged=events["story_tagged"],
+                            outage_hours=events["story_outage_hours"]),
+        followup_days=events["story_followup_days"],
     )
     assert EventSettings.from_section(defaults().events) == expected
 

@@ -17,6 +17,7 @@ from monitor.stories import (
     best_story,
     build_background,
     cosine,
+    followup_anchor,
     load_background,
     merge_profiles,
     names,
@@ -86,8 +87,9 @@ def test_places_lose_their_administrative_suffix() -> None:
     ("许昌仁和司法鉴定所", f"{NAME_MARK}仁和鉴定所"),
     ("拨打12348热线", f"{NAME_MARK}12348"),
     ("《河南省社区矫正工作实施细则》施行", f"{NAME_MARK}河南省社区矫正工作实施细则"),
-    ("#周口缓刑人员持刀伤人# 太可怕", f"{NAME_MARK}周口缓刑人员持刀伤人"),
+    ("#周口缓刑人员持刀伤人# 太可怕", f"{NAME_MARK}#周口缓刑人员持刀伤人"),
     ("张明远律师三次会见被拒", f"{NAME_MARK}张明远"),
+    ("祥符区一法律服务所工作人员冒充律师", f"{NAME_MARK}祥符法律服务所"),
 ])
 def test_names_a_post_uses(text: str, expected: str) -> None:
     assert expected in names(text)
@@ -145,3 +147,64 @@ def test_background_build_is_reproducible(tmp_path: Path) -> None:
     assert lines[0] == "#docs\t3" and "天气\t2" in lines
     bg = load_background(a)
     assert bg.idf("公证处") > bg.idf("天气")
+
+
+def test_a_place_written_with_a_filler_is_still_the_place() -> None:
+    # "祥符区某法律服务所", "祥符区一法律服务所": the district is the name, 某/一 the filler
+    assert "祥符" in terms("祥符区某法律服务所")
+    assert "祥符" in terms("开封祥符区一法律服务所收费")
+
+
+def test_a_shared_matter_tag_lowers_the_bar(vector) -> None:
+    def post(tag: str) -> dict[str, float]:  # a relative's post under the tag: few shared words
+        return {f"{NAME_MARK}#{tag}": 0.5, "表哥": 0.5, "周口": 0.5, "缓刑": 0.5}
+
+    def profile(tag: str) -> dict[str, float]:  # the reports' profile
+        return {f"{NAME_MARK}#{tag}": 0.2, "周口": 0.2, "缓刑": 0.1, "川汇": 0.6, "停职": 0.5,
+                "排查": 0.5}
+
+    score, _ = cosine(post("周口缓刑人员持刀伤人"), profile("周口缓刑人员持刀伤人"))
+    assert POLICY.tagged <= score < POLICY.threshold
+    assert joins(post("周口缓刑人员持刀伤人"), profile("周口缓刑人员持刀伤人"))
+    # a campaign tag (short) is no such label, and sharing no tag is no label at all
+    assert not joins(post("法治河南"), profile("法治河南"))
+    assert not joins(post("周口缓刑人员持刀伤人"), profile("周口社区矫正持刀伤人"))
+    # what the parser makes of a post's tag is that key
+    assert f"{NAME_MARK}#周口缓刑人员持刀伤人" in vector("#周口缓刑人员持刀伤人# 受伤的是我表哥")
+
+
+@pytest.mark.parametrize("term,expected", [
+    (f"{NAME_MARK}仁和鉴定所", True), (f"{NAME_MARK}第二戒毒所", True), ("李某某", True),
+    (f"{NAME_MARK}戒毒所·死亡", True), (f"{NAME_MARK}#周口缓刑人员持刀伤人", True),
+    (f"{NAME_MARK}郑州戒毒所", False),   # a city's kind of place, not one institution
+    (f"{NAME_MARK}#法治河南", False),     # a campaign tag
+    (f"{NAME_MARK}12348", False), (f"{NAME_MARK}河南省社区矫正工作实施细则", False),
+    ("涧西", False), ("洛阳", False), ("家属", False),
+])
+def test_follow_up_anchors(term: str, expected: bool) -> None:
+    assert followup_anchor(term) is expected
+
+
+def test_one_service_down_is_named_as_an_outage() -> None:
+    for text in ("+1 法律职业资格申请网站打不开，还以为是我网不好", "法考资格申请系统是崩了吗？？",
+                 "12348打了一上午都无人接听"):
+        assert [n for n in names(text) if n.endswith("·故障")], text
+    assert not [n for n in names("法考成绩公布了，过了！") if n.endswith("·故障")]
+
+
+def test_an_outage_key_labels_the_matter_only_while_it_is_current() -> None:
+    down = f"{NAME_MARK}法考·故障"
+    post = {down: 0.6, "打不开": 0.5, "网站": 0.4, "下午": 0.48}
+    profile = {down: 0.5, "打不开": 0.2, "网站": 0.1, "首日": 0.6, "扩容": 0.55, "考生": 0.2}
+    assert best_story(post, [(1, profile)], POLICY, current={1})      # the same day
+    assert not best_story(post, [(1, profile)], POLICY, current=())   # a week later: another
+
+
+def test_an_incident_in_custody_in_the_same_place_labels_the_matter() -> None:
+    incident = f"{NAME_MARK}社区矫正·脱逃"
+    post = {incident: 0.5, "洛阳": 0.3, "十八": 0.3, "信息化": 0.75}
+    profile = {incident: 0.3, "洛阳": 0.2, "十八": 0.1, "抓获": 0.6, "收监": 0.6, "县有": 0.37}
+    assert cosine(post, profile)[0] < POLICY.threshold
+    assert best_story(post, [(1, profile)], POLICY)
+    elsewhere = {**{k: v for k, v in profile.items() if k != "洛阳"}, "周口": 0.2}
+    assert not best_story(post, [(1, elsewhere)], POLICY)
