@@ -49,6 +49,8 @@ class PollSettings:
     # A source that has yielded items and then none for this many of its intervals is
     # reported silent (bridges break silently: they answer 200 with an unchanging feed).
     silent_after: int
+    # A source answering 404 with no successful poll for this long is shown as likely gone.
+    likely_gone_after_s: int
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PollSettings:
@@ -63,6 +65,7 @@ class PollSettings:
             host_intervals=dict(social.host_interval),
             default_host_interval=social.default_host_interval,
             silent_after=social.silent_after,
+            likely_gone_after_s=poll.likely_gone_days * 86400,
         )
 
 
@@ -94,6 +97,37 @@ def is_silent(last_new_item: datetime | None, now: datetime, *, interval_s: int,
     if last_new_item is None:
         return False
     return now - last_new_item > timedelta(seconds=interval_s * silent_after)
+
+
+# HTTP 410 Gone: the server says the feed was removed for good. The source is kept (its items
+# and alerts stay), shown as gone, and not polled again until an admin re-enables it
+# (`yuqing sources enable NAME`): its state is its last answer, so no column is needed.
+GONE_STATUS = 410
+NOT_FOUND_STATUS = 404
+GONE = "gone"
+LIKELY_GONE = "likely gone"
+
+
+def gone_state(last_status: int | None, last_success_at: datetime | None,
+               created_at: datetime, now: datetime, *, likely_gone_after_s: int) -> str | None:
+    """Pure: "gone" (its last answer was 410), "likely gone" (404, and no successful poll —
+    or, never successful, no existence — for likely_gone_after_s), else None. A 404 alone is
+    often a site's hiccup or a move, so it is only shown, and the source is still polled."""
+    if last_status == GONE_STATUS:
+        return GONE
+    if last_status == NOT_FOUND_STATUS:
+        since = last_success_at or created_at
+        if now - since >= timedelta(seconds=likely_gone_after_s):
+            return LIKELY_GONE
+    return None
+
+
+def gone_message(state: str, days: float) -> str:
+    """What a person reads in last_error (the desk's source page, `yuqing sources list`)."""
+    if state == GONE:
+        return ("源已下线（HTTP 410 Gone）：已停止轮询，数据保留；确认地址后由管理员执行 "
+                "`yuqing sources enable 名称` 重新启用")
+    return f"源可能已下线：持续返回 HTTP 404，已 {days:.0f} 天以上没有成功抓取；仍在按退避间隔重试"
 
 
 # ---------------------------------------------------------------- 1. the plan
@@ -236,14 +270,24 @@ def _schedule(source: Source, now: datetime, outcome: PollOutcome, cfg: PollSett
 
 def _fail(source: Source, now: datetime, cfg: PollSettings, jitter: float,
           failed: FetchFailed) -> PollReport:
-    # A failing source stays: its error is shown and it is retried later (never disabled).
+    # A failing source stays: its error is shown and it is retried later (never disabled) —
+    # except after 410 Gone, where the server itself says there is nothing to come back for.
     source.last_checked_at = now
     source.failure_count += 1
     source.last_error = failed.message
     source.last_status = failed.status
-    _schedule(source, now, PollOutcome(ok=False, retry_after_s=failed.retry_after_s), cfg,
-              jitter)
-    return PollReport(source_id=source.id, ok=False, error=failed.message)
+    state = gone_state(failed.status, source.last_success_at, source.created_at, now,
+                       likely_gone_after_s=cfg.likely_gone_after_s)
+    if state is not None:
+        since = source.last_success_at or source.created_at
+        source.last_error = (f"{gone_message(state, (now - since).total_seconds() / 86400)}"
+                             f" — {failed.message}")
+    if state == GONE:
+        source.next_check_at = None  # not polled: claim_due skips it by its status
+    else:
+        _schedule(source, now, PollOutcome(ok=False, retry_after_s=failed.retry_after_s),
+                  cfg, jitter)
+    return PollReport(source_id=source.id, ok=False, error=source.last_error)
 
 
 def apply_poll(session: Session, plan: PollPlan, outcome: FetchOutcome, *, cfg: PollSettings,
@@ -316,24 +360,65 @@ def apply_poll(session: Session, plan: PollPlan, outcome: FetchOutcome, *, cfg: 
 PUSHED_URL_PREFIX = "push:"
 
 
+def _is_due(now: datetime) -> Any:
+    return or_(Source.next_check_at.is_(None), Source.next_check_at <= now)
+
+
+def lease_token(now: datetime, lease_s: int) -> str:
+    """The lease claim_due(now, lease_s=…) writes, as the poll task carries it."""
+    return (now + timedelta(seconds=lease_s)).isoformat()
+
+
+def lease_held(session: Session, source_id: int, token: str) -> bool:
+    """Whether the source still carries the lease `token`: false once it was polled (its
+    next check is set) or claimed again, so a late duplicate of a poll message does nothing."""
+    lease = datetime.fromisoformat(token)
+    return session.scalar(select(Source.id).where(
+        Source.id == source_id, Source.next_check_at == lease)) is not None
+
+
 def claim_due(
     session: Session, now: datetime, *, batch_size: int, per_host: int, lease_s: int
 ) -> list[int]:
     """Pick due sources (batch and per-host limits) and push their next check out by a lease,
     so the next beat tick does not enqueue them again while their poll waits in the queue.
-    If the poll is lost, the lease runs out and the source is picked again."""
+    If the poll is lost, the lease runs out and the source is picked again. Gone sources
+    (410) and pushed ones are never picked.
+
+    The lease is written by a state-checked UPDATE (still due?), so of two beats ticking at
+    once only one claims a source: on PostgreSQL the second UPDATE waits for the first's
+    commit and then finds the row no longer due."""
     rows = session.execute(
         select(Source.id, Source.host, Source.next_check_at).where(
-            or_(Source.next_check_at.is_(None), Source.next_check_at <= now),
+            _is_due(now),
             ~Source.url.startswith(PUSHED_URL_PREFIX, autoescape=True),  # pushed to us
+            or_(Source.last_status.is_(None), Source.last_status != GONE_STATUS),
         )
     ).all()
     due = [DueSource(id=r.id, host=r.host, next_check_at=r.next_check_at) for r in rows]
     chosen = pick_due(due, now, batch_size=batch_size, per_host=per_host)
-    lease_until = now + timedelta(seconds=lease_s)
+    lease_until = datetime.fromisoformat(lease_token(now, lease_s))
+    claimed = []
     for source_id in chosen:
-        source = session.get(Source, source_id)
-        if source is not None:
-            source.next_check_at = lease_until
+        won = session.execute(
+            update(Source).where(Source.id == source_id, _is_due(now))
+            .values(next_check_at=lease_until)
+            .execution_options(synchronize_session=False)
+        ).rowcount  # type: ignore[attr-defined]
+        if won == 1:
+            claimed.append(source_id)
     session.flush()
-    return chosen
+    return claimed
+
+
+def enable_source(source: Source) -> bool:
+    """An admin's re-enable of a gone source: polled at the next tick, its 410 forgotten
+    (the old answer stays in the log of what happened: its items and alerts). False when the
+    source was not gone. Flush and commit are the caller's."""
+    if source.last_status != GONE_STATUS:
+        return False
+    source.last_status = None
+    source.last_error = None
+    source.failure_count = 0
+    source.next_check_at = None
+    return True

@@ -159,6 +159,7 @@ class PollSection(Section):
     batch_size: Count
     per_host: Count
     tick_seconds: Seconds
+    likely_gone_days: Count
 
 
 @dataclass(frozen=True)
@@ -193,11 +194,12 @@ class FlaggingSection(Section):
 @dataclass(frozen=True)
 class CelerySection(Section):
     concurrency: Count
-    visibility_timeout: Seconds
+    visibility_timeout: NonNegative  # 0: derived from the time limits (tasks.runtime)
     restore_interval: Seconds
     restore_throttle: Count
-    poll_lease: Seconds
+    poll_lease: NonNegative          # 0: derived likewise
     sweep_after: Seconds
+    task_time_limit: Seconds
 
 
 @dataclass(frozen=True)
@@ -208,6 +210,7 @@ class NotifySection(Section):
     remind_before_share: Share
     remind_tick_seconds: Seconds
     remind_email: bool
+    outbox_tick_seconds: Seconds
 
 
 @dataclass(frozen=True)

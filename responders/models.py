@@ -12,7 +12,17 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint, false
+from sqlalchemy import (
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from monitor.models import Base, Item
@@ -272,3 +282,29 @@ class Reminder(Base):
     created_at: Mapped[datetime] = mapped_column()
     sent_at: Mapped[datetime | None] = mapped_column(default=None)
     error: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class OutboxMessage(Base):
+    """Something to tell people, written in the same transaction as what caused it (a new
+    alert, a planned reminder, the week's digest) and sent by responders.drain_outbox
+    (responders.outbox): a broker down between the commit and the enqueue loses nothing.
+    `key` is unique ("alert:17:P1", "reminder:5:<planned at>", "digest:2026-W47"), so writing
+    it twice stores one row. States: pending → sending → sent | failed | unknown; pending
+    again (with next_attempt_at) only when nothing can have reached the other side. A row
+    left in `sending` (its worker died mid-send) is never sent again by itself."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (UniqueConstraint("key", name="uq_outbox_key"),
+                      Index("ix_outbox_due", "state", "next_attempt_at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))      # alert | reminder | digest
+    ref: Mapped[str] = mapped_column(String(100))      # the alert/reminder id, or the week
+    state: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    detail: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column()
+    next_attempt_at: Mapped[datetime | None] = mapped_column(default=None)
+    claimed_at: Mapped[datetime | None] = mapped_column(default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -6,21 +6,24 @@ from datetime import timedelta
 from typing import Any
 
 from celery import Celery
-from celery.schedules import crontab
 from celery.signals import worker_process_init
 
 from monitor.settings import Settings
 
-QUEUES = ("poll", "analyze", "notify")
+# `schedule` carries only beat's clock (schedule_due): a worker of its own serves it
+# (`yuqing worker --queues schedule`, started by `yuqing run` and docker-compose.yml), so
+# thousands of polls waiting on `poll` never hold back the tick that claims the next ones.
+QUEUES = ("schedule", "poll", "analyze", "notify")
 
 ROUTES = {
-    "monitor.schedule_due": {"queue": "poll"},
+    "monitor.schedule_due": {"queue": "schedule"},
     "monitor.poll_source": {"queue": "poll"},
     "monitor.analyze_items": {"queue": "analyze"},
     "responders.notify_alert": {"queue": "notify"},
     "responders.remind_due": {"queue": "notify"},
     "responders.send_reminder": {"queue": "notify"},
     "responders.send_digest": {"queue": "notify"},
+    "responders.drain_outbox": {"queue": "notify"},
 }
 
 
@@ -34,12 +37,16 @@ def broker_url(settings: Settings) -> str:
 
 
 def create_app(settings: Settings) -> Celery:
+    from tasks.runtime import Recovery
+
     app = Celery("yuqing", set_as_current=True)
-    celery_cfg, digest = settings.celery, settings.digest
+    celery_cfg = settings.celery
+    recovery = Recovery.from_section(celery_cfg)
     transport: dict[str, Any] = {
         # How long an unacknowledged task (its worker died) waits before Redis hands it out
-        # again. RabbitMQ redelivers at once when the connection drops.
-        "visibility_timeout": celery_cfg.visibility_timeout,
+        # again: sized from the task time limit and the retry backoff (tasks.runtime
+        # .Recovery). RabbitMQ redelivers at once when the connection drops.
+        "visibility_timeout": recovery.visibility_timeout,
         # Redis looks for such tasks every interval × throttle seconds (kombu: 10 × 10).
         "unacked_restore_interval": celery_cfg.restore_interval,
         "unacked_restore_throttle": celery_cfg.restore_throttle,
@@ -50,6 +57,9 @@ def create_app(settings: Settings) -> Celery:
         broker_connection_retry_on_startup=True,
         task_acks_late=True,
         task_reject_on_worker_lost=True,
+        # A task that hangs is killed (and acked as failed) after this: what bounds how long
+        # a message stays unacknowledged, and so the visibility timeout above.
+        task_time_limit=recovery.time_limit,
         task_ignore_result=True,
         task_routes=ROUTES,
         task_default_queue="poll",
@@ -63,7 +73,7 @@ def create_app(settings: Settings) -> Celery:
             "schedule-due-sources": {
                 "task": "monitor.schedule_due",
                 "schedule": timedelta(seconds=settings.poll.tick_seconds),
-                "options": {"queue": "poll", "expires": 60},
+                "options": {"queue": "schedule", "expires": 60},
             },
             # Deadline reminders (responders.reminders): a minute's resolution is plenty
             # for deadlines counted in hours.
@@ -72,14 +82,15 @@ def create_app(settings: Settings) -> Celery:
                 "schedule": timedelta(seconds=settings.notify.remind_tick_seconds),
                 "options": {"queue": "notify", "expires": 60},
             },
-            # The weekly digest (responders.digest): Monday 08:00 in the office's zone by
-            # default. crontab follows the app's timezone, set to settings.timezone above.
-            "weekly-digest": {
-                "task": "responders.send_digest",
-                # Settings count Monday 1 … Sunday 7 (ISO); crontab counts Sunday 0.
-                "schedule": crontab(day_of_week=digest.day_of_week % 7, hour=digest.hour,
-                                    minute=digest.minute),
-                "options": {"queue": "notify", "expires": 6 * 3600},
+            # The outbox (responders.outbox): alert notifications, reminders and the weekly
+            # digest written in the same transaction as what caused them, sent at most once
+            # each. Kicked after each commit too; this tick is what drains it after a broker
+            # outage, and what plans the weekly digest (Monday 08:00 in the office's zone by
+            # default) — so a broker down at 08:00 delays the digest instead of losing it.
+            "drain-outbox": {
+                "task": "responders.drain_outbox",
+                "schedule": timedelta(seconds=settings.notify.outbox_tick_seconds),
+                "options": {"queue": "notify", "expires": 60},
             },
         },
     )

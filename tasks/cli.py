@@ -39,9 +39,15 @@ def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _source_row(source: Any, items: int, settings: Settings) -> dict[str, Any]:
+    from monitor.polling import gone_state
+
     health = "ok" if source.failure_count == 0 else "failing"
     if source.last_checked_at is None:
         health = "never polled"
+    # 410 → "gone" (not polled until `yuqing sources enable`); long 404 → "likely gone".
+    health = gone_state(source.last_status, source.last_success_at, source.created_at,
+                        datetime.now(UTC),
+                        likely_gone_after_s=settings.poll.likely_gone_days * 86400) or health
     return {
         "id": source.id,
         "name": source.name,
@@ -86,6 +92,17 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
                 print(f"{'added' if created else 'updated'} source {source.id}: {source.name} "
                       f"({source.url})")
             return 0
+        if args.sources_cmd == "enable":
+            from monitor.polling import enable_source
+            from monitor.sources import find_source
+
+            source = find_source(session, args.source)
+            if not enable_source(source):
+                raise InputError(f"source {source.name!r} is not marked gone (HTTP 410); "
+                                 "nothing to enable")
+            session.commit()
+            print(f"enabled source {source.name!r}: polled again from the next beat tick")
+            return 0
         if args.sources_cmd == "remove":
             name, purged = remove_source(session, args.source, purge=args.purge)
             session.commit()
@@ -101,8 +118,8 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
               "or `yuqing init --sources FILE`")
         return 0
     for r in rows:
-        status = r["health"] if r["health"] != "failing" else (
-            f"FAILING ×{r['failure_count']}: {r['last_error']}")
+        status = r["health"] if r["health"] not in ("failing", "gone", "likely gone") else (
+            f"{r['health'].upper()} ×{r['failure_count']}: {r['last_error']}")
         print(f"{r['id']:>4}  {r['name']}  [{r['kind']}]  {r['items']} items  "
               f"checked {_local(r['last_checked_at'], settings)}  "
               f"next {_local(r['next_check_at'], settings)}  {status}")
@@ -398,6 +415,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--json", action="store_true")
     ls = ss.add_parser("list", help="sources with their health")
     ls.add_argument("--json", action="store_true")
+    en = ss.add_parser("enable", help="poll again a source marked gone (HTTP 410)")
+    en.add_argument("source", help="id or name")
     rm = ss.add_parser("remove", help="remove a source by id or name")
     rm.add_argument("source")
     rm.add_argument("--purge", action="store_true", help="also delete its stored items")
@@ -445,9 +464,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="serve the files' own dates (default: moved so the newest is today)")
     s.set_defaults(func=cmd_demo_server)
 
-    s = sub.add_parser("worker", help="a Celery worker (queues poll, analyze, notify)")
+    s = sub.add_parser("worker", help="a Celery worker (queues poll, analyze, notify, "
+                       "schedule; give beat's clock a worker of its own with "
+                       "--queues schedule --concurrency 1)")
     s.add_argument("--concurrency", type=int)
-    s.add_argument("--queues", default="poll,analyze,notify")
+    s.add_argument("--queues", default="poll,analyze,notify,schedule")
     s.add_argument("--loglevel", default="INFO")
     s.set_defaults(func=cmd_worker)
 

@@ -20,9 +20,52 @@ from monitor.office import OwnVoice
 from monitor.polling import PollSettings
 from monitor.sentiment import Scorer, build_scorer
 from monitor.settings import Settings, load_settings
+from monitor.settings_schema import CelerySection
 from monitor.topics import Taxonomy
 from responders.admin_topics import TaxonomyWatch
 from responders.sla import SLA
+
+# Slack on top of the longest legitimate unacknowledged time, for clocks and a slow ack.
+RECOVERY_MARGIN_S = 30
+# The cap on a task's autoretry countdown (tasks.jobs). A constant, not a setting: Celery
+# reads it when the task is declared, at import, before any settings exist.
+RETRY_BACKOFF_MAX_S = 60
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """How long a dead worker's work waits before it is done again (issue 14, item 9).
+
+    With acks_late, a message stays unacknowledged while its task runs (at most
+    `time_limit`: the pool kills a child that runs longer, and the message is then acked as
+    failed) and while a retry waits for its countdown (at most `retry_backoff_max`: the
+    worker holds the message until then). Redis re-delivers a message unacknowledged for
+    `visibility_timeout`, so it must be longer than both together, or a task still running
+    is handed out a second time; and not much longer, or a killed worker's tasks wait for
+    nothing. A claimed poll's lease covers that redelivery and one restore scan, so a lost
+    poll is re-delivered before beat would claim its source again."""
+
+    time_limit: int
+    retry_backoff_max: int
+    visibility_timeout: int
+    restore_scan: int       # Redis looks for expired messages this often (interval × throttle)
+    poll_lease: int
+
+    @property
+    def worst_case_s(self) -> int:
+        """After `kill -9` on a worker, on Redis: its messages come back within this long."""
+        return self.visibility_timeout + self.restore_scan
+
+    @classmethod
+    def from_section(cls, celery: CelerySection) -> Recovery:
+        """Pure. An explicit visibility_timeout or poll_lease (non-zero) is taken as given."""
+        visibility = celery.visibility_timeout or (
+            celery.task_time_limit + RETRY_BACKOFF_MAX_S + RECOVERY_MARGIN_S)
+        scan = celery.restore_interval * celery.restore_throttle
+        lease = celery.poll_lease or visibility + scan
+        return cls(time_limit=celery.task_time_limit,
+                   retry_backoff_max=RETRY_BACKOFF_MAX_S,
+                   visibility_timeout=visibility, restore_scan=scan, poll_lease=lease)
 
 
 @dataclass
@@ -37,6 +80,7 @@ class Runtime:
     flag_policy: FlagPolicy
     event_settings: EventSettings
     own_voice: OwnVoice
+    recovery: Recovery
     _scorer: Scorer | None = field(default=None, repr=False)
 
     @property
@@ -68,6 +112,7 @@ def build_runtime(settings: Settings) -> Runtime:
         flag_policy=FlagPolicy.from_section(settings.flagging),
         event_settings=EventSettings.from_section(settings.events),
         own_voice=OwnVoice.from_section(settings.office_voice),
+        recovery=Recovery.from_section(settings.celery),
     )
 
 

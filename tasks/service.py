@@ -20,6 +20,9 @@ from tasks.bootstrap import DEFAULT_DEMO_PORT, DEMO_DIR_NAME, demo_specs, init_d
 from tasks.embedded import EmbeddedBroker
 from tasks.supervise import Child, yuqing_argv
 
+# What `yuqing run`'s main worker serves; the `clock` worker serves `schedule` alone.
+WORK_QUEUES = "poll,analyze,notify"
+
 
 def _child_env(settings: Settings, broker: str) -> dict[str, str]:
     env = dict(os.environ)
@@ -62,7 +65,10 @@ def run_service(settings: Settings, *, demo: bool, demo_port: int) -> int:
         if demo:
             children.append(Child("demo", yuqing_argv("demo-server", "--port", str(demo_port)),
                                   env))
-        children.append(Child("worker", yuqing_argv("worker"), env))
+        children.append(Child("worker", yuqing_argv("worker", "--queues", WORK_QUEUES), env))
+        # Beat's clock on a worker of its own: a backlog of polls never delays the tick.
+        children.append(Child("clock", yuqing_argv("worker", "--queues", "schedule",
+                                                   "--concurrency", "1"), env))
         children.append(Child("beat", yuqing_argv("beat"), env))
         # The press desk. A first admin is made when there are no users yet; its password
         # (random, or YUQING_ADMIN_PASSWORD) is printed this once.
@@ -75,7 +81,7 @@ def run_service(settings: Settings, *, demo: bool, demo_port: int) -> int:
         children.append(Child("web", yuqing_argv("web", "--port", port), env))
         print(f"[run] press desk at http://127.0.0.1:{port}/", flush=True)
         # Poll at once instead of waiting for beat's first tick.
-        create_app(settings).send_task("monitor.schedule_due", queue="poll")
+        create_app(settings).send_task("monitor.schedule_due", queue="schedule")
         print("[run] running; Ctrl-C stops everything", flush=True)
         while not stopping:
             for child in children:
@@ -86,7 +92,7 @@ def run_service(settings: Settings, *, demo: bool, demo_port: int) -> int:
             time.sleep(0.5)
     finally:
         print("[run] stopping …", flush=True)
-        for child in reversed(children):  # web, beat, worker, demo server
+        for child in reversed(children):  # web, beat, clock, worker, demo server
             child.stop()
         if owned is not None:
             owned.stop()

@@ -78,7 +78,11 @@ def test_failing_source_gets_a_clear_error_and_keeps_what_it_had(
     assert not report.ok
     assert src.failure_count == 1
     assert src.last_error and needle.lower() in src.last_error.lower(), src.last_error
-    assert src.next_check_at is not None and src.next_check_at > NOW  # retried, not disabled
+    if case == "410":
+        # Gone (issue 14): kept and shown, not polled again until an admin enables it.
+        assert src.next_check_at is None and "源已下线" in src.last_error
+    else:
+        assert src.next_check_at is not None and src.next_check_at > NOW  # retried
     if case == "429":
         assert (src.next_check_at - NOW).total_seconds() >= 1800
     with sessions() as s:

@@ -119,7 +119,8 @@ def test_failing_source_is_visible_in_sources_list(cli_env, fake_web):
     assert r.returncode == 1
     assert "410" in json.loads(r.stdout)["error"]
     text = yuqing(cli_env, "sources", "list").stdout
-    assert "FAILING ×1" in text and "410" in text
+    # 410 Gone: shown as gone (not just failing) until `yuqing sources enable` (issue 14).
+    assert "GONE ×1" in text and "410" in text
 
 
 def test_sentiment_score_reads_jsonl(cli_env):
