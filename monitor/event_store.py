@@ -21,12 +21,13 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, delete, select, text, update
 from sqlalchemy.orm import Session
 
+from monitor import counters
 from monitor.bursts import (
     SOCIAL_KINDS,
     Burst,
     BurstPolicy,
     Priority,
-    detect,
+    detect_counts,
     escalate,
     higher,
 )
@@ -208,8 +209,19 @@ def attach(
     into: dict[int, list[int]] = {}
     for gone, kept in merged.items():
         into.setdefault(_resolve(merged, kept), []).append(gone)
-    updates = {eid: _refresh(session, ev, kinds, now, cfg, topic_names, created=eid in created,
-                             previous=previous[eid]) for eid, ev in touched.items()}
+    # The burst test's counters: this batch's items into their (final) events' hours and
+    # their topics' hours, then every touched event's and topic's hours in one read — never
+    # a scan of the items stored (monitor.counters).
+    counters.add_event_items(session, [(_resolve(merged, item_event[i.id]), seen_at(i))
+                                       for i in pending])
+    counters.add_topic_items(session, [(i.topics or [], seen_at(i)) for i in pending])
+    longest = max(cfg.bursts.social_baseline_h, cfg.bursts.news_baseline_h)
+    reader = counters.BurstReader.load(
+        session, events=touched, topics={t for ev in touched.values() for t in ev.topics},
+        since=now - timedelta(seconds=cfg.bursts.window_s, hours=longest + 1))
+    updates = {eid: _refresh(session, ev, kinds, now, cfg, topic_names, reader,
+                             created=eid in created, previous=previous[eid])
+               for eid, ev in touched.items()}
     updates = {eid: replace(u, merged=tuple(sorted(into.get(eid, ())))) for eid, u in
                updates.items()}
     session.flush()
@@ -358,6 +370,7 @@ def _merge(session: Session, kept: Event, gone: Event) -> None:
     gone.merged_into = kept.id
     gone.item_count = 0
     session.execute(delete(EventTerm).where(EventTerm.event_id == gone.id))
+    counters.merge_events(session, kept.id, gone.id)
 
 
 def _add(event: Event, item: Item, decision: Priority | None) -> None:
@@ -378,20 +391,15 @@ def _add(event: Event, item: Item, decision: Priority | None) -> None:
     event.base_priority = higher(cast(Priority | None, event.base_priority), decision)
 
 
-def _times(session: Session, *conds: Any) -> list[datetime]:
-    rows = session.execute(select(Item.published_at, Item.fetched_at).where(*conds))
-    return [p if p is not None and p <= f else f for p, f in rows]
-
-
 def _refresh(session: Session, event: Event, kinds: Mapping[int, str], now: datetime,
-             cfg: EventSettings, topic_names: Mapping[str, str], *, created: bool,
+             cfg: EventSettings, topic_names: Mapping[str, str],
+             reader: counters.BurstReader, *, created: bool,
              previous: Priority | None) -> EventUpdate:
     social = any(kinds.get(int(s)) in SOCIAL_KINDS for s in event.source_ids)
-    burst = detect(_times(session, Item.event_id == event.id), now, social=social,
-                   policy=cfg.bursts)
+    burst = detect_counts(reader.event(event.id), now, social=social, policy=cfg.bursts)
     reasons: list[str] = []
     if not burst.burst:
-        burst = _topic_burst(session, event, now, cfg, social, topic_names) or burst
+        burst = _topic_burst(reader, event, now, cfg, social, topic_names) or burst
     event.burst = burst.burst
     event.burst_reason = burst.reason
     base = cast(Priority | None, event.base_priority)
@@ -416,22 +424,15 @@ def _refresh(session: Session, event: Event, kinds: Mapping[int, str], now: date
                        reasons=tuple(reasons), topics=tuple(event.topics), burst=burst.burst)
 
 
-def _topic_burst(session: Session, event: Event, now: datetime, cfg: EventSettings,
-                 social: bool, topic_names: Mapping[str, str]) -> Burst | None:
+def _topic_burst(reader: counters.BurstReader, event: Event, now: datetime,
+                 cfg: EventSettings, social: bool,
+                 topic_names: Mapping[str, str]) -> Burst | None:
     """A burst of one of the event's topics (many different stories on 社区矫正 at once).
     Its reason names the topic as people know it; a topic since removed from the taxonomy
     has no name left, so its id is the best there is."""
-    if not event.topics:
-        return None
-    hours = cfg.bursts.baseline_hours(social) + cfg.bursts.window_s / 3600
-    rows = session.execute(
-        select(Item.topics, Item.published_at, Item.fetched_at)
-        .where(Item.fetched_at >= now - timedelta(hours=hours), Item.analyzed_at.is_not(None))
-    ).all()
     for topic in event.topics:
-        times = [p if p is not None and p <= f else f for ts, p, f in rows if topic in (ts or [])]
-        result = detect(times, now, social=social, policy=cfg.bursts,
-                        topic=topic_names.get(topic, topic))
+        result = detect_counts(reader.topic(topic), now, social=social, policy=cfg.bursts,
+                               topic=topic_names.get(topic, topic))
         if result.burst:
             return result
     return None
