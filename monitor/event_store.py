@@ -18,8 +18,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, select, text, update
+from sqlalchemy import Table, bindparam, delete, func, select, text, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from monitor import counters
 from monitor.bursts import (
@@ -134,6 +135,12 @@ def attach(
     pending = [i for i in items if i.event_id is None]
     if not pending:
         return {}
+    # The text work (story vectors, near-duplicate sketches) before the lock: it is most of
+    # the cost, and other workers need not wait for it.
+    background = load_background()
+    vectors = {i.id: story_vector(item_text(i), background, vocabulary, cfg.stories)
+               for i in pending}
+    sketches = {i.id: signature(item_text(i)) for i in pending}
     _lock(session)
     kinds = dict(session.execute(select(Source.id, Source.kind)).all())
     # The window is counted back from the stories' own time, not the clock: an item first
@@ -141,12 +148,13 @@ def attach(
     # still joins the event it belongs to.
     earliest = min(min(seen_at(i) for i in pending), now)
     horizon = earliest - timedelta(days=cfg.window_days)
-    background = load_background()
-    vectors = {i.id: story_vector(item_text(i), background, vocabulary, cfg.stories)
-               for i in pending}
     index = _CandidateIndex.load(session, horizon,
                                  {t for v in vectors.values() for t in v})
     originals = _repost_events(session, [i.repost_of for i in pending if i.repost_of])
+    # Every event the batch may join, in the session at once (one query), so joining one
+    # is a look-up, not a query per item.
+    loaded = _load_events(session, {*index.sketches, *originals.values()})
+    new_ids = _new_event_ids(session, len(pending))
     touched: dict[int, Event] = {}
     created: set[int] = set()
     previous: dict[int, Priority | None] = {}
@@ -155,8 +163,7 @@ def attach(
     # Originals before reposts: a batch (an imported file, a search page) may list a repost
     # before the post it names, and the repost can only join an event that exists.
     for item in sorted(pending, key=lambda i: (i.repost_of is not None, i.id)):
-        sig = signature(item_text(item))
-        item.signature = sig
+        sig = sketches[item.id]
         vector = vectors[item.id]
         kind = kinds.get(item.source_id, "news")
         message = _is_message(item, kind)
@@ -171,7 +178,8 @@ def attach(
             joined = list(dict.fromkeys(joined))
         event: Event | None = None
         if joined:
-            events = [ev for ev in (session.get(Event, e) for e in joined) if ev is not None]
+            events = [ev for ev in (loaded.get(e) or session.get(Event, e) for e in joined)
+                      if ev is not None]
             events.sort(key=lambda ev: (ev.first_seen_at, ev.id))
             if events:
                 event = events[0]
@@ -184,13 +192,16 @@ def attach(
                     touched.pop(other.id, None)
                     created.discard(other.id)
         if event is None:
-            event = Event(first_item_id=item.id, item_count=0, source_ids=[], reach=0,
+            # An id given now (_new_event_ids), so the new event needs no INSERT of its own
+            # here: the batch's new events are written together at the flush below.
+            event = Event(id=new_ids.pop(0), first_item_id=item.id, item_count=0,
+                          source_ids=[], reach=0,
                           negative_count=0, scored_count=0, negative_share=0.0, topics=[],
                           signature=sig, first_seen_at=seen_at(item),
                           last_seen_at=seen_at(item), burst=False, story_terms={},
                           kind="message" if message else "event")
             session.add(event)
-            session.flush()
+            loaded[event.id] = event
             created.add(event.id)
         if event.id not in previous:
             previous[event.id] = cast(Priority | None, event.priority)
@@ -201,10 +212,19 @@ def attach(
         _add(event, item, decisions.get(item.id))
         event.story_terms = merge_profiles(event.story_terms, vector)
         index.put(event, item)
-        item.event_id = event.id
         item_event[item.id] = event.id
         touched[event.id] = event
     session.flush()
+    # The items' event and sketch in one executemany after the events exist (the items'
+    # foreign key), each to its final event when a later post of the batch merged its first.
+    table = cast(Table, Item.__table__)
+    session.execute(update(table).where(table.c.id == bindparam("b_id"))
+                    .values(event_id=bindparam("b_event"), signature=bindparam("b_sig")),
+                    [{"b_id": i.id, "b_event": _resolve(merged, item_event[i.id]),
+                      "b_sig": sketches[i.id]} for i in pending])
+    for item in pending:
+        set_committed_value(item, "event_id", _resolve(merged, item_event[item.id]))
+        set_committed_value(item, "signature", sketches[item.id])
     index.save(session, touched.values())
     into: dict[int, list[int]] = {}
     for gone, kept in merged.items():
@@ -234,6 +254,28 @@ def item_text(item: Item) -> str:
     if item.title and item.text.startswith(item.title):
         return item.text
     return f"{item.title}\n{item.text}".strip()
+
+
+def _load_events(session: Session, ids: Iterable[int]) -> dict[int, Event]:
+    """The events with these ids, in chunked queries. The caller keeps the dict: the
+    session's identity map holds objects only weakly."""
+    out: dict[int, Event] = {}
+    for chunk in _chunks(sorted(set(ids)), 500):
+        out.update((ev.id, ev) for ev in session.scalars(select(Event).where(Event.id.in_(chunk))))
+    return out
+
+
+def _new_event_ids(session: Session, n: int) -> list[int]:
+    """n ids for events this batch may create. PostgreSQL: from the table's sequence (ids
+    left unused are a gap, nothing more). SQLite: after the highest id — safe because this
+    transaction holds SQLite's single write lock (it wrote the items' analysis), so no one
+    else inserts an event before it commits."""
+    if session.get_bind().dialect.name == "postgresql":
+        return [int(i) for i in session.scalars(
+            text("SELECT nextval(pg_get_serial_sequence('events', 'id')) "
+                 "FROM generate_series(1, :n)"), {"n": n})]
+    top = session.scalar(select(func.max(Event.id))) or 0
+    return list(range(int(top) + 1, int(top) + 1 + n))
 
 
 def _resolve(merged: Mapping[int, int], event_id: int) -> int:
