@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Table, delete, select, tuple_
+from sqlalchemy import Table, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -90,26 +90,27 @@ def merge_events(session: Session, kept_id: int, gone_id: int) -> None:
 
 @dataclass
 class BurstReader:
-    """The hourly counts of a batch's touched events and topics since `since`, loaded in one
-    query (`load`); `event(id)` / `topic(id)` give hour → count."""
+    """The hourly counts of a batch's touched events and topics since `since`, loaded
+    together (`load`: one query per scope); `event(id)` / `topic(id)` give hour → count."""
 
     counts: dict[tuple[str, str], dict[datetime, int]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, session: Session, *, events: Iterable[int], topics: Iterable[str],
              since: datetime) -> BurstReader:
-        keys = sorted({(EVENT, str(e)) for e in events} | {(TOPIC, str(t)) for t in topics})
-        out: dict[tuple[str, str], dict[datetime, int]] = {k: {} for k in keys}
-        if not keys:
-            return cls(out)
+        wanted = {EVENT: sorted({str(e) for e in events}), TOPIC: sorted({str(t) for t in topics})}
+        out: dict[tuple[str, str], dict[datetime, int]] = {
+            (scope, key): {} for scope, keys in wanted.items() for key in keys}
         table = _table()
-        for start in range(0, len(keys), 400):
-            chunk = keys[start : start + 400]
-            for scope, key, hour, n in session.execute(
-                    select(table.c.scope, table.c.key, table.c.hour, table.c.count)
-                    .where(tuple_(table.c.scope, table.c.key).in_(chunk),
-                           table.c.hour >= hour_of(since))):
-                out[(str(scope), str(key))][hour_of(hour)] = int(n)
+        # One range read of the primary key (scope, key, hour) per scope and chunk.
+        for scope, keys in wanted.items():
+            for start in range(0, len(keys), 500):
+                for key, hour, n in session.execute(
+                        select(table.c.key, table.c.hour, table.c.count)
+                        .where(table.c.scope == scope,
+                               table.c.key.in_(keys[start : start + 500]),
+                               table.c.hour >= hour_of(since))):
+                    out[(scope, str(key))][hour_of(hour)] = int(n)
         return cls(out)
 
     def event(self, event_id: int) -> dict[datetime, int]:

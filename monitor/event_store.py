@@ -151,69 +151,79 @@ def attach(
     index = _CandidateIndex.load(session, horizon,
                                  {t for v in vectors.values() for t in v})
     originals = _repost_events(session, [i.repost_of for i in pending if i.repost_of])
-    # Every event the batch may join, in the session at once (one query), so joining one
-    # is a look-up, not a query per item.
-    loaded = _load_events(session, {*index.sketches, *originals.values()})
+    # The events reposts join, in one query; other stored events are loaded when an item
+    # first joins one and kept here, so joining costs one query per event per batch, not
+    # per item (the session's identity map alone holds objects only weakly). Not every
+    # candidate: the window may hold thousands, and objects in the session slow each flush.
+    loaded = _load_events(session, originals.values())
     new_ids = _new_event_ids(session, len(pending))
     touched: dict[int, Event] = {}
     created: set[int] = set()
     previous: dict[int, Priority | None] = {}
     merged: dict[int, int] = {}  # merged event id → the event it went into
     item_event: dict[int, int] = {}
-    # Originals before reposts: a batch (an imported file, a search page) may list a repost
-    # before the post it names, and the repost can only join an event that exists.
-    for item in sorted(pending, key=lambda i: (i.repost_of is not None, i.id)):
-        sig = sketches[item.id]
-        vector = vectors[item.id]
-        kind = kinds.get(item.source_id, "news")
-        message = _is_message(item, kind)
-        joined: list[int] = []
-        if item.repost_of:
-            target = originals.get(item.repost_of) or index.by_external.get(item.repost_of)
-            if target is not None:
-                joined.append(_resolve(merged, target))
-        if not joined:
-            joined = [_resolve(merged, e) for e in index.matches(sig, vector, cfg,
-                                                                message=message)]
-            joined = list(dict.fromkeys(joined))
-        event: Event | None = None
-        if joined:
-            events = [ev for ev in (loaded.get(e) or session.get(Event, e) for e in joined)
-                      if ev is not None]
-            events.sort(key=lambda ev: (ev.first_seen_at, ev.id))
-            if events:
-                event = events[0]
-                for other in events[1:]:
-                    if other.id not in previous:
-                        previous[other.id] = cast(Priority | None, other.priority)
-                    _merge(session, event, other)
-                    merged[other.id] = event.id
-                    index.drop(other.id)
-                    touched.pop(other.id, None)
-                    created.discard(other.id)
-        if event is None:
-            # An id given now (_new_event_ids), so the new event needs no INSERT of its own
-            # here: the batch's new events are written together at the flush below.
-            event = Event(id=new_ids.pop(0), first_item_id=item.id, item_count=0,
-                          source_ids=[], reach=0,
-                          negative_count=0, scored_count=0, negative_share=0.0, topics=[],
-                          signature=sig, first_seen_at=seen_at(item),
-                          last_seen_at=seen_at(item), burst=False, story_terms={},
-                          kind="message" if message else "event")
-            session.add(event)
-            loaded[event.id] = event
-            created.add(event.id)
-        if event.id not in previous:
-            previous[event.id] = cast(Priority | None, event.priority)
-        if event.kind == "message" and not message:
-            # A citizen's message that others report on too is a story now: the story's
-            # rules (and clock) apply, the message stays one of its posts.
-            event.kind = "event"
-        _add(event, item, decisions.get(item.id))
-        event.story_terms = merge_profiles(event.story_terms, vector)
-        index.put(event, item)
-        item_event[item.id] = event.id
-        touched[event.id] = event
+    # No autoflush while items join: a look-up of an event would otherwise first write every
+    # event changed so far (an UPDATE per item) and the new ones (an INSERT each); the flush
+    # after the loop writes them together.
+    with session.no_autoflush:
+        # Originals before reposts: a batch (an imported file, a search page) may list a repost
+        # before the post it names, and the repost can only join an event that exists.
+        for item in sorted(pending, key=lambda i: (i.repost_of is not None, i.id)):
+            sig = sketches[item.id]
+            vector = vectors[item.id]
+            kind = kinds.get(item.source_id, "news")
+            message = _is_message(item, kind)
+            joined: list[int] = []
+            if item.repost_of:
+                target = originals.get(item.repost_of) or index.by_external.get(item.repost_of)
+                if target is not None:
+                    joined.append(_resolve(merged, target))
+            if not joined:
+                joined = [_resolve(merged, e) for e in index.matches(sig, vector, cfg,
+                                                                    message=message)]
+                joined = list(dict.fromkeys(joined))
+            event: Event | None = None
+            if joined:
+                for e in joined:
+                    if e not in loaded:
+                        found = session.get(Event, e)
+                        if found is not None:
+                            loaded[e] = found
+                events = [loaded[e] for e in joined if e in loaded]
+                events.sort(key=lambda ev: (ev.first_seen_at, ev.id))
+                if events:
+                    event = events[0]
+                    for other in events[1:]:
+                        if other.id not in previous:
+                            previous[other.id] = cast(Priority | None, other.priority)
+                        _merge(session, event, other)
+                        merged[other.id] = event.id
+                        index.drop(other.id)
+                        touched.pop(other.id, None)
+                        created.discard(other.id)
+            if event is None:
+                # An id given now (_new_event_ids), so the new event needs no INSERT of its own
+                # here: the batch's new events are written together at the flush below.
+                event = Event(id=new_ids.pop(0), first_item_id=item.id, item_count=0,
+                              source_ids=[], reach=0,
+                              negative_count=0, scored_count=0, negative_share=0.0, topics=[],
+                              signature=sig, first_seen_at=seen_at(item),
+                              last_seen_at=seen_at(item), burst=False, story_terms={},
+                              kind="message" if message else "event")
+                session.add(event)
+                loaded[event.id] = event
+                created.add(event.id)
+            if event.id not in previous:
+                previous[event.id] = cast(Priority | None, event.priority)
+            if event.kind == "message" and not message:
+                # A citizen's message that others report on too is a story now: the story's
+                # rules (and clock) apply, the message stays one of its posts.
+                event.kind = "event"
+            _add(event, item, decisions.get(item.id))
+            event.story_terms = merge_profiles(event.story_terms, vector)
+            index.put(event, item)
+            item_event[item.id] = event.id
+            touched[event.id] = event
     session.flush()
     # The items' event and sketch in one executemany after the events exist (the items'
     # foreign key), each to its final event when a later post of the batch merged its first.

@@ -26,14 +26,12 @@ from responders.workflow import OPEN_ALERT_STATES
 PRIORITY_ORDER = ("P1", "P2", "P3")
 
 
-def _escalate(session: Session, update: EventUpdate, sla: SLA, now: datetime,
+def _escalate(alert: Alert, update: EventUpdate, sla: SLA, now: datetime,
               story: tuple[datetime | None, datetime]) -> int | None:
     """Raise the event's existing alert to the event's new priority; None when it is not
     higher (an alert is never lowered by later, calmer items). `story` is the publication
     and first sight of this batch's items of the event (_story_times)."""
-    alert = session.scalars(select(Alert).where(Alert.item_id == update.first_item_id)
-                            ).one_or_none()
-    if alert is None or update.priority is None:
+    if update.priority is None:
         return None
     if PRIORITY_ORDER.index(update.priority) >= PRIORITY_ORDER.index(alert.priority):
         return None
@@ -54,7 +52,6 @@ def _escalate(session: Session, update: EventUpdate, sla: SLA, now: datetime,
     alert.backfill = late
     alert.reasons = [*alert.reasons, f"升级 {old}→{update.priority}", *update.reasons]
     alert.topics = list(dict.fromkeys([*alert.topics, *update.topics]))
-    session.flush()
     return alert.id
 
 
@@ -66,6 +63,16 @@ def open_alerts(
     created: list[int] = []
     stmt = insert_ignore(session, Alert.__table__).returning(Alert.__table__.c.id)
     events_done: set[int] = set()
+    # What the loop reads per event, read once for the batch: the items (for the story's
+    # times) and the events' existing alerts.
+    items = _items(session, [a.item_id for a in analyses])
+    firsts = [a.event.first_item_id for a in analyses
+              if a.event is not None and a.event.first_item_id is not None]
+    existing = _alerts_on(session, firsts)
+    by_event: dict[int, list[Analysis]] = {}
+    for a in analyses:
+        if a.event is not None:
+            by_event.setdefault(a.event.event_id, []).append(a)
     for analysis in analyses:
         update = analysis.event
         if update is not None:
@@ -78,30 +85,31 @@ def open_alerts(
                     created.append(kept)
             if update.priority is None:
                 continue
-            story = [a.item_id for a in analyses
-                     if a.event is not None and a.event.event_id == update.event_id]
-            exists = session.scalar(select(Alert.id).where(
-                Alert.item_id == update.first_item_id))
-            if exists is not None:
-                escalated = _escalate(session, update, sla, now,
-                                      _story_times(session, story, now))
+            story = [a.item_id for a in by_event[update.event_id]]
+            # Looked up afresh after a merge: merge_alerts may have moved an alert onto the
+            # event's first item.
+            alert = (session.scalars(select(Alert).where(
+                Alert.item_id == update.first_item_id)).one_or_none()
+                if update.merged else existing.get(update.first_item_id))
+            if alert is not None:
+                escalated = _escalate(alert, update, sla, now,
+                                      _story_times(items, story, now))
                 if escalated is not None:
                     created.append(escalated)
                 continue
             # The event's strongest reasons: this batch's flagged items of the event.
-            flagged = [a.decision for a in analyses
-                       if a.event is not None and a.event.event_id == update.event_id
-                       and a.decision is not None]
+            flagged = [a.decision for a in by_event[update.event_id]
+                       if a.decision is not None]
             best = min(flagged, key=lambda d: PRIORITY_ORDER.index(d.priority), default=None)
             reasons = [*(best.reasons if best else ()), *update.reasons]
             new_id = _insert(session, stmt, update.first_item_id, update.priority,
                              list(dict.fromkeys(reasons)), list(update.topics), sla, now,
-                             kind=update.kind, story=_story_times(session, story, now))
+                             kind=update.kind, story=_story_times(items, story, now))
         elif analysis.decision is not None:
             decision = analysis.decision
             new_id = _insert(session, stmt, analysis.item_id, decision.priority,
                              list(decision.reasons), list(decision.topics), sla, now,
-                             story=_story_times(session, [analysis.item_id], now))
+                             story=_story_times(items, [analysis.item_id], now))
         else:
             continue
         if new_id is not None:
@@ -179,7 +187,28 @@ def _fold(session: Session, kept: Alert, other: Alert, update: EventUpdate,
     session.flush()
 
 
-def _story_times(session: Session, item_ids: Sequence[int],
+def _items(session: Session, item_ids: Sequence[int]) -> dict[int, Item]:
+    """The batch's items by id, in chunked IN queries (they are usually in the session
+    already, just analysed; this keeps them referenced and loads any that are not)."""
+    out: dict[int, Item] = {}
+    wanted = sorted(set(item_ids))
+    for start in range(0, len(wanted), 500):
+        out.update((i.id, i) for i in session.scalars(
+            select(Item).where(Item.id.in_(wanted[start : start + 500]))))
+    return out
+
+
+def _alerts_on(session: Session, item_ids: Sequence[int]) -> dict[int, Alert]:
+    """The alerts sitting on these items (events' first items), by item id, in one query."""
+    wanted = sorted(set(item_ids))
+    out: dict[int, Alert] = {}
+    for start in range(0, len(wanted), 500):
+        out.update((int(a.item_id), a) for a in session.scalars(
+            select(Alert).where(Alert.item_id.in_(wanted[start : start + 500]))))
+    return out
+
+
+def _story_times(items: dict[int, Item], item_ids: Sequence[int],
                  now: datetime) -> tuple[datetime | None, datetime]:
     """The story's earliest usable publication time and when yuqing first saw it, over the
     items that raise its alert in this batch (for a new event, all of its items).
@@ -189,11 +218,11 @@ def _story_times(session: Session, item_ids: Sequence[int],
     the fetch time and cannot tell "published then" from "fetched then". First sight: the
     earliest fetch, not the moment the alert is raised, so a backlog of analysis (workers
     down for a day) does not turn a live story into backfill. The items were just analysed,
-    so they come from the session, not a query."""
-    items = [item for item in (session.get(Item, i) for i in item_ids) if item is not None]
-    published = [i.published_at for i in items
+    so they come from `items` (_items: one query for the batch), not a query each."""
+    found = [items[i] for i in item_ids if i in items]
+    published = [i.published_at for i in found
                  if i.published_at is not None and i.published_at <= i.fetched_at]
-    seen = min((i.fetched_at for i in items), default=now)
+    seen = min((i.fetched_at for i in found), default=now)
     return min(published, default=None), min(seen, now)
 
 
