@@ -13,12 +13,13 @@ database's single write lock (it has written the items' analysis) before it gets
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, func, select, text, update
+from sqlalchemy import Connection, Engine, Table, bindparam, delete, func, select, text, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -330,16 +331,35 @@ class _CandidateIndex:
                         .where(EventTerm.term.in_(chunk), EventTerm.last_seen_at >= horizon)):
                     postings.setdefault(term, set()).add(int(event_id))
         ids = sorted({e for members in postings.values() for e in members})
+        # Each candidate's version (its item count: it grows with every post that joins or
+        # is merged in, the only ways a profile changes) is read for the whole window; the
+        # sketch and profile only when this process has not read that version before. In a
+        # steady stream most of the window is unchanged from batch to batch, and decoding
+        # thousands of profiles per batch was most of the analysis's cost. What is cached is
+        # only ever committed state: this runs before the batch writes any event, and the
+        # batch's own changes are never put in the cache.
+        cache = _cache_for(session)
+        versions: dict[int, int] = {}
+        for chunk_ids in _chunks(ids, 500):
+            for eid, count in session.execute(
+                    select(Event.id, Event.item_count)
+                    .where(Event.id.in_(chunk_ids), Event.merged_into.is_(None))):
+                versions[int(eid)] = int(count)
+        stale = [e for e, v in versions.items() if cache.get(e, (None,))[0] != v]
+        for chunk_ids in _chunks(stale, 500):
+            for eid, count, sig, story, kind in session.execute(
+                    select(Event.id, Event.item_count, Event.signature, Event.story_terms,
+                           Event.kind).where(Event.id.in_(chunk_ids))):
+                cache[int(eid)] = (int(count), list(sig or []), dict(story or {}), str(kind))
         sketches: dict[int, list[int]] = {}
         profiles: dict[int, dict[str, float]] = {}
         kinds: dict[int, str] = {}
-        for chunk_ids in _chunks(ids, 500):
-            for eid, sig, story, kind in session.execute(
-                    select(Event.id, Event.signature, Event.story_terms, Event.kind)
-                    .where(Event.id.in_(chunk_ids), Event.merged_into.is_(None))):
-                sketches[int(eid)] = list(sig or [])
-                profiles[int(eid)] = dict(story or {})
-                kinds[int(eid)] = str(kind)
+        for eid in versions:
+            _count, sig, story, kind = cache[eid]
+            # Shared, not copied: the index never changes a profile in place (put replaces).
+            sketches[eid], profiles[eid], kinds[eid] = sig, story, kind
+        if len(cache) > _CACHE_MAX:
+            cache.clear()  # a bound on memory; the next batch reads its window afresh
         return cls(postings, sketches, profiles, {}, kinds)
 
     def matches(self, sketch: Sequence[int], vector: Mapping[str, float],
@@ -350,8 +370,14 @@ class _CandidateIndex:
         near = {e for t in vector for e in self.terms.get(t, ())
                 if not (message and self.kinds.get(e) == "message")}
         out: list[int] = []
+        # A candidate whose sketch shares no value with the post's has similarity 0, below
+        # any threshold: skipped with a set test instead of the full estimate (same result).
+        mine = set(sketch)
+        prefilter = cfg.cluster.threshold > 0
         dup = best_match(sketch, ((e, self.sketches[e]) for e in sorted(near)
-                                  if e in self.sketches), cfg.cluster)
+                                  if e in self.sketches
+                                  and not (prefilter and mine.isdisjoint(self.sketches[e]))),
+                         cfg.cluster)
         if dup is not None:
             out.append(dup)
         for _score, eid in best_story(vector, ((e, self.profiles[e]) for e in sorted(near)
@@ -390,6 +416,20 @@ class _CandidateIndex:
         table = cast(Table, EventTerm.__table__)
         session.execute(update(table).where(table.c.event_id == bindparam("eid"))
                         .values(last_seen_at=bindparam("seen")), seen)
+
+
+# event id → (item count, sketch, profile, kind) as last read, per database (engine) in this
+# process: see _CandidateIndex.load. Keyed weakly by the engine, so a disposed engine's
+# entries go with it and two databases never share one.
+_Cached = tuple[int, list[int], dict[str, float], str]
+_CACHES: weakref.WeakKeyDictionary[Engine, dict[int, _Cached]] = weakref.WeakKeyDictionary()
+_CACHE_MAX = 200_000
+
+
+def _cache_for(session: Session) -> dict[int, _Cached]:
+    bind = session.get_bind()
+    engine = bind.engine if isinstance(bind, Connection) else bind
+    return _CACHES.setdefault(engine, {})
 
 
 def _chunks(values: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
