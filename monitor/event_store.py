@@ -152,11 +152,16 @@ def attach(
     index = _CandidateIndex.load(session, horizon,
                                  {t for v in vectors.values() for t in v})
     originals = _repost_events(session, [i.repost_of for i in pending if i.repost_of])
-    # The events reposts join, in one query; other stored events are loaded when an item
-    # first joins one and kept here, so joining costs one query per event per batch, not
-    # per item (the session's identity map alone holds objects only weakly). Not every
-    # candidate: the window may hold thousands, and objects in the session slow each flush.
-    loaded = _load_events(session, originals.values())
+    # The events the batch will join, kept here (the session's identity map holds objects
+    # only weakly): those reposts join, and the stored events the batch's posts match as
+    # the index stands (a first pass of the matching below, without the batch's own
+    # events) — in one query, not one per event joined, and not every candidate: the window
+    # may hold thousands. An event joined only through this batch's own growth is loaded
+    # when first joined.
+    likely = {e for i in pending for e in index.matches(
+        sketches[i.id], vectors[i.id], cfg,
+        message=_is_message(i, kinds.get(i.source_id, "news")))}
+    loaded = _load_events(session, {*originals.values(), *likely})
     new_ids = _new_event_ids(session, len(pending))
     touched: dict[int, Event] = {}
     created: set[int] = set()
@@ -324,27 +329,24 @@ class _CandidateIndex:
     @classmethod
     def load(cls, session: Session, horizon: datetime, terms: set[str]) -> _CandidateIndex:
         postings: dict[str, set[int]] = {}
+        versions: dict[int, int] = {}
         if terms:
             for chunk in _chunks(sorted(terms), 500):
-                for term, event_id in session.execute(
-                        select(EventTerm.term, EventTerm.event_id)
-                        .where(EventTerm.term.in_(chunk), EventTerm.last_seen_at >= horizon)):
+                for term, event_id, count in session.execute(
+                        select(EventTerm.term, EventTerm.event_id, Event.item_count)
+                        .join(Event, Event.id == EventTerm.event_id)
+                        .where(EventTerm.term.in_(chunk), EventTerm.last_seen_at >= horizon,
+                               Event.merged_into.is_(None))):
                     postings.setdefault(term, set()).add(int(event_id))
-        ids = sorted({e for members in postings.values() for e in members})
+                    versions[int(event_id)] = int(count)
         # Each candidate's version (its item count: it grows with every post that joins or
-        # is merged in, the only ways a profile changes) is read for the whole window; the
+        # is merged in, the only ways a profile changes) is read with its postings; the
         # sketch and profile only when this process has not read that version before. In a
         # steady stream most of the window is unchanged from batch to batch, and decoding
         # thousands of profiles per batch was most of the analysis's cost. What is cached is
         # only ever committed state: this runs before the batch writes any event, and the
         # batch's own changes are never put in the cache.
         cache = _cache_for(session)
-        versions: dict[int, int] = {}
-        for chunk_ids in _chunks(ids, 500):
-            for eid, count in session.execute(
-                    select(Event.id, Event.item_count)
-                    .where(Event.id.in_(chunk_ids), Event.merged_into.is_(None))):
-                versions[int(eid)] = int(count)
         stale = [e for e, v in versions.items() if cache.get(e, (None,))[0] != v]
         for chunk_ids in _chunks(stale, 500):
             for eid, count, sig, story, kind in session.execute(
