@@ -412,7 +412,13 @@ def best_story(vector: Mapping[str, float], candidates: Iterable[tuple[int, Mapp
     if not vector:
         return hits
     places = _places(vector)
+    terms = frozenset(vector)
     for key, profile in candidates:
+        # Fewer shared terms than min_shared never joins, whatever the cosine: counted by a
+        # set operation first (most candidates of a busy window stop here), the cosine only
+        # for the rest — the same sum, in the same order, as before.
+        if len(terms.intersection(profile)) < policy.min_shared:
+            continue
         score, shared = cosine(vector, profile)
         if score < policy.threshold or shared < policy.min_shared:
             continue
