@@ -3,7 +3,8 @@ near-duplicates to the most similar recent event, anything else to a new event; 
 touched event's statistics, burst test and priority. Flushes, never commits.
 
 The decisions are the pure functions of monitor.events and monitor.bursts; this module only
-reads and writes rows.
+reads and writes rows. Nothing here scans stored items or events: candidates come from the
+term index within the window, burst baselines from the hourly counters (monitor.counters).
 
 Concurrency: two workers attaching near-duplicates at the same moment could each create an
 event for one story. The attach step is therefore serialised: on PostgreSQL by a
