@@ -9,9 +9,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import lru_cache
+from typing import cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from monitor.event_store import EventSettings, EventUpdate, attach, item_text
 from monitor.flagging import FlagDecision, FlagPolicy, decide
@@ -47,6 +49,22 @@ def story_vocabulary(taxonomy: Taxonomy) -> frozenset[str]:
     return field_vocabulary(words)
 
 
+def claim(session: Session, item_ids: Sequence[int], now: datetime) -> set[int]:
+    """Mark the items analysed, conditional on the state we came from, in one statement:
+    the ids it returns are this transaction's to analyse, count and group. If another worker
+    analysed one meanwhile (a redelivered batch running side by side), it is not returned —
+    which is what keeps events and counters right under redelivery."""
+    if not item_ids:
+        return set()
+    rows = session.execute(
+        update(Item)
+        .where(Item.id.in_(sorted(item_ids)), Item.analyzed_at.is_(None))
+        .values(analyzed_at=now, analysis_runs=Item.analysis_runs + 1)
+        .returning(Item.id)
+        .execution_options(synchronize_session=False))
+    return {int(i) for i in rows.scalars()}
+
+
 def analyze_items(
     session: Session,
     item_ids: Sequence[int],
@@ -74,7 +92,8 @@ def analyze_items(
         sid: (name, kind) for sid, name, kind in session.execute(
             select(Source.id, Source.name, Source.kind)
             .where(Source.id.in_({i.source_id for i in items})))}
-    out: list[Analysis] = []
+    planned: list[tuple[Item, Sentiment | None, tuple[str, ...], list[str],
+                        FlagDecision | None, bool]] = []
     for item, text, sentiment in zip(items, texts, sentiments, strict=True):
         match = taxonomy.match(text)
         name, kind = sources.get(item.source_id, ("", "news"))
@@ -83,33 +102,40 @@ def analyze_items(
         # story it answers reads); another province's story is that province's to answer.
         decision = (None if mine or elsewhere(text) is not None
                     else decide(match, sentiment, policy, names, kind=kind))
-        # Conditional on the state we came from: if another worker analysed this item
-        # meanwhile (a redelivered batch running side by side), this write does nothing.
-        done = session.execute(
-            update(Item)
-            .where(Item.id == item.id, Item.analyzed_at.is_(None))
-            .values(
-                sentiment_score=sentiment.score if sentiment else None,
-                sentiment_label=sentiment.label if sentiment else None,
-                sentiment_engine=scorer.name,
-                topics=list(match.topics),
-                keywords=list(dict.fromkeys(match.keywords)),
-                analyzed_at=now,
-                analysis_runs=Item.analysis_runs + 1,
-            )
-            .execution_options(synchronize_session=False)
-        )
-        if done.rowcount == 1:  # type: ignore[attr-defined]
-            out.append(Analysis(item.id, sentiment, match.topics, decision, own=mine))
-    session.flush()
-    if not out:
-        return out
-    # Group into events only the items this run analysed, with their fresh analysis (the
-    # UPDATE above bypassed the loaded objects).
-    done_ids = {a.item_id for a in out}
-    fresh = [item for item in items if item.id in done_ids]
-    for item in fresh:
-        session.expire(item)
+        planned.append((item, sentiment, match.topics, list(dict.fromkeys(match.keywords)),
+                        decision, mine))
+    claimed = claim(session, [item.id for item in items], now)
+    if not claimed:
+        return []
+    table = cast(Table, Item.__table__)
+    values = [
+        {"b_id": item.id,
+         "b_score": sentiment.score if sentiment else None,
+         "b_label": sentiment.label if sentiment else None,
+         "b_topics": list(topics), "b_keywords": keywords}
+        for item, sentiment, topics, keywords, _d, _m in planned if item.id in claimed]
+    # One executemany for the batch's own values (not an UPDATE per item).
+    session.execute(
+        update(table).where(table.c.id == bindparam("b_id")).values(
+            sentiment_score=bindparam("b_score"), sentiment_label=bindparam("b_label"),
+            sentiment_engine=scorer.name, topics=bindparam("b_topics"),
+            keywords=bindparam("b_keywords")),
+        values)
+    out: list[Analysis] = []
+    fresh: list[Item] = []
+    for item, sentiment, topics, keywords, decision, mine in planned:
+        if item.id not in claimed:
+            continue
+        # The UPDATEs bypassed the loaded objects: give them the values written, as
+        # committed state (no refresh query per item, nothing marked to write again).
+        for attr, value in (("sentiment_score", sentiment.score if sentiment else None),
+                            ("sentiment_label", sentiment.label if sentiment else None),
+                            ("sentiment_engine", scorer.name), ("topics", list(topics)),
+                            ("keywords", keywords), ("analyzed_at", now),
+                            ("analysis_runs", (item.analysis_runs or 0) + 1)):
+            set_committed_value(item, attr, value)
+        out.append(Analysis(item.id, sentiment, topics, decision, own=mine))
+        fresh.append(item)
     updates = attach(
         session,
         fresh,

@@ -14,9 +14,9 @@ zero, and "infinitely many times the baseline" is neither true nor useful.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from monitor.settings_schema import BurstsSection
@@ -115,15 +115,52 @@ def detect(times: Sequence[datetime], now: datetime, *, social: bool,
     ratio = count / lam if lam else float("inf")
     p = poisson_tail(count, lam)
     burst = count >= policy.min_count and ratio >= policy.min_ratio and p <= policy.max_p
-    reason = None
-    if burst:
-        span = f"{hours:.0f} 小时" if hours < 48 else f"{hours / 24:.0f} 天"
-        reason = (f"{_fmt_rate(window_h)} 小时内 {count} 条，为基线的 {ratio:.0f} 倍"
-                  f"（此前 {span}平均每小时 {_fmt_rate(lam_h)} 条）")
-        if topic is not None:
-            reason = f"话题“{topic}”{reason}"
     return Burst(burst=burst, count=count, baseline_per_hour=lam_h, ratio=ratio, p_value=p,
-                 reason=reason)
+                 reason=_reason(burst, window_h, hours, count, ratio, lam_h, topic))
+
+
+def detect_counts(hours_counts: Mapping[datetime, int], now: datetime, *, social: bool,
+                  policy: BurstPolicy, topic: str | None = None) -> Burst:
+    """The burst test of `detect` on hourly counters (monitor.counters: hour start → items
+    seen in that hour) instead of the items' times, so its cost does not grow with the
+    number of items.
+
+    Hours cannot be split, so the window is widened back to the start of the hour in which
+    it begins: at 10:20 with a one-hour window it covers 09:00–10:20 (80 minutes), and the
+    expected count λ is scaled to those 80 minutes, so a steady stream still reads as
+    steady. The baseline is the `baseline_hours` whole hours before it. When `now` is on the
+    hour (and the window a whole number of hours) this is exactly `detect`'s decision for
+    the same items, save items exactly on an hour's boundary."""
+    window = timedelta(seconds=policy.window_s)
+    hours = policy.baseline_hours(social)
+    window_start = _floor_hour(now - window)
+    base_start = window_start - timedelta(hours=hours)
+    count = sum(n for h, n in hours_counts.items() if window_start <= h <= now)
+    before = sum(n for h, n in hours_counts.items() if base_start <= h < window_start)
+    window_h = policy.window_s / 3600
+    covered_h = (now - window_start).total_seconds() / 3600
+    lam_h = before / hours
+    lam = max(lam_h, policy.floor_rate) * covered_h
+    ratio = count / lam if lam else float("inf")
+    p = poisson_tail(count, lam)
+    burst = count >= policy.min_count and ratio >= policy.min_ratio and p <= policy.max_p
+    return Burst(burst=burst, count=count, baseline_per_hour=lam_h, ratio=ratio, p_value=p,
+                 reason=_reason(burst, window_h, hours, count, ratio, lam_h, topic))
+
+
+def _floor_hour(t: datetime) -> datetime:
+    # In UTC, as the counters are kept (a zone with a half-hour offset would shift hours).
+    return t.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def _reason(burst: bool, window_h: float, hours: float, count: int, ratio: float,
+            lam_h: float, topic: str | None) -> str | None:
+    if not burst:
+        return None
+    span = f"{hours:.0f} 小时" if hours < 48 else f"{hours / 24:.0f} 天"
+    reason = (f"{_fmt_rate(window_h)} 小时内 {count} 条，为基线的 {ratio:.0f} 倍"
+              f"（此前 {span}平均每小时 {_fmt_rate(lam_h)} 条）")
+    return f"话题“{topic}”{reason}" if topic is not None else reason
 
 
 def raise_one(priority: Priority) -> Priority:

@@ -3,7 +3,8 @@ near-duplicates to the most similar recent event, anything else to a new event; 
 touched event's statistics, burst test and priority. Flushes, never commits.
 
 The decisions are the pure functions of monitor.events and monitor.bursts; this module only
-reads and writes rows.
+reads and writes rows. Nothing here scans stored items or events: candidates come from the
+term index within the window, burst baselines from the hourly counters (monitor.counters).
 
 Concurrency: two workers attaching near-duplicates at the same moment could each create an
 event for one story. The attach step is therefore serialised: on PostgreSQL by a
@@ -13,20 +14,23 @@ database's single write lock (it has written the items' analysis) before it gets
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, select, text, update
+from sqlalchemy import Connection, Engine, Table, bindparam, delete, func, select, text, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
+from monitor import counters
 from monitor.bursts import (
     SOCIAL_KINDS,
     Burst,
     BurstPolicy,
     Priority,
-    detect,
+    detect_counts,
     escalate,
     higher,
 )
@@ -138,6 +142,12 @@ def attach(
     pending = [i for i in items if i.event_id is None]
     if not pending:
         return {}
+    # The text work (story vectors, near-duplicate sketches) before the lock: it is most of
+    # the cost, and other workers need not wait for it.
+    background = load_background()
+    vectors = {i.id: story_vector(item_text(i), background, vocabulary, cfg.stories)
+               for i in pending}
+    sketches = {i.id: signature(item_text(i)) for i in pending}
     _lock(session)
     kinds = dict(session.execute(select(Source.id, Source.kind)).all())
     # The window is counted back from the stories' own time, not the clock: an item first
@@ -145,76 +155,115 @@ def attach(
     # still joins the event it belongs to.
     earliest = min(min(seen_at(i) for i in pending), now)
     horizon = earliest - timedelta(days=cfg.window_days)
-    background = load_background()
-    vectors = {i.id: story_vector(item_text(i), background, vocabulary, cfg.stories)
-               for i in pending}
     index = _CandidateIndex.load(session, horizon, {t for v in vectors.values() for t in v},
                                  followup=earliest - timedelta(days=cfg.followup_days))
     originals = _repost_events(session, [i.repost_of for i in pending if i.repost_of])
+    # The events the batch will join, kept here (the session's identity map holds objects
+    # only weakly): those reposts join, and the stored events the batch's posts match as
+    # the index stands (a first pass of the matching below, without the batch's own
+    # events) — in one query, not one per event joined, and not every candidate: the window
+    # may hold thousands. An event joined only through this batch's own growth is loaded
+    # when first joined.
+    likely = {e for i in pending for e in index.matches(
+        sketches[i.id], vectors[i.id], cfg,
+        message=_is_message(i, kinds.get(i.source_id, "news")), at=seen_at(i))}
+    loaded = _load_events(session, {*originals.values(), *likely})
+    new_ids = _new_event_ids(session, len(pending))
     touched: dict[int, Event] = {}
     created: set[int] = set()
     previous: dict[int, Priority | None] = {}
     merged: dict[int, int] = {}  # merged event id → the event it went into
     item_event: dict[int, int] = {}
-    # Originals before reposts: a batch (an imported file, a search page) may list a repost
-    # before the post it names, and the repost can only join an event that exists.
-    for item in sorted(pending, key=lambda i: (i.repost_of is not None, i.id)):
-        sig = signature(item_text(item))
-        item.signature = sig
-        vector = vectors[item.id]
-        kind = kinds.get(item.source_id, "news")
-        message = _is_message(item, kind)
-        joined: list[int] = []
-        if item.repost_of:
-            target = originals.get(item.repost_of) or index.by_external.get(item.repost_of)
-            if target is not None:
-                joined.append(_resolve(merged, target))
-        if not joined:
-            joined = [_resolve(merged, e) for e in index.matches(
-                sig, vector, cfg, message=message, at=seen_at(item))]
-            joined = list(dict.fromkeys(joined))
-        event: Event | None = None
-        if joined:
-            events = [ev for ev in (session.get(Event, e) for e in joined) if ev is not None]
-            events.sort(key=lambda ev: (ev.first_seen_at, ev.id))
-            if events:
-                event = events[0]
-                for other in events[1:]:
-                    if other.id not in previous:
-                        previous[other.id] = cast(Priority | None, other.priority)
-                    _merge(session, event, other)
-                    merged[other.id] = event.id
-                    index.drop(other.id)
-                    touched.pop(other.id, None)
-                    created.discard(other.id)
-        if event is None:
-            event = Event(first_item_id=item.id, item_count=0, source_ids=[], reach=0,
-                          negative_count=0, scored_count=0, negative_share=0.0, topics=[],
-                          signature=sig, first_seen_at=seen_at(item),
-                          last_seen_at=seen_at(item), burst=False, story_terms={},
-                          kind="message" if message else "event")
-            session.add(event)
-            session.flush()
-            created.add(event.id)
-        if event.id not in previous:
-            previous[event.id] = cast(Priority | None, event.priority)
-        if event.kind == "message" and not message:
-            # A citizen's message that others report on too is a story now: the story's
-            # rules (and clock) apply, the message stays one of its posts.
-            event.kind = "event"
-        _add(event, item, decisions.get(item.id))
-        event.story_terms = merge_profiles(event.story_terms, vector)
-        index.put(event, item)
-        item.event_id = event.id
-        item_event[item.id] = event.id
-        touched[event.id] = event
+    # No autoflush while items join: a look-up of an event would otherwise first write every
+    # event changed so far (an UPDATE per item) and the new ones (an INSERT each); the flush
+    # after the loop writes them together.
+    with session.no_autoflush:
+        # Originals before reposts: a batch (an imported file, a search page) may list a repost
+        # before the post it names, and the repost can only join an event that exists.
+        for item in sorted(pending, key=lambda i: (i.repost_of is not None, i.id)):
+            sig = sketches[item.id]
+            vector = vectors[item.id]
+            kind = kinds.get(item.source_id, "news")
+            message = _is_message(item, kind)
+            joined: list[int] = []
+            if item.repost_of:
+                target = originals.get(item.repost_of) or index.by_external.get(item.repost_of)
+                if target is not None:
+                    joined.append(_resolve(merged, target))
+            if not joined:
+                joined = [_resolve(merged, e) for e in index.matches(
+                    sig, vector, cfg, message=message, at=seen_at(item))]
+                joined = list(dict.fromkeys(joined))
+            event: Event | None = None
+            if joined:
+                for e in joined:
+                    if e not in loaded:
+                        found = session.get(Event, e)
+                        if found is not None:
+                            loaded[e] = found
+                events = [loaded[e] for e in joined if e in loaded]
+                events.sort(key=lambda ev: (ev.first_seen_at, ev.id))
+                if events:
+                    event = events[0]
+                    for other in events[1:]:
+                        if other.id not in previous:
+                            previous[other.id] = cast(Priority | None, other.priority)
+                        _merge(session, event, other)
+                        merged[other.id] = event.id
+                        index.drop(other.id)
+                        touched.pop(other.id, None)
+                        created.discard(other.id)
+            if event is None:
+                # An id given now (_new_event_ids), so the new event needs no INSERT of its own
+                # here: the batch's new events are written together at the flush below.
+                event = Event(id=new_ids.pop(0), first_item_id=item.id, item_count=0,
+                              source_ids=[], reach=0,
+                              negative_count=0, scored_count=0, negative_share=0.0, topics=[],
+                              signature=sig, first_seen_at=seen_at(item),
+                              last_seen_at=seen_at(item), burst=False, story_terms={},
+                              kind="message" if message else "event")
+                session.add(event)
+                loaded[event.id] = event
+                created.add(event.id)
+            if event.id not in previous:
+                previous[event.id] = cast(Priority | None, event.priority)
+            if event.kind == "message" and not message:
+                # A citizen's message that others report on too is a story now: the story's
+                # rules (and clock) apply, the message stays one of its posts.
+                event.kind = "event"
+            _add(event, item, decisions.get(item.id))
+            event.story_terms = merge_profiles(event.story_terms, vector)
+            index.put(event, item)
+            item_event[item.id] = event.id
+            touched[event.id] = event
     session.flush()
+    # The items' event and sketch in one executemany after the events exist (the items'
+    # foreign key), each to its final event when a later post of the batch merged its first.
+    table = cast(Table, Item.__table__)
+    session.execute(update(table).where(table.c.id == bindparam("b_id"))
+                    .values(event_id=bindparam("b_event"), signature=bindparam("b_sig")),
+                    [{"b_id": i.id, "b_event": _resolve(merged, item_event[i.id]),
+                      "b_sig": sketches[i.id]} for i in pending])
+    for item in pending:
+        set_committed_value(item, "event_id", _resolve(merged, item_event[item.id]))
+        set_committed_value(item, "signature", sketches[item.id])
     index.save(session, touched.values())
     into: dict[int, list[int]] = {}
     for gone, kept in merged.items():
         into.setdefault(_resolve(merged, kept), []).append(gone)
-    updates = {eid: _refresh(session, ev, kinds, now, cfg, topic_names, created=eid in created,
-                             previous=previous[eid]) for eid, ev in touched.items()}
+    # The burst test's counters: this batch's items into their (final) events' hours and
+    # their topics' hours, then every touched event's and topic's hours in one read — never
+    # a scan of the items stored (monitor.counters).
+    counters.add_event_items(session, [(_resolve(merged, item_event[i.id]), seen_at(i))
+                                       for i in pending])
+    counters.add_topic_items(session, [(i.topics or [], seen_at(i)) for i in pending])
+    longest = max(cfg.bursts.social_baseline_h, cfg.bursts.news_baseline_h)
+    reader = counters.BurstReader.load(
+        session, events=touched, topics={t for ev in touched.values() for t in ev.topics},
+        since=now - timedelta(seconds=cfg.bursts.window_s, hours=longest + 1))
+    updates = {eid: _refresh(session, ev, kinds, now, cfg, topic_names, reader,
+                             created=eid in created, previous=previous[eid])
+               for eid, ev in touched.items()}
     updates = {eid: replace(u, merged=tuple(sorted(into.get(eid, ())))) for eid, u in
                updates.items()}
     session.flush()
@@ -227,6 +276,28 @@ def item_text(item: Item) -> str:
     if item.title and item.text.startswith(item.title):
         return item.text
     return f"{item.title}\n{item.text}".strip()
+
+
+def _load_events(session: Session, ids: Iterable[int]) -> dict[int, Event]:
+    """The events with these ids, in chunked queries. The caller keeps the dict: the
+    session's identity map holds objects only weakly."""
+    out: dict[int, Event] = {}
+    for chunk in _chunks(sorted(set(ids)), 500):
+        out.update((ev.id, ev) for ev in session.scalars(select(Event).where(Event.id.in_(chunk))))
+    return out
+
+
+def _new_event_ids(session: Session, n: int) -> list[int]:
+    """n ids for events this batch may create. PostgreSQL: from the table's sequence (ids
+    left unused are a gap, nothing more). SQLite: after the highest id — safe because this
+    transaction holds SQLite's single write lock (it wrote the items' analysis), so no one
+    else inserts an event before it commits."""
+    if session.get_bind().dialect.name == "postgresql":
+        return [int(i) for i in session.scalars(
+            text("SELECT nextval(pg_get_serial_sequence('events', 'id')) "
+                 "FROM generate_series(1, :n)"), {"n": n})]
+    top = session.scalar(select(func.max(Event.id))) or 0
+    return list(range(int(top) + 1, int(top) + 1 + n))
 
 
 def _resolve(merged: Mapping[int, int], event_id: int) -> int:
@@ -268,27 +339,44 @@ class _CandidateIndex:
         """Events filed under `terms` and seen since `horizon`; under a follow-up anchor
         (stories.followup_anchor), seen since the earlier `followup`."""
         postings: dict[str, set[int]] = {}
+        versions: dict[int, int] = {}
+        seen: dict[int, datetime] = {}
         anchors = {t for t in terms if followup_anchor(t)}
         for group, since in ((terms - anchors, horizon), (anchors, followup)):
             for chunk in _chunks(sorted(group), 500):
-                for term, event_id in session.execute(
-                        select(EventTerm.term, EventTerm.event_id)
-                        .where(EventTerm.term.in_(chunk), EventTerm.last_seen_at >= since)):
+                for term, event_id, count, last in session.execute(
+                        select(EventTerm.term, EventTerm.event_id, Event.item_count,
+                               EventTerm.last_seen_at)
+                        .join(Event, Event.id == EventTerm.event_id)
+                        .where(EventTerm.term.in_(chunk), EventTerm.last_seen_at >= since,
+                               Event.merged_into.is_(None))):
                     postings.setdefault(term, set()).add(int(event_id))
-        ids = sorted({e for members in postings.values() for e in members})
+                    versions[int(event_id)] = int(count)
+                    # an event's last sighting is written on all of its terms (save)
+                    seen[int(event_id)] = max(last, seen.get(int(event_id), last))
+        # Each candidate's version (its item count: it grows with every post that joins or
+        # is merged in, the only ways a profile changes) is read with its postings; the
+        # sketch and profile only when this process has not read that version before. In a
+        # steady stream most of the window is unchanged from batch to batch, and decoding
+        # thousands of profiles per batch was most of the analysis's cost. What is cached is
+        # only ever committed state: this runs before the batch writes any event, and the
+        # batch's own changes are never put in the cache.
+        cache = _cache_for(session)
+        stale = [e for e, v in versions.items() if cache.get(e, (None,))[0] != v]
+        for chunk_ids in _chunks(stale, 500):
+            for eid, count, sig, story, kind in session.execute(
+                    select(Event.id, Event.item_count, Event.signature, Event.story_terms,
+                           Event.kind).where(Event.id.in_(chunk_ids))):
+                cache[int(eid)] = (int(count), list(sig or []), dict(story or {}), str(kind))
         sketches: dict[int, list[int]] = {}
         profiles: dict[int, dict[str, float]] = {}
         kinds: dict[int, str] = {}
-        seen: dict[int, datetime] = {}
-        for chunk_ids in _chunks(ids, 500):
-            for eid, sig, story, kind, last in session.execute(
-                    select(Event.id, Event.signature, Event.story_terms, Event.kind,
-                           Event.last_seen_at)
-                    .where(Event.id.in_(chunk_ids), Event.merged_into.is_(None))):
-                sketches[int(eid)] = list(sig or [])
-                profiles[int(eid)] = dict(story or {})
-                kinds[int(eid)] = str(kind)
-                seen[int(eid)] = last
+        for eid in versions:
+            _count, sig, story, kind = cache[eid]
+            # Shared, not copied: the index never changes a profile in place (put replaces).
+            sketches[eid], profiles[eid], kinds[eid] = sig, story, kind
+        if len(cache) > _CACHE_MAX:
+            cache.clear()  # a bound on memory; the next batch reads its window afresh
         return cls(postings, sketches, profiles, {}, kinds, seen)
 
     def matches(self, sketch: Sequence[int], vector: Mapping[str, float],
@@ -305,8 +393,14 @@ class _CandidateIndex:
                 and (e not in self.seen or self.seen[e] >= stale_before
                      or any(a in self.profiles.get(e, ()) for a in anchors))}
         out: list[int] = []
+        # A candidate whose sketch shares no value with the post's has similarity 0, below
+        # any threshold: skipped with a set test instead of the full estimate (same result).
+        mine = set(sketch)
+        prefilter = cfg.cluster.threshold > 0
         dup = best_match(sketch, ((e, self.sketches[e]) for e in sorted(near)
-                                  if e in self.sketches), cfg.cluster)
+                                  if e in self.sketches
+                                  and not (prefilter and mine.isdisjoint(self.sketches[e]))),
+                         cfg.cluster)
         if dup is not None:
             out.append(dup)
         since = at - timedelta(hours=cfg.stories.outage_hours)
@@ -351,6 +445,20 @@ class _CandidateIndex:
                         .values(last_seen_at=bindparam("seen")), seen)
 
 
+# event id → (item count, sketch, profile, kind) as last read, per database (engine) in this
+# process: see _CandidateIndex.load. Keyed weakly by the engine, so a disposed engine's
+# entries go with it and two databases never share one.
+_Cached = tuple[int, list[int], dict[str, float], str]
+_CACHES: weakref.WeakKeyDictionary[Engine, dict[int, _Cached]] = weakref.WeakKeyDictionary()
+_CACHE_MAX = 200_000
+
+
+def _cache_for(session: Session) -> dict[int, _Cached]:
+    bind = session.get_bind()
+    engine = bind.engine if isinstance(bind, Connection) else bind
+    return _CACHES.setdefault(engine, {})
+
+
 def _chunks(values: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
@@ -381,6 +489,7 @@ def _merge(session: Session, kept: Event, gone: Event) -> None:
     gone.merged_into = kept.id
     gone.item_count = 0
     session.execute(delete(EventTerm).where(EventTerm.event_id == gone.id))
+    counters.merge_events(session, kept.id, gone.id)
 
 
 def _add(event: Event, item: Item, decision: Priority | None) -> None:
@@ -401,20 +510,15 @@ def _add(event: Event, item: Item, decision: Priority | None) -> None:
     event.base_priority = higher(cast(Priority | None, event.base_priority), decision)
 
 
-def _times(session: Session, *conds: Any) -> list[datetime]:
-    rows = session.execute(select(Item.published_at, Item.fetched_at).where(*conds))
-    return [p if p is not None and p <= f else f for p, f in rows]
-
-
 def _refresh(session: Session, event: Event, kinds: Mapping[int, str], now: datetime,
-             cfg: EventSettings, topic_names: Mapping[str, str], *, created: bool,
+             cfg: EventSettings, topic_names: Mapping[str, str],
+             reader: counters.BurstReader, *, created: bool,
              previous: Priority | None) -> EventUpdate:
     social = any(kinds.get(int(s)) in SOCIAL_KINDS for s in event.source_ids)
-    burst = detect(_times(session, Item.event_id == event.id), now, social=social,
-                   policy=cfg.bursts)
+    burst = detect_counts(reader.event(event.id), now, social=social, policy=cfg.bursts)
     reasons: list[str] = []
     if not burst.burst:
-        burst = _topic_burst(session, event, now, cfg, social, topic_names) or burst
+        burst = _topic_burst(reader, event, now, cfg, social, topic_names) or burst
     event.burst = burst.burst
     event.burst_reason = burst.reason
     base = cast(Priority | None, event.base_priority)
@@ -439,22 +543,15 @@ def _refresh(session: Session, event: Event, kinds: Mapping[int, str], now: date
                        reasons=tuple(reasons), topics=tuple(event.topics), burst=burst.burst)
 
 
-def _topic_burst(session: Session, event: Event, now: datetime, cfg: EventSettings,
-                 social: bool, topic_names: Mapping[str, str]) -> Burst | None:
+def _topic_burst(reader: counters.BurstReader, event: Event, now: datetime,
+                 cfg: EventSettings, social: bool,
+                 topic_names: Mapping[str, str]) -> Burst | None:
     """A burst of one of the event's topics (many different stories on 社区矫正 at once).
     Its reason names the topic as people know it; a topic since removed from the taxonomy
     has no name left, so its id is the best there is."""
-    if not event.topics:
-        return None
-    hours = cfg.bursts.baseline_hours(social) + cfg.bursts.window_s / 3600
-    rows = session.execute(
-        select(Item.topics, Item.published_at, Item.fetched_at)
-        .where(Item.fetched_at >= now - timedelta(hours=hours), Item.analyzed_at.is_not(None))
-    ).all()
     for topic in event.topics:
-        times = [p if p is not None and p <= f else f for ts, p, f in rows if topic in (ts or [])]
-        result = detect(times, now, social=social, policy=cfg.bursts,
-                        topic=topic_names.get(topic, topic))
+        result = detect_counts(reader.topic(topic), now, social=social, policy=cfg.bursts,
+                               topic=topic_names.get(topic, topic))
         if result.burst:
             return result
     return None

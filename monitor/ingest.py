@@ -29,6 +29,9 @@ from monitor.text import content_hash
 _ENTRY_ID_MAX = 500
 _LINK_MAX = 2000
 _AUTHOR_MAX = 300
+# Rows per INSERT statement: 13 columns × 400 rows stays far below SQLite's and PostgreSQL's
+# limits on bound parameters.
+_CHUNK = 400
 
 
 def dedup_hash(entry: FeedEntry) -> str:
@@ -77,14 +80,18 @@ def store_entries(
             continue
         seen.add(key)
         rows.append(row)
-    new_ids: list[int] = []
-    stmt = insert_ignore(session, Item.__table__).returning(Item.__table__.c.id)
-    for row in rows:
-        # Row by row: ON CONFLICT DO NOTHING … RETURNING reports exactly the rows inserted.
-        inserted = session.execute(stmt, row).scalar_one_or_none()
-        if inserted is not None:
-            new_ids.append(int(inserted))
-    return new_ids
+    table = Item.__table__
+    order = {(row["entry_id"], row["content_hash"]): n for n, row in enumerate(rows)}
+    found: list[tuple[int, int]] = []
+    for start in range(0, len(rows), _CHUNK):
+        # One multi-row INSERT … ON CONFLICT DO NOTHING per chunk: RETURNING reports exactly
+        # the rows inserted (the database's order of them is not promised, so each is put
+        # back in feed order by its keys).
+        stmt = (insert_ignore(session, table).values(rows[start : start + _CHUNK])
+                .returning(table.c.id, table.c.entry_id, table.c.content_hash))
+        for item_id, entry_id, digest in session.execute(stmt):
+            found.append((order[(entry_id, digest)], int(item_id)))
+    return [item_id for _, item_id in sorted(found)]
 
 
 def answer_messages(session: Session, source_id: int,

@@ -204,3 +204,15 @@ class EventTerm(Base):
     last_seen_at: Mapped[datetime] = mapped_column()
 
     __table_args__ = (Index("ix_event_terms_term_last_seen_at", "term", "last_seen_at"),)
+
+
+class BurstCount(Base):
+    """Items per hour of one event or one topic (monitor.counters): the burst test's
+    baselines, kept incrementally so that no analysis scans stored items."""
+
+    __tablename__ = "burst_counts"
+
+    scope: Mapped[str] = mapped_column(String(8), primary_key=True)  # "event" | "topic"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)   # event id or topic id
+    hour: Mapped[datetime] = mapped_column(primary_key=True)         # UTC, start of the hour
+    count: Mapped[int] = mapped_column(Integer, default=0)

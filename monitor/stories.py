@@ -448,7 +448,13 @@ def best_story(vector: Mapping[str, float], candidates: Iterable[tuple[int, Mapp
     places = _places(vector)
     tags = {t for t in vector if _matter_tag(t)}
     outages = {t for t in vector if _outage(t)}
+    terms = frozenset(vector)
     for key, profile in candidates:
+        # Fewer shared terms than min_shared never joins, whatever the cosine: counted by a
+        # set operation first (most candidates of a busy window stop here), the cosine only
+        # for the rest — the same sum, in the same order, as before.
+        if len(terms.intersection(profile)) < policy.min_shared:
+            continue
         score, shared = cosine(vector, profile)
         down = [t for t in outages if t in profile]
         if down and key not in current:

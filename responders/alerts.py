@@ -104,6 +104,15 @@ def open_alerts(
     created: list[int] = []
     stmt = insert_ignore(session, Alert.__table__).returning(Alert.__table__.c.id)
     events_done: set[int] = set()
+    # What the loop reads per event, read once for the batch: the items (for the story's
+    # times) and the events' existing alerts.
+    items = _items(session, [a.item_id for a in analyses])
+    existing = _event_alert_map(session, [a.event.event_id for a in analyses
+                                          if a.event is not None])
+    by_event: dict[int, list[Analysis]] = {}
+    for a in analyses:
+        if a.event is not None:
+            by_event.setdefault(a.event.event_id, []).append(a)
     for analysis in analyses:
         update = analysis.event
         if update is not None:
@@ -116,13 +125,14 @@ def open_alerts(
                     created.append(kept)
             if update.priority is None:
                 continue
-            story = [a.item_id for a in analyses
-                     if a.event is not None and a.event.event_id == update.event_id]
-            lead = _lead(analyses, update.event_id, update.first_item_id)
-            existing = event_alert(session, update.event_id)
-            if existing is not None:
-                escalated = _escalate(session, existing, update, sla, now,
-                                      _story_times(session, story, now), lead)
+            story = [a.item_id for a in by_event[update.event_id]]
+            lead = _lead(by_event[update.event_id], update.event_id, update.first_item_id)
+            # Looked up afresh after a merge: merge_alerts folded the events' alerts.
+            alert = (event_alert(session, update.event_id) if update.merged
+                     else existing.get(update.event_id))
+            if alert is not None:
+                escalated = _escalate(session, alert, update, sla, now,
+                                      _story_times(items, story, now), lead)
                 if escalated is not None:
                     created.append(escalated)
                 continue
@@ -131,12 +141,12 @@ def open_alerts(
             reasons = [*(best.reasons if best else ()), *update.reasons]
             new_id = _insert(session, stmt, lead[0], update.priority,
                              list(dict.fromkeys(reasons)), list(update.topics), sla, now,
-                             kind=update.kind, story=_story_times(session, story, now))
+                             kind=update.kind, story=_story_times(items, story, now))
         elif analysis.decision is not None:
             decision = analysis.decision
             new_id = _insert(session, stmt, analysis.item_id, decision.priority,
                              list(decision.reasons), list(decision.topics), sla, now,
-                             story=_story_times(session, [analysis.item_id], now))
+                             story=_story_times(items, [analysis.item_id], now))
         else:
             continue
         if new_id is not None:
@@ -203,7 +213,31 @@ def _fold(session: Session, kept: Alert, other: Alert, update: EventUpdate,
         session.flush()
 
 
-def _story_times(session: Session, item_ids: Sequence[int],
+def _items(session: Session, item_ids: Sequence[int]) -> dict[int, Item]:
+    """The batch's items by id, in chunked IN queries (they are usually in the session
+    already, just analysed; this keeps them referenced and loads any that are not)."""
+    out: dict[int, Item] = {}
+    wanted = sorted(set(item_ids))
+    for start in range(0, len(wanted), 500):
+        out.update((i.id, i) for i in session.scalars(
+            select(Item).where(Item.id.in_(wanted[start : start + 500]))))
+    return out
+
+
+def _event_alert_map(session: Session, event_ids: Sequence[int]) -> dict[int, Alert]:
+    """The events' alerts by event id (the oldest of an event's, as event_alert), in chunked
+    queries for the batch."""
+    wanted = sorted(set(event_ids))
+    out: dict[int, Alert] = {}
+    for start in range(0, len(wanted), 500):
+        rows = session.execute(
+            event_alerts(wanted[start : start + 500]).add_columns(Item.event_id)).all()
+        for alert, event_id in rows:
+            out.setdefault(int(event_id), alert)
+    return out
+
+
+def _story_times(items: dict[int, Item], item_ids: Sequence[int],
                  now: datetime) -> tuple[datetime | None, datetime]:
     """The story's earliest usable publication time and when yuqing first saw it, over the
     items that raise its alert in this batch (for a new event, all of its items).
@@ -213,11 +247,11 @@ def _story_times(session: Session, item_ids: Sequence[int],
     the fetch time and cannot tell "published then" from "fetched then". First sight: the
     earliest fetch, not the moment the alert is raised, so a backlog of analysis (workers
     down for a day) does not turn a live story into backfill. The items were just analysed,
-    so they come from the session, not a query."""
-    items = [item for item in (session.get(Item, i) for i in item_ids) if item is not None]
-    published = [i.published_at for i in items
+    so they come from `items` (_items: one query for the batch), not a query each."""
+    found = [items[i] for i in item_ids if i in items]
+    published = [i.published_at for i in found
                  if i.published_at is not None and i.published_at <= i.fetched_at]
-    seen = min((i.fetched_at for i in items), default=now)
+    seen = min((i.fetched_at for i in found), default=now)
     return min(published, default=None), min(seen, now)
 
 

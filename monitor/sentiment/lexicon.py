@@ -49,7 +49,13 @@ def negated_at(text: str, start: int) -> bool:
 
     Terms such as "不作为" carry their own negator; only one *before* the term flips it.
     """
-    before = text[max(0, start - NEGATION_WINDOW) : start]
+    return _negates(text[max(0, start - NEGATION_WINDOW) : start])
+
+
+@lru_cache(maxsize=65536)
+def _negates(before: str) -> bool:
+    # The answer depends on the three characters alone, and a scored stream repeats the
+    # same few thousand windows: cached, it costs a dictionary look-up per lexicon word.
     for phrase in NOT_NEGATIONS:
         before = before.replace(phrase, " ")
     return any(neg in before for neg in NEGATORS)
@@ -65,16 +71,13 @@ class WeightedLexicon:
 
     def matches(self, text: str) -> list[tuple[int, int, float]]:
         """(start, end, score) of the leftmost-longest, non-overlapping lexicon words."""
-        found = sorted(
-            (
-                (end + 1 - length, end + 1, score)
-                for end, (length, score) in self.automaton.iter(text)
-            ),
-            key=lambda m: (m[0], m[0] - m[1]),  # leftmost first, then longest
-        )
+        # Leftmost first, then longest: sorted as plain tuples (start, -length, …) — no key
+        # function per match. Two matches with the same start and length are the same word.
+        found = sorted((end + 1 - length, -length, end + 1, score)
+                       for end, (length, score) in self.automaton.iter(text))
         chosen: list[tuple[int, int, float]] = []
         taken_to = 0
-        for start, end, score in found:
+        for start, _, end, score in found:
             if start >= taken_to:
                 chosen.append((start, end, score))
                 taken_to = end

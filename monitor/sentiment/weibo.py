@@ -21,6 +21,7 @@ import re
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -80,11 +81,16 @@ LEXICON_FEATURES: tuple[str, ...] = (
 )
 
 
+@lru_cache(maxsize=8)
+def _longest_first(terms: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(sorted(terms, key=len, reverse=True))
+
+
 def _hits(text: str, terms: Sequence[str]) -> tuple[int, int]:
     """(plain hits, negated hits) of `terms` in `text`; a term inside a longer one counts once."""
     plain = negated = 0
     taken: set[int] = set()
-    for term in sorted(terms, key=len, reverse=True):
+    for term in _longest_first(tuple(terms)):
         start = text.find(term)
         while start != -1:
             span = range(start, start + len(term))

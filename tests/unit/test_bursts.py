@@ -138,3 +138,62 @@ def test_policy_from_section() -> None:
         "social_baseline_hours": 6, "news_baseline_days": 7, "min_count": 20}}})
     p = BurstPolicy.from_section(settings.events.bursts)
     assert (p.social_baseline_h, p.news_baseline_h, p.min_count) == (6.0, 168.0, 20)
+
+
+# --- the same test on hourly counters (monitor.counters), issue 12 "Speed" -----------------
+
+def _hourly(times: list[datetime]) -> dict[datetime, int]:
+    out: dict[datetime, int] = {}
+    for t in times:
+        hour = t.replace(minute=0, second=0, microsecond=0)
+        out[hour] = out.get(hour, 0) + 1
+    return out
+
+
+@pytest.mark.parametrize("seed", range(40))
+@pytest.mark.parametrize("social", [True, False])
+def test_counters_and_times_give_the_same_decision_on_the_hour(seed: int, social: bool) -> None:
+    """On the hour, detect_counts on the items' hourly counts is detect on their times:
+    the same count, baseline, ratio, p-value and reason (random streams, with and without
+    a burst; times off the hour's boundary, which hours cannot split)."""
+    import random
+
+    rng = random.Random(seed)
+    hours = POLICY.baseline_hours(social)
+    rate = rng.choice([0.0, 0.3, 2.0, 20.0])
+    last = rng.choice([0, 3, 12, 40, 240])
+    span = int((hours + 3) * 3600)
+    times = [NOW - timedelta(seconds=rng.randrange(3601, span) + 0.5)
+             for _ in range(int(rate * (hours + 2)))]
+    times += [NOW - timedelta(seconds=rng.randrange(1, 3600) + 0.5) for _ in range(last)]
+    from monitor.bursts import detect_counts
+
+    a = detect(times, NOW, social=social, policy=POLICY, topic="公证")
+    b = detect_counts(_hourly(times), NOW, social=social, policy=POLICY, topic="公证")
+    assert (b.burst, b.count, b.reason) == (a.burst, a.count, a.reason)
+    assert b.baseline_per_hour == pytest.approx(a.baseline_per_hour)
+    assert b.ratio == pytest.approx(a.ratio)
+    assert b.p_value == pytest.approx(a.p_value, rel=1e-9, abs=1e-300)
+
+
+def test_counters_mid_hour_widen_the_window_to_the_hours_start_and_scale_the_baseline() -> None:
+    """At 12:20 the window is 11:00–12:20: 80 minutes of items against 80 minutes' worth of
+    the baseline rate — so a steady stream is not a burst however the hour falls, and a
+    burst in the last hour is still one."""
+    from monitor.bursts import detect_counts
+
+    now = NOW + timedelta(minutes=20)
+    steady = {NOW - timedelta(hours=h): 20 for h in range(1, 14)}
+    steady[NOW] = 7  # 12:00–12:20 at the same 20 an hour
+    calm = detect_counts(steady, now, social=True, policy=POLICY)
+    assert not calm.burst
+    assert calm.count == 27  # the 11:00 hour and the 20 minutes since 12:00
+    assert calm.baseline_per_hour == pytest.approx(20.0)
+    assert calm.ratio == pytest.approx(27 / (20 * 80 / 60))
+    loud = {**steady, NOW: 300}
+    burst = detect_counts(loud, now, social=True, policy=POLICY)
+    assert burst.burst and burst.count == 320
+    assert burst.reason is not None and burst.reason.startswith("1 小时内 320 条")
+    # Hours after now (a clock ahead of ours) and before the baseline are ignored.
+    far = {**steady, NOW + timedelta(hours=2): 500, NOW - timedelta(hours=40): 500}
+    assert detect_counts(far, now, social=True, policy=POLICY) == calm
