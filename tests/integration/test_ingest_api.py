@@ -209,13 +209,14 @@ def test_good_batch_is_stored_analysed_and_a_replay_stores_nothing(push: Push) -
     assert len(push.enqueued) == 1  # nothing new to analyse
 
 
-def test_large_batch_is_enqueued_in_chunks(push: Push) -> None:
+def test_large_batch_is_enqueued_in_chunks(push: Push, settings: Settings) -> None:
+    size = settings.analyze.batch_size  # items per analysis task
     posts = [{"id": f"c{i}", "text": f"第{i}条：司法所调解邻里纠纷，群众满意度较高。"}
-             for i in range(120)]
+             for i in range(2 * size + 20)]
     r = push.post(posts)
-    assert r.status_code == 200 and r.json()["imported"] == 120
+    assert r.status_code == 200 and r.json()["imported"] == len(posts)
     chunks = [args[0] for name, args in push.enqueued if name == "monitor.analyze_items"]
-    assert [len(c) for c in chunks] == [50, 50, 20]
+    assert [len(c) for c in chunks] == [size, size, 20]
     assert sum(chunks, []) == r.json()["item_ids"]
 
 
