@@ -109,14 +109,7 @@ def detect(times: Sequence[datetime], now: datetime, *, social: bool,
     start = now - window - timedelta(hours=hours)
     count = sum(1 for t in times if now - window < t <= now)
     before = sum(1 for t in times if start <= t <= now - window)
-    window_h = policy.window_s / 3600
-    lam_h = before / hours
-    lam = max(lam_h, policy.floor_rate) * window_h
-    ratio = count / lam if lam else float("inf")
-    p = poisson_tail(count, lam)
-    burst = count >= policy.min_count and ratio >= policy.min_ratio and p <= policy.max_p
-    return Burst(burst=burst, count=count, baseline_per_hour=lam_h, ratio=ratio, p_value=p,
-                 reason=_reason(burst, window_h, hours, count, ratio, lam_h, topic))
+    return _judge(count, before, hours, policy.window_s / 3600, policy, topic)
 
 
 def detect_counts(hours_counts: Mapping[datetime, int], now: datetime, *, social: bool,
@@ -137,10 +130,17 @@ def detect_counts(hours_counts: Mapping[datetime, int], now: datetime, *, social
     base_start = window_start - timedelta(hours=hours)
     count = sum(n for h, n in hours_counts.items() if window_start <= h <= now)
     before = sum(n for h, n in hours_counts.items() if base_start <= h < window_start)
-    window_h = policy.window_s / 3600
     covered_h = (now - window_start).total_seconds() / 3600
+    return _judge(count, before, hours, covered_h, policy, topic)
+
+
+def _judge(count: int, before: int, hours: float, span_h: float, policy: BurstPolicy,
+           topic: str | None) -> Burst:
+    """The decision both detectors share: `count` items in the window (`span_h` hours long)
+    against `before` items in the `hours` of baseline before it."""
+    window_h = policy.window_s / 3600
     lam_h = before / hours
-    lam = max(lam_h, policy.floor_rate) * covered_h
+    lam = max(lam_h, policy.floor_rate) * span_h
     ratio = count / lam if lam else float("inf")
     p = poisson_tail(count, lam)
     burst = count >= policy.min_count and ratio >= policy.min_ratio and p <= policy.max_p
