@@ -453,7 +453,14 @@ def best_story(vector: Mapping[str, float], candidates: Iterable[tuple[int, Mapp
         # Fewer shared terms than min_shared never joins, whatever the cosine: counted by a
         # set operation first (most candidates of a busy window stop here), the cosine only
         # for the rest — the same sum, in the same order, as before.
-        if len(terms.intersection(profile)) < policy.min_shared:
+        common = terms.intersection(profile)
+        # The same incident in custody told two ways at once (戒毒所·死亡 and 戒毒所·殴打)
+        # within outage_hours of the candidate: a vague rumour ("某戒毒所…被打死了") and the
+        # debunk hours later share little but those keys. One key alone is not enough (a
+        # meeting to "严防脱管" is no escape); two named places still part below.
+        recent_incident = key in current and sum(_incident(t) for t in common) >= 2
+        need = policy.min_shared - 1 if recent_incident else policy.min_shared
+        if len(common) < need:
             continue
         score, shared = cosine(vector, profile)
         down = [t for t in outages if t in profile]
@@ -466,9 +473,9 @@ def best_story(vector: Mapping[str, float], candidates: Iterable[tuple[int, Mapp
         # too: the report, the capture and the analysis piece weeks later share little else.
         placed = bool(places & _places(profile)) and any(
             _incident(t) and t in profile for t in vector)
-        labelled = bool(down) or placed or any(t in profile for t in tags)
+        labelled = bool(down) or placed or recent_incident or any(t in profile for t in tags)
         bar = policy.tagged if labelled else policy.threshold
-        if score < min(bar, policy.threshold) or shared < policy.min_shared:
+        if score < min(bar, policy.threshold) or shared < need:
             continue
         other = _places(profile)
         if places and other and not places & other:
@@ -489,8 +496,8 @@ def _incident(term: str) -> bool:
 
 
 def _outage(term: str) -> bool:
-    # One service down at one time is one matter; one kind of incident in custody is not
-    # (two deaths in two prisons): only the outage key lowers the bar.
+    # One service down at one time is one matter. One kind of incident in custody lowers
+    # the bar only within outage_hours (best_story) and never across two named places.
     return term.startswith(NAME_MARK) and term.endswith("·故障")
 
 

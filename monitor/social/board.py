@@ -13,16 +13,24 @@ timestamp, the reply as `answerContent` by `answerOrganization` at `answerTime`.
 
 A thread with neither title nor text is an error for that thread (counted in a warning),
 never an empty item.
+
+A board served as RSS (`board_from_feed`) carries the reply inside the item's text, the way
+the 留言板 pages print it: a paragraph opening with 【回复】 (or 【答复】, 【官方回复】), the
+answering unit before the first colon and the date in brackets at its end; a 【办理状态】
+paragraph carries the state. Those are split off into the same board fields, so an RSS
+message that was answered reads as answered and its text is the citizen's words only.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from monitor.errors import ParseError
-from monitor.feeds import ParsedFeed
+from monitor.feeds import FeedEntry, ParsedFeed
 from monitor.social.base import SocialEntry, load_json
 from monitor.text import normalize_text, parse_datetime
 
@@ -168,3 +176,60 @@ def parse_board_json(body: bytes, *, to_simplified: bool = True,
         warnings.append(f"{len(empty)} message(s) have neither title nor text and were not "
                         f"stored: {', '.join(empty[:10])}")
     return ParsedFeed(None, tuple(entries), tuple(warnings))
+
+
+# A paragraph of an RSS board item that is the office's answer or the message's state.
+_REPLY_LINE = re.compile(
+    r"^\s*[【\[](?:官方)?(?:回复|答复|回复内容|办理结果)[】\]]\s*(?P<body>.*)$")
+_STATE_LINE = re.compile(r"^\s*[【\[](?:办理状态|状态|处理状态)[】\]]\s*(?P<body>.*)$")
+# "开封市司法局：…" — the unit is the text before the first colon, if short enough to be a name.
+_UNIT = re.compile(r"^(?P<unit>[^：:。，,]{2,30})[：:]\s*(?P<rest>.+)$", re.S)
+# "…感谢您的监督。（2026-11-20）" — the reply's date in brackets at its end.
+_WHEN = re.compile(r"[（(](?P<when>\d{4}-\d{1,2}-\d{1,2}(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?)[)）]\s*$")
+
+
+def _split_reply(text: str, default_tz: str
+                 ) -> tuple[str, str | None, datetime | None, str | None, str | None]:
+    """(message text, reply, reply time, unit, state) of an RSS board item's text."""
+    kept: list[str] = []
+    reply: str | None = None
+    when: datetime | None = None
+    unit: str | None = None
+    state: str | None = None
+    for line in text.split("\n"):
+        if (m := _REPLY_LINE.match(line)) and m.group("body").strip():
+            body = m.group("body").strip()
+            if (u := _UNIT.match(body)) is not None:
+                unit, body = u.group("unit").strip(), u.group("rest").strip()
+            if (w := _WHEN.search(body)) is not None:
+                when = parse_datetime(w.group("when"), default_tz=default_tz)
+                body = body[:w.start()].rstrip()
+            reply = body if reply is None else f"{reply}\n{body}"
+        elif (m := _STATE_LINE.match(line)) and m.group("body").strip():
+            state = m.group("body").strip()[:40]
+        else:
+            kept.append(line)
+    return "\n".join(kept).strip(), reply, when, unit, state
+
+
+def _board_entry(entry: FeedEntry, default_tz: str, to_simplified: bool) -> SocialEntry:
+    text, reply, reply_at, unit, state = _split_reply(entry.text, default_tz)
+    # A state line that says the message was answered counts as answered (已回复); any other
+    # (已转…办理, 办理中) leaves it waiting for its reply.
+    if state is not None and not any(w in state for w in ("已回复", "已答复", "已办结")):
+        said: str | None = state
+    else:
+        said = "已回复" if state is not None else None
+    social = SocialEntry(**{f: getattr(entry, f) for f in FeedEntry.__dataclass_fields__})
+    return replace(social, text=text or entry.text, external_id=entry.entry_id,
+                   extra=message_extra(region=None, domain=None, state=said, reply=reply,
+                                       reply_at=reply_at, reply_unit=unit,
+                                       to_simplified=to_simplified))
+
+
+def board_from_feed(parsed: ParsedFeed, *, default_tz: str = "Asia/Shanghai",
+                    to_simplified: bool = True) -> ParsedFeed:
+    """An RSS/Atom feed of a message board, read as board messages (see module docstring)."""
+    return ParsedFeed(parsed.title,
+                      tuple(_board_entry(e, default_tz, to_simplified) for e in parsed.entries),
+                      parsed.warnings)

@@ -14,7 +14,7 @@ from typing import Any
 
 from monitor.errors import InputError
 from monitor.feeds import ParsedFeed, parse_feed
-from monitor.social.board import parse_board_json
+from monitor.social.board import board_from_feed, parse_board_json
 from monitor.social.bridge import parse_bridge_feed
 from monitor.social.jsonapi import parse_json_api, validate_mapping
 from monitor.social.weibo import parse_weibo_json
@@ -76,7 +76,10 @@ def parser_for(kind: str, config: Mapping[str, Any] | None = None) -> Parser:
         if kind in ("weibo", "wechat"):
             return parse_bridge_feed(body, content_type=content_type,
                                      to_simplified=to_simplified, default_tz=default_tz)
-        return parse_feed(body, content_type=content_type, to_simplified=to_simplified,
-                          default_tz=default_tz)
+        parsed = parse_feed(body, content_type=content_type, to_simplified=to_simplified,
+                            default_tz=default_tz)
+        if kind == "board":
+            return board_from_feed(parsed, default_tz=default_tz, to_simplified=to_simplified)
+        return parsed
 
     return choose

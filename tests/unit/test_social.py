@@ -340,3 +340,30 @@ def test_a_mapping_on_a_board_source_keeps_the_message_semantics() -> None:
     [news, _] = parser_for("news", {"mapping": mapping})(
         (FIX / "board_vendor_mapped.json").read_bytes()).entries
     assert isinstance(news, SocialEntry) and "message" not in news.extra
+
+
+BOARD_RSS = """<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0"><channel><title>留言板</title>
+<item><title>继承公证反复要求补材料</title><link>https://demo.example/t/1</link><guid>ly-1</guid>
+<description><![CDATA[<p>五次到公证处，每次都被要求补一份新的证明。</p><p>【回复】开封市司法局：已责令整改并为您办结公证。感谢您的监督。（2026-11-20）</p>]]></description></item>
+<item><title>律师费扣了七万多</title><link>https://demo.example/t/2</link><guid>ly-2</guid>
+<description><![CDATA[<p>请求省司法厅督促调查、责令退费。</p><p>【办理状态】已转郑州市司法局办理</p>]]></description></item>
+<item><title>村里能否配法律顾问</title><link>https://demo.example/t/3</link><guid>ly-3</guid>
+<description><![CDATA[<p>我们村离县城远，能否配一名法律顾问？</p>]]></description></item>
+</channel></rss>""".encode()
+
+
+def test_a_board_served_as_rss_splits_the_reply_off_the_message() -> None:
+    from monitor.social.board import is_answered
+    from monitor.social.registry import parser_for
+    answered, forwarded, waiting = parser_for("board")(BOARD_RSS).entries
+    assert is_answered(answered.extra) and answered.extra["message"]
+    assert answered.extra["reply_unit"] == "开封市司法局"
+    reply = answered.extra["reply"]
+    assert reply.startswith("已责令整改") and "（2026" not in reply
+    assert answered.extra["reply_at"].startswith("2026-11-20")
+    assert "【回复】" not in answered.text and "责令整改" not in answered.text
+    assert not is_answered(forwarded.extra) and forwarded.extra["state"] == "已转郑州市司法局办理"
+    assert "办理状态" not in forwarded.text
+    assert not is_answered(waiting.extra) and waiting.extra["state"] == "未回复"
+    assert waiting.text.endswith("法律顾问？")

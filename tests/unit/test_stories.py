@@ -208,3 +208,20 @@ def test_an_incident_in_custody_in_the_same_place_labels_the_matter() -> None:
     assert best_story(post, [(1, profile)], POLICY)
     elsewhere = {**{k: v for k, v in profile.items() if k != "洛阳"}, "周口": 0.2}
     assert not best_story(post, [(1, elsewhere)], POLICY)
+
+
+def test_one_incident_told_two_ways_joins_while_current() -> None:
+    """The demo's rumour ("听说某戒毒所有学员被打死了") and the debunk hours later share
+    little but the two incident keys: within outage_hours they are one matter; a week later,
+    or with only one key shared (a meeting to 严防脱管), they are not."""
+    death, beaten = f"{NAME_MARK}戒毒所·死亡", f"{NAME_MARK}戒毒所·殴打"
+    rumour = {death: 0.35, beaten: 0.35, "让见人": 0.27, "听说": 0.2, "转发": 0.2,
+              "有人": 0.15}
+    debunk = {death: 0.35, beaten: 0.35, "该所": 0.29, "致死": 0.26, "网传": 0.26,
+              "医院": 0.2, "谣言": 0.2}
+    assert cosine(rumour, debunk)[0] < POLICY.threshold and cosine(rumour, debunk)[1] == 2
+    assert best_story(rumour, [(1, debunk)], POLICY, current={1})
+    assert not best_story(rumour, [(1, debunk)], POLICY, current=())
+    one_key = {k: v for k, v in debunk.items() if k != beaten}
+    assert not best_story({k: v for k, v in rumour.items() if k != beaten},
+                          [(1, one_key)], POLICY, current={1})
