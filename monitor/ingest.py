@@ -63,6 +63,30 @@ def _row(source_id: int, entry: FeedEntry, now: datetime) -> dict[str, object]:
     }
 
 
+# Entry ids that name one post on its platform whichever source brought it: a Weibo status
+# by its mid (monitor.social.weibo_ids turns an RSS bridge's bid into the mid), so a keyword
+# search, an account timeline and a bridge of that account store the post once. Other ids
+# (a feed's guid, a board's thread id, a pushed id) are only unique within their source.
+PLATFORM_IDS = ("weibo:",)
+
+
+def _not_stored_elsewhere(session: Session, source_id: int,
+                          rows: list[dict[str, object]]) -> list[dict[str, object]]:
+    """The rows whose platform-wide id no other source has stored already. A check, not a
+    constraint: two sources polled at the same instant may both store a post (the analysis
+    then joins the copies as near-duplicates), and databases holding such copies from before
+    upgrade without a migration that would have to choose which to delete."""
+    ids = [str(r["entry_id"]) for r in rows if str(r["entry_id"]).startswith(PLATFORM_IDS)]
+    if not ids:
+        return rows
+    taken: set[str] = set()
+    for start in range(0, len(ids), _CHUNK):
+        taken.update(session.scalars(
+            select(Item.entry_id).where(Item.entry_id.in_(ids[start:start + _CHUNK]),
+                                        Item.source_id != source_id)))
+    return [r for r in rows if r["entry_id"] not in taken]
+
+
 def store_entries(
     session: Session, source_id: int, entries: Sequence[FeedEntry], now: datetime
 ) -> list[int]:
@@ -80,6 +104,7 @@ def store_entries(
             continue
         seen.add(key)
         rows.append(row)
+    rows = _not_stored_elsewhere(session, source_id, rows)
     table = Item.__table__
     order = {(row["entry_id"], row["content_hash"]): n for n, row in enumerate(rows)}
     found: list[tuple[int, int]] = []

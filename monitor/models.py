@@ -114,6 +114,8 @@ class Item(Base):
         UniqueConstraint("source_id", "entry_id", name="uq_items_source_entry"),
         UniqueConstraint("source_id", "content_hash", name="uq_items_source_hash"),
         Index("ix_items_unanalyzed", "analyzed_at", "fetched_at"),
+        # a platform's post id across sources (monitor.ingest.PLATFORM_IDS)
+        Index("ix_items_entry_id", "entry_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -4,15 +4,18 @@ kept, and a re-poll of any of them stores nothing."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.feeds import FeedEntry
 from monitor.ingest import dedup_hash, store_entries
-from monitor.models import Source
-from monitor.social import SocialEntry
+from monitor.models import Item, Source
+from monitor.social import SocialEntry, parser_for
+from monitor.social.weibo_ids import mid_to_bid
 from monitor.text import content_hash
 
 NOW = datetime(2026, 11, 20, 4, 0, tzinfo=UTC)
@@ -70,4 +73,46 @@ def test_store_entries_keys(sessions: sessionmaker[Session]) -> None:
         assert len(store_entries(s, weibo, reposts, NOW)) == 3
         # A re-poll of the same page stores nothing.
         assert store_entries(s, weibo, reposts, NOW) == []
+        s.commit()
+
+
+API_PAGE = json.dumps({"ok": 1, "data": {"cards": [{"card_type": 9, "mblog": {
+    "id": "4990123456789012", "mid": "4990123456789012",
+    "created_at": "Tue Nov 24 10:20:00 +0800 2026",
+    "text": "【情况通报】关于洛阳市社区矫正对象脱管事件的情况通报，详见省司法厅网站。",
+    "user": {"id": 5000001, "screen_name": "河南司法"},
+    "reposts_count": 120, "comments_count": 45, "attitudes_count": 300}}]}},
+    ensure_ascii=False).encode()
+
+
+def bridge_page(bid: str) -> bytes:
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0"><channel><title>河南司法的微博</title><link>https://weibo.com/5000001</link>
+<item><title>【情况通报】关于洛阳市社区矫正对象脱管事件的情况通报</title>
+<description>【情况通报】关于洛阳市社区矫正对象脱管事件的情况通报，详见省司法厅网站。</description>
+<link>https://weibo.com/5000001/{bid}</link><guid>https://weibo.com/5000001/{bid}</guid>
+<pubDate>Tue, 24 Nov 2026 02:20:00 GMT</pubDate></item></channel></rss>""".encode()
+
+
+def test_one_weibo_post_through_the_api_and_a_bridge_is_stored_once(
+        sessions: sessionmaker[Session]) -> None:
+    """The API names the post by its mid, an RSS bridge by the bid in its address: both read
+    as weibo:<mid>, and the second source to bring it stores nothing (issue 13). A feed's guid
+    is not a platform id: two news sources with one guid keep one item each."""
+    mid = "4990123456789012"
+    bid = mid_to_bid(mid)
+    assert bid
+    (api,) = parser_for("weibo")(API_PAGE).entries
+    (bridged,) = parser_for("weibo")(bridge_page(bid)).entries
+    assert api.entry_id == bridged.entry_id == f"weibo:{mid}"
+    with sessions() as s:
+        search = _source(s, "微博搜索·河南司法（接口）", "weibo")
+        bridge = _source(s, "河南司法（RSSHub）", "weibo")
+        assert len(store_entries(s, search, [api], NOW)) == 1
+        assert store_entries(s, bridge, [bridged], NOW) == []
+        assert store_entries(s, bridge, [bridged], NOW) == []  # and on its next poll
+        assert s.scalar(select(func.count()).select_from(Item)) == 1
+        a, b = _source(s, "news-a", "news"), _source(s, "news-b", "news")
+        assert len(store_entries(s, a, [feed("shared-guid")], NOW)) == 1
+        assert len(store_entries(s, b, [feed("shared-guid")], NOW)) == 1
         s.commit()
