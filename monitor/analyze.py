@@ -112,13 +112,18 @@ def analyze_items(
         {"b_id": item.id,
          "b_score": sentiment.score if sentiment else None,
          "b_label": sentiment.label if sentiment else None,
+         "b_neg": sentiment.p_negative if sentiment else None,
+         "b_neu": sentiment.p_neutral if sentiment else None,
+         "b_pos": sentiment.p_positive if sentiment else None,
          "b_topics": list(topics), "b_keywords": keywords}
         for item, sentiment, topics, keywords, _d, _m in planned if item.id in claimed]
     # One executemany for the batch's own values (not an UPDATE per item).
     session.execute(
         update(table).where(table.c.id == bindparam("b_id")).values(
             sentiment_score=bindparam("b_score"), sentiment_label=bindparam("b_label"),
-            sentiment_engine=scorer.name, topics=bindparam("b_topics"),
+            sentiment_engine=scorer.name, sentiment_p_negative=bindparam("b_neg"),
+            sentiment_p_neutral=bindparam("b_neu"), sentiment_p_positive=bindparam("b_pos"),
+            topics=bindparam("b_topics"),
             keywords=bindparam("b_keywords")),
         values)
     out: list[Analysis] = []
@@ -130,7 +135,11 @@ def analyze_items(
         # committed state (no refresh query per item, nothing marked to write again).
         for attr, value in (("sentiment_score", sentiment.score if sentiment else None),
                             ("sentiment_label", sentiment.label if sentiment else None),
-                            ("sentiment_engine", scorer.name), ("topics", list(topics)),
+                            ("sentiment_engine", scorer.name),
+                            ("sentiment_p_negative", sentiment.p_negative if sentiment else None),
+                            ("sentiment_p_neutral", sentiment.p_neutral if sentiment else None),
+                            ("sentiment_p_positive", sentiment.p_positive if sentiment else None),
+                            ("topics", list(topics)),
                             ("keywords", keywords), ("analyzed_at", now),
                             ("analysis_runs", (item.analysis_runs or 0) + 1)):
             set_committed_value(item, attr, value)

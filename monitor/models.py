@@ -134,6 +134,12 @@ class Item(Base):
     sentiment_score: Mapped[float | None] = mapped_column(Float, default=None)
     sentiment_label: Mapped[str | None] = mapped_column(String(10), default=None)
     sentiment_engine: Mapped[str | None] = mapped_column(String(40), default=None)
+    # The three classes' probabilities from an engine that has a neutral class (None from a
+    # binary engine, and for items analysed before core_0010): their means are a period's
+    # class shares, and p_positive − p_negative its balance (monitor.sentiment.base).
+    sentiment_p_negative: Mapped[float | None] = mapped_column(Float, default=None)
+    sentiment_p_neutral: Mapped[float | None] = mapped_column(Float, default=None)
+    sentiment_p_positive: Mapped[float | None] = mapped_column(Float, default=None)
     topics: Mapped[list[Any]] = mapped_column(default=list)
     keywords: Mapped[list[Any]] = mapped_column(default=list)
     # Events (issue 3): the near-duplicate cluster this item belongs to, set at analysis.

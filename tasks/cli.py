@@ -272,6 +272,11 @@ def cmd_sentiment(args: argparse.Namespace, settings: Settings) -> int:
             result = scorer.score(obj["text"])
             obj["score"] = None if result is None else round(result.score, 6)
             obj["label"] = None if result is None else result.label
+            if result is not None and result.p_neutral is not None:
+                # the three classes' probabilities, where the engine has a neutral class
+                obj["p_negative"] = round(result.p_negative or 0.0, 6)
+                obj["p_neutral"] = round(result.p_neutral, 6)
+                obj["p_positive"] = round(result.p_positive or 0.0, 6)
             _emit(obj)
             sys.stdout.flush()
         return 2 if errors else 0
@@ -440,7 +445,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("sentiment", help="score, evaluate or train sentiment")
     se = s.add_subparsers(dest="sentiment_cmd", required=True, parser_class=_Parser)
-    sc = se.add_parser("score", help='JSONL {"text": ...} on stdin → with "score", "label"')
+    sc = se.add_parser("score", help='JSONL {"text": ...} on stdin → with "score", "label" '
+                       '(and "p_negative", "p_neutral", "p_positive" from a three-class engine)')
     sc.add_argument("--engine")
     ev = se.add_parser("eval", help="evaluate an engine on labelled JSONL")
     ev.add_argument("file", type=Path)

@@ -51,6 +51,20 @@ def strip_filler(text: str) -> str:
 class Sentiment:
     score: float  # probability that the text is positive, 0..1
     label: Label
+    # The three classes' probabilities (calibrated, summing to 1) where the engine has a
+    # neutral class (`weibo`); None for the binary engines, whose score alone cannot tell a
+    # neutral notice from a text torn between two sides.
+    p_negative: float | None = None
+    p_neutral: float | None = None
+    p_positive: float | None = None
+
+    @property
+    def balance(self) -> float | None:
+        """P(positive) − P(negative), −1..1: what a mean over many posts should average (a
+        neutral post counts near 0, wherever its score leans), None without three classes."""
+        if self.p_positive is None or self.p_negative is None:
+            return None
+        return self.p_positive - self.p_negative
 
 
 class SentimentConfig(Protocol):

@@ -35,6 +35,7 @@ from monitor.sentiment.weibo import (
     Polarity,
     WeiboModel,
     decide,
+    neutral_margin,
     strip_emoticons,
 )
 
@@ -447,6 +448,33 @@ def calibration_report(
             "reliability": table}
 
 
+def three_class_report(model: WeiboModel, rows: Rows) -> dict[str, Any]:
+    """How the three probabilities hold on labelled rows: the multi-class Brier score, each
+    class's expected calibration error, the share of neutral rows whose score sits at an
+    extreme (< 0.1 or > 0.9: what skews a mean of scores) against the share whose balance
+    P(pos) − P(neg) does (|balance| > 0.8), and the mean balance by true class."""
+    texts = [t for t, _ in rows]
+    truth = np.array([LABELS.index(lab) for _, lab in rows], dtype=np.int64)
+    _labels, score, probs = model.classes(texts)
+    onehot = np.eye(len(LABELS))[truth]
+    balance = probs[:, 2] - probs[:, 0]
+    neutral = truth == 1
+    out: dict[str, Any] = {
+        "n": len(rows),
+        "brier": round(float(((probs - onehot) ** 2).sum(axis=1).mean()), 4),
+        "ece": {lab: calibration_report(probs[:, k], onehot[:, k])["ece"]
+                for k, lab in enumerate(LABELS)},
+    }
+    if neutral.any():
+        out["neutral_score_extreme_share"] = round(
+            float(((score[neutral] < 0.1) | (score[neutral] > 0.9)).mean()), 4)
+        out["neutral_balance_extreme_share"] = round(
+            float((np.abs(balance[neutral]) > 0.8).mean()), 4)
+    out["mean_balance"] = {lab: round(float(balance[truth == k].mean()), 4)
+                           for k, lab in enumerate(LABELS) if (truth == k).any()}
+    return out
+
+
 def auc(score: npt.NDArray[np.float64], outcome: npt.NDArray[np.float64]) -> float:
     """Area under the ROC curve (ties count half): how well `score` ranks positives first."""
     _, inverse, counts = np.unique(score, return_inverse=True, return_counts=True)
@@ -569,8 +597,13 @@ def train_model(
         calib_logits[smp], calib_y[smp],
         calibration.apply(calib_margin[smp]) if polarity is not None else None,
     )
+    # P(neutral): the shifted head's neutral-vs-polar margin, Platt-scaled on the SMP calib
+    # rows (the only ones with a neutral class), so the three probabilities are calibrated.
+    neutral = fit_platt(neutral_margin(calib_logits[smp], decision_bias),
+                        (calib_y[smp] == 1).astype(np.float64))
     model = WeiboModel(
-        model.weights, model.bias, featurizer, calibration, decision_bias, polarity=polarity
+        model.weights, model.bias, featurizer, calibration, decision_bias, polarity=polarity,
+        neutral=neutral,
     )
 
     results: dict[str, Any] = {"seed": seed, "train_rows": len(train),
@@ -596,6 +629,7 @@ def train_model(
             k: v for k, v in calibration_report(raw, outcome).items() if k != "reliability"
         }
         results[f"auc_{name}_test"] = round(auc(p_pos, outcome), 4)
+        results[f"three_class_{name}_test"] = three_class_report(model, tests[name])
     results["train_seconds"] = round(time.monotonic() - started, 1)
     model.meta = {
         "seed": seed,

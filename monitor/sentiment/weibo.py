@@ -241,6 +241,7 @@ class WeiboModel:
         decision_bias: npt.NDArray[np.float32] | None = None,
         meta: dict[str, Any] | None = None,
         polarity: Polarity | None = None,
+        neutral: Calibration | None = None,
     ) -> None:
         if weights.shape != (featurizer.n_features, len(LABELS)):
             raise ConfigError(
@@ -270,6 +271,10 @@ class WeiboModel:
             decision_bias if decision_bias is not None else np.zeros(len(LABELS), np.float32)
         )
         self.meta = meta or {}
+        # Platt scaling of the neutral-vs-polar margin (`neutral_margin`), fitted on held-out
+        # three-class rows: P(neutral). None in a model trained before it; `classes` then
+        # falls back to the uncalibrated softmax.
+        self.neutral = neutral
 
     def raw(self, texts: Sequence[str]) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         """(three-class logits, uncalibrated positive-vs-negative margin) of each text.
@@ -296,6 +301,23 @@ class WeiboModel:
         logits, margin = self.raw(texts)
         score = self.calibration.apply(margin)
         return decide(logits, score, self.decision_bias, self.polarity is not None), score
+
+    def classes(self, texts: Sequence[str]
+                ) -> tuple[list[Label], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Labels, P(positive | not neutral), and the three classes' probabilities (rows sum
+        to 1, columns in `LABELS` order): P(neutral) from its own calibration, the rest split
+        by the calibrated score — so the shares of a period's posts and the mean of
+        P(positive) − P(negative) are read off probabilities that match observed rates."""
+        logits, margin = self.raw(texts)
+        score = self.calibration.apply(margin)
+        labels = decide(logits, score, self.decision_bias, self.polarity is not None)
+        if self.neutral is not None:
+            p_neutral = self.neutral.apply(neutral_margin(logits, self.decision_bias))
+        else:
+            p_neutral = softmax(logits + self.decision_bias)[:, 1]
+        polar = 1.0 - p_neutral
+        probs = np.column_stack([polar * (1.0 - score), p_neutral, polar * score])
+        return labels, score, probs
 
     def save(self, out_dir: Path, name: str = MODEL_NAME) -> tuple[Path, Path]:
         """Write `<name>.npz` (non-zero weight rows as float16) and `<name>.json` (metadata)."""
@@ -327,6 +349,9 @@ class WeiboModel:
         }
         if self.polarity is not None:
             meta["polarity_bias"] = self.polarity.bias
+        if self.neutral is not None:
+            meta["neutral_calibration"] = {"slope": self.neutral.slope,
+                                           "intercept": self.neutral.intercept}
         js = out_dir / f"{name}.json"
         js.write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         return npz, js
@@ -370,6 +395,7 @@ class WeiboModel:
             polar[rows] = arrays["polarity_weights"].astype(np.float32)
             polarity = Polarity(polar, float(meta["polarity_bias"]))
         cal = meta["calibration"]
+        neu = meta.get("neutral_calibration")
         return cls(
             weights,
             arrays["bias"].astype(np.float32),
@@ -378,6 +404,7 @@ class WeiboModel:
             np.asarray(meta["decision_bias"], dtype=np.float32),
             meta,
             polarity,
+            Calibration(float(neu["slope"]), float(neu["intercept"])) if neu else None,
         )
 
 
@@ -385,6 +412,15 @@ def softmax(logits: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     shifted = logits - logits.max(axis=1, keepdims=True)
     e = np.exp(shifted)
     out: npt.NDArray[np.float64] = e / e.sum(axis=1, keepdims=True)
+    return out
+
+
+def neutral_margin(logits: npt.NDArray[np.float64],
+                   decision_bias: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
+    """log P(neutral) − log P(polar) of the shifted three-class head: what the neutral
+    calibration scales (the shift is the one the label decision uses)."""
+    z = logits + decision_bias
+    out: npt.NDArray[np.float64] = z[:, 1] - np.logaddexp(z[:, 0], z[:, 2])
     return out
 
 
@@ -421,13 +457,14 @@ class WeiboScorer:
         todo = [p for p in prepared if p is not None]
         if not todo:
             return [None] * len(prepared)
-        labels, scores = self._model.predict(todo)
-        results = iter(zip(labels, scores, strict=True))
+        labels, scores, probs = self._model.classes(todo)
+        results = iter(zip(labels, scores, probs, strict=True))
         out: list[Sentiment | None] = []
         for p in prepared:
             if p is None:
                 out.append(None)
             else:
-                label, score = next(results)
-                out.append(Sentiment(score=float(score), label=label))
+                label, score, (neg, neu, pos) = next(results)
+                out.append(Sentiment(score=float(score), label=label, p_negative=float(neg),
+                                     p_neutral=float(neu), p_positive=float(pos)))
         return out

@@ -37,6 +37,7 @@ from monitor.sentiment.weibo import (
     decide,
     hashed_ngrams,
     lexicon_features,
+    neutral_margin,
     strip_emoticons,
 )
 from tests.support.sentiment_data import write_fake_sentiment_data as _fake_data
@@ -342,6 +343,9 @@ def test_training_is_deterministic_and_learns_the_toy_data(tmp_path: Path) -> No
     assert "surprise" not in json.dumps(first["train_label_counts"])
     model = WeiboModel.load(tmp_path / "a")
     assert model.polarity is not None  # the default options train the binary head
+    assert model.neutral is not None  # and calibrate P(neutral) on the SMP calib rows
+    report = first["three_class_smp_usual_eval_test"]
+    assert set(report["ece"]) == set(LABELS) and 0 <= report["brier"] <= 2
     labels, scores = model.predict(["律师很负责谢谢", "推诿扯皮不作为", "召开会议部署工作"])
     assert labels == ["positive", "negative", "neutral"]
     assert scores[0] > 0.5 > scores[1]
@@ -437,3 +441,36 @@ def test_shipped_model_stays_above_its_floor_on_the_justice_set(
 
 THREE_CLASS_FLOOR = 0.73
 BINARY_FLOOR = 0.81
+
+
+def test_three_class_probabilities_sum_to_one_and_follow_their_calibration(
+        tmp_path: Path) -> None:
+    """P(neutral) comes from its own calibration of the neutral margin, the polar rest is
+    split by the score; the three sum to 1 and survive a save and load."""
+    model = _toy_model()
+    texts = ["非常感谢", "太失望了", "今天发布通知"]
+    labels, scores, probs = model.classes(texts)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0)
+    np.testing.assert_allclose(probs[:, 2] / (probs[:, 0] + probs[:, 2]), scores)
+    assert labels == ["positive", "negative", "neutral"]
+    assert probs[2, 1] == probs[:, 1].max()  # the notice is the most neutral
+    sharp = WeiboModel(model.weights, model.bias, model.featurizer, model.calibration,
+                       neutral=Calibration(slope=3.0, intercept=-2.0))
+    _, _, sharp_probs = sharp.classes(texts)
+    margin = neutral_margin(model.logits(texts), model.decision_bias)
+    np.testing.assert_allclose(sharp_probs[:, 1], 1 / (1 + np.exp(-(3.0 * margin - 2.0))))
+    sharp.save(tmp_path)
+    loaded = WeiboModel.load(tmp_path)
+    assert loaded.neutral == Calibration(slope=3.0, intercept=-2.0)
+    np.testing.assert_allclose(loaded.classes(texts)[2], sharp_probs, rtol=1e-3)
+
+
+def test_the_scorer_reports_the_three_probabilities_and_their_balance() -> None:
+    scorer = WeiboScorer(_toy_model(), max_chars=500)
+    thanks, notice = scorer.score_many(["非常感谢", "今天发布通知"])
+    assert thanks is not None and notice is not None
+    for s in (thanks, notice):
+        assert s.p_negative is not None and s.p_neutral is not None and s.p_positive is not None
+        assert abs(s.p_negative + s.p_neutral + s.p_positive - 1.0) < 1e-9
+    assert thanks.balance is not None and notice.balance is not None
+    assert thanks.balance > 0.3 and abs(notice.balance) < abs(thanks.balance)
