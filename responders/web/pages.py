@@ -21,10 +21,10 @@ from monitor.office import OwnVoice
 from responders import desk as desk_ops
 from responders import reminders as reminders_ops
 from responders import voice as voice_ops
-from responders.auth import add_user, authenticate, close_session, open_session
+from responders.auth import authenticate, close_session, open_session
 from responders.drafting import create_draft
 from responders.effect import load_effect
-from responders.models import CHANNELS, OUTPUT_KINDS, ROLES, Output, Policy
+from responders.models import CHANNELS, OUTPUT_KINDS, Output, Policy
 from responders.outputs import counts_by_channel, output_log, row_dict, to_csv
 from responders.policies import suggest
 from responders.queue import QueueFilter, daily_series, query_alerts, sources, users
@@ -43,7 +43,7 @@ from responders.web.security import (
     secure_cookie_flag,
 )
 from responders.web.unit_of_work import DeskRoute
-from responders.workflow import RoleForbidden, allowed_actions
+from responders.workflow import allowed_actions
 
 router = APIRouter(include_in_schema=False, route_class=DeskRoute)
 
@@ -364,25 +364,3 @@ def log_json(request: Request, me: PageReader,
     return Response(json.dumps(rows, ensure_ascii=False, indent=1),
                     media_type="application/json",
                     headers={"Content-Disposition": 'attachment; filename="output-log.json"'})
-
-
-# ---------------------------------------------------------------- admin
-
-@router.get("/admin/users", response_class=HTMLResponse)
-def users_page(request: Request, me: PageReader,
-               session: DB) -> Response:
-    if me.role != "admin":
-        raise RoleForbidden("only admins manage users")
-    return render(request, "users.html", {"users": users(session), "roles": ROLES})
-
-
-@router.post("/admin/users")
-async def users_add(request: Request, me: PageWriter,
-                    session: DB) -> Response:
-    if me.role != "admin":
-        raise RoleForbidden("only admins manage users")
-    form = await request.form()
-    add_user(session, str(form.get("name", "")), str(form.get("role", "")),
-             str(form.get("password", "")), desk(request).now(), actor=me.actor,
-             display_name=str(form.get("display_name", "")))
-    return RedirectResponse("/admin/users", status_code=303)
