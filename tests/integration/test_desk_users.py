@@ -13,12 +13,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from monitor.models import Source
-from responders.models import AuditEntry, OutboxMessage, User
+from monitor.models import Item, Source
+from responders.models import AuditEntry, OutboxMessage, Output, Policy, User
 from tests.integration.test_desk_api import (  # noqa: F401
     NOW,
-    PASSWORDS,
     Desk,
+    alert_id,
     desk,
     login,
 )
@@ -224,3 +224,59 @@ def test_undelivered_notifications_are_listed_and_only_failed_resent(desk: Desk)
     csrf = login(desk.client, "li")
     assert desk.client.post(f"/admin/outbox/{ids['failed']}/resend",
                             data={"csrf_token": csrf}).status_code == 403
+
+
+# ---------------------------------------------------------------- the editor's side panel
+
+def _draft(d: Desk, csrf: str, priority: str = "P2") -> tuple[int, str]:
+    """A 政策解读 drafted from the page, citing the first suggested document."""
+    a = alert_id(d, priority)
+    sug = d.client.get(f"/api/v1/alerts/{a}/policies", headers=d.bearer("wang")).json()
+    r = d.client.post(f"/alerts/{a}/draft", data={"csrf_token": csrf, "kind": "政策解读",
+                                                  "policy": str(sug[0]["id"])},
+                      follow_redirects=False)
+    assert r.status_code == 303
+    return int(r.headers["location"].rsplit("/", 1)[1]), sug[0]["doc_number"]
+
+
+def test_the_editor_shows_the_post_and_the_cited_policy_texts(desk: Desk) -> None:
+    with desk.sessions() as s:
+        src_name = s.scalars(select(Source)).one().name  # the seed's only source
+        post = s.scalars(select(Item).where(Item.title.like("法律援助%"))).one()
+        post.author = "豫东小李"
+        s.commit()
+    csrf = login(desk.client, "wang")
+    oid, doc = _draft(desk, csrf)
+    page = desk.client.get(f"/outputs/{oid}").text
+    side = page[page.index('id="editor-side"'):]
+    assert f"来源: {src_name}" in side and "作者: 豫东小李" in side
+    assert "发布时间: 2024-05-06 15:00" in side          # published_at, in Shanghai time
+    assert "申请法律援助被拒绝，多久答复？" in side       # the post's text
+    with desk.sessions() as s:
+        policy = s.scalars(select(Policy).where(Policy.doc_number == doc)).one()
+        excerpt = policy.text.strip().splitlines()[0][:20]
+    assert f"（{doc}）</summary>" in side and excerpt in side
+    # Nothing cited: said in words, not an empty box.
+    with desk.sessions() as s:
+        s.get(Output, oid).cited_policy_ids = []
+        s.commit()
+    side = desk.client.get(f"/outputs/{oid}").text
+    assert 'id="side-no-policy"' in side and "</details>" not in side
+
+
+def test_a_submit_with_a_placeholder_left_is_refused_and_keeps_the_typed_text(
+        desk: Desk) -> None:
+    csrf = login(desk.client, "wang")
+    oid, _ = _draft(desk, csrf)
+    with desk.sessions() as s:
+        stored = s.get(Output, oid).body
+    assert "【待填写" in stored
+    typed = stored.replace("【待填写", "经核实【待填写", 1) + "\n（新增的一句）"
+    r = desk.client.post(f"/outputs/{oid}/edit", data={
+        "csrf_token": csrf, "title": "关于法律援助的说明", "body": typed, "then": "submit"})
+    assert r.status_code == 400
+    assert 'id="output-error"' in r.text and "草稿还有待填写的内容" in r.text
+    assert "（新增的一句）" in r.text and 'value="关于法律援助的说明"' in r.text
+    with desk.sessions() as s:
+        out = s.get(Output, oid)
+        assert (out.state, out.body) == ("draft", stored)   # nothing stored, not submitted
