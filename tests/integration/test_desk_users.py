@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -280,3 +281,29 @@ def test_a_submit_with_a_placeholder_left_is_refused_and_keeps_the_typed_text(
     with desk.sessions() as s:
         out = s.get(Output, oid)
         assert (out.state, out.body) == ("draft", stored)   # nothing stored, not submitted
+
+
+# ---------------------------------------------------------------- the catalogue
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "responders" / "web" / "templates"
+
+
+@pytest.mark.parametrize("name", ["users.html", "sources.html", "output.html"])
+def test_every_string_of_these_pages_is_in_the_catalogue(name: str) -> None:
+    from responders.web.i18n import MESSAGES
+
+    text = (TEMPLATES / name).read_text(encoding="utf-8")
+    keys = set(re.findall(r"t\('([a-z0-9_]+)'\s*[,)]", text))
+    assert keys and not keys - MESSAGES.keys()
+    # and the keys a page builds from a value
+    built = {f"us_notice_{n}" for n in ("added", "role", "disabled", "enabled", "password")}
+    built |= {f"us_src_notice_{n}" for n in ("enabled", "resent")}
+    built |= {f"us_ob_kind_{k}" for k in ("alert", "reminder", "digest")}
+    built |= {f"us_ob_state_{s}" for s in ("failed", "unknown", "sending")}
+    assert not built - MESSAGES.keys()
+
+
+def test_the_users_page_in_english(desk: Desk) -> None:
+    login(desk.client, "admin")
+    page = desk.client.get("/admin/users?lang=en").text
+    assert "Disable" in page and "Reset password" in page and "停用" not in page
