@@ -14,7 +14,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from monitor.db import insert_ignore
-from monitor.errors import InputError
+from monitor.errors import InputError, NotFound
+from responders.errors import DeskError
 from responders.models import ROLES, ApiToken, AuditEntry, User, WebSession
 from responders.models import LoginFailure as ThrottleRow
 
@@ -84,6 +85,107 @@ def add_user(session: Session, name: str, role: str, password: str, now: datetim
     session.add(AuditEntry(at=now, actor=actor, entity="user", entity_id=user.id,
                            action="create", to_state=role, detail={"name": name}))
     return user
+
+
+# ---------------------------------------------------------------- managing people
+# An admin's changes to a person (issue 16): each flushes its audit entry with the change, in
+# the caller's transaction. Nothing here caches a person: every request reads the user's row
+# (principal_for_session / principal_for_token), so a role change or a disable counts from
+# the very next request, for the web session and every API token alike.
+
+
+class LastAdmin(DeskError):
+    """The change would leave the desk with no active admin: nobody could then manage users,
+    sources or topics from the desk."""
+
+
+def find_user(session: Session, name: str) -> User:
+    user = session.scalar(select(User).where(User.name == name.strip()))
+    if user is None:
+        raise NotFound(f"no user named {name.strip()!r}")
+    return user
+
+
+def _keep_an_admin(session: Session, user: User) -> None:
+    """Refuse when `user` is the last active admin. The admins' rows are locked first
+    (FOR UPDATE on PostgreSQL; SQLite serialises writers), so two admins demoting each other
+    at once cannot both pass the check and leave none."""
+    if user.role != "admin" or not user.active:
+        return
+    admins = session.scalars(select(User.id).where(User.role == "admin", User.active)
+                             .with_for_update()).all()
+    if not [i for i in admins if i != user.id]:
+        raise LastAdmin(f"{user.name} is the last active admin: make another user admin "
+                        "first (yuqing users set-role NAME admin)")
+
+
+def _end_sessions(session: Session, user: User) -> int:
+    result = session.execute(delete(WebSession).where(WebSession.user_id == user.id))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def set_role(session: Session, name: str, role: str, now: datetime, *,
+             actor: str = "cli") -> tuple[str, str]:
+    """The person's new role, from their next request on (sessions and tokens read it each
+    time; a token keeps the lower of its own role and theirs). Returns (before, after); the
+    same role again changes and logs nothing."""
+    _check_role(role)
+    user = find_user(session, name)
+    before = user.role
+    if before == role:
+        return before, role
+    if role != "admin":
+        _keep_an_admin(session, user)
+    user.role = role
+    session.add(AuditEntry(at=now, actor=actor, entity="user", entity_id=user.id,
+                           action="set_role", from_state=before, to_state=role,
+                           detail={"name": user.name}))
+    session.flush()
+    return before, role
+
+
+def set_active(session: Session, name: str, active: bool, now: datetime, *,
+               actor: str = "cli") -> bool:
+    """Disable or enable a person; False when they already were. Disabling ends their web
+    sessions (deleted: enabling again does not revive them) and refuses their API tokens
+    while disabled (principal_for_token checks the person on every request)."""
+    user = find_user(session, name)
+    if user.active == active:
+        return False
+    ended = 0
+    if not active:
+        _keep_an_admin(session, user)
+        ended = _end_sessions(session, user)
+    user.active = active
+    session.add(AuditEntry(at=now, actor=actor, entity="user", entity_id=user.id,
+                           action="enable" if active else "disable",
+                           from_state="disabled" if active else "active",
+                           to_state="active" if active else "disabled",
+                           detail={"name": user.name, "sessions_ended": ended}))
+    session.flush()
+    return True
+
+
+def set_password(session: Session, name: str, password: str, now: datetime, *,
+                 actor: str = "cli") -> User:
+    """A new password (an admin's reset, or the recovery of a lost one from the CLI). The
+    person's open sessions end: whoever held the old password is logged out. The audit entry
+    records who reset it, never the password."""
+    if len(password) < MIN_PASSWORD:
+        raise InputError(f"the password needs at least {MIN_PASSWORD} characters")
+    user = find_user(session, name)
+    user.password_hash = hash_password(password)
+    ended = _end_sessions(session, user)
+    session.add(AuditEntry(at=now, actor=actor, entity="user", entity_id=user.id,
+                           action="passwd", detail={"name": user.name,
+                                                    "sessions_ended": ended}))
+    session.flush()
+    return user
+
+
+def generate_password() -> str:
+    """A password to hand over once: 16 URL-safe characters (96 bits)."""
+    return secrets.token_urlsafe(12)
 
 
 def authenticate(session: Session, name: str, password: str) -> User | None:

@@ -1,4 +1,4 @@
-"""Press-desk commands: web, users, tokens, policies. Registered through
+"""Press-desk commands: web, tokens, policies (users: tasks.cli_users). Registered through
 tasks.cli.COMMAND_MODULES."""
 
 from __future__ import annotations
@@ -70,25 +70,6 @@ def _sessions(settings: Settings) -> Any:
     return make_sessionmaker(engine)
 
 
-def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
-    from sqlalchemy import select
-
-    from responders.auth import add_user
-    from responders.models import User
-
-    with _sessions(settings)() as session:
-        if args.users_cmd == "add":
-            password = read_password()
-            user = add_user(session, args.name, args.role, password, datetime.now(UTC),
-                            display_name=args.display_name or "", email=args.email)
-            session.commit()
-            print(f"added {user.role} {user.name}")
-            return 0
-        for u in session.scalars(select(User).order_by(User.name)):
-            print(f"{u.name}\t{u.role}\t{'active' if u.active else 'disabled'}")
-    return 0
-
-
 def cmd_tokens(args: argparse.Namespace, settings: Settings) -> int:
     from responders.auth import create_token
 
@@ -140,17 +121,6 @@ def register(sub: Any) -> None:
     s.add_argument("--port", type=int, default=8000)
     s.add_argument("--loglevel", default="info")
     s.set_defaults(func=cmd_web)
-
-    s = sub.add_parser("users", help="desk users")
-    us = s.add_subparsers(dest="users_cmd", required=True)
-    a = us.add_parser("add", help="add a user; the password is read from stdin when it is "
-                      "not a terminal")
-    a.add_argument("name")
-    a.add_argument("--role", required=True, choices=["officer", "approver", "admin"])
-    a.add_argument("--display-name")
-    a.add_argument("--email")
-    us.add_parser("list")
-    s.set_defaults(func=cmd_users)
 
     s = sub.add_parser("tokens", help="API tokens")
     ts = s.add_subparsers(dest="tokens_cmd", required=True)

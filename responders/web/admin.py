@@ -1,4 +1,6 @@
-"""Admin pages and API: sources (health, add, remove) and the topic taxonomy (view, edit).
+"""Admin pages and API: users (add, role, disable/enable, password reset), sources (health,
+add, remove, re-enable a gone one), the outbox's undelivered notifications (通知投递) and the
+topic taxonomy (view, edit).
 
 Admin only (403 otherwise, checked on the server), CSRF on every POST (PageWriter/ApiWriter),
 every change audit-logged in the same transaction (the request's unit of work commits it,
@@ -16,8 +18,9 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from monitor.errors import InputError
+from monitor.errors import InputError, NotFound
 from monitor.models import Source
+from monitor.polling import GONE, LIKELY_GONE, enable_source, gone_state
 from monitor.sources import (
     KINDS,
     IntervalRules,
@@ -28,9 +31,13 @@ from monitor.sources import (
     upsert_source,
     validate_spec,
 )
-from responders import admin_topics
+from responders import admin_topics, outbox_admin
+from responders import auth as auth_ops
 from responders import desk as desk_ops
 from responders.auth import Principal
+from responders.errors import DeskError
+from responders.models import ROLES, User
+from responders.queue import users as all_users
 from responders.web.deps import (
     DB,
     ApiReader,
@@ -52,7 +59,112 @@ api = APIRouter(prefix="/api/v1", tags=["admin"], route_class=DeskRoute)
 
 def _admin(me: Principal) -> None:
     if me.role != "admin":
-        raise RoleForbidden("only admins manage sources and topics")
+        raise RoleForbidden("only admins manage users, sources and topics")
+
+
+# ---------------------------------------------------------------- users
+
+USER_NOTICES = ("added", "role", "disabled", "enabled", "password")
+
+
+def _users_page(request: Request, session: Session, *, error: str | None = None,
+                notice: str | None = None, generated: tuple[str, str] | None = None,
+                status_code: int = 200) -> HTMLResponse:
+    response = render(request, "users.html", {
+        "users": all_users(session), "roles": ROLES, "error": error, "notice": notice,
+        "generated": generated,
+    }, status_code=status_code)
+    if generated:
+        response.headers["Cache-Control"] = "no-store"  # a password shown once, not cached
+    return response
+
+
+def _user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"no user {user_id}")
+    return user
+
+
+@router.get("/admin/users", response_class=HTMLResponse)
+def users_page(request: Request, me: PageReader, session: DB) -> Response:
+    _admin(me)
+    notice = request.query_params.get("notice")
+    return _users_page(request, session, notice=notice if notice in USER_NOTICES else None)
+
+
+async def _user_change(request: Request, me: Principal, session: Session, user_id: int,
+                       action: str) -> Response:
+    """One admin change to a person (responders.auth audits it); a refusal (the last admin,
+    a short password) re-renders the page with the reason, having changed nothing."""
+    _admin(me)
+    ctx = desk(request)
+    form = await request.form()
+    user = _user(session, user_id)
+    generated: tuple[str, str] | None = None
+    try:
+        if action == "role":
+            auth_ops.set_role(session, user.name, str(form.get("role", "")), ctx.now(),
+                              actor=me.actor)
+        elif action in ("disable", "enable"):
+            auth_ops.set_active(session, user.name, action == "enable", ctx.now(),
+                                actor=me.actor)
+        else:
+            password = str(form.get("password", ""))
+            if form.get("generate") == "1":
+                password = auth_ops.generate_password()
+                generated = (user.name, password)
+            auth_ops.set_password(session, user.name, password, ctx.now(), actor=me.actor)
+    except NotFound:
+        raise
+    except (InputError, DeskError) as exc:
+        session.rollback()
+        return _users_page(request, session, error=str(exc), status_code=400)
+    if generated:
+        # Shown once, on this answer: a redirect would have to carry it in the URL. The
+        # request's unit of work commits before the page is sent.
+        session.flush()
+        return _users_page(request, session, notice="password", generated=generated)
+    notice = {"disable": "disabled", "enable": "enabled"}.get(action, action)
+    return RedirectResponse(f"/admin/users?notice={notice}", status_code=303)
+
+
+@router.post("/admin/users")
+async def users_add(request: Request, me: PageWriter, session: DB) -> Response:
+    _admin(me)
+    form = await request.form()
+    try:
+        auth_ops.add_user(session, str(form.get("name", "")), str(form.get("role", "")),
+                          str(form.get("password", "")), desk(request).now(), actor=me.actor,
+                          display_name=str(form.get("display_name", "")))
+    except InputError as exc:
+        session.rollback()
+        return _users_page(request, session, error=str(exc), status_code=400)
+    return RedirectResponse("/admin/users?notice=added", status_code=303)
+
+
+@router.post("/admin/users/{user_id}/role")
+async def users_role(user_id: PathId, request: Request, me: PageWriter,
+                     session: DB) -> Response:
+    return await _user_change(request, me, session, user_id, "role")
+
+
+@router.post("/admin/users/{user_id}/disable")
+async def users_disable(user_id: PathId, request: Request, me: PageWriter,
+                        session: DB) -> Response:
+    return await _user_change(request, me, session, user_id, "disable")
+
+
+@router.post("/admin/users/{user_id}/enable")
+async def users_enable(user_id: PathId, request: Request, me: PageWriter,
+                       session: DB) -> Response:
+    return await _user_change(request, me, session, user_id, "enable")
+
+
+@router.post("/admin/users/{user_id}/password")
+async def users_password(user_id: PathId, request: Request, me: PageWriter,
+                         session: DB) -> Response:
+    return await _user_change(request, me, session, user_id, "password")
 
 
 # ---------------------------------------------------------------- sources
@@ -86,10 +198,20 @@ def drop_source(ctx: DeskContext, session: Session, me: Principal, source_id: in
 def _sources_page(request: Request, session: Session, *, error: str | None = None,
                   notice: str | None = None, form: dict[str, str] | None = None,
                   status_code: int = 200) -> HTMLResponse:
+    ctx = desk(request)
+    now = ctx.now()
+    sources = list_sources(session)
+    after = int(ctx.settings.poll.likely_gone_days * 86400)
+    gone = {s.id: state for s in sources if (state := gone_state(
+        s.last_status, s.last_success_at, s.created_at, now, likely_gone_after_s=after))}
+    undelivered, undelivered_total = outbox_admin.problems(session, now)
     return render(request, "sources.html", {
-        "sources": list_sources(session), "counts": item_counts(session), "kinds": KINDS,
+        "sources": sources, "counts": item_counts(session), "kinds": KINDS,
         "error": error, "notice": notice, "form": form or {},
-        "default_interval": desk(request).settings.poll.default_interval,
+        "default_interval": ctx.settings.poll.default_interval,
+        "gone": gone, "GONE": GONE, "LIKELY_GONE": LIKELY_GONE,
+        "undelivered": undelivered, "undelivered_total": undelivered_total,
+        "resendable": outbox_admin.RESENDABLE,
     }, status_code=status_code)
 
 
@@ -97,8 +219,8 @@ def _sources_page(request: Request, session: Session, *, error: str | None = Non
 def sources_page(request: Request, me: PageReader, session: DB) -> Response:
     _admin(me)
     notice = request.query_params.get("notice")
-    return _sources_page(request, session,
-                         notice=notice if notice in ("added", "removed") else None)
+    return _sources_page(request, session, notice=notice if notice in (
+        "added", "removed", "enabled", "resent") else None)
 
 
 @router.post("/admin/sources")
@@ -130,6 +252,37 @@ async def sources_remove(source_id: PathId, request: Request, me: PageWriter,
         session.rollback()
         return _sources_page(request, session, error=str(exc), status_code=400)
     return RedirectResponse("/admin/sources?notice=removed", status_code=303)
+
+
+@router.post("/admin/sources/{source_id}/enable")
+def sources_enable(source_id: PathId, request: Request, me: PageWriter, uow: UoW) -> Response:
+    """Poll again a source marked gone (HTTP 410), as `yuqing sources enable` does."""
+    _admin(me)
+    ctx = desk(request)
+    session = uow.session
+    source = session.get(Source, source_id)
+    if source is None:
+        raise NotFound(f"no source {source_id}")
+    if not enable_source(source):
+        return _sources_page(request, session, status_code=400,
+                             error=f"source {source.name!r} is not marked gone (HTTP 410); "
+                             "nothing to enable")
+    desk_ops.audit(session, me, ctx.now(), entity="source", entity_id=source.id,
+                   action="enable", from_state=GONE, to_state="active",
+                   detail={"name": source.name, "url": source.url})
+    uow.after_commit(lambda: ctx.enqueue("monitor.poll_source", [source_id]))
+    return RedirectResponse(f"/admin/sources?notice=enabled#source-{source_id}",
+                            status_code=303)
+
+
+@router.post("/admin/outbox/{message_id}/resend")
+def outbox_resend(message_id: PathId, request: Request, me: PageWriter, uow: UoW) -> Response:
+    """A failed notification sent again (responders.outbox_admin: never an unknown one)."""
+    _admin(me)
+    ctx = desk(request)
+    outbox_admin.resend(uow.session, me, message_id, ctx.now())
+    uow.after_commit(lambda: ctx.enqueue("responders.drain_outbox", []))
+    return RedirectResponse("/admin/sources?notice=resent#outbox", status_code=303)
 
 
 def _iso(d: datetime | None) -> str | None:

@@ -15,16 +15,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from monitor.errors import InputError
+from monitor.errors import InputError, NotFound
 from monitor.models import Event, Item
 from monitor.office import OwnVoice
 from responders import desk as desk_ops
 from responders import reminders as reminders_ops
 from responders import voice as voice_ops
-from responders.auth import add_user, authenticate, close_session, open_session
+from responders.auth import authenticate, close_session, open_session
 from responders.drafting import create_draft
 from responders.effect import load_effect
-from responders.models import CHANNELS, OUTPUT_KINDS, ROLES, Output, Policy
+from responders.models import CHANNELS, OUTPUT_KINDS, Output, Policy
 from responders.outputs import counts_by_channel, output_log, row_dict, to_csv
 from responders.policies import suggest
 from responders.queue import QueueFilter, daily_series, query_alerts, sources, users
@@ -43,7 +43,7 @@ from responders.web.security import (
     secure_cookie_flag,
 )
 from responders.web.unit_of_work import DeskRoute
-from responders.workflow import RoleForbidden, allowed_actions
+from responders.workflow import allowed_actions
 
 router = APIRouter(include_in_schema=False, route_class=DeskRoute)
 
@@ -259,9 +259,12 @@ async def alert_action(alert_id: PathId, action: str, request: Request,
 
 # ---------------------------------------------------------------- outputs
 
-@router.get("/outputs/{output_id}", response_class=HTMLResponse)
-def output_page(output_id: PathId, request: Request, me: PageReader,
-                session: DB) -> Response:
+def _output_page(request: Request, session: Session, me: Any, output_id: int, *,
+                 error: str | None = None, typed: dict[str, str] | None = None,
+                 status_code: int = 200) -> HTMLResponse:
+    """The output, and beside the editor what it answers: the alert's post (text, author,
+    source, time) and the full text of the policy documents it cites. `typed` is what the
+    officer wrote when a save was refused: shown again, so nothing is lost."""
     output = desk_ops.get_output(session, output_id)
     suggestions = _suggest_for(session, output.alert) if output.alert else []
     cited = [p for p in (session.get(Policy, i) for i in output.cited_policy_ids) if p]
@@ -275,7 +278,15 @@ def output_page(output_id: PathId, request: Request, me: PageReader,
         "output": output, "actions": actions, "suggestions": suggestions,
         "channels": CHANNELS, "now_local": desk(request).now().astimezone(zone)
         .strftime("%Y-%m-%dT%H:%M"),
-    })
+        "post": output.alert.item if output.alert else None, "cited": cited,
+        "error": error, "typed": typed,
+    }, status_code=status_code)
+
+
+@router.get("/outputs/{output_id}", response_class=HTMLResponse)
+def output_page(output_id: PathId, request: Request, me: PageReader,
+                session: DB) -> Response:
+    return _output_page(request, session, me, output_id)
 
 
 @router.post("/outputs/{output_id}/edit")
@@ -283,13 +294,20 @@ async def output_edit(output_id: PathId, request: Request, me: PageWriter,
                       session: DB) -> Response:
     form = await request.form()
     cited = page_ids([str(v) for v in form.getlist("policy")], "policy")
-    desk_ops.edit_output(session, me, output_id, desk(request).now(),
-                         title=str(form.get("title", "")), body=str(form.get("body", "")),
-                         cited_policy_ids=cited)
-    if form.get("then") == "submit":
-        # One unit with the edit: a refused submit keeps the text as it was before, and
-        # the page says why.
-        desk_ops.output_action(session, me, output_id, "submit", desk(request).now())
+    title, body = str(form.get("title", "")), str(form.get("body", ""))
+    try:
+        desk_ops.edit_output(session, me, output_id, desk(request).now(),
+                             title=title, body=body, cited_policy_ids=cited)
+        if form.get("then") == "submit":
+            # One unit with the edit: a refused submit (a 【待填写：…】 left) keeps the
+            # stored text as it was, and the page shows the refusal with what was typed.
+            desk_ops.output_action(session, me, output_id, "submit", desk(request).now())
+    except NotFound:
+        raise
+    except InputError as exc:
+        session.rollback()
+        return _output_page(request, session, me, output_id, error=str(exc),
+                            typed={"title": title, "body": body}, status_code=400)
     return RedirectResponse(f"/outputs/{output_id}", status_code=303)
 
 
@@ -364,25 +382,3 @@ def log_json(request: Request, me: PageReader,
     return Response(json.dumps(rows, ensure_ascii=False, indent=1),
                     media_type="application/json",
                     headers={"Content-Disposition": 'attachment; filename="output-log.json"'})
-
-
-# ---------------------------------------------------------------- admin
-
-@router.get("/admin/users", response_class=HTMLResponse)
-def users_page(request: Request, me: PageReader,
-               session: DB) -> Response:
-    if me.role != "admin":
-        raise RoleForbidden("only admins manage users")
-    return render(request, "users.html", {"users": users(session), "roles": ROLES})
-
-
-@router.post("/admin/users")
-async def users_add(request: Request, me: PageWriter,
-                    session: DB) -> Response:
-    if me.role != "admin":
-        raise RoleForbidden("only admins manage users")
-    form = await request.form()
-    add_user(session, str(form.get("name", "")), str(form.get("role", "")),
-             str(form.get("password", "")), desk(request).now(), actor=me.actor,
-             display_name=str(form.get("display_name", "")))
-    return RedirectResponse("/admin/users", status_code=303)
