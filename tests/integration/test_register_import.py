@@ -5,6 +5,7 @@ service's steps (补正, extension, consultation, reply, reopen) with their role
 from __future__ import annotations
 
 import io
+import json
 import os
 import subprocess
 import sys
@@ -180,3 +181,22 @@ def test_cli_import_exit_codes(db_url, home, tmp_path):
     p = subprocess.run([sys.executable, "-m", "tasks.cli", "register", "import", str(good)],
                        capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
     assert p.returncode == 0 and "2 created" in p.stdout, p.stderr
+
+
+def test_cli_list_and_demo(db_url, home):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("YUQING_")}
+    env.update({"YUQING_HOME": str(home), "YUQING_DATABASE_URL": db_url})
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "tasks.cli", *args], capture_output=True,
+                              text=True, env=env, cwd=ROOT, timeout=120)
+
+    p = run("register", "demo")
+    assert p.returncode == 0 and '"created": 31' in p.stdout, p.stderr
+    assert '"unchanged": 31' in run("register", "demo").stdout      # idempotent
+    assert (home / "annual" / "2025.yaml").is_file()
+    p = run("register", "list", "--year", "2024", "--json")
+    rows = json.loads(p.stdout)
+    assert [r["number"] for r in rows] == ["2024-031", "2024-032"]
+    assert rows[0]["answered_on"].startswith("2025-01")
+    assert run("register", "list", "--year", "20x").returncode == 2
