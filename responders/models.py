@@ -308,3 +308,12 @@ class OutboxMessage(Base):
     next_attempt_at: Mapped[datetime | None] = mapped_column(default=None)
     claimed_at: Mapped[datetime | None] = mapped_column(default=None)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+# The disclosure register's tables (issue 20) share this metadata; importing them here makes
+# every user of the desk's models see them (migrations, the schema check).
+from responders.register.models import (  # noqa: E402,F401
+    DisclosureCase,
+    DisclosureRequest,
+    RequestDocument,
+)

@@ -34,10 +34,11 @@ from sqlalchemy.orm import Session
 from monitor.db import insert_ignore
 from responders.models import Alert, OutboxMessage, Reminder
 
-Kind = Literal["alert", "reminder", "digest"]
+Kind = Literal["alert", "reminder", "digest", "request_reminder"]
 ALERT: Kind = "alert"
 REMINDER: Kind = "reminder"
 DIGEST: Kind = "digest"
+REQUEST_REMINDER: Kind = "request_reminder"  # a disclosure request's deadline (issue 20)
 Outcome = Literal["sent", "failed", "unknown", "retry"]
 
 # A connection refused is retried after 30 s, 1, 2, 4 … minutes, up to this many attempts;

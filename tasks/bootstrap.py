@@ -48,6 +48,12 @@ def init_database(settings: Settings, *, sources_file: Path | None = None,
             _, new = upsert_source(session, spec, now)
             created += int(new)
             updated += int(not new)
+        if demo_base_url is not None:  # the demo year of the disclosure register (issue 20)
+            from responders.register.calendar import load_calendar
+            from responders.register.demo import load_demo
+
+            load_demo(session, Path(settings.config_dir), settings.home,
+                      load_calendar(Path(settings.config_dir), settings.home), now)
         session.commit()
     engine.dispose()
     return {"revision": revision, "sources_created": created, "sources_updated": updated}

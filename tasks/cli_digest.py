@@ -12,6 +12,7 @@ from typing import Any
 from monitor.errors import InputError
 from monitor.settings import Settings
 from tasks.cli_common import UsageError, _emit, _local, _Parser, _runtime
+from tasks.cli_register import add_annual_options
 
 
 def _week(args: argparse.Namespace, settings: Settings) -> Any:
@@ -106,6 +107,10 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     )
 
     if args.report_cmd == "annual":
+        if args.format != "md":  # the official formats (issue 20)
+            from tasks.cli_register import cmd_annual
+
+            return cmd_annual(args, settings)
         period = year_period(args.year)
     else:
         if not args.month:
@@ -148,7 +153,10 @@ def register(sub: Any) -> None:
     rs = s.add_subparsers(dest="report_cmd", required=True, parser_class=_Parser)
     p = rs.add_parser("annual", help="one calendar year, laid out like the annual report")
     p.add_argument("--year", type=int, required=True)
-    p.add_argument("--format", choices=("md", "json"), default="md")
+    p.add_argument("--format", choices=("md", "html", "docx", "xlsx", "json"), default="md",
+                   help="md: yuqing's figures only; the others: the official report "
+                   "(国办公开办函〔2021〕30号), checked")
+    add_annual_options(p)
     p.set_defaults(func=cmd_report)
     p = rs.add_parser("monthly", help="one month, for the office's own use")
     p.add_argument("--month", required=True, help="e.g. 2026-11")

@@ -241,10 +241,72 @@ def remind_due() -> dict[str, int]:
                              channels=channels, horizon=timedelta(hours=longest))
         # Handed to the outbox in the planning transaction, not to the broker after it.
         outbox.add_reminders(session, ids, now)
+        requests_due = _plan_request_reminders(rt, session, now, channels)
         session.commit()
-    if ids:
+    if ids or requests_due:
         _kick_outbox()
-    return {"reminders": len(ids)}
+    done = {"reminders": len(ids)}
+    if requests_due:
+        done["request_reminders"] = requests_due
+    return done
+
+
+def _office_today(rt: Runtime, now: datetime) -> Any:
+    from zoneinfo import ZoneInfo
+
+    return now.astimezone(ZoneInfo(rt.settings.timezone)).date()
+
+
+def _request_calendar(rt: Runtime) -> Any:
+    from pathlib import Path
+
+    from responders.register.calendar import load_calendar
+
+    return load_calendar(Path(rt.settings.config_dir), rt.settings.home)
+
+
+def _plan_request_reminders(rt: Runtime, session: Any, now: datetime,
+                            channels: set[str]) -> int:
+    """Disclosure requests' deadlines (issue 20), into the same outbox. A broken holiday
+    file costs these reminders only (logged), never the alerts' reminders."""
+    from monitor.errors import ConfigError
+    from responders.register import reminders as request_reminders
+
+    try:
+        cal = _request_calendar(rt)
+    except ConfigError as exc:
+        log.warning("disclosure-request reminders skipped: %s", exc)
+        return 0
+    return request_reminders.plan(session, now, _office_today(rt, now), cal,
+                                  channels=channels)
+
+
+def _deliver_request_reminder(rt: Runtime, ref: str) -> tuple[outbox.Outcome, str]:
+    from responders.register import reminders as request_reminders
+
+    now = _now()
+    with rt.sessions() as session:
+        message = request_reminders.build(session, ref, _office_today(rt, now),
+                                          _request_calendar(rt),
+                                          base_url=rt.settings.web.base_url)
+        session.commit()  # end the read before any network I/O
+    if message is None:
+        return "sent", "nothing to remind of any more"
+    if message.channel == reminders.WEBHOOK:
+        return _post(rt.settings.notify.webhook_url, message.payload, rt.settings.notify.timeout)
+    smtp = mail.SmtpSettings.from_settings(rt.settings)
+    with rt.sessions() as session:
+        # deliver_once commits its own claim and outcome in the mail log (at most once).
+        delivery = mail.deliver_once(
+            session, key=message.key, recipient=message.address or "",
+            message=request_reminders.email_message(message, sender=smtp.sender), smtp=smtp,
+            now=now)
+    if delivery.status == "sent":
+        return "sent", "email"
+    if delivery.status == "temporary":
+        return "retry", f"email temporary: {delivery.detail}"[:500]
+    return ("failed" if delivery.status == "permanent" else "unknown"), \
+        f"email {delivery.status}: {delivery.detail}"[:500]
 
 
 @task(name="responders.send_reminder", **_RETRY)
@@ -378,6 +440,9 @@ def _deliver(rt: Runtime, claim: outbox.Claimed) -> tuple[outbox.Outcome, str, d
         # The reminder row is its own at-most-once claim and records its outcome and error.
         error = _send_reminder(rt, int(claim.ref))
         return "sent", error or "", None
+    if claim.kind == outbox.REQUEST_REMINDER:
+        outcome, detail = _deliver_request_reminder(rt, claim.ref)
+        return outcome, detail, None
     if claim.kind == outbox.DIGEST:
         result, retry_at = _send_digest_week(rt, claim.ref)
         detail = ", ".join(f"{k} {v}" for k, v in result.items())

@@ -34,6 +34,7 @@ from responders.web.deps import DeskContext, LoginRequired
 from responders.web.errors import http_status, readable, validation_sentence
 from responders.web.ingest_api import router as ingest_router
 from responders.web.pages import router as page_router
+from responders.web.register import router as register_router
 from responders.web.rendering import render
 from responders.web.security import (
     Enqueue,
@@ -146,6 +147,7 @@ def create_app(settings: Settings, enqueue: Enqueue) -> FastAPI:
     app.include_router(admin_api)
     app.include_router(admin_router)
     app.include_router(page_router)
+    app.include_router(register_router)  # the disclosure register (issue 20)
 
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon() -> Response:
