@@ -190,7 +190,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "topics_saved": ("话题分类已保存，下一批分析起生效", "Saved; the next analysis batch uses it"),
     "topics_from": ("当前文件", "Current file"),
     "topics_invalid": ("未保存：{error}", "Not saved: {error}"),
-<<<<<<< HEAD
     # users (issue 16): user management, the editor's side panel, gone sources, 通知投递
     "us_display_name": ("姓名", "Display name"),
     "us_actions": ("操作", "Actions"),
@@ -251,7 +250,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "us_ob_state_failed": ("失败", "Failed"),
     "us_ob_state_unknown": ("情况不明", "Unknown"),
     "us_ob_state_sending": ("发送中断", "Interrupted"),
-=======
     # ---- the disclosure register (issue 20)
     "rg_register": ("依申请公开", "Disclosure requests"),
     "rg_title": ("政府信息公开申请登记", "Register of disclosure requests"),
@@ -303,7 +301,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "rg_extension": ("延期", "Extension"),
     "rg_pauses": ("征求意见期间", "Consultations"),
     "rg_none": ("暂无记录", "None yet"),
->>>>>>> register
 }
 
 
