@@ -30,9 +30,13 @@ def make_enqueue(settings: Settings) -> Any:
 
 
 def build_web_app(settings: Settings) -> Any:
+    from responders.status import BrokerInfo
     from responders.web import create_app
+    from tasks.celery_app import QUEUES, broker_url
 
-    return create_app(settings, make_enqueue(settings))
+    app = create_app(settings, make_enqueue(settings))
+    app.state.broker = BrokerInfo(broker_url(settings), QUEUES)  # for /readyz, /metrics
+    return app
 
 
 def cmd_web(args: argparse.Namespace, settings: Settings) -> int:
