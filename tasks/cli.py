@@ -66,6 +66,31 @@ def _source_row(source: Any, items: int, settings: Settings) -> dict[str, Any]:
     }
 
 
+def literal_address_problem(url: str, allow_private: bool) -> str | None:
+    """Pure: why `sources add` refuses a URL whose host is an IP literal the poller would
+    refuse (monitor.fetch's rules, so the two never differ), or None. Names are not
+    resolved here: that is the poll's check, on every hop and the connected address."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    from monitor.fetch import _address_problem  # the one statement of what is refused
+
+    try:
+        host = urlsplit(url).hostname or ""
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    problem = _address_problem(ip, allow_private=allow_private)
+    if problem is None:
+        return None
+    if _address_problem(ip, allow_private=True) is None:
+        return (f"{url} points at {ip}, {problem}: yuqing fetches such addresses only for "
+                "a source that allows it; add --allow-private for a feed on your own "
+                "network (an intranet RSS bridge, say)")
+    return (f"{url} points at {ip}, {problem}, which yuqing never fetches, not even with "
+            "--allow-private")
+
+
 def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
     from monitor.sources import (
         IntervalRules,
@@ -79,6 +104,11 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
     rt = _runtime(settings)
     with rt.sessions() as session:
         if args.sources_cmd == "add":
+            # Said now, not as a failure at the first poll (issue 16).
+            refused = literal_address_problem(
+                args.url, args.allow_private or settings.fetch.allow_private)
+            if refused is not None:
+                raise InputError(refused)
             spec = validate_spec({"name": args.name or args.url, "url": args.url,
                                   "kind": args.kind, "interval": args.interval,
                                   "allow_private": args.allow_private},
@@ -353,13 +383,14 @@ def cmd_beat(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from tasks.service import run_service
 
-    return run_service(settings, demo=not args.no_demo, demo_port=args.demo_port)
+    return run_service(settings, demo=not args.no_demo, demo_port=args.demo_port,
+                       host=args.host, port=args.port)
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from tasks.service import run_demo_once
 
-    result = run_demo_once(settings, timeout=args.timeout)
+    result = run_demo_once(settings, timeout=args.timeout, port=args.port)
     if args.json:
         _emit(result)
     else:
@@ -388,6 +419,14 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1: {value}")
     return value
+
+def _port(text: str) -> int:
+    """An argparse type: a TCP port number, 1–65535."""
+    value = _positive_int(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"not a port number (1–65535): {value}")
+    return value
+
 
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="yuqing", description="舆情监测与回应 — public-opinion monitoring "
@@ -456,6 +495,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "worker and report")
     s.add_argument("--json", action="store_true")
     s.add_argument("--timeout", type=float, default=600.0)
+    s.add_argument("--port", type=_port, help="serve the demo feeds on this port (default "
+                   f"{DEFAULT_DEMO_PORT}, or any free one when that is taken)")
     s.set_defaults(func=cmd_demo)
 
     s = sub.add_parser("demo-server", help="serve the bundled demo feeds on loopback")
@@ -479,7 +520,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("run", help="the whole service: broker, worker, beat, demo feeds")
     s.add_argument("--no-demo", action="store_true", help="don't serve or add the demo feeds")
-    s.add_argument("--demo-port", type=int, default=DEFAULT_DEMO_PORT)
+    s.add_argument("--demo-port", type=_port, default=DEFAULT_DEMO_PORT)
+    s.add_argument("--host", default="127.0.0.1",
+                   help="the desk's address (default 127.0.0.1; 0.0.0.0 behind a proxy)")
+    s.add_argument("--port", type=_port, help="the desk's port (default web.port, 8000)")
     s.set_defaults(func=cmd_run)
 
     for module in COMMAND_MODULES:
