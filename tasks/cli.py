@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -355,14 +356,19 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 
     from tasks.celery_app import create_app
     from tasks.embedded import EmbeddedBroker
+    from tasks.logsetup import for_celery
 
     if not settings.broker_url:
         EmbeddedBroker(settings.home).start()
     concurrency = args.concurrency or settings.celery.concurrency
+    level = for_celery(settings.tree.logging, args.loglevel)  # logging: (tasks.logsetup)
     app = create_app(settings)
-    app.worker_main([
-        "worker", "-Q", args.queues, "-c", str(concurrency), "-l", args.loglevel,
-        "-n", f"yuqing-{os.getpid()}@%h", "--without-gossip", "--without-mingle",
+    # JSON logs: no start-up banner (plain text on stdout) among the JSON lines.
+    quiet = ["--quiet"] if settings.tree.logging.format == "json" else []
+    app.start([
+        *quiet, "worker", "-Q", args.queues, "-c", str(concurrency), "-l",
+        logging.getLevelName(level), "-n", f"yuqing-{os.getpid()}@%h", "--without-gossip",
+        "--without-mingle",
     ])
     return 0
 
@@ -370,12 +376,15 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_beat(args: argparse.Namespace, settings: Settings) -> int:
     from tasks.celery_app import create_app
     from tasks.embedded import EmbeddedBroker
+    from tasks.logsetup import for_celery
 
     if not settings.broker_url:
         EmbeddedBroker(settings.home).start()
     settings.home.mkdir(parents=True, exist_ok=True)
+    level = for_celery(settings.tree.logging, args.loglevel)
     app = create_app(settings)
-    app.start(["beat", "-l", args.loglevel, "-s", str(settings.home / "celerybeat-schedule"),
+    app.start(["beat", "-l", logging.getLevelName(level),
+               "-s", str(settings.home / "celerybeat-schedule"),
                "--pidfile", str(settings.home / "celerybeat.pid")])
     return 0
 
@@ -511,11 +520,11 @@ def build_parser() -> argparse.ArgumentParser:
                        "--queues schedule --concurrency 1)")
     s.add_argument("--concurrency", type=int)
     s.add_argument("--queues", default="poll,analyze,notify,schedule")
-    s.add_argument("--loglevel", default="INFO")
+    s.add_argument("--loglevel", help="debug|info|warning|error (default logging.level)")
     s.set_defaults(func=cmd_worker)
 
     s = sub.add_parser("beat", help="the scheduler that enqueues due sources")
-    s.add_argument("--loglevel", default="INFO")
+    s.add_argument("--loglevel", help="debug|info|warning|error (default logging.level)")
     s.set_defaults(func=cmd_beat)
 
     s = sub.add_parser("run", help="the whole service: broker, worker, beat, demo feeds")
