@@ -26,6 +26,11 @@ TASK_LINES = (
     ("celery.app.trace", "Task "),         # "Task %(name)s[%(id)s] succeeded in …"
     ("celery.beat", "Scheduler: Sending due task"),
 )
+# Lines of every probe and scrape, always at DEBUG: a load balancer's /healthz every few
+# seconds, Prometheus' /metrics every 15 s, and Alembic's two lines each time /readyz looks at
+# the schema would otherwise fill the console as the task lines did.
+PROBE_PATHS = ('"GET /healthz ', '"GET /readyz ', '"GET /metrics ')
+ALEMBIC_CONTEXT = ("Context impl ", "Will assume ")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(processName)s %(name)s: %(message)s"
 
 
@@ -37,9 +42,20 @@ def is_task_line(record: logging.LogRecord) -> bool:
                for name, start in TASK_LINES)
 
 
+def is_probe_line(record: logging.LogRecord) -> bool:
+    if record.levelno != logging.INFO:
+        return False
+    if record.name == "uvicorn.access":
+        message = record.getMessage()
+        return any(path in message for path in PROBE_PATHS)
+    return record.name == "alembic.runtime.migration" and str(record.msg).startswith(
+        ALEMBIC_CONTEXT)
+
+
 class TaskLines(logging.Filter):
-    """On the handler (so records from every logger pass it): a per-task line becomes a
-    DEBUG record, kept only when the handler's level lets DEBUG through."""
+    """On the handler (so records from every logger pass it): a per-task line (unless
+    `keep_at_info`) or a probe's line becomes a DEBUG record, kept only when the handler's
+    level lets DEBUG through."""
 
     def __init__(self, *, keep_at_info: bool, threshold: int) -> None:
         super().__init__()
@@ -47,7 +63,8 @@ class TaskLines(logging.Filter):
         self.threshold = threshold
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if self.keep_at_info or not is_task_line(record):
+        task_line = not self.keep_at_info and is_task_line(record)
+        if not task_line and not is_probe_line(record):
             return True
         record.levelno, record.levelname = logging.DEBUG, "DEBUG"
         return self.threshold <= logging.DEBUG

@@ -87,3 +87,15 @@ def test_a_bad_level_is_an_input_error() -> None:
         logsetup.level_of(defaults().tree.logging, "loud")
     assert logsetup.level_of(defaults().tree.logging, None) == logging.INFO
     assert logsetup.level_of(defaults().tree.logging, "WARNING") == logging.WARNING
+
+
+def test_probe_and_scrape_lines_are_debug() -> None:
+    out = _capture({"format": "text", "task_lines": True})
+    access = logging.getLogger("uvicorn.access")
+    for path in ("/healthz", "/readyz", "/metrics", "/queue"):
+        access.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET", path, "1.1", 200)
+    logging.getLogger("alembic.runtime.migration").info("Context impl PostgresqlImpl.")
+    logging.getLogger("alembic.runtime.migration").info("Running upgrade core_0003 -> core_0004")
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 2
+    assert '"GET /queue HTTP/1.1" 200' in lines[0] and "Running upgrade" in lines[1]
