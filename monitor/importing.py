@@ -182,15 +182,98 @@ def _count(raw: Mapping[str, Any], name: str) -> int | None:
     return count
 
 
-def read_posts(path: Path) -> list[tuple[int, Any]]:
+# What Excel writes for "CSV" on Chinese Windows: the ANSI code page 936 (GBK), of which
+# GB18030 is the superset (every GBK file reads the same as GB18030).
+LEGACY_CHINESE = "gb18030"
+# A decode as GB18030 is believed only when most non-ASCII characters it yields are common
+# Chinese: GB2312's level-1 hanzi (the 3,755 most used, over 99 % of running text) or
+# Chinese and full-width punctuation. GB18030 maps most byte pairs to *something*, so a Big5
+# or Shift-JIS file also "decodes" — into rare characters, kana and symbols, which this
+# share tells apart (a Big5 news paragraph read as GB18030 scores about 0.4).
+PLAUSIBLE_CJK_SHARE = 0.8
+_PUNCTUATION = "\u2014\u2018\u2019\u201c\u201d\u2026\u00b7"
+
+
+def _common_chinese(c: str) -> bool:
+    if "\u3000" <= c <= "\u303f" or "\uff00" <= c <= "\uffef" or c in _PUNCTUATION:
+        return True
+    try:
+        code = c.encode("gb2312")
+    except UnicodeEncodeError:
+        return False
+    return len(code) == 2 and 0xB0 <= code[0] <= 0xD7  # rows 16–55: level-1 hanzi
+
+
+def _cjk_share(text: str) -> float:
+    wide = [c for c in text if ord(c) > 127]
+    if not wide:
+        return 1.0
+    return sum(1 for c in wide if _common_chinese(c)) / len(wide)
+
+
+def _is_csv(path: Path, content: str | bytes) -> bool:
+    head = content.lstrip()[:1]
+    return path.suffix.lower() == ".csv" or (
+        path.suffix.lower() not in (".jsonl", ".json", ".ndjson")
+        and head not in ("{", b"{"))
+
+
+def decode_file(path: Path, raw: bytes, encoding: str | None) -> tuple[str, str]:
+    """(text, encoding used). With `encoding` given, that one, strictly. Else UTF-8 (a BOM
+    allowed); a CSV that is not UTF-8 is tried as GBK/GB18030 (Excel on Chinese Windows)
+    and kept only when it reads as Chinese. An InputError says what to give instead."""
+    import codecs
+
+    if encoding:
+        try:
+            name = codecs.lookup(encoding).name
+        except LookupError:
+            raise InputError(f"unknown encoding {encoding!r} (try utf-8, gb18030, gbk or "
+                             "big5)") from None
+        try:
+            return raw.decode("utf-8-sig" if name == "utf-8" else name), name
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                f"{path} is not {name} text: byte 0x{raw[exc.start]:02x} at offset "
+                f"{exc.start} cannot be read as {name}; nothing was imported (give the "
+                "file's own encoding with --encoding, e.g. gb18030 for Excel on Chinese "
+                "Windows, utf-8 otherwise)") from exc
+    try:
+        return raw.decode("utf-8-sig"), "utf-8"
+    except UnicodeDecodeError as exc:
+        utf8_error = exc
+    if _is_csv(path, raw):
+        try:
+            text = raw.decode(LEGACY_CHINESE)
+        except UnicodeDecodeError:
+            text = ""
+        if text and _cjk_share(text) >= PLAUSIBLE_CJK_SHARE:
+            return text, LEGACY_CHINESE
+    raise InputError(
+        f"{path} is not UTF-8 text (byte 0x{raw[utf8_error.start]:02x} at offset "
+        f"{utf8_error.start})" + (", nor GBK/GB18030" if _is_csv(path, raw) else "") +
+        "; nothing was imported: give its encoding with --encoding ENC (e.g. gb18030, big5)"
+    ) from utf8_error
+
+
+def read_posts(path: Path, encoding: str | None = None) -> list[tuple[int, Any]]:
     """(line number, raw post) from a JSONL or CSV file (by extension; else by content).
     A JSONL line that is not JSON comes back as an InputError in place of the post."""
+    return read_posts_as(path, encoding)[0]
+
+
+def read_posts_as(path: Path, encoding: str | None = None
+                  ) -> tuple[list[tuple[int, Any]], str]:
+    """read_posts, and the encoding the file was read in (decode_file)."""
     try:
-        content = path.read_text(encoding="utf-8-sig")
+        raw = path.read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror}") from exc
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path} is not UTF-8 text") from exc
+    content, used = decode_file(path, raw, encoding)
+    return _parse_posts(path, content), used
+
+
+def _parse_posts(path: Path, content: str) -> list[tuple[int, Any]]:
     is_csv = path.suffix.lower() == ".csv" or (
         path.suffix.lower() not in (".jsonl", ".json", ".ndjson")
         and not content.lstrip().startswith("{"))

@@ -295,6 +295,24 @@ class DigestSection(Section):
     top: Count
 
 
+# ---------------------------------------------------------------- ops (issue 15: operator view)
+
+@dataclass(frozen=True)
+class LoggingSection(Section):
+    format: Annotated[str, OneOf(("text", "json"))]
+    level: Annotated[str, OneOf(("debug", "info", "warning", "error"))]
+    task_lines: bool                 # Celery's per-task "received/succeeded" lines at INFO
+
+
+@dataclass(frozen=True)
+class MetricsSection(Section):
+    token: str                       # bearer token for /metrics; empty: loopback clients only
+    redis_url: str                   # where workers count polls; empty: the broker when Redis
+
+
+__all__ += ["LoggingSection", "MetricsSection"]
+
+
 @dataclass(frozen=True)
 class SettingsTree(Section):
     """The whole tree: four top-level values, then the sections in defaults.yaml's order."""
@@ -317,6 +335,8 @@ class SettingsTree(Section):
     office: OfficeSection
     smtp: SmtpSection
     digest: DigestSection
+    logging: LoggingSection
+    metrics: MetricsSection
 
 
 # ---------------------------------------------------------------- building

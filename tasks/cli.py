@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -16,7 +17,7 @@ from typing import Any
 from monitor.errors import InputError, YuqingError
 from monitor.settings import Settings, load_settings
 from responders.workflow import ALERT_STATES
-from tasks import cli_desk, cli_digest, cli_events, cli_register, cli_users
+from tasks import cli_desk, cli_digest, cli_events, cli_register, cli_status, cli_users
 from tasks.bootstrap import DEFAULT_DEMO_PORT, DEMO_DIR_NAME, init_database
 from tasks.cli_common import UsageError, _emit, _local, _Parser, _runtime, exit_code
 
@@ -66,6 +67,31 @@ def _source_row(source: Any, items: int, settings: Settings) -> dict[str, Any]:
     }
 
 
+def literal_address_problem(url: str, allow_private: bool) -> str | None:
+    """Pure: why `sources add` refuses a URL whose host is an IP literal the poller would
+    refuse (monitor.fetch's rules, so the two never differ), or None. Names are not
+    resolved here: that is the poll's check, on every hop and the connected address."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    from monitor.fetch import _address_problem  # the one statement of what is refused
+
+    try:
+        host = urlsplit(url).hostname or ""
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    problem = _address_problem(ip, allow_private=allow_private)
+    if problem is None:
+        return None
+    if _address_problem(ip, allow_private=True) is None:
+        return (f"{url} points at {ip}, {problem}: yuqing fetches such addresses only for "
+                "a source that allows it; add --allow-private for a feed on your own "
+                "network (an intranet RSS bridge, say)")
+    return (f"{url} points at {ip}, {problem}, which yuqing never fetches, not even with "
+            "--allow-private")
+
+
 def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
     from monitor.sources import (
         IntervalRules,
@@ -79,6 +105,11 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
     rt = _runtime(settings)
     with rt.sessions() as session:
         if args.sources_cmd == "add":
+            # Said now, not as a failure at the first poll (issue 16).
+            refused = literal_address_problem(
+                args.url, args.allow_private or settings.fetch.allow_private)
+            if refused is not None:
+                raise InputError(refused)
             spec = validate_spec({"name": args.name or args.url, "url": args.url,
                                   "kind": args.kind, "interval": args.interval,
                                   "allow_private": args.allow_private},
@@ -330,14 +361,19 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 
     from tasks.celery_app import create_app
     from tasks.embedded import EmbeddedBroker
+    from tasks.logsetup import for_celery
 
     if not settings.broker_url:
         EmbeddedBroker(settings.home).start()
     concurrency = args.concurrency or settings.celery.concurrency
+    level = for_celery(settings.tree.logging, args.loglevel)  # logging: (tasks.logsetup)
     app = create_app(settings)
-    app.worker_main([
-        "worker", "-Q", args.queues, "-c", str(concurrency), "-l", args.loglevel,
-        "-n", f"yuqing-{os.getpid()}@%h", "--without-gossip", "--without-mingle",
+    # JSON logs: no start-up banner (plain text on stdout) among the JSON lines.
+    quiet = ["--quiet"] if settings.tree.logging.format == "json" else []
+    app.start([
+        *quiet, "worker", "-Q", args.queues, "-c", str(concurrency), "-l",
+        logging.getLevelName(level), "-n", f"yuqing-{os.getpid()}@%h", "--without-gossip",
+        "--without-mingle",
     ])
     return 0
 
@@ -345,12 +381,15 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_beat(args: argparse.Namespace, settings: Settings) -> int:
     from tasks.celery_app import create_app
     from tasks.embedded import EmbeddedBroker
+    from tasks.logsetup import for_celery
 
     if not settings.broker_url:
         EmbeddedBroker(settings.home).start()
     settings.home.mkdir(parents=True, exist_ok=True)
+    level = for_celery(settings.tree.logging, args.loglevel)
     app = create_app(settings)
-    app.start(["beat", "-l", args.loglevel, "-s", str(settings.home / "celerybeat-schedule"),
+    app.start(["beat", "-l", logging.getLevelName(level),
+               "-s", str(settings.home / "celerybeat-schedule"),
                "--pidfile", str(settings.home / "celerybeat.pid")])
     return 0
 
@@ -358,13 +397,14 @@ def cmd_beat(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from tasks.service import run_service
 
-    return run_service(settings, demo=not args.no_demo, demo_port=args.demo_port)
+    return run_service(settings, demo=not args.no_demo, demo_port=args.demo_port,
+                       host=args.host, port=args.port)
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from tasks.service import run_demo_once
 
-    result = run_demo_once(settings, timeout=args.timeout)
+    result = run_demo_once(settings, timeout=args.timeout, port=args.port)
     if args.json:
         _emit(result)
     else:
@@ -380,7 +420,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 # where handler(args, settings) -> exit code. They import their helpers from
 # tasks.cli_common, never from this module, so the imports run one way.
 COMMAND_MODULES: tuple[ModuleType, ...] = (cli_desk, cli_events, cli_digest, cli_users,
-                                           cli_register)
+                                           cli_register, cli_status)
 
 
 
@@ -393,6 +433,14 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1: {value}")
     return value
+
+def _port(text: str) -> int:
+    """An argparse type: a TCP port number, 1–65535."""
+    value = _positive_int(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"not a port number (1–65535): {value}")
+    return value
+
 
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="yuqing", description="舆情监测与回应 — public-opinion monitoring "
@@ -462,6 +510,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "worker and report")
     s.add_argument("--json", action="store_true")
     s.add_argument("--timeout", type=float, default=600.0)
+    s.add_argument("--port", type=_port, help="serve the demo feeds on this port (default "
+                   f"{DEFAULT_DEMO_PORT}, or any free one when that is taken)")
     s.set_defaults(func=cmd_demo)
 
     s = sub.add_parser("demo-server", help="serve the bundled demo feeds on loopback")
@@ -476,16 +526,19 @@ def build_parser() -> argparse.ArgumentParser:
                        "--queues schedule --concurrency 1)")
     s.add_argument("--concurrency", type=int)
     s.add_argument("--queues", default="poll,analyze,notify,schedule")
-    s.add_argument("--loglevel", default="INFO")
+    s.add_argument("--loglevel", help="debug|info|warning|error (default logging.level)")
     s.set_defaults(func=cmd_worker)
 
     s = sub.add_parser("beat", help="the scheduler that enqueues due sources")
-    s.add_argument("--loglevel", default="INFO")
+    s.add_argument("--loglevel", help="debug|info|warning|error (default logging.level)")
     s.set_defaults(func=cmd_beat)
 
     s = sub.add_parser("run", help="the whole service: broker, worker, beat, demo feeds")
     s.add_argument("--no-demo", action="store_true", help="don't serve or add the demo feeds")
-    s.add_argument("--demo-port", type=int, default=DEFAULT_DEMO_PORT)
+    s.add_argument("--demo-port", type=_port, default=DEFAULT_DEMO_PORT)
+    s.add_argument("--host", default="127.0.0.1",
+                   help="the desk's address (default 127.0.0.1; 0.0.0.0 behind a proxy)")
+    s.add_argument("--port", type=_port, help="the desk's port (default web.port, 8000)")
     s.set_defaults(func=cmd_run)
 
     for module in COMMAND_MODULES:

@@ -30,22 +30,33 @@ def make_enqueue(settings: Settings) -> Any:
 
 
 def build_web_app(settings: Settings) -> Any:
+    from responders.status import BrokerInfo
     from responders.web import create_app
+    from tasks.celery_app import QUEUES, broker_url
 
-    return create_app(settings, make_enqueue(settings))
+    app = create_app(settings, make_enqueue(settings))
+    app.state.broker = BrokerInfo(broker_url(settings), QUEUES)  # for /readyz, /metrics
+    return app
 
 
 def cmd_web(args: argparse.Namespace, settings: Settings) -> int:
+    import logging
+
     import uvicorn
 
+    from tasks.logsetup import configure
+
     init_database(settings)
+    # Our handler (logging.format, .level) for uvicorn's loggers too: log_config=None below.
+    level = configure(settings.tree.logging, args.loglevel)
     app = build_web_app(settings)
     print(f"press desk at http://{args.host}:{args.port}/", flush=True)
     # proxy_headers: behind an HTTPS proxy, X-Forwarded-Proto marks the request https and
     # the session cookie gets Secure.
     # X-Forwarded-* are believed only from web.trusted_proxies (a proxy on loopback by
     # default); the app applies the same list to the login throttle's address.
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.loglevel,
+    uvicorn.run(app, host=args.host, port=args.port, log_config=None,
+                log_level=logging.getLevelName(level).lower(),
                 proxy_headers=bool(settings.web.trusted_proxies),
                 forwarded_allow_ips=",".join(settings.web.trusted_proxies))
     return 0
@@ -119,7 +130,7 @@ def register(sub: Any) -> None:
     s = sub.add_parser("web", help="serve the press desk (workers run apart)")
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8000)
-    s.add_argument("--loglevel", default="info")
+    s.add_argument("--loglevel", help="debug|info|warning|error (default logging.level)")
     s.set_defaults(func=cmd_web)
 
     s = sub.add_parser("tokens", help="API tokens")

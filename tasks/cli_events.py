@@ -41,11 +41,11 @@ def _done(rt: Any, ids: list[int]) -> int:
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     from monitor.analyze import analyze_items
     from monitor.event_store import EventSettings
-    from monitor.importing import push_source, read_posts, store_posts
+    from monitor.importing import push_source, read_posts_as, store_posts
     from responders.alerts import open_alerts
     from responders.board_replies import close_answered
 
-    posts = read_posts(args.file)
+    posts, encoding = read_posts_as(args.file, args.encoding)
     rt = _runtime(settings)
     now = datetime.now(UTC)
     with rt.sessions() as session:
@@ -72,8 +72,9 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         _emit(out)
     else:
+        read_as = "" if encoding == "utf-8" else f" (read as {encoding})"
         print(f"imported {out['imported']}, duplicates {out['duplicates']}, "
-              f"errors {len(out['errors'])}")
+              f"errors {len(out['errors'])}{read_as}")
         for err in out["errors"]:
             print(f"  line {err['line']}: {err['error']}")
     return 0
@@ -272,6 +273,8 @@ def register(sub: Any) -> None:
     s.add_argument("--kind", help="news|government|weibo|wechat|board: the kind of a "
                    "source this import creates (default push); an existing source keeps "
                    "its own")
+    s.add_argument("--encoding", help="the file's encoding (default: UTF-8; a CSV that is "
+                   "not UTF-8 is read as GBK/GB18030 when it reads as Chinese)")
     s.add_argument("--json", action="store_true")
     s.add_argument("--no-wait", action="store_true",
                    help="return at once instead of waiting for the workers' analysis")

@@ -57,6 +57,17 @@ def _kick_outbox() -> None:
         log.warning("outbox: could not ask for a drain now (%s); beat's tick will", exc)
 
 
+def _count_poll(rt: Runtime, kind: str, report: polling.PollReport, fetch_s: float) -> None:
+    """After the commit: add the poll to the counters /metrics reads (responders
+    .ops_counters; best effort, a Redis error costs the count only)."""
+    from responders.ops_counters import counters_url, outcome_of, record_poll
+    from tasks.embedded import EmbeddedBroker
+
+    broker = rt.settings.broker_url or EmbeddedBroker(rt.settings.home).url
+    url = counters_url(rt.settings.tree.metrics.redis_url, broker)
+    record_poll(url, kind, outcome_of(report.ok, report.not_modified), fetch_s)
+
+
 @task(name="monitor.schedule_due", **_RETRY)
 def schedule_due() -> dict[str, int]:
     """Beat tick: enqueue due sources (batch + per-host limits) and sweep orphaned items."""
@@ -101,7 +112,9 @@ def poll_source(source_id: int, lease: str | None = None) -> dict[str, object]:
     if plan is None:
         return {"source_id": source_id, "gone": True}
     # The session is closed: no transaction is held while we wait for the host and fetch.
+    started = time.monotonic()
     outcome = polling.fetch_and_parse(plan, policy=rt.fetch_policy, cfg=cfg, now=now)
+    fetch_s = max(0.0, time.monotonic() - started - plan.wait_s)  # the politeness wait aside
     with rt.sessions() as session:
         report = polling.apply_poll(session, plan, outcome, cfg=cfg, now=now,
                                     jitter=random.random())
@@ -111,6 +124,7 @@ def poll_source(source_id: int, lease: str | None = None) -> dict[str, object]:
         session.commit()
     if report is None:  # removed while it was being fetched
         return {"source_id": source_id, "gone": True}
+    _count_poll(rt, plan.kind, report, fetch_s)
     for chunk in _chunks(report.new_item_ids, rt.settings.analyze.batch_size):
         analyze_items.delay(chunk)
     if not report.ok:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
+import sys
 import time
+import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -12,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from monitor.errors import MonitorError
+from monitor.errors import MonitorError, YuqingError
 from monitor.models import Item, Source
 from monitor.settings import Settings
 from responders.models import Alert
@@ -22,6 +25,73 @@ from tasks.supervise import Child, yuqing_argv
 
 # What `yuqing run`'s main worker serves; the `clock` worker serves `schedule` alone.
 WORK_QUEUES = "poll,analyze,notify"
+# Where `yuqing run` leaves a first admin's generated password (mode 0600), beside the
+# database: the console's copy scrolls away under the workers' logs.
+FIRST_ADMIN_FILE = "first-admin-password.txt"
+DESK_START_TIMEOUT_S = 60.0
+
+
+class ServiceError(YuqingError):
+    """The service cannot start as asked (a port taken): exit 1, with the sentence."""
+
+
+def port_problem(host: str, port: int) -> str | None:
+    """Why nothing could listen on host:port now (None: it can). Bound as uvicorn and
+    http.server bind (SO_REUSEADDR), then released at once."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            return exc.strerror or str(exc)
+    return None
+
+
+def check_port(what: str, host: str, port: int, option: str) -> None:
+    problem = port_problem(host, port)
+    if problem is not None:
+        raise ServiceError(
+            f"the {what} cannot listen on {host}:{port} ({problem}): another program (or "
+            f"another `yuqing run`) uses that port; stop it, or choose another port with "
+            f"`{option} N`")
+
+
+def announce_first_admin(home: Path, password: str, *, generated: bool) -> tuple[str, Path | None]:
+    """The framed lines `yuqing run` prints once the desk answers, and (for a generated
+    password) the 0600 file under YUQING_HOME that keeps it. `yuqing users passwd admin`
+    sets a new one; delete the file once the password is changed or noted."""
+    path: Path | None = None
+    if generated:
+        home.mkdir(parents=True, exist_ok=True)
+        path = home / FIRST_ADMIN_FILE
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(f"user: admin\npassword: {password}\n"
+                      "# change it: yuqing users passwd admin  (then delete this file)\n")
+        os.chmod(path, 0o600)  # an existing file keeps its mode through O_CREAT
+    shown = password if generated else "(the one in YUQING_ADMIN_PASSWORD)"
+    lines = ["first desk user (首个管理员账号)", "  user:     admin", f"  password: {shown}"]
+    if path is not None:
+        lines.append(f"  also kept in {path} (mode 0600)")
+    lines.append("  change it: yuqing users passwd admin")
+    width = max(len(line) for line in lines) + 2
+    bar = "=" * width
+    return "\n".join([bar, *lines, bar]), path
+
+
+def _wait_for_desk(url: str, web: Child, timeout: float) -> bool:
+    """True once the desk answers /healthz; False when it exited or the time ran out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and web.alive():
+        try:
+            with urllib.request.urlopen(url + "healthz", timeout=2) as response:
+                if response.status == 200:
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.3)
+    return False
 
 
 def _child_env(settings: Settings, broker: str) -> dict[str, str]:
@@ -42,11 +112,21 @@ def _start_broker(settings: Settings) -> tuple[str, EmbeddedBroker | None]:
     return broker.url, broker if started else None
 
 
-def run_service(settings: Settings, *, demo: bool, demo_port: int) -> int:
+def run_service(settings: Settings, *, demo: bool, demo_port: int,
+                host: str = "127.0.0.1", port: int | None = None) -> int:
+    """Exit 0 after Ctrl-C; 1 when a process of the service stopped by itself, or (before
+    anything starts) when the desk's or the demo feeds' port is taken (ServiceError)."""
     from tasks.celery_app import create_app
 
+    desk_port = settings.web.port if port is None else port
+    # Before anything starts: a taken port is a sentence and exit 1, not a web child that
+    # dies after the workers started (`yuqing run` used to carry on and exit 0).
+    check_port("press desk", host, desk_port, "yuqing run --port")
+    if demo:
+        check_port("demo feed server", "127.0.0.1", demo_port, "yuqing run --demo-port")
     settings.home.mkdir(parents=True, exist_ok=True)
     broker_url, owned = _start_broker(settings)
+    failed = False
     children: list[Child] = []
     stopping = False
 
@@ -74,21 +154,28 @@ def run_service(settings: Settings, *, demo: bool, demo_port: int) -> int:
         # (random, or YUQING_ADMIN_PASSWORD) is printed this once.
         from tasks.cli_desk import ensure_first_admin
 
-        first = ensure_first_admin(settings, os.environ.get("YUQING_ADMIN_PASSWORD"))
-        if first is not None:
-            print(f"[run] first desk user: admin / {first} (shown once)", flush=True)
-        port = str(settings.web.port)
-        children.append(Child("web", yuqing_argv("web", "--port", port), env))
-        print(f"[run] press desk at http://127.0.0.1:{port}/", flush=True)
+        given = os.environ.get("YUQING_ADMIN_PASSWORD")
+        first = ensure_first_admin(settings, given)
+        web = Child("web", yuqing_argv("web", "--host", host, "--port", str(desk_port)), env)
+        children.append(web)
+        shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+        desk_url = f"http://{shown_host}:{desk_port}/"
         # Poll at once instead of waiting for beat's first tick.
         create_app(settings).send_task("monitor.schedule_due", queue="schedule")
+        if _wait_for_desk(desk_url, web, DESK_START_TIMEOUT_S):
+            print(f"[run] press desk at {desk_url}", flush=True)
+        if first is not None:
+            # Last of the start-up, framed, and kept in a file: the workers' banners and
+            # logs no longer scroll it away before anyone reads it.
+            framed, _ = announce_first_admin(settings.home, first, generated=not given)
+            print(framed, flush=True)
         print("[run] running; Ctrl-C stops everything", flush=True)
         while not stopping:
             for child in children:
                 if not child.alive():
                     print(f"[run] {child.name} exited with code {child.proc.returncode}; "
                           "stopping", flush=True)
-                    stopping = True
+                    stopping = failed = True
             time.sleep(0.5)
     finally:
         print("[run] stopping …", flush=True)
@@ -97,6 +184,10 @@ def run_service(settings: Settings, *, demo: bool, demo_port: int) -> int:
         if owned is not None:
             owned.stop()
         print("[run] stopped", flush=True)
+    if failed:
+        print("yuqing: the service stopped because one of its processes exited (see its "
+              "lines above)", file=sys.stderr, flush=True)
+        return 1
     return 0
 
 
@@ -112,7 +203,8 @@ def _demo_counts(session: Any, source_ids: list[int]) -> dict[str, int]:
     return {"items": items, "pending": pending, "scored": scored, "alerts": alerts}
 
 
-def run_demo_once(settings: Settings, *, timeout: float) -> dict[str, Any]:
+def run_demo_once(settings: Settings, *, timeout: float, port: int | None = None
+                  ) -> dict[str, Any]:
     """Serve the demo feeds, poll each once through a real worker, wait for analysis, report."""
     from monitor.db import make_engine, make_sessionmaker
     from tasks.celery_app import create_app
@@ -121,10 +213,14 @@ def run_demo_once(settings: Settings, *, timeout: float) -> dict[str, Any]:
     started = time.monotonic()
     settings.home.mkdir(parents=True, exist_ok=True)
     root = Path(settings.config_dir) / DEMO_DIR_NAME
-    try:
-        server = DemoServer(root, port=DEFAULT_DEMO_PORT)
-    except OSError:  # the port is taken (e.g. `make run` is up): any free port will do
-        server = DemoServer(root, port=0)
+    if port is not None:  # asked for: a taken port is an error, not another port
+        check_port("demo feed server", "127.0.0.1", port, "yuqing demo --port")
+        server = DemoServer(root, port=port)
+    else:
+        try:
+            server = DemoServer(root, port=DEFAULT_DEMO_PORT)
+        except OSError:  # the port is taken (e.g. `make run` is up): any free port will do
+            server = DemoServer(root, port=0)
     server.start()
     broker_url, owned = _start_broker(settings)
     worker: Child | None = None

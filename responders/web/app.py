@@ -17,7 +17,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import text
 from sqlalchemy.exc import DataError
 
 from monitor.db import make_engine, make_sessionmaker
@@ -33,6 +32,7 @@ from responders.web.api_docs import mount_api_docs
 from responders.web.deps import DeskContext, LoginRequired
 from responders.web.errors import http_status, readable, validation_sentence
 from responders.web.ingest_api import router as ingest_router
+from responders.web.ops import router as ops_router
 from responders.web.pages import router as page_router
 from responders.web.register import router as register_router
 from responders.web.rendering import render
@@ -133,15 +133,7 @@ def create_app(settings: Settings, enqueue: Enqueue) -> FastAPI:
         return render(request, "error.html", {"message": sentence, "status": 422},
                       status_code=422)
 
-    @app.get("/healthz", include_in_schema=False)
-    def healthz() -> Response:
-        try:
-            with engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-        except Exception as exc:  # noqa: BLE001 — any database failure is "not healthy"
-            return JSONResponse({"ok": False, "database": str(exc)[:200]}, status_code=503)
-        return JSONResponse({"ok": True})
-
+    app.include_router(ops_router)  # /healthz, /readyz, /metrics (issue 15)
     app.include_router(api_router)
     app.include_router(ingest_router)
     app.include_router(admin_api)

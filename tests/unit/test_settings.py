@@ -18,6 +18,8 @@ from monitor.settings_schema import (
     EventsSection,
     FetchSection,
     FlaggingSection,
+    LoggingSection,
+    MetricsSection,
     NotifySection,
     OfficeSection,
     PollSection,
@@ -114,10 +116,12 @@ def test_every_section_is_typed_and_frozen():
         "events": EventsSection, "social": SocialSection, "web": WebSection,
         "smtp": SmtpSection, "digest": DigestSection, "office": OfficeSection,
     }
+    sections |= {"logging": LoggingSection, "metrics": MetricsSection}  # read as s.tree.X
     assert set(sections) | {"home", "timezone", "database_url", "broker_url"} == set(s.raw)
     for name, cls in sections.items():
         # `office` is web.office (the signing name); the section is `office_voice`.
-        section = getattr(s, "office_voice" if name == "office" else name)
+        section = getattr(s, "office_voice" if name == "office" else name, None) or \
+            getattr(s.tree, name)
         assert type(section) is cls
         with pytest.raises(dataclasses.FrozenInstanceError):
             setattr(section, dataclasses.fields(section)[0].name, None)
@@ -141,7 +145,7 @@ def test_no_field_has_a_default_of_its_own():
                 yield from sections(getattr(obj, f.name))
 
     found = list(sections(load_settings(env={}).tree))
-    assert len(found) == 16  # the tree, 14 sections, events.bursts
+    assert len(found) == 18  # the tree, 14 sections, events.bursts, logging and metrics (ops)
     for cls in found:
         for f in dataclasses.fields(cls):
             assert f.default is dataclasses.MISSING, f"{cls.__name__}.{f.name}"
