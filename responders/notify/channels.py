@@ -119,6 +119,13 @@ def expand(url: str, env: Mapping[str, str]) -> str:
     return _VAR.sub(one, url)
 
 
+def kind_of(url: str) -> Kind | None:
+    """The kind a URL form names, without reading it further (a channel whose secret is not
+    set still counts as a group or a personal channel)."""
+    text = url.strip()
+    return _SCHEMES.get(text.split(":", 1)[0].lower()) if ":" in text else None
+
+
 def parse(name: str, url: str, env: Mapping[str, str] | None = None) -> ChannelSpec:
     """A channel from its URL form (see the module doc); ChannelSpecError in words."""
     text = expand(url.strip(), os.environ if env is None else env)

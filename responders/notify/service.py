@@ -25,6 +25,7 @@ from responders.notify.channels import (
     ChannelSpecError,
     Contact,
     Result,
+    kind_of,
     parse,
 )
 from responders.notify.message import Notice
@@ -114,7 +115,7 @@ def _add_rows(session: Session, cfg: Config, alert: Alert, *, step: int, rule: s
     added = 0
     for ch in channels:
         spec = cfg.channels.get(ch)
-        kind = spec.kind if spec else "json"
+        kind = spec.kind if spec else kind_of(cfg.settings.notify.channels.get(ch, ""))
         if kind in GROUP_KINDS:
             targets = [("", [p.phone for n in names if (p := people.get(n)) and p.phone
                              and _reaches(p, ch)])]
@@ -199,9 +200,12 @@ def escalate_due(session: Session, cfg: Config, now: datetime) -> int:
             continue
         names = roster.on_duty(now, shifts, cfg.settings.timezone, decision.role)
         people = _people(session, names)
-        groups = tuple(dict.fromkeys(r.channel for r in rows if r.step == 0 and r.person == ""))
-        own = tuple(dict.fromkeys(c for p in people.values() for c in p.channels))
-        channels = tuple(dict.fromkeys(groups + own))
+        # Each person on their own channels; someone with none listed, on every channel
+        # the first message used.
+        first = tuple(dict.fromkeys(r.channel for r in rows if r.step == 0))
+        channels = tuple(dict.fromkeys(
+            c for name in names for c in (people[name].channels if name in people
+                                          and people[name].channels else first)))
         added = 0
         if names and channels:
             added = _add_rows(session, cfg, alert, step=decision.step, rule="escalation",
