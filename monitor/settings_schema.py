@@ -207,6 +207,10 @@ class CelerySection(Section):
 
 _PRIORITIES = ("P1", "P2", "P3")
 _CHAIN_ROLES = ("duty", "leader", "head")
+# The URL forms responders.notify.channels reads (tests/unit/test_notify.py keeps the two
+# lists equal).
+_CHANNEL_SCHEMES = ("wecombot", "wecom", "dingtalk", "feishu", "lark", "http", "https",
+                    "smsgw+http", "smsgw+https", "mailto")
 
 
 def _hhmm(text: str) -> int | None:
@@ -271,9 +275,12 @@ class NotifySection(Section):
 
     def invariants(self) -> Iterator[tuple[str, str]]:
         for name, url in self.channels.items():
-            if "://" not in url and not url.startswith("mailto:"):
+            scheme = url.strip().split(":", 1)[0].lower() if ":" in url else ""
+            if scheme not in _CHANNEL_SCHEMES:
                 yield ("channels", f"channel {name!r}: expected a URL such as "
-                                   f"wecombot://KEY or https://…, got {url!r}")
+                                   f"wecombot://KEY, dingtalk://TOKEN, feishu://TOKEN, "
+                                   f"lark://TOKEN, smsgw+https://…, mailto: or https://…, "
+                                   f"got {url!r}")
         for i, rule in enumerate(self.rules):
             for ch in rule.channels:
                 if ch not in self.channels:

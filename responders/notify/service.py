@@ -189,8 +189,10 @@ def escalate_due(session: Session, cfg: Config, now: datetime) -> int:
         alert = _load_alert(session, alert_id)
         if alert is None:
             continue
+        # This priority's chain only: an alert that rose from P3 to P1 starts its P1 clock
+        # at the P1 message, not at the P3 one hours before.
         rows = list(session.scalars(select(NotifyDelivery).where(
-            NotifyDelivery.alert_id == alert_id)))
+            NotifyDelivery.alert_id == alert_id, NotifyDelivery.priority == alert.priority)))
         decision = escalation.next_step(
             now, priority=alert.priority, state=alert.state,
             acked_at=ack.acknowledged_at(session, alert_id),

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from monitor.settings import Settings, load_settings
 from responders import outbox
 from responders.desk import history
-from responders.models import AckToken, NotifyDelivery
+from responders.models import AckToken, Alert, NotifyDelivery
 from responders.notify import ack, roster, service
 from tasks import jobs
 from tasks import runtime as runtime_mod
@@ -202,3 +202,24 @@ def test_a_delivery_left_sending_is_never_resent(
     sent_to = [m["to"] for m in night["sms"].accepted] + [
         "group" for _ in night["group"].accepted]
     assert sent_to.count("13800000004") + sent_to.count("group") == 1
+
+
+def test_an_alert_that_rose_to_p1_starts_its_clock_at_the_p1_message(
+        night: dict[str, Any], sessions: sessionmaker[Session]) -> None:
+    group, sms = night["group"], night["sms"]
+    noon = SAT_2240 - timedelta(hours=10, minutes=40)
+    a = raise_alert(sessions, "某司法所调解员态度差被投诉", "P3", noon)
+    drain_at(night, noon)
+    assert len(group.accepted) == 1 and sms.accepted == []
+    with sessions() as s:  # the story grew: the alert is now a P1
+        alert = s.get(Alert, a)
+        assert alert is not None
+        alert.priority = "P1"
+        outbox.add_alerts(s, [a], SAT_2240)
+        s.commit()
+    drain_at(night, SAT_2240)
+    assert len(sms.accepted) == 1  # the P1 message to the person on duty
+    drain_at(night, SAT_2240 + timedelta(minutes=1))
+    assert len(sms.accepted) == 1  # not escalated on the strength of the noon P3 message
+    drain_at(night, SAT_2240 + timedelta(minutes=15, seconds=1))
+    assert [m["to"] for m in sms.accepted] == ["13800000004", "13800000003"]

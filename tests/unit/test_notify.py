@@ -239,3 +239,20 @@ def test_escalation_waits_the_minutes_then_walks_the_chain() -> None:
     held = [escalation.StepRow(0, "pending", None)]
     assert decide(NIGHT + timedelta(hours=1), held) is None  # nothing went out yet
     assert roster.lines_for(date(2026, 12, 5), "duty", []) == []
+
+
+def test_settings_refuse_unknown_channel_kinds_and_names_at_load() -> None:
+    from monitor.errors import ConfigError
+    from monitor.settings import load_settings
+    from monitor.settings_schema import _CHANNEL_SCHEMES
+
+    assert set(_CHANNEL_SCHEMES) == set(channels._SCHEMES)
+    with pytest.raises(ConfigError, match="telegram"):
+        load_settings(env={}, overrides={"notify": {"channels": {"t": "telegram://x"}}})
+    bad_rule = {"name": "r", "priorities": ["P1"], "topics": [], "source_kinds": [],
+                "hours": "", "channels": ["nope"], "people": ["duty"], "quiet_hours": "22-8"}
+    with pytest.raises(ConfigError) as err:
+        load_settings(env={}, overrides={"notify": {"rules": [bad_rule]}})
+    assert "no channel 'nope'" in str(err.value) or "22-8" in str(err.value)
+    assert "quiet_hours" in str(err.value)
+
