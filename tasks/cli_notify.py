@@ -122,6 +122,21 @@ def cmd_roster_who(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_fake_robots(args: argparse.Namespace, settings: Settings) -> int:
+    from tasks.notify_fakes import FakeRobots
+
+    robots = FakeRobots(Path(settings.home) / "logs" / "fake-robots.jsonl", port=args.port)
+    print(f"fake WeCom robot and SMS gateway on {robots.base_url} (Ctrl-C to stop)",
+          flush=True)
+    try:
+        robots.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        robots.server.server_close()
+    return 0
+
+
 def register(sub: Any) -> None:
     s = sub.add_parser("notify", help="notification channels (WeCom, DingTalk, Feishu, SMS …)")
     ns = s.add_subparsers(dest="notify_cmd", required=True, parser_class=_Parser)
@@ -132,6 +147,10 @@ def register(sub: Any) -> None:
     p.add_argument("--priority", choices=("P1", "P2", "P3"), default="P1")
     p.add_argument("--to", help="the mobile number or address, for SMS and e-mail channels")
     p.set_defaults(func=cmd_notify_test)
+    p = ns.add_parser("fake-robots", help="a loopback WeCom robot and SMS gateway for the "
+                      "demo (config/notify.demo.yaml points at it)")
+    p.add_argument("--port", type=int, default=8099)
+    p.set_defaults(func=cmd_fake_robots)
 
     s = sub.add_parser("roster", help="the on-call roster (值班表)")
     rs = s.add_subparsers(dest="roster_cmd", required=True, parser_class=_Parser)

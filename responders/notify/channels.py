@@ -34,6 +34,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import os
 import re
 from collections.abc import Mapping
@@ -65,6 +66,7 @@ _SCHEMES: dict[str, Kind] = {"wecombot": "wecom", "wecom": "wecom", "dingtalk": 
                              "https": "json", "smsgw+http": "sms", "smsgw+https": "sms",
                              "mailto": "email"}
 SMS_LIMIT = 200  # characters: a few segments, not a letter
+_MAX_ANSWER = 64 * 1024  # a robot's answer is a line of JSON
 
 
 class ChannelSpecError(InputError):
@@ -270,20 +272,31 @@ def _post(url: str, body: dict[str, Any], policy: SendPolicy,
         return Result("failed", exc.message)
     try:
         with httpx.Client(timeout=policy.timeout, follow_redirects=False,
-                          trust_env=False) as client:
-            response = client.post(url, json=body, headers=dict(headers or {}))
+                          trust_env=False) as client, \
+                client.stream("POST", url, json=body, headers=dict(headers or {})) as response:
+            # While the connection is open (a server that closes after answering would
+            # leave no peer to ask once the body is read).
             _check_peer(response, allow_private=policy.allow_private)
+            chunks: list[bytes] = []
+            for chunk in response.iter_bytes():
+                chunks.append(chunk)
+                if sum(map(len, chunks)) >= _MAX_ANSWER:
+                    break  # enough to read a code; a server that never stops is not read
+            raw = b"".join(chunks)[:_MAX_ANSWER]
+            status = response.status_code
     except FetchError as exc:  # the peer turned out to be a refused address (DNS rebinding)
         return Result("unknown", f"{exc.message}; the request may have reached it")
     except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
         return Result("retry", f"unreachable: {exc}")
     except httpx.HTTPError as exc:
         return Result("unknown", f"{type(exc).__name__}: {exc}; not resent automatically")
+    except OSError as exc:  # the socket went away under the peer check: the answer is lost
+        return Result("unknown", f"connection lost: {exc}; not resent automatically")
     try:
-        payload: Any = response.json()
+        payload: Any = json.loads(raw) if raw else None
     except ValueError:
         payload = None
-    return response.status_code, payload
+    return status, payload
 
 
 def send(spec: ChannelSpec, n: Notice, now: datetime, policy: SendPolicy,

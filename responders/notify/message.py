@@ -56,12 +56,16 @@ def lines(n: Notice, now: datetime, tz: str) -> list[str]:
 
 def plain_text(n: Notice, now: datetime, tz: str, *, limit: int = 0) -> str:
     """Text for SMS and plain robots; `limit` cuts the title (SMS segments are short)."""
-    text = "\n".join([headline(n), *lines(n, now, tz)])
+    body = lines(n, now, tz)
+    text = "\n".join([headline(n), *body])
+    if limit and len(text) > limit and n.ack_url:
+        # The ack link matters more on a phone than the desk's link (one tap away there).
+        body = [line for line in body if not line.startswith("详情：")]
+        text = "\n".join([headline(n), *body])
     if limit and len(text) > limit:
         over = len(text) - limit
         short = n.title[: max(len(n.title) - over - 1, 8)] + "…"
-        text = "\n".join([headline(Notice(**{**n.__dict__, "title": short})),
-                          *lines(n, now, tz)])
+        text = "\n".join([headline(Notice(**{**n.__dict__, "title": short})), *body])
     return text
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -120,3 +121,25 @@ def test_a_connection_never_made_is_retry_a_lost_answer_unknown(fake_web: FakeWe
     quick = channels.SendPolicy(timeout=0.5, allow_private=True, tz="Asia/Shanghai")
     r = channels.send(spec("h", fake_web.url("/slow")), NOTICE, NOW, quick)
     assert r.outcome == "unknown" and "not resent" in r.detail
+
+
+def test_a_server_that_closes_after_answering_and_the_demo_fakes(tmp_path: Path) -> None:
+    """http.server's HTTP/1.0 answer closes the connection: the peer is checked while it is
+    open (a check after reading the body failed with EBADF). The demo's fake robots."""
+    from tasks.notify_fakes import FakeRobots
+
+    robots = FakeRobots(tmp_path / "fake.jsonl", port=0).start()
+    try:
+        ch = spec("w", f"wecombot://DEMO?base={robots.base_url}")
+        assert channels.send(ch, NOTICE, NOW, ALLOW).outcome == "sent"
+        host = robots.base_url.removeprefix("http://")
+        sms = spec("s", f"smsgw+http://{host}/sms/send")
+        r = channels.send(sms, NOTICE, NOW, ALLOW, channels.Contact("li", phone="13800000002"))
+        assert r.outcome == "sent"
+    finally:
+        robots.stop()
+    kinds = [json.loads(line)["kind"] for line in (tmp_path / "fake.jsonl").read_text(
+        encoding="utf-8").splitlines()]
+    assert kinds == ["wecom", "sms"]
+    assert robots.received[1]["text"].startswith("→ 13800000002: 【舆情预警】P1")
+

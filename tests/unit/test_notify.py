@@ -256,3 +256,14 @@ def test_settings_refuse_unknown_channel_kinds_and_names_at_load() -> None:
     assert "no channel 'nope'" in str(err.value) or "22-8" in str(err.value)
     assert "quiet_hours" in str(err.value)
 
+
+
+def test_a_long_sms_keeps_the_ack_link_before_the_desk_link() -> None:
+    n = message.Notice(9, "P1", "洛阳一社区矫正对象剪断定位腕带脱管 警方已介入", ("涉社区矫正",),
+                       NIGHT + timedelta(hours=5), "https://yq.sft.example/alerts/9",
+                       ack_url="https://yq.sft.example/ack/9.1796326886.FHVKgIvGpp5KZNjbXJc84A."
+                               "2be3f6a233e00456931f398e28d1fe08")
+    sms = message.plain_text(n, NIGHT, TZ, limit=channels.SMS_LIMIT)
+    assert len(sms) <= channels.SMS_LIMIT
+    assert "确认收到：https://yq.sft.example/ack/9." in sms and "详情：" not in sms
+    assert "洛阳一社区矫正对象剪断定位腕带脱管 警方已介入" in sms
