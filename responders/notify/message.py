@@ -40,10 +40,26 @@ def headline(n: Notice) -> str:
     return f"{prefix}{PRIORITY_WORDS.get(n.priority, n.priority)}：{n.title}"
 
 
+# A message is read on a phone: the first few reasons, each short; the desk has them all.
+MAX_REASONS = 3
+REASON_CHARS = 24
+
+
+def reason_text(reasons: tuple[str, ...]) -> str:
+    """The first reasons that say why (a merge note is bookkeeping), each cut short."""
+    kept = list(dict.fromkeys(r.strip() for r in reasons
+                              if r.strip() and not r.strip().startswith("合并：")))
+    if not kept:
+        return "—"
+    shown = [r if len(r) <= REASON_CHARS else r[: REASON_CHARS - 1] + "…"
+             for r in kept[:MAX_REASONS]]
+    return "；".join(shown) + (f" 等{len(kept)}项" if len(kept) > MAX_REASONS else "")
+
+
 def lines(n: Notice, now: datetime, tz: str) -> list[str]:
     """The body as lines: reason, clock, links."""
     due_local = n.due_at.astimezone(ZoneInfo(tz)).strftime("%m-%d %H:%M")
-    out = [f"原因：{'、'.join(n.reasons) or '—'}",
+    out = [f"原因：{reason_text(n.reasons)}",
            f"时限：{time_left(n.due_at, now)}（{due_local} 前首次权威发布）"]
     if n.step:
         out.append(f"第{n.step}次升级：此前通知无人确认")

@@ -267,3 +267,13 @@ def test_a_long_sms_keeps_the_ack_link_before_the_desk_link() -> None:
     assert len(sms) <= channels.SMS_LIMIT
     assert "确认收到：https://yq.sft.example/ack/9." in sms and "详情：" not in sms
     assert "洛阳一社区矫正对象剪断定位腕带脱管 警方已介入" in sms
+
+
+def test_reasons_are_few_and_short_in_a_message() -> None:
+    reasons = ("涉及话题：社区矫正、基层法律服务、司法行政队伍与作风、已有处置：落网、收监执行",
+               "合并：预警 #7 与本预警为同一事件", "含重大敏感词：脱管", "含敏感词：质疑、失联",
+               "情感负面（正面概率 0.23）", "含重大敏感词：脱管")
+    text = message.reason_text(reasons)
+    assert text.startswith("涉及话题：社区矫正、基层法律服务、司法行政队伍…；含重大敏感词：脱管；")
+    assert "合并" not in text and text.endswith(" 等4项")
+    assert message.reason_text(()) == "—"
