@@ -132,7 +132,7 @@ async def roster_person(request: Request, me: PageWriter, session: DB) -> Respon
 
 
 def _cfg(request: Request) -> service.Config:
-    return service.Config.from_settings(desk(request).settings)
+    return service.Config.from_settings(desk(request).settings, need_key=True)
 
 
 def _ack_page(request: Request, *, alert: Alert | None = None, token: str = "",

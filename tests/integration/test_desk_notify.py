@@ -69,7 +69,7 @@ def test_roster_import_edit_and_who_is_on_duty(desk: Desk) -> None:  # noqa: F81
 
 
 def _issue(d: Desk, priority: str = "P1") -> tuple[int, str]:
-    cfg = service.Config.from_settings(d.client.app.state.desk.settings)
+    cfg = service.Config.from_settings(d.client.app.state.desk.settings, need_key=True)
     aid = alert_id(d, priority)
     with d.sessions() as s:
         from responders.notify import ack
