@@ -207,7 +207,12 @@ def _deliver_alert(rt: Runtime, alert_id: int) -> tuple[outbox.Outcome, str]:
     if payload is None:
         return "failed", "alert no longer exists"
     log.info("new alert %s %s: %s", payload["priority"], alert_id, payload["title"])
-    planned = _plan_notify(rt, alert_id)
+    try:
+        planned = _plan_notify(rt, alert_id)
+    except OperationalError as exc:
+        # Planning is one transaction and idempotent by key, and nothing was sent yet:
+        # safe to try the whole row again (else it would stay `sending`, never planned).
+        return "retry", f"database unavailable while planning deliveries: {exc}"[:500]
     url = rt.settings.notify.webhook_url
     if url and payload["priority"] in ("P1", "P2"):
         outcome, detail = _post(url, payload, rt.settings.notify.timeout)

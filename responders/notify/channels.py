@@ -17,7 +17,8 @@ URL forms (a name → URL in notify.channels; `${VAR}` is read from the environm
                                              mentioned_mobile_list when people are @-ed
     dingtalk://TOKEN?secret=S&keyword=K      DingTalk robot, signed (timestamp+sign, HMAC-
                                              SHA256) when secret is given; K is put in text
-    feishu://TOKEN?secret=S, lark://TOKEN    Feishu / Lark robot, "post" rich text, signed
+    feishu://TOKEN?secret=S&keyword=K        Feishu / Lark robot, "post" rich text, signed;
+    lark://TOKEN                             K put in the title when missing
     smsgw+https://gateway/path?token=T       an SMS gateway: POST {"to", "text"} per person,
                                              Authorization: Bearer T
     mailto:                                  e-mail to each person (the smtp: settings)
@@ -214,8 +215,11 @@ def body_for(spec: ChannelSpec, n: Notice, now: datetime, tz: str, *,
                 rows.append([{"tag": "a", "text": label, "href": value}])
             else:
                 rows.append([{"tag": "text", "text": line}])
+        title = headline(n)
+        if spec.keyword and spec.keyword not in title:
+            title = f"{spec.keyword} {title}"  # 飞书 关键词 security, as DingTalk's
         return {"msg_type": "post",
-                "content": {"post": {"zh_cn": {"title": headline(n), "content": rows}}}}
+                "content": {"post": {"zh_cn": {"title": title, "content": rows}}}}
     if spec.kind == "sms":
         return {"to": to, "text": plain_text(n, now, tz, limit=SMS_LIMIT)}
     # The generic webhook: the text, and the fields the pre-issue-17 webhook carried.

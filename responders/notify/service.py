@@ -168,6 +168,11 @@ def plan_alert(session: Session, cfg: Config, alert_id: int, now: datetime) -> i
     added = 0
     for t in targets:
         names = _resolve(session, t.people, alert, now, shifts, tz)
+        if t.people and not names:
+            # Shown in the history: the rule's people resolved to nobody (an empty roster
+            # slot, an unassigned P2); group channels still get the message.
+            audit(session, ACTOR, now, entity="alert", entity_id=alert.id, alert_id=alert.id,
+                  action="notify_nobody", detail={"rule": t.rule, "people": list(t.people)})
         added += _add_rows(session, cfg, alert, step=0, rule=t.rule, channels=t.channels,
                            names=names, send_after=t.send_after, now=now)
         if t.send_after > now:

@@ -238,6 +238,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "nt_notify_escalate": ("无人确认，升级通知", "not acknowledged: escalated"),
     "nt_notify_ack": ("确认收到", "acknowledged"),
     "nt_notify_held": ("免打扰时段，延后发送", "held for quiet hours"),
+    "nt_notify_nobody": ("规则指定的人员当前无人在岗", "nobody holds the rule's roles now"),
 }
 
 

@@ -164,6 +164,8 @@ def test_an_acknowledged_alert_does_not_escalate_and_the_link_works_once(
     drain_at(night, SAT_2240 - timedelta(hours=10))
     # An unassigned P2 goes to the group only (only a P1 falls to the person on duty).
     assert sms.accepted == [] and len(group.accepted) == 1
+    with sessions() as s:
+        assert "notify_nobody" in [e.action for e in history(s, p2)]
     link = re.search(r"\[确认收到\]\((\S+)\)", group.texts()[0])
     assert link is not None
     token = link.group(1).rsplit("/ack/", 1)[1]

@@ -277,3 +277,10 @@ def test_reasons_are_few_and_short_in_a_message() -> None:
     assert text.startswith("涉及话题：社区矫正、基层法律服务、司法行政队伍…；含重大敏感词：脱管；")
     assert "合并" not in text and text.endswith(" 等4项")
     assert message.reason_text(()) == "—"
+
+
+def test_feishu_keyword_goes_into_the_title() -> None:
+    n = message.Notice(1, "P1", "网传某戒毒所学员死亡", (), NIGHT, "")
+    body = channels.body_for(channels.parse("f", "feishu://t?keyword=司法厅", env={}), n,
+                             NIGHT, TZ)
+    assert body["content"]["post"]["zh_cn"]["title"].startswith("司法厅 【舆情预警】")
