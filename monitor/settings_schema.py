@@ -30,6 +30,7 @@ from monitor.sentiment import engine_names
 __all__ = [
     "AnalyzeSection", "BurstsSection", "CelerySection", "DigestSection", "EventsSection",
     "FetchSection", "FlaggingSection", "NotifySection", "PollSection", "Problem",
+    "NotifyRuleSection",
     "SentimentSection", "SettingsTree", "SmtpSection", "SocialSection", "TextSection",
     "WebSection", "build", "env_fields", "parse_env", "yaml_key",
 ]
@@ -202,6 +203,56 @@ class CelerySection(Section):
     task_time_limit: Seconds
 
 
+# ---- issue 17: reaching the duty officer (responders.notify reads these)
+
+_PRIORITIES = ("P1", "P2", "P3")
+_CHAIN_ROLES = ("duty", "leader", "head")
+# The URL forms responders.notify.channels reads (tests/unit/test_notify.py keeps the two
+# lists equal).
+_CHANNEL_SCHEMES = ("wecombot", "wecom", "dingtalk", "feishu", "lark", "http", "https",
+                    "smsgw+http", "smsgw+https", "mailto")
+
+
+def _hhmm(text: str) -> int | None:
+    """Minutes after midnight of "HH:MM" (24:00 allowed), or None."""
+    parts = text.strip().split(":")
+    if len(parts) != 2 or not all(p.isascii() and p.isdigit() for p in parts):
+        return None
+    h, m = int(parts[0]), int(parts[1])
+    if h > 24 or m > 59 or (h == 24 and m):
+        return None
+    return h * 60 + m
+
+
+@dataclass(frozen=True)
+class TimeRange:
+    """ "HH:MM-HH:MM" in the office's zone; an end at or before the start runs past midnight;
+    empty: all day."""
+
+    def __call__(self, value: str) -> str:
+        text = value.strip()
+        if not text:
+            return ""
+        start, sep, end = text.partition("-")
+        if not sep or _hhmm(start) is None or _hhmm(end) is None:
+            raise Invalid(f"expected a time range such as 22:00-08:00, got {value!r}")
+        return text
+
+
+@dataclass(frozen=True)
+class NotifyRuleSection(Section):
+    """One routing rule: what it matches (empty: anything) and whom it reaches."""
+
+    name: Annotated[str, NonEmpty()]
+    priorities: tuple[Annotated[str, OneOf(("p1", "p2", "p3"))], ...]
+    topics: tuple[str, ...]
+    source_kinds: tuple[str, ...]
+    hours: Annotated[str, TimeRange()]        # when the rule applies (time of day)
+    channels: tuple[Annotated[str, NonEmpty()], ...]
+    people: tuple[Annotated[str, NonEmpty()], ...]  # duty | leader | head | assignee | a name
+    quiet_hours: Annotated[str, TimeRange()]  # P2/P3 wait until its end; P1 never waits
+
+
 @dataclass(frozen=True)
 class NotifySection(Section):
     webhook_url: str
@@ -211,6 +262,33 @@ class NotifySection(Section):
     remind_tick_seconds: Seconds
     remind_email: bool
     outbox_tick_seconds: Seconds
+    # Issue 17 (responders.notify): named channels in URL form, routing rules, the
+    # escalation chain, acknowledgement links, cooldown.
+    channels: Mapping[str, Annotated[str, NonEmpty()]]
+    rules: tuple[NotifyRuleSection, ...]
+    allow_private: bool
+    ack_minutes: Mapping[str, Annotated[float, Positive()]]
+    ack_link_hours: Duration
+    ack_secret: str
+    chain: tuple[Annotated[str, OneOf(_CHAIN_ROLES)], ...]
+    cooldown_minutes: Annotated[float, AtLeast(0)]
+
+    def invariants(self) -> Iterator[tuple[str, str]]:
+        for name, url in self.channels.items():
+            scheme = url.strip().split(":", 1)[0].lower() if ":" in url else ""
+            if scheme not in _CHANNEL_SCHEMES:
+                yield ("channels", f"channel {name!r}: expected a URL such as "
+                                   f"wecombot://KEY, dingtalk://TOKEN, feishu://TOKEN, "
+                                   f"lark://TOKEN, smsgw+https://…, mailto: or https://…, "
+                                   f"got {url!r}")
+        for i, rule in enumerate(self.rules):
+            for ch in rule.channels:
+                if ch not in self.channels:
+                    yield ("rules", f"rule {i} ({rule.name}): no channel {ch!r} in "
+                                    f"notify.channels")
+        for p in self.ack_minutes:
+            if p not in _PRIORITIES:
+                yield ("ack_minutes", f"expected priorities P1/P2/P3, got {p!r}")
 
 
 @dataclass(frozen=True)

@@ -317,3 +317,90 @@ from responders.register.models import (  # noqa: E402,F401
     DisclosureRequest,
     RequestDocument,
 )
+
+# ---------------------------------------------------------------- issue 17: reaching people
+# (responders.notify; migration desk_0011)
+
+
+class NotifyPerson(Base):
+    """Someone the notifications reach: a name the roster and the routing rules use, a mobile
+    number (SMS, and @-mentions in WeCom/DingTalk groups), an e-mail address, and the names of
+    the channels (notify.channels) that reach this person; empty: every channel of the rule."""
+
+    __tablename__ = "notify_people"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100), default="")
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    email: Mapped[str] = mapped_column(String(320), default="")
+    channels: Mapped[list[Any]] = mapped_column(default=list)
+
+
+class RosterShift(Base):
+    """One line of the on-call roster (值班表): a weekly line (weekday 1 = Monday … 7) or a
+    dated exception (on_date), from start to end in the office's zone (end ≤ start: until
+    `end` the next morning), for a role in the chain: duty (值班员), leader (带班领导), head
+    (办公室主任). Dated lines for a day and role replace that day's weekly lines for the role."""
+
+    __tablename__ = "roster_shifts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    weekday: Mapped[int | None] = mapped_column(Integer, default=None)
+    on_date: Mapped[date | None] = mapped_column(Date, default=None, index=True)
+    start: Mapped[str] = mapped_column(String(5))  # HH:MM
+    end: Mapped[str] = mapped_column(String(5))
+    role: Mapped[str] = mapped_column(String(20))
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("notify_people.id", ondelete="CASCADE"), index=True)
+
+    person: Mapped[NotifyPerson] = relationship()
+
+
+class NotifyDelivery(Base):
+    """One message to one channel (and person) about one alert at one step of its chain (0:
+    the routed message, 1…: escalations). `key` is unique, so planning twice stores one row.
+    States: pending (send_after: quiet hours) → sending → sent | failed | unknown; pending
+    again only when the connection was never made. A row left `sending` is never resent."""
+
+    __tablename__ = "notify_deliveries"
+    __table_args__ = (UniqueConstraint("key", name="uq_notify_deliveries_key"),
+                      Index("ix_notify_deliveries_due", "state", "send_after"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(300))
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"),
+                                          index=True)
+    event_id: Mapped[int | None] = mapped_column(Integer, default=None, index=True)
+    priority: Mapped[str] = mapped_column(String(2))
+    step: Mapped[int] = mapped_column(Integer, default=0)
+    rule: Mapped[str] = mapped_column(String(100), default="")
+    channel: Mapped[str] = mapped_column(String(100))
+    person: Mapped[str] = mapped_column(String(100), default="")  # "" a group, no one person
+    mentions: Mapped[list[Any]] = mapped_column(default=list)     # mobiles to @ in a group
+    ack_token: Mapped[str] = mapped_column(String(100), default="")
+    state: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    detail: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column()
+    send_after: Mapped[datetime] = mapped_column()
+    claimed_at: Mapped[datetime | None] = mapped_column(default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class AckToken(Base):
+    """A 确认收到 link's token: random, signed (responders.notify.ack), single-use (used_at
+    is set by a state-checked UPDATE), expiring. Acknowledging needs no login; the token
+    allows that one act and nothing else."""
+
+    __tablename__ = "ack_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(64), unique=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"),
+                                          index=True)
+    step: Mapped[int] = mapped_column(Integer, default=0)
+    person: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column()
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column(default=None)

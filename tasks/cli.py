@@ -17,7 +17,15 @@ from typing import Any
 from monitor.errors import InputError, YuqingError
 from monitor.settings import Settings, load_settings
 from responders.workflow import ALERT_STATES
-from tasks import cli_desk, cli_digest, cli_events, cli_register, cli_status, cli_users
+from tasks import (
+    cli_desk,
+    cli_digest,
+    cli_events,
+    cli_notify,
+    cli_register,
+    cli_status,
+    cli_users,
+)
 from tasks.bootstrap import DEFAULT_DEMO_PORT, DEMO_DIR_NAME, init_database
 from tasks.cli_common import UsageError, _emit, _local, _Parser, _runtime, exit_code
 
@@ -420,7 +428,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 # where handler(args, settings) -> exit code. They import their helpers from
 # tasks.cli_common, never from this module, so the imports run one way.
 COMMAND_MODULES: tuple[ModuleType, ...] = (cli_desk, cli_events, cli_digest, cli_users,
-                                           cli_register, cli_status)
+                                           cli_register, cli_status, cli_notify)
 
 
 

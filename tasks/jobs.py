@@ -21,6 +21,8 @@ from responders import mail, outbox, reminders
 from responders.alerts import open_alerts
 from responders.board_replies import close_answered
 from responders.models import Alert
+from responders.notify import channels
+from responders.notify import service as notify_service
 from tasks.runtime import RECOVERY_MARGIN_S, RETRY_BACKOFF_MAX_S, Runtime, current_runtime
 from tasks.task_types import bound_task, task
 
@@ -219,13 +221,97 @@ def _deliver_alert(rt: Runtime, alert_id: int) -> tuple[outbox.Outcome, str]:
     if payload is None:
         return "failed", "alert no longer exists"
     log.info("new alert %s %s: %s", payload["priority"], alert_id, payload["title"])
+    try:
+        planned = _plan_notify(rt, alert_id)
+    except OperationalError as exc:
+        # Planning is one transaction and idempotent by key, and nothing was sent yet:
+        # safe to try the whole row again (else it would stay `sending`, never planned).
+        return "retry", f"database unavailable while planning deliveries: {exc}"[:500]
     url = rt.settings.notify.webhook_url
     if url and payload["priority"] in ("P1", "P2"):
         outcome, detail = _post(url, payload, rt.settings.notify.timeout)
         if outcome != "sent":
             log.warning("webhook for alert %s: %s", alert_id, detail)
         return outcome, detail
-    return "sent", "log"
+    return "sent", f"log; {planned} deliveries planned" if planned else "log"
+
+
+# ---------------------------------------------------------------- issue 17: deliveries
+
+
+def _notify_config(rt: Runtime) -> notify_service.Config:
+    cfg = getattr(rt, "_notify_config", None)
+    if cfg is None:
+        cfg = notify_service.Config.from_settings(rt.settings)
+        rt._notify_config = cfg  # type: ignore[attr-defined]  # built once per runtime
+    return cfg
+
+
+def _plan_notify(rt: Runtime, alert_id: int) -> int:
+    """The routing rules' deliveries for an alert, written in one short transaction (the
+    outbox row is the at-most-once guard of the planning; each delivery row guards its
+    send). Nothing is sent here: the drain's delivery loop sends them."""
+    cfg = _notify_config(rt)
+    if not cfg.active:
+        return 0
+    with rt.sessions() as session:
+        added = notify_service.plan_alert(session, cfg, alert_id, _now())
+        session.commit()
+    return added
+
+
+def _send_delivery(rt: Runtime, cfg: notify_service.Config,
+                   claim: notify_service.Claimed) -> channels.Result:
+    """Send one claimed delivery; no session is open while the platform answers."""
+    now = _now()
+    try:
+        with rt.sessions() as session:
+            notice, contact = notify_service.notice_for(session, cfg, claim)
+    except LookupError as exc:
+        return channels.Result("failed", str(exc))
+    except OperationalError as exc:
+        return channels.Result("retry", f"database unavailable before sending: {exc}"[:500])
+    if claim.channel in cfg.problems:
+        return channels.Result("failed", cfg.problems[claim.channel])
+    spec = cfg.channels.get(claim.channel)
+    if spec is None:
+        return channels.Result("failed", f"no channel {claim.channel!r} in notify.channels")
+    smtp = mail.SmtpSettings.from_settings(rt.settings) if spec.kind == "email" else None
+    policy = channels.SendPolicy(timeout=rt.settings.notify.timeout,
+                                 allow_private=rt.settings.notify.allow_private,
+                                 tz=rt.settings.timezone, smtp=smtp)
+    return channels.send(spec, notice, now, policy, contact)
+
+
+def notify_tick(rt: Runtime, budget: float) -> dict[str, int]:
+    """Escalate what nobody acknowledged, then send the due deliveries, each claimed (and
+    committed) before its send and recorded after: at most once per row."""
+    cfg = _notify_config(rt)
+    done: dict[str, int] = {"escalated": 0}
+    if not cfg.active:
+        return done
+    with rt.sessions() as session:
+        done["escalated"] = notify_service.escalate_due(session, cfg, _now())
+        session.commit()
+    last = 0
+    for _ in range(_DRAIN_BATCH):
+        if time.monotonic() > budget:
+            _kick_outbox()
+            break
+        with rt.sessions() as session:
+            claim = notify_service.claim_next(session, _now(), after_id=last)
+        if claim is None:
+            break
+        last = claim.id
+        result = _send_delivery(rt, cfg, claim)
+        if result.outcome != "sent":
+            log.warning("delivery %s (alert %s, %s %s): %s", claim.id, claim.alert_id,
+                        claim.channel, claim.person or "group", result.detail)
+        with rt.sessions() as session:
+            state = notify_service.finish(session, claim, result, _now())
+            session.commit()
+        done[state] = done.get(state, 0) + 1
+    return done
 
 
 def _reminder_channels(settings: Settings) -> set[str]:
@@ -519,4 +605,8 @@ def drain_outbox() -> dict[str, int]:
         done[state] = done.get(state, 0) + 1
     else:
         _kick_outbox()  # a full batch: there may be more
+    # Issue 17: the routed deliveries and escalations (nothing when notify.rules is empty).
+    for key, count in notify_tick(rt, budget).items():
+        if count:
+            done[f"notify_{key}"] = count
     return done

@@ -36,6 +36,7 @@ from responders.web.ops import router as ops_router
 from responders.web.pages import router as page_router
 from responders.web.register import router as register_router
 from responders.web.rendering import render
+from responders.web.roster import router as roster_router
 from responders.web.security import (
     Enqueue,
     SecurityHeaders,
@@ -138,6 +139,7 @@ def create_app(settings: Settings, enqueue: Enqueue) -> FastAPI:
     app.include_router(ingest_router)
     app.include_router(admin_api)
     app.include_router(admin_router)
+    app.include_router(roster_router)  # issue 17: /admin/roster and /ack/{token}
     app.include_router(page_router)
     app.include_router(register_router)  # the disclosure register (issue 20)
 

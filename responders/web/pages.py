@@ -25,6 +25,7 @@ from responders.auth import authenticate, close_session, open_session
 from responders.drafting import create_draft
 from responders.effect import load_effect
 from responders.models import CHANNELS, OUTPUT_KINDS, Output, Policy
+from responders.notify import service as notify_service
 from responders.outputs import counts_by_channel, output_log, row_dict, to_csv
 from responders.policies import suggest
 from responders.queue import QueueFilter, daily_series, query_alerts, sources, users
@@ -178,6 +179,7 @@ def alert_page(alert_id: PathId, request: Request, me: PageReader,
         "users": users(session), "outputs": outputs, "kinds": OUTPUT_KINDS,
         "suggestions": _suggest_for(session, alert),
         "reminders": reminders_ops.for_alert(session, alert.id),
+        "deliveries": notify_service.deliveries(session, alert.id),  # issue 17
         "event": event, "event_items": event_items, "event_chart": event_chart,
     })
 

@@ -101,7 +101,8 @@ def _leaves(section, prefix=""):
 
 def _yaml_leaves(node, prefix=""):
     for key, value in node.items():
-        if isinstance(value, dict) and key != "host_interval":
+        # Mapping-typed settings (names → values) are leaves, not sections.
+        if isinstance(value, dict) and key not in ("host_interval", "channels", "ack_minutes"):
             yield from _yaml_leaves(value, f"{prefix}{key}.")
         else:
             yield f"{prefix}{key}", value
