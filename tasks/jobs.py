@@ -15,6 +15,7 @@ from kombu.exceptions import OperationalError as BrokerError
 from sqlalchemy.exc import OperationalError
 
 from monitor import analyze, polling
+from monitor import poll_batch as poll_batch_mod
 from monitor.ingest import unanalyzed_ids
 from monitor.settings import Settings
 from responders import mail, outbox, reminders
@@ -59,17 +60,28 @@ def _kick_outbox() -> None:
 
 @task(name="monitor.schedule_due", **_RETRY)
 def schedule_due() -> dict[str, int]:
-    """Beat tick: enqueue due sources (batch + per-host limits) and sweep orphaned items."""
+    """Beat tick: claim due sources (batch + per-host limits), send them as per-host batches
+    (one poll_batch message per poll.host_batch sources of one host) and sweep orphaned
+    items. A host with politeness spacing is claimed no faster than one task can poll it."""
     rt = current_runtime()
-    poll, cel = rt.settings.poll, rt.settings.celery
+    poll, cel, social = rt.settings.poll, rt.settings.celery, rt.settings.social
     now = _now()
     with rt.sessions() as session:
-        source_ids = polling.claim_due(
+        # Hosts named in social.host_interval get the cap of their own spacing; the others
+        # that of default_host_interval (none when it is 0: per_host alone).
+        default = social.default_host_interval
+        per_host = poll.per_host if default <= 0 else max(
+            1, min(poll.per_host, int(poll.tick_seconds / default)))
+        caps = poll_batch_mod.host_caps(
+            list(social.host_interval), per_host=poll.per_host, tick_s=poll.tick_seconds,
+            host_intervals=social.host_interval, default_interval=default)
+        claimed = polling.claim_due_hosts(
             session,
             now,
             batch_size=poll.batch_size,
-            per_host=poll.per_host,
+            per_host=per_host,
             lease_s=rt.recovery.poll_lease,
+            caps=caps,
         )
         orphans = unanalyzed_ids(
             session, now - timedelta(seconds=cel.sweep_after), limit=1000
@@ -79,11 +91,55 @@ def schedule_due() -> dict[str, int]:
     # its worker died, once beat has claimed the source again) finds another lease on the
     # row and does nothing, so a source is polled once per claim.
     lease = polling.lease_token(now, rt.recovery.poll_lease)
-    for source_id in source_ids:
-        poll_source.delay(source_id, lease)
+    batches = poll_batch_mod.group_by_host(claimed, batch=poll.host_batch)
+    for batch in batches:
+        poll_batch.delay(batch, lease)
     for chunk in _chunks(orphans, rt.settings.analyze.batch_size):
         analyze_items.delay(chunk)
-    return {"polls": len(source_ids), "orphans": len(orphans)}
+    return {"polls": len(claimed), "batches": len(batches), "orphans": len(orphans)}
+
+
+@task(name="monitor.poll_batch", **_RETRY)
+def poll_batch(source_ids: list[int], lease: str | None = None) -> dict[str, object]:
+    """One host's batch: plans read in one short transaction, the requests made
+    concurrently with no session open (monitor.poll_batch.fetch_many: per-host connection
+    limit and politeness spacing), the outcomes applied in one short transaction, analysis
+    enqueued after the commit. Sources whose lease is no longer `lease` are skipped (their
+    claim was spent or renewed: a redelivered message polls nothing twice)."""
+    rt = current_runtime()
+    cfg, poll = rt.poll_settings, rt.settings.poll
+    now = _now()
+    with rt.sessions() as session:
+        ids = (polling.leases_held(session, source_ids, lease) if lease is not None
+               else list(source_ids))
+        plans = poll_batch_mod.read_plans(session, ids, cfg=cfg, now=now)
+    if not plans:
+        return {"sources": len(source_ids), "polled": 0}
+    # The session is closed: no transaction is held while the batch is fetched.
+    limits = poll_batch_mod.BatchLimits(threads=poll.fetch_threads,
+                                        host_connections=poll.host_connections)
+    outcomes = poll_batch_mod.fetch_many(plans, policy=rt.fetch_policy, cfg=cfg, now=now,
+                                         limits=limits)
+    with rt.sessions() as session:
+        reports = poll_batch_mod.apply_many(session, plans, outcomes, cfg=cfg, now=now,
+                                            jitter=random.random)
+        answered = [i for r in reports for i in r.answered_ids]
+        closed = close_answered(session, answered, now) if answered else []
+        session.commit()
+    new_ids = [i for r in reports for i in r.new_item_ids]
+    for chunk in _chunks(new_ids, rt.settings.analyze.batch_size):
+        analyze_items.delay(chunk)
+    failed = [r for r in reports if not r.ok]
+    for r in failed:
+        log.warning("source %s failed: %s", r.source_id, r.error)
+    for r in reports:
+        if r.went_silent:
+            log.warning("source %s has gone silent: no new items for %s of its intervals",
+                        r.source_id, cfg.silent_after)
+    if closed:
+        log.info("alerts %s closed, their messages answered", closed)
+    return {"sources": len(source_ids), "polled": len(reports), "failed": len(failed),
+            "new": len(new_ids), "answered": len(closed)}
 
 
 @task(name="monitor.poll_source", **_RETRY)
