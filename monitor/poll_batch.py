@@ -54,6 +54,10 @@ class BatchLimits:
 
     threads: int           # requests in flight at once in one task
     host_connections: int  # of which at most this many to one host
+    # No request starts later than this many seconds into the batch, so a host that hangs
+    # every request costs the batch a bounded time and the task ends inside its time limit;
+    # the sources not reached are due again at the next tick (not counted as failures).
+    budget_s: float
 
 
 def group_by_host(rows: Sequence[tuple[int, str]], *, batch: int) -> list[list[int]]:
@@ -133,11 +137,14 @@ def _clients(hosts: Sequence[str], limits: BatchLimits) -> Iterator[dict[str, ht
 
 def fetch_many(plans: Sequence[PollPlan], *, policy: FetchPolicy, cfg: PollSettings,
                now: datetime, limits: BatchLimits,
-               sleep: Callable[[float], None] = time.sleep) -> list[FetchOutcome]:
+               sleep: Callable[[float], None] = time.sleep,
+               clock: Callable[[], float] = time.monotonic) -> list[FetchOutcome | None]:
     """Step 2 for a batch, with no session open: the outcome of each plan, in order. What a
-    source does wrong is its own FetchFailed; the others are not affected."""
+    source does wrong is its own FetchFailed; the others are not affected. None for a plan
+    not reached within limits.budget_s (its request was never sent)."""
     if not plans:
         return []
+    give_up = clock() + limits.budget_s
     host_of = [_host_key(p) for p in plans]
     gates: dict[str, HostGate] = {}
     for plan, host in zip(plans, host_of, strict=True):
@@ -148,9 +155,11 @@ def fetch_many(plans: Sequence[PollPlan], *, policy: FetchPolicy, cfg: PollSetti
     slots = {h: threading.Semaphore(limits.host_connections) for h in gates}
 
     with _clients(list(gates), limits) as clients:
-        def one(index: int) -> FetchOutcome:
+        def one(index: int) -> FetchOutcome | None:
             plan, host = plans[index], host_of[index]
             with slots[host]:
+                if clock() > give_up:
+                    return None
                 gates[host].wait()
                 try:
                     result = fetch(plan.url, policy=policy, now=now, etag=plan.etag,
@@ -179,19 +188,25 @@ def _host_key(plan: PollPlan) -> str:
 # ---------------------------------------------------------------- 3. apply
 
 
-def apply_many(session: Session, plans: Sequence[PollPlan], outcomes: Sequence[FetchOutcome],
-               *, cfg: PollSettings, now: datetime,
+def apply_many(session: Session, plans: Sequence[PollPlan],
+               outcomes: Sequence[FetchOutcome | None], *, cfg: PollSettings, now: datetime,
                jitter: Callable[[], float]) -> list[PollReport]:
     """Step 3 for a batch, in the caller's transaction: the rows loaded by one query (then
-    apply_poll finds them in the session), each outcome applied. Sources removed while
+    apply_poll finds them in the session), each outcome applied. A source not reached (None)
+    gives its lease back: due at the next tick, nothing else changed. Sources removed while
     they were fetched are left out. Flushes."""
     if len(plans) != len(outcomes):
         raise ValueError("one outcome per plan")
     ids = [p.source_id for p in plans]
-    if ids:
-        list(session.scalars(select(Source).where(Source.id.in_(ids))))
+    rows = {s.id: s for s in session.scalars(select(Source).where(Source.id.in_(ids)))
+            } if ids else {}
     reports = []
     for plan, outcome in zip(plans, outcomes, strict=True):
+        if outcome is None:
+            source = rows.get(plan.source_id)
+            if source is not None:
+                source.next_check_at = now
+            continue
         report = apply_poll(session, plan, outcome, cfg=cfg, now=now, jitter=jitter())
         if report is not None:
             reports.append(report)

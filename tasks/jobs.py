@@ -116,8 +116,11 @@ def poll_batch(source_ids: list[int], lease: str | None = None) -> dict[str, obj
     if not plans:
         return {"sources": len(source_ids), "polled": 0}
     # The session is closed: no transaction is held while the batch is fetched.
+    # Half the task time limit to start requests in, so the last one (at most
+    # fetch.total_timeout) and the apply end well inside the limit.
     limits = poll_batch_mod.BatchLimits(threads=poll.fetch_threads,
-                                        host_connections=poll.host_connections)
+                                        host_connections=poll.host_connections,
+                                        budget_s=rt.recovery.time_limit / 2)
     outcomes = poll_batch_mod.fetch_many(plans, policy=rt.fetch_policy, cfg=cfg, now=now,
                                          limits=limits)
     with rt.sessions() as session:
@@ -139,7 +142,8 @@ def poll_batch(source_ids: list[int], lease: str | None = None) -> dict[str, obj
     if closed:
         log.info("alerts %s closed, their messages answered", closed)
     return {"sources": len(source_ids), "polled": len(reports), "failed": len(failed),
-            "new": len(new_ids), "answered": len(closed)}
+            "new": len(new_ids), "answered": len(closed),
+            **({"deferred": skipped} if (skipped := outcomes.count(None)) else {})}
 
 
 @task(name="monitor.poll_source", **_RETRY)

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.integration
 NOW = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
 CFG = poll_settings()
 POLICY = FetchPolicy.from_section(defaults().fetch)
-LIMITS = BatchLimits(threads=4, host_connections=2)
+LIMITS = BatchLimits(threads=4, host_connections=2, budget_s=60)
 
 
 def _add(sessions: sessionmaker[Session], name: str, url: str, *, allow_private: bool = True
@@ -94,3 +94,27 @@ def test_the_outcomes_keep_the_order_of_the_plans(
     assert [p.source_id for p in plans] == list(reversed(ids))
     assert not isinstance(outcomes[0], FetchFailed)
     assert isinstance(outcomes[1], FetchFailed) and outcomes[1].status == 404
+
+
+def test_sources_not_reached_within_the_budget_are_due_again_untouched(
+        fake_web: FakeWeb, sessions: sessionmaker[Session]) -> None:  # noqa: F811
+    for k in range(4):
+        fake_web.add_feed(f"/b{k}.xml", many_items_feed(1, prefix=f"b{k}"))
+    ids = [_add(sessions, f"预算{k}", fake_web.url(f"/b{k}.xml")) for k in range(4)]
+    ticks = iter([0.0, 0.0, 0.0, 5.0, 5.0])  # the budget runs out after two requests start
+
+    with sessions() as s:
+        plans = read_plans(s, ids, cfg=CFG, now=NOW)
+    outcomes = fetch_many(plans, policy=POLICY, cfg=CFG, now=NOW,
+                          limits=BatchLimits(threads=1, host_connections=1, budget_s=1),
+                          clock=lambda: next(ticks))
+    assert [o is None for o in outcomes] == [False, False, True, True]
+    assert [fake_web.hits(f"/b{k}.xml") for k in range(4)] == [1, 1, 0, 0]
+    with sessions() as s:
+        reports = apply_many(s, plans, outcomes, cfg=CFG, now=NOW, jitter=lambda: 0.0)
+        s.commit()
+    assert [r.source_id for r in reports] == ids[:2]
+    with sessions() as s:
+        left = [s.get(Source, i) for i in ids[2:]]
+        assert all(x.next_check_at == NOW and x.last_checked_at is None
+                   and x.failure_count == 0 for x in left)
