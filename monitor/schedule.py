@@ -86,7 +86,8 @@ def next_check_at(
     With `phase` (monitor.schedule.phase_of), a healthy source keeps to its slots: the
     times `phase` of the way through its interval. A source polled on time comes back one
     interval later exactly (so an interval means that interval); one polled late, after an
-    outage, goes back to its slot — at least half an interval and min_interval on — instead
+    outage, goes back to its slot — at least half a period on (the period is the interval,
+    or min_interval when that is longer) — instead
     of keeping the outage's crowd together for good. A longer max-age or Retry-After is a
     floor, then the next slot after it. Failing sources back off as without a phase.
     """
@@ -102,7 +103,9 @@ def next_check_at(
     if outcome.ok and phase is not None:
         hinted = min(max(outcome.max_age_s or 0.0, outcome.retry_after_s or 0.0),
                      MAX_HONOURED_DELAY_S)
-        floor = max(float(min_interval_s), base / 2, hinted)
+        # Half a period, not min_interval: the period is at least min_interval already, so
+        # on-time polls are that far apart; only the one poll after a late one comes sooner.
+        floor = max(base / 2, hinted)
         return next_slot(now + timedelta(seconds=floor), period_s=base, phase=phase)
     if outcome.ok:
         delay = float(base)

@@ -195,13 +195,21 @@ def test_next_check_at_keeps_to_the_slot(polled_s: int, outcome: PollOutcome,
     assert (got - UTC_NOON).total_seconds() == pytest.approx(expected_s)
 
 
-def test_next_check_at_slot_respects_min_interval() -> None:
-    now = UTC_NOON + timedelta(seconds=149)
+def test_next_check_at_slot_period_is_at_least_min_interval() -> None:
+    now = UTC_NOON + timedelta(seconds=26)
     got = next_check_at(now, OK, failure_count=0, phase=0.25, interval_s=60,
                         min_interval_s=100, max_backoff_s=3600)
-    # The period is min_interval (100 s, over the 60 s interval), the slots 25 + k·100 s,
-    # and the floor 100 s: the first slot at or after 249 s, not the one at 225 s.
-    assert (got - UTC_NOON).total_seconds() == pytest.approx(325)
+    # The period is min_interval (100 s, over the 60 s interval), the slots 25 + k·100 s:
+    # polled a second after its slot, back one period later.
+    assert (got - UTC_NOON).total_seconds() == pytest.approx(125)
+
+
+def test_next_check_at_slot_when_min_interval_is_the_interval() -> None:
+    # A poll a little after its slot comes back one interval after that slot, not two.
+    now = UTC_NOON + timedelta(seconds=152)
+    got = next_check_at(now, OK, failure_count=0, phase=0.25, interval_s=600,
+                        min_interval_s=600, max_backoff_s=3600)
+    assert (got - UTC_NOON).total_seconds() == pytest.approx(750)
 
 
 @pytest.mark.parametrize(
