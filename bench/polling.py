@@ -34,6 +34,7 @@ import asyncio
 import json
 import os
 import random
+import signal
 import sys
 import tempfile
 import threading
@@ -375,6 +376,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=900)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
+    # A SIGTERM (a timeout, a person) stops the beat and workers too, via the finally.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if not 1 <= args.hosts <= 254:
         ap.error("--hosts must be between 1 and 254 (127.0.0.1 … 127.0.0.254)")
     if args.sources < args.hosts:

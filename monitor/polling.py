@@ -295,17 +295,24 @@ def _fail(source: Source, now: datetime, cfg: PollSettings, jitter: float,
     return PollReport(source_id=source.id, ok=False, error=source.last_error)
 
 
+_ASK = object()  # apply_poll's last_new_item not given: read it when the check needs it
+
+
 def apply_poll(session: Session, plan: PollPlan, outcome: FetchOutcome, *, cfg: PollSettings,
-               now: datetime, jitter: float = 0.0) -> PollReport | None:
+               now: datetime, jitter: float = 0.0, last_new_item: Any = _ASK,
+               flush: bool = True) -> PollReport | None:
     """Step 3: record the outcome on the source's row (read afresh: failure_count, items_seen
-    and silent_since are the stored ones, not the plan's) and store new entries. Flushes.
-    None when the source was removed while it was being fetched."""
+    and silent_since are the stored ones, not the plan's) and store new entries. Flushes
+    (unless `flush` is false: a batch flushes once, monitor.poll_batch). None when the
+    source was removed while it was being fetched. `last_new_item` (the source's latest
+    item's fetched_at, or None), when the caller read it for a batch, spares a query."""
     source = session.get(Source, plan.source_id)
     if source is None:
         return None
     if isinstance(outcome, FetchFailed):
         report = _fail(source, now, cfg, jitter, outcome)
-        session.flush()
+        if flush:
+            session.flush()
         return report
     result, entries, warnings = outcome.result, outcome.entries, outcome.warnings
 
@@ -317,7 +324,7 @@ def apply_poll(session: Session, plan: PollPlan, outcome: FetchOutcome, *, cfg: 
         source.silent_since = None
     elif source.silent_since is None and source.items_seen > 0:
         last_new = session.scalar(select(func.max(Item.fetched_at)).where(
-            Item.source_id == source.id))
+            Item.source_id == source.id)) if last_new_item is _ASK else last_new_item
         if is_silent(last_new, now, interval_s=source.interval_s,
                      silent_after=cfg.silent_after):
             source.silent_since = now
@@ -344,7 +351,8 @@ def apply_poll(session: Session, plan: PollPlan, outcome: FetchOutcome, *, cfg: 
         cfg,
         jitter,
     )
-    session.flush()
+    if flush:
+        session.flush()
     return PollReport(
         source_id=source.id,
         ok=True,
