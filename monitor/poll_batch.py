@@ -44,8 +44,8 @@ from monitor.polling import (
     plan_poll,
 )
 
-__all__ = ["BatchLimits", "HostGate", "apply_many", "fetch_many", "group_by_host",
-           "read_plans"]
+__all__ = ["BatchLimits", "HostGate", "apply_many", "claim_room", "fetch_many",
+           "group_by_host", "host_caps", "read_plans"]
 
 
 @dataclass(frozen=True)
@@ -238,3 +238,15 @@ def host_caps(hosts: Sequence[str], *, per_host: int, tick_s: float,
         cap = per_host if spacing <= 0 else max(1, min(per_host, int(tick_s / spacing)))
         caps[key] = cap
     return caps
+
+
+def claim_room(backlog: int | None, *, max_queued: int, host_batch: int,
+               batch_size: int) -> int:
+    """Pure: how many sources this tick may claim. A claim is a lease that runs out
+    (celery.poll_lease): claiming more than the workers take before it runs out would only
+    have the sources claimed again while their first messages still wait. So no more than
+    fills the poll queue up to poll.max_queued batches; all of batch_size when the broker
+    does not say."""
+    if backlog is None:
+        return batch_size
+    return max(0, min(batch_size, (max_queued - backlog) * host_batch))

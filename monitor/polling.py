@@ -424,6 +424,8 @@ def claim_due_hosts(
     """claim_due, with each claimed source's host (for per-host dispatch), most overdue
     first. The claim is one UPDATE … WHERE id IN (…) AND still due RETURNING id: a tick of
     thousands of sources is one statement, not thousands."""
+    if batch_size == 0:
+        return []
     rows = session.execute(
         select(Source.id, Source.host, Source.next_check_at).where(
             _is_due(now),

@@ -165,6 +165,7 @@ class PollSection(Section):
     fetch_threads: Count     # requests in flight at once inside one poll task
     host_connections: Count  # of which at most this many to one host (keep-alive)
     slots: bool              # healthy sources keep to their slot in their interval
+    max_queued: Count        # a tick claims no more than fills the poll queue to this many batches
 
 
 @dataclass(frozen=True)

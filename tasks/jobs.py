@@ -58,6 +58,20 @@ def _kick_outbox() -> None:
         log.warning("outbox: could not ask for a drain now (%s); beat's tick will", exc)
 
 
+def _poll_backlog() -> int | None:
+    """Messages waiting on the `poll` queue (Redis and RabbitMQ both answer a passive
+    declare with the count), or None when the broker does not say."""
+    from celery import current_app
+    from kombu.exceptions import ChannelError
+
+    try:
+        with current_app.connection_for_write() as conn:
+            ok = conn.default_channel.queue_declare(queue="poll", passive=True)
+            return int(ok.message_count)
+    except (BrokerError, ChannelError, OSError):
+        return None
+
+
 @task(name="monitor.schedule_due", **_RETRY)
 def schedule_due() -> dict[str, int]:
     """Beat tick: claim due sources (batch + per-host limits), send them as per-host batches
@@ -65,6 +79,9 @@ def schedule_due() -> dict[str, int]:
     items. A host with politeness spacing is claimed no faster than one task can poll it."""
     rt = current_runtime()
     poll, cel, social = rt.settings.poll, rt.settings.celery, rt.settings.social
+    # Asked before the session opens: no broker round trip inside the transaction.
+    room = poll_batch_mod.claim_room(_poll_backlog(), max_queued=poll.max_queued,
+                                     host_batch=poll.host_batch, batch_size=poll.batch_size)
     now = _now()
     with rt.sessions() as session:
         # Hosts named in social.host_interval get the cap of their own spacing; the others
@@ -78,7 +95,7 @@ def schedule_due() -> dict[str, int]:
         claimed = polling.claim_due_hosts(
             session,
             now,
-            batch_size=poll.batch_size,
+            batch_size=room,
             per_host=per_host,
             lease_s=rt.recovery.poll_lease,
             caps=caps,

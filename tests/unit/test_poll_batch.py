@@ -70,3 +70,20 @@ def test_host_gate_without_spacing_never_sleeps() -> None:
     for _ in range(5):
         gate.wait()
     assert clock.slept == []
+
+
+@pytest.mark.parametrize(
+    ("backlog", "expected"),
+    [
+        (None, 2000),  # the broker does not say: the whole batch_size
+        (0, 2000),     # an empty queue: up to batch_size (100 batches of 25 would be 2500)
+        (60, 1000),    # 40 batches of room
+        (100, 0),      # full: nothing claimed this tick (no lease runs out in the queue)
+        (250, 0),
+    ],
+)
+def test_claim_room_fills_the_poll_queue_up_to_its_limit(backlog: int | None,
+                                                          expected: int) -> None:
+    from monitor.poll_batch import claim_room
+
+    assert claim_room(backlog, max_queued=100, host_batch=25, batch_size=2000) == expected
