@@ -74,9 +74,10 @@ def _poll_backlog() -> int | None:
 
 @task(name="monitor.schedule_due", **_RETRY)
 def schedule_due() -> dict[str, int]:
-    """Beat tick: claim due sources (batch + per-host limits), send them as per-host batches
-    (one poll_batch message per poll.host_batch sources of one host) and sweep orphaned
-    items. A host with politeness spacing is claimed no faster than one task can poll it."""
+    """Beat tick: claim due sources (batch + per-host limits), send them as batches by host
+    (monitor.poll_batch.group_by_host: up to poll.host_batch sources a message, a host's
+    sources together, small hosts sharing a message) and sweep orphaned items. A host with
+    politeness spacing is claimed no faster than one task can poll it."""
     rt = current_runtime()
     poll, cel, social = rt.settings.poll, rt.settings.celery, rt.settings.social
     # Asked before the session opens: no broker round trip inside the transaction.

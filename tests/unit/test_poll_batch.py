@@ -14,9 +14,13 @@ from monitor.poll_batch import HostGate, group_by_host, host_caps
         ([], 3, []),
         # One host's sources travel together, cut at `batch`, in the order claimed …
         ([(1, "a.cn"), (2, "a.cn"), (3, "a.cn"), (4, "a.cn")], 3, [[1, 2, 3], [4]]),
-        # … hosts in order of first appearance, case-insensitive, never mixed in a batch.
-        ([(1, "a.cn"), (2, "B.cn"), (3, "A.CN"), (4, "b.cn")], 5, [[1, 3], [2, 4]]),
-        # Sources without a host (pushed or odd URLs) form their own batches.
+        # … small groups of several hosts share a message (case-insensitive hosts), a host
+        # never split between two of them …
+        ([(1, "a.cn"), (2, "B.cn"), (3, "A.CN"), (4, "b.cn")], 5, [[1, 3, 2, 4]]),
+        ([(1, "a.cn"), (2, "b.cn"), (3, "a.cn"), (4, "b.cn"), (5, "c.cn")], 3,
+         [[1, 3], [2, 4, 5]]),
+        # … a big host fills batches of its own, its remainder shares one.
+        ([(1, "a.cn"), (2, "a.cn"), (3, "a.cn"), (4, "b.cn")], 2, [[1, 2], [3, 4]]),
         ([(1, ""), (2, "a.cn"), (3, "")], 1, [[1], [3], [2]]),
     ],
 )
