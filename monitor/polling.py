@@ -30,7 +30,7 @@ from monitor.feeds import FeedEntry
 from monitor.fetch import FetchPolicy, FetchResult, fetch, private_error
 from monitor.ingest import answer_messages, store_entries
 from monitor.models import Item, Source
-from monitor.schedule import DueSource, PollOutcome, next_check_at, pick_due
+from monitor.schedule import DueSource, PollOutcome, next_check_at, phase_of, pick_due
 from monitor.settings import Settings
 from monitor.social import parser_for, social_fields
 
@@ -51,6 +51,9 @@ class PollSettings:
     silent_after: int
     # A source answering 404 with no successful poll for this long is shown as likely gone.
     likely_gone_after_s: int
+    # Healthy sources keep to their slots in their interval (monitor.schedule.phase_of):
+    # spread over it, an interval apart, and back to their slot after an outage.
+    slots: bool
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PollSettings:
@@ -66,6 +69,7 @@ class PollSettings:
             default_host_interval=social.default_host_interval,
             silent_after=social.silent_after,
             likely_gone_after_s=poll.likely_gone_days * 86400,
+            slots=poll.slots,
         )
 
 
@@ -265,6 +269,7 @@ def _schedule(source: Source, now: datetime, outcome: PollOutcome, cfg: PollSett
         min_interval_s=cfg.min_interval_s,
         max_backoff_s=cfg.max_backoff_s,
         jitter=jitter,
+        phase=phase_of(source.id) if cfg.slots else None,
     )
 
 
@@ -290,17 +295,24 @@ def _fail(source: Source, now: datetime, cfg: PollSettings, jitter: float,
     return PollReport(source_id=source.id, ok=False, error=source.last_error)
 
 
+_ASK = object()  # apply_poll's last_new_item not given: read it when the check needs it
+
+
 def apply_poll(session: Session, plan: PollPlan, outcome: FetchOutcome, *, cfg: PollSettings,
-               now: datetime, jitter: float = 0.0) -> PollReport | None:
+               now: datetime, jitter: float = 0.0, last_new_item: Any = _ASK,
+               flush: bool = True) -> PollReport | None:
     """Step 3: record the outcome on the source's row (read afresh: failure_count, items_seen
-    and silent_since are the stored ones, not the plan's) and store new entries. Flushes.
-    None when the source was removed while it was being fetched."""
+    and silent_since are the stored ones, not the plan's) and store new entries. Flushes
+    (unless `flush` is false: a batch flushes once, monitor.poll_batch). None when the
+    source was removed while it was being fetched. `last_new_item` (the source's latest
+    item's fetched_at, or None), when the caller read it for a batch, spares a query."""
     source = session.get(Source, plan.source_id)
     if source is None:
         return None
     if isinstance(outcome, FetchFailed):
         report = _fail(source, now, cfg, jitter, outcome)
-        session.flush()
+        if flush:
+            session.flush()
         return report
     result, entries, warnings = outcome.result, outcome.entries, outcome.warnings
 
@@ -312,7 +324,7 @@ def apply_poll(session: Session, plan: PollPlan, outcome: FetchOutcome, *, cfg: 
         source.silent_since = None
     elif source.silent_since is None and source.items_seen > 0:
         last_new = session.scalar(select(func.max(Item.fetched_at)).where(
-            Item.source_id == source.id))
+            Item.source_id == source.id)) if last_new_item is _ASK else last_new_item
         if is_silent(last_new, now, interval_s=source.interval_s,
                      silent_after=cfg.silent_after):
             source.silent_since = now
@@ -339,7 +351,8 @@ def apply_poll(session: Session, plan: PollPlan, outcome: FetchOutcome, *, cfg: 
         cfg,
         jitter,
     )
-    session.flush()
+    if flush:
+        session.flush()
     return PollReport(
         source_id=source.id,
         ok=True,
@@ -377,8 +390,20 @@ def lease_held(session: Session, source_id: int, token: str) -> bool:
         Source.id == source_id, Source.next_check_at == lease)) is not None
 
 
+def leases_held(session: Session, source_ids: Sequence[int], token: str) -> list[int]:
+    """lease_held for a batch, in one query: the ids (in the order given) still carrying
+    the lease `token`."""
+    if not source_ids:
+        return []
+    lease = datetime.fromisoformat(token)
+    held = set(session.scalars(select(Source.id).where(
+        Source.id.in_(source_ids), Source.next_check_at == lease)))
+    return [i for i in source_ids if i in held]
+
+
 def claim_due(
-    session: Session, now: datetime, *, batch_size: int, per_host: int, lease_s: int
+    session: Session, now: datetime, *, batch_size: int, per_host: int, lease_s: int,
+    caps: Mapping[str, int] | None = None,
 ) -> list[int]:
     """Pick due sources (batch and per-host limits) and push their next check out by a lease,
     so the next beat tick does not enqueue them again while their poll waits in the queue.
@@ -388,6 +413,19 @@ def claim_due(
     The lease is written by a state-checked UPDATE (still due?), so of two beats ticking at
     once only one claims a source: on PostgreSQL the second UPDATE waits for the first's
     commit and then finds the row no longer due."""
+    return [source_id for source_id, _ in claim_due_hosts(
+        session, now, batch_size=batch_size, per_host=per_host, lease_s=lease_s, caps=caps)]
+
+
+def claim_due_hosts(
+    session: Session, now: datetime, *, batch_size: int, per_host: int, lease_s: int,
+    caps: Mapping[str, int] | None = None,
+) -> list[tuple[int, str]]:
+    """claim_due, with each claimed source's host (for per-host dispatch), most overdue
+    first. The claim is one UPDATE … WHERE id IN (…) AND still due RETURNING id: a tick of
+    thousands of sources is one statement, not thousands."""
+    if batch_size == 0:
+        return []
     rows = session.execute(
         select(Source.id, Source.host, Source.next_check_at).where(
             _is_due(now),
@@ -396,19 +434,20 @@ def claim_due(
         )
     ).all()
     due = [DueSource(id=r.id, host=r.host, next_check_at=r.next_check_at) for r in rows]
-    chosen = pick_due(due, now, batch_size=batch_size, per_host=per_host)
+    host_of = {r.id: r.host for r in rows}
+    chosen = pick_due(due, now, batch_size=batch_size, per_host=per_host, caps=caps)
     lease_until = datetime.fromisoformat(lease_token(now, lease_s))
-    claimed = []
-    for source_id in chosen:
-        won = session.execute(
-            update(Source).where(Source.id == source_id, _is_due(now))
+    won: set[int] = set()
+    for i in range(0, len(chosen), 500):  # bounded IN lists
+        part = chosen[i : i + 500]
+        won.update(session.scalars(
+            update(Source).where(Source.id.in_(part), _is_due(now))
             .values(next_check_at=lease_until)
+            .returning(Source.id)
             .execution_options(synchronize_session=False)
-        ).rowcount  # type: ignore[attr-defined]
-        if won == 1:
-            claimed.append(source_id)
+        ).all())
     session.flush()
-    return claimed
+    return [(source_id, host_of[source_id]) for source_id in chosen if source_id in won]
 
 
 def enable_source(source: Source) -> bool:

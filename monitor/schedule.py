@@ -7,11 +7,12 @@ cutoff, which silently stops polling, is the mistake avoided here).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-__all__ = ["DueSource", "PollOutcome", "next_check_at", "pick_due"]
+__all__ = ["DueSource", "PollOutcome", "next_check_at", "next_slot", "phase_of", "pick_due",
+           "slot_lateness"]
 
 # A server's max-age or Retry-After is honoured up to a day: a typo'd "max-age=31536000" on a
 # feed must not hide a source from the press office for a year.
@@ -29,6 +30,37 @@ class PollOutcome:
     max_age_s: float | None = None
 
 
+def phase_of(source_id: int) -> float:
+    """A source's place in its interval, a fraction in [0, 1): fixed by its id (a
+    multiplicative hash, so consecutive ids land far apart), the same in every process and
+    after every restart. Sources added together, or all overdue after an outage, are spread
+    over their interval by it instead of coming back in the same second."""
+    return ((source_id * 2654435761) % 2**32) / 2**32
+
+
+def next_slot(earliest: datetime, *, period_s: float, phase: float) -> datetime:
+    """The first time ≥ `earliest` that is `phase` of the way through a period: the slots
+    t with (t − epoch) ≡ phase·period (mod period). Pure."""
+    _require_aware(earliest)
+    if period_s <= 0:
+        raise ValueError("period must be positive")
+    if not 0.0 <= phase < 1.0:
+        raise ValueError("phase must be in [0, 1)")
+    offset = phase * period_s
+    t = earliest.timestamp()
+    k = -((offset - t) // period_s)  # ceil((t - offset) / period)
+    slot = offset + k * period_s
+    return earliest + timedelta(seconds=slot - t)
+
+
+def slot_lateness(at: datetime, *, period_s: float, phase: float) -> float:
+    """Seconds `at` comes after its nearest earlier slot, when that slot is the nearer one;
+    0 when `at` is before the nearest slot (early is not late). What the bench counts."""
+    _require_aware(at)
+    behind = (at.timestamp() - phase * period_s) % period_s
+    return behind if behind < period_s / 2 else 0.0
+
+
 def _require_aware(now: datetime) -> None:
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be a timezone-aware datetime")
@@ -43,12 +75,21 @@ def next_check_at(
     min_interval_s: int,
     max_backoff_s: int,
     jitter: float = 0.0,
+    phase: float | None = None,
 ) -> datetime:
     """The next time to poll a source after `outcome`.
 
     failure_count counts consecutive failures including this outcome (0 when ok).
     Healthy: max(interval, min_interval, max-age ≤ 24 h). Failing: interval·2^(failures-1)
     capped at max_backoff, never earlier than min_interval nor Retry-After (≤ 24 h).
+
+    With `phase` (monitor.schedule.phase_of), a healthy source keeps to its slots: the
+    times `phase` of the way through its interval. A source polled on time comes back one
+    interval later exactly (so an interval means that interval); one polled late, after an
+    outage, goes back to its slot — at least half a period on (the period is the interval,
+    or min_interval when that is longer) — instead
+    of keeping the outage's crowd together for good. A longer max-age or Retry-After is a
+    floor, then the next slot after it. Failing sources back off as without a phase.
     """
     _require_aware(now)
     if interval_s <= 0 or min_interval_s < 0 or max_backoff_s <= 0:
@@ -59,6 +100,13 @@ def next_check_at(
         raise ValueError("jitter must be in [0, 1)")
 
     base = max(interval_s, min_interval_s)
+    if outcome.ok and phase is not None:
+        hinted = min(max(outcome.max_age_s or 0.0, outcome.retry_after_s or 0.0),
+                     MAX_HONOURED_DELAY_S)
+        # Half a period, not min_interval: the period is at least min_interval already, so
+        # on-time polls are that far apart; only the one poll after a late one comes sooner.
+        floor = max(base / 2, hinted)
+        return next_slot(now + timedelta(seconds=floor), period_s=base, phase=phase)
     if outcome.ok:
         delay = float(base)
         if outcome.max_age_s is not None and outcome.max_age_s > 0:
@@ -83,12 +131,14 @@ class DueSource:
 
 
 def pick_due(
-    sources: Sequence[DueSource], now: datetime, *, batch_size: int, per_host: int
+    sources: Sequence[DueSource], now: datetime, *, batch_size: int, per_host: int,
+    caps: Mapping[str, int] | None = None,
 ) -> list[int]:
     """Ids of due sources, most overdue first (never-polled first), with per-host limits.
 
     At most `batch_size` in all and `per_host` per host (case-insensitive), so one slow
-    host cannot fill a beat tick and a site is not hammered by its own many feeds.
+    host cannot fill a beat tick and a site is not hammered by its own many feeds. `caps`
+    (lower-case host → limit) overrides per_host for the hosts it names.
     """
     _require_aware(now)
     if batch_size < 0:
@@ -104,7 +154,8 @@ def pick_due(
         if len(picked) >= batch_size:
             break
         host = source.host.strip().lower()
-        if per_host_count.get(host, 0) >= per_host:
+        limit = caps.get(host, per_host) if caps else per_host
+        if per_host_count.get(host, 0) >= limit:
             continue
         per_host_count[host] = per_host_count.get(host, 0) + 1
         picked.append(source.id)

@@ -161,6 +161,12 @@ class PollSection(Section):
     per_host: Count
     tick_seconds: Seconds
     likely_gone_days: Count
+    # Issue 15 (polling that scales with hosts): per-host batches, fetched concurrently.
+    host_batch: Count        # sources of one host per poll message (one task)
+    fetch_threads: Count     # requests in flight at once inside one poll task
+    host_connections: Count  # of which at most this many to one host (keep-alive)
+    slots: bool              # healthy sources keep to their slot in their interval
+    max_queued: Count        # a tick claims no more than fills the poll queue to this many batches
 
 
 @dataclass(frozen=True)

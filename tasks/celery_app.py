@@ -18,6 +18,7 @@ QUEUES = ("schedule", "poll", "analyze", "notify")
 ROUTES = {
     "monitor.schedule_due": {"queue": "schedule"},
     "monitor.poll_source": {"queue": "poll"},
+    "monitor.poll_batch": {"queue": "poll"},
     "monitor.analyze_items": {"queue": "analyze"},
     "responders.notify_alert": {"queue": "notify"},
     "responders.remind_due": {"queue": "notify"},
@@ -73,7 +74,9 @@ def create_app(settings: Settings) -> Celery:
             "schedule-due-sources": {
                 "task": "monitor.schedule_due",
                 "schedule": timedelta(seconds=settings.poll.tick_seconds),
-                "options": {"queue": "schedule", "expires": 60},
+                # A tick not taken within its own period is superseded by the next one.
+                "options": {"queue": "schedule",
+                            "expires": max(settings.poll.tick_seconds, 10)},
             },
             # Deadline reminders (responders.reminders): a minute's resolution is plenty
             # for deadlines counted in hours.

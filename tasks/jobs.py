@@ -15,6 +15,7 @@ from kombu.exceptions import OperationalError as BrokerError
 from sqlalchemy.exc import OperationalError
 
 from monitor import analyze, polling
+from monitor import poll_batch as poll_batch_mod
 from monitor.ingest import unanalyzed_ids
 from monitor.settings import Settings
 from responders import mail, outbox, reminders
@@ -59,7 +60,8 @@ def _kick_outbox() -> None:
         log.warning("outbox: could not ask for a drain now (%s); beat's tick will", exc)
 
 
-def _count_poll(rt: Runtime, kind: str, report: polling.PollReport, fetch_s: float) -> None:
+def _count_poll(rt: Runtime, kind: str, report: polling.PollReport,
+                fetch_s: float | None) -> None:
     """After the commit: add the poll to the counters /metrics reads (responders
     .ops_counters; best effort, a Redis error costs the count only)."""
     from responders.ops_counters import counters_url, outcome_of, record_poll
@@ -68,21 +70,48 @@ def _count_poll(rt: Runtime, kind: str, report: polling.PollReport, fetch_s: flo
     broker = rt.settings.broker_url or EmbeddedBroker(rt.settings.home).url
     url = counters_url(rt.settings.tree.metrics.redis_url, broker)
     record_poll(url, kind, outcome_of(report.ok, report.not_modified), fetch_s)
+def _poll_backlog() -> int | None:
+    """Messages waiting on the `poll` queue (Redis and RabbitMQ both answer a passive
+    declare with the count), or None when the broker does not say."""
+    from celery import current_app
+    from kombu.exceptions import ChannelError
+
+    try:
+        with current_app.connection_for_write() as conn:
+            ok = conn.default_channel.queue_declare(queue="poll", passive=True)
+            return int(ok.message_count)
+    except (BrokerError, ChannelError, OSError):
+        return None
 
 
 @task(name="monitor.schedule_due", **_RETRY)
 def schedule_due() -> dict[str, int]:
-    """Beat tick: enqueue due sources (batch + per-host limits) and sweep orphaned items."""
+    """Beat tick: claim due sources (batch + per-host limits), send them as batches by host
+    (monitor.poll_batch.group_by_host: up to poll.host_batch sources a message, a host's
+    sources together, small hosts sharing a message) and sweep orphaned items. A host with
+    politeness spacing is claimed no faster than one task can poll it."""
     rt = current_runtime()
-    poll, cel = rt.settings.poll, rt.settings.celery
+    poll, cel, social = rt.settings.poll, rt.settings.celery, rt.settings.social
+    # Asked before the session opens: no broker round trip inside the transaction.
+    room = poll_batch_mod.claim_room(_poll_backlog(), max_queued=poll.max_queued,
+                                     host_batch=poll.host_batch, batch_size=poll.batch_size)
     now = _now()
     with rt.sessions() as session:
-        source_ids = polling.claim_due(
+        # Hosts named in social.host_interval get the cap of their own spacing; the others
+        # that of default_host_interval (none when it is 0: per_host alone).
+        default = social.default_host_interval
+        per_host = poll.per_host if default <= 0 else max(
+            1, min(poll.per_host, int(poll.tick_seconds / default)))
+        caps = poll_batch_mod.host_caps(
+            list(social.host_interval), per_host=poll.per_host, tick_s=poll.tick_seconds,
+            host_intervals=social.host_interval, default_interval=default)
+        claimed = polling.claim_due_hosts(
             session,
             now,
-            batch_size=poll.batch_size,
-            per_host=poll.per_host,
+            batch_size=room,
+            per_host=per_host,
             lease_s=rt.recovery.poll_lease,
+            caps=caps,
         )
         orphans = unanalyzed_ids(
             session, now - timedelta(seconds=cel.sweep_after), limit=1000
@@ -92,11 +121,65 @@ def schedule_due() -> dict[str, int]:
     # its worker died, once beat has claimed the source again) finds another lease on the
     # row and does nothing, so a source is polled once per claim.
     lease = polling.lease_token(now, rt.recovery.poll_lease)
-    for source_id in source_ids:
-        poll_source.delay(source_id, lease)
+    batches = poll_batch_mod.group_by_host(claimed, batch=poll.host_batch)
+    for batch in batches:
+        poll_batch.delay(batch, lease)
     for chunk in _chunks(orphans, rt.settings.analyze.batch_size):
         analyze_items.delay(chunk)
-    return {"polls": len(source_ids), "orphans": len(orphans)}
+    return {"polls": len(claimed), "batches": len(batches), "orphans": len(orphans)}
+
+
+@task(name="monitor.poll_batch", **_RETRY)
+def poll_batch(source_ids: list[int], lease: str | None = None) -> dict[str, object]:
+    """One host's batch: plans read in one short transaction, the requests made
+    concurrently with no session open (monitor.poll_batch.fetch_many: per-host connection
+    limit and politeness spacing), the outcomes applied in one short transaction, analysis
+    enqueued after the commit. Sources whose lease is no longer `lease` are skipped (their
+    claim was spent or renewed: a redelivered message polls nothing twice)."""
+    rt = current_runtime()
+    cfg, poll = rt.poll_settings, rt.settings.poll
+    now = _now()
+    with rt.sessions() as session:
+        ids = (polling.leases_held(session, source_ids, lease) if lease is not None
+               else list(source_ids))
+        plans = poll_batch_mod.read_plans(session, ids, cfg=cfg, now=now)
+    if not plans:
+        return {"sources": len(source_ids), "polled": 0}
+    # The session is closed: no transaction is held while the batch is fetched.
+    # Half the task time limit to start requests in, so the last one (at most
+    # fetch.total_timeout) and the apply end well inside the limit.
+    limits = poll_batch_mod.BatchLimits(threads=poll.fetch_threads,
+                                        host_connections=poll.host_connections,
+                                        budget_s=rt.recovery.time_limit / 2)
+    timings: list[float | None] = []
+    outcomes = poll_batch_mod.fetch_many(plans, policy=rt.fetch_policy, cfg=cfg, now=now,
+                                         limits=limits, timings=timings)
+    with rt.sessions() as session:
+        reports = poll_batch_mod.apply_many(session, plans, outcomes, cfg=cfg, now=now,
+                                            jitter=random.random)
+        answered = [i for r in reports for i in r.answered_ids]
+        closed = close_answered(session, answered, now) if answered else []
+        session.commit()
+    new_ids = [i for r in reports for i in r.new_item_ids]
+    for chunk in _chunks(new_ids, rt.settings.analyze.batch_size):
+        analyze_items.delay(chunk)
+    # After the commit, the operator's counters (/metrics): one per poll applied.
+    took = {p.source_id: t for p, t in zip(plans, timings, strict=True)}
+    kinds = {p.source_id: p.kind for p in plans}
+    for r in reports:
+        _count_poll(rt, kinds.get(r.source_id, ""), r, took.get(r.source_id))
+    failed = [r for r in reports if not r.ok]
+    for r in failed:
+        log.warning("source %s failed: %s", r.source_id, r.error)
+    for r in reports:
+        if r.went_silent:
+            log.warning("source %s has gone silent: no new items for %s of its intervals",
+                        r.source_id, cfg.silent_after)
+    if closed:
+        log.info("alerts %s closed, their messages answered", closed)
+    return {"sources": len(source_ids), "polled": len(reports), "failed": len(failed),
+            "new": len(new_ids), "answered": len(closed),
+            **({"deferred": skipped} if (skipped := outcomes.count(None)) else {})}
 
 
 @task(name="monitor.poll_source", **_RETRY)

@@ -144,9 +144,11 @@ def test_private_addresses_are_refused_unless_allowed(sessions, url):
     assert "private" in src.last_error.lower() or "refused" in src.last_error.lower()
 
 
-def test_one_broken_source_does_not_stop_the_others(fake_web, sessions, app, start_worker):
+def test_one_broken_source_does_not_stop_the_others(fake_web, sessions, app, start_worker,
+                                                      env):
     """Through beat's scheduling task and a real worker: good sources are stored while bad
     ones fail with their reasons."""
+    env["YUQING_POLL_PER_HOST"] = "2"  # the worker's settings (the shipped value is 100)
     fake_web.add_feed("/good.xml", sample_feed("g"))
     fake_web.add("/bad.xml", 200, b"not xml at all", {"Content-Type": "text/plain"})
     fake_web.add_never_answering("/slow.xml")

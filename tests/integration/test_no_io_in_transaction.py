@@ -30,7 +30,7 @@ from tasks.runtime import Runtime, build_runtime
 from tests.integration.test_mail import SmtpServer, smtp_server  # noqa: F401 (fixture)
 from tests.integration.test_reminders import add_alert, add_people
 from tests.support.fake_web import FakeWeb, Request, Response
-from tests.support.feeds import SAMPLE_POSTS, sample_feed
+from tests.support.feeds import SAMPLE_POSTS, many_items_feed, sample_feed
 from tests.support.settings import defaults
 from tests.support.transactions import TransactionWatch
 
@@ -101,6 +101,35 @@ def test_poll_task_fetches_with_no_transaction_open_and_enqueues_after_commit(
     with sessions() as s:
         source = s.get(Source, sid)
         assert source is not None and source.etag == '"v1"' and source.failure_count == 0
+
+
+def test_poll_batch_fetches_its_sources_with_no_transaction_open(
+        fake_web: FakeWeb, sessions: sessionmaker[Session], settings: Settings,
+        in_process: Callable[[Settings], Runtime], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The per-host batch task (issue 15): every request of the batch, on its threads, is
+    answered while no transaction is open; analysis is enqueued once, after the commit."""
+    in_process(settings)
+    sids = [_add_source(sessions, f"批量源{k}", fake_web.url(f"/batch{k}.xml")) for k in range(3)]
+    enqueued: list[tuple[int, int, int]] = []
+
+    def stored() -> int:
+        return sum(_items(sessions, sid) for sid in sids)
+
+    class Analyze:
+        @staticmethod
+        def delay(ids: list[int]) -> None:
+            enqueued.append((len(ids), watch.open_now(), stored()))
+
+    monkeypatch.setattr(jobs, "analyze_items", Analyze)
+    with TransactionWatch(Engine) as watch:
+        for k in range(3):
+            body = many_items_feed(2, prefix=f"b{k}")
+            fake_web.route(f"/batch{k}.xml", watch.noting(
+                lambda _req, body=body: Response(200, dict(FEED_HEADERS), body)))
+        result = jobs.poll_batch(sids)
+    assert result == {"sources": 3, "polled": 3, "failed": 0, "new": 6, "answered": 0}
+    assert watch.during == [0, 0, 0]
+    assert enqueued == [(6, 0, 6)]
 
 
 def test_a_source_removed_while_it_is_fetched_is_gone(

@@ -30,7 +30,9 @@ from tests.support.settings import poll_settings
 pytestmark = pytest.mark.integration
 
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
-CFG = poll_settings(min_interval_s=60, max_backoff_s=3600)
+# Without slots: these tests pin the interval and max-age arithmetic from `now`; the slots
+# (poll.slots, shipped on) are tested below and in tests/unit/test_schedule.py.
+CFG = poll_settings(min_interval_s=60, max_backoff_s=3600, slots=False)
 
 
 def result(body: bytes = b"", *, status: int = 200, etag: str | None = '"v1"',
@@ -120,3 +122,24 @@ def test_a_source_removed_before_the_apply_is_gone(sessions: sessionmaker[Sessio
     report, src = apply(sessions, plan, parse_result(plan, result(sample_feed()), CFG))
     assert report is None and src is None
     assert count(sessions) == 0
+
+
+def test_with_slots_a_source_comes_back_at_its_slot(sessions: sessionmaker[Session],
+                                                    plan: PollPlan) -> None:
+    from monitor.schedule import next_slot, phase_of
+
+    slotted = poll_settings(min_interval_s=60, max_backoff_s=3600, slots=True)
+    phase = phase_of(plan.source_id)
+    with sessions() as s:
+        apply_poll(s, plan, Fetched(result(status=304)), cfg=slotted, now=NOW)
+        s.commit()
+        first = s.get(Source, plan.source_id).next_check_at
+    # Its slot in the interval, at least half an interval on (NOW is the first poll).
+    assert first == next_slot(NOW + timedelta(seconds=300), period_s=600, phase=phase)
+    # Polled at that slot (a second late): back exactly one interval later.
+    with sessions() as s:
+        apply_poll(s, plan, Fetched(result(status=304)), cfg=slotted,
+                   now=first + timedelta(seconds=1))
+        s.commit()
+        again = s.get(Source, plan.source_id).next_check_at
+    assert again == first + timedelta(seconds=600)

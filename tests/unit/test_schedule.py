@@ -136,3 +136,86 @@ def test_pick_due(
 def test_pick_due_rejects_bad_arguments(now: datetime, batch_size: int, per_host: int) -> None:
     with pytest.raises(ValueError):
         pick_due([_src(1, "a.cn", 1)], now, batch_size=batch_size, per_host=per_host)
+
+
+# ---------------------------------------------------------------- slots (issue 15)
+
+from monitor.schedule import next_slot, phase_of, slot_lateness  # noqa: E402
+
+UTC_NOON = datetime(2026, 12, 2, 12, 0, tzinfo=ZoneInfo("UTC"))  # a multiple of 600 s
+
+
+def test_phases_spread_consecutive_ids_over_the_interval() -> None:
+    phases = [phase_of(i) for i in range(1, 1001)]
+    assert all(0.0 <= p < 1.0 for p in phases)
+    # 1000 consecutive ids fill each tenth of the interval with 100 ± 10 sources.
+    tenths = [sum(1 for p in phases if k / 10 <= p < (k + 1) / 10) for k in range(10)]
+    assert all(90 <= n <= 110 for n in tenths), tenths
+    assert phase_of(7) == phase_of(7)
+
+
+@pytest.mark.parametrize(
+    ("earliest_s", "phase", "expected_s"),
+    [
+        (0, 0.25, 150),     # the slot in this period
+        (150, 0.25, 150),   # exactly on a slot: that slot
+        (151, 0.25, 750),   # just past it: the next period's
+        (599, 0.0, 600),
+        (-10, 0.5, 300),
+    ],
+)
+def test_next_slot(earliest_s: int, phase: float, expected_s: int) -> None:
+    got = next_slot(UTC_NOON + timedelta(seconds=earliest_s), period_s=600, phase=phase)
+    assert (got - UTC_NOON).total_seconds() == pytest.approx(expected_s)
+
+
+@pytest.mark.parametrize(
+    ("polled_s", "outcome", "expected_s"),
+    [
+        # On time (or a little after its slot at 150 s): exactly one interval on.
+        (150, OK, 750),
+        (152, PollOutcome(ok=True, not_modified=True), 750),
+        # Polled late after an outage: back to its slot, at least half an interval on.
+        (400, OK, 750),
+        (500, OK, 1350),
+        # A longer max-age is a floor, then the next slot.
+        (150, PollOutcome(ok=True, max_age_s=1000), 1350),
+        # A max-age shorter than the interval but longer than the gap to the slot: a floor.
+        (400, PollOutcome(ok=True, max_age_s=500), 1350),
+        # A failure backs off from now as before, slots or not.
+        (150, FAIL, 750),
+        (150, PollOutcome(ok=False), 750),
+    ],
+)
+def test_next_check_at_keeps_to_the_slot(polled_s: int, outcome: PollOutcome,
+                                        expected_s: int) -> None:
+    now = UTC_NOON + timedelta(seconds=polled_s)
+    failures = 0 if outcome.ok else 1
+    got = next_check_at(now, outcome, failure_count=failures, phase=0.25, **POLL)
+    assert (got - UTC_NOON).total_seconds() == pytest.approx(expected_s)
+
+
+def test_next_check_at_slot_period_is_at_least_min_interval() -> None:
+    now = UTC_NOON + timedelta(seconds=26)
+    got = next_check_at(now, OK, failure_count=0, phase=0.25, interval_s=60,
+                        min_interval_s=100, max_backoff_s=3600)
+    # The period is min_interval (100 s, over the 60 s interval), the slots 25 + k·100 s:
+    # polled a second after its slot, back one period later.
+    assert (got - UTC_NOON).total_seconds() == pytest.approx(125)
+
+
+def test_next_check_at_slot_when_min_interval_is_the_interval() -> None:
+    # A poll a little after its slot comes back one interval after that slot, not two.
+    now = UTC_NOON + timedelta(seconds=152)
+    got = next_check_at(now, OK, failure_count=0, phase=0.25, interval_s=600,
+                        min_interval_s=600, max_backoff_s=3600)
+    assert (got - UTC_NOON).total_seconds() == pytest.approx(750)
+
+
+@pytest.mark.parametrize(
+    ("at_s", "expected"),
+    [(150, 0.0), (160, 10.0), (440, 290.0), (460, 0.0), (749, 0.0)],
+)
+def test_slot_lateness(at_s: int, expected: float) -> None:
+    got = slot_lateness(UTC_NOON + timedelta(seconds=at_s), period_s=600, phase=0.25)
+    assert got == pytest.approx(expected)

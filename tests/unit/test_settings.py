@@ -62,7 +62,7 @@ def test_config_file_then_env(tmp_path):
     s = load_settings(env={"YUQING_CONFIG": str(f), "YUQING_POLL_BATCH_SIZE": "3"})
     assert s.poll.per_host == 7
     assert s.poll.batch_size == 3
-    assert s.poll.tick_seconds == 30  # untouched defaults stay
+    assert s.poll.tick_seconds == 5  # untouched defaults stay
 
 
 @pytest.mark.parametrize(
@@ -128,7 +128,7 @@ def test_every_section_is_typed_and_frozen():
             setattr(section, dataclasses.fields(section)[0].name, None)
     assert type(s.events.bursts) is BurstsSection
     # The values have the annotated types, whatever YAML made of them (notify.timeout: 10).
-    assert s.poll.batch_size == 50 and type(s.poll.batch_size) is int
+    assert s.poll.batch_size == 2000 and type(s.poll.batch_size) is int
     assert s.notify.timeout == 10.0 and type(s.notify.timeout) is float
     assert s.fetch.allow_private is False
     assert s.digest.to == () and s.digest.from_ == ""
@@ -324,7 +324,7 @@ def test_file_mappings_merge_and_empty_values(tmp_path):
                                       "example.cn": 2.0}
     assert s.digest.to == ("press@x.example", "chief@x.example")  # not a list of characters
     assert s.digest.from_ == ""
-    assert s.poll.batch_size == 50
+    assert s.poll.batch_size == 2000
 
 
 def test_a_section_that_is_not_a_mapping(tmp_path):

@@ -1,0 +1,278 @@
+"""Many polls in one task: the three steps of monitor.polling, done for a batch of sources
+(issue 15: polling that scales with hosts, not ticks).
+
+1. `read_plans` — one short read for the whole batch (one query for the rows, one for each
+   host's last request), the same plans `polling.plan_poll` makes for one source.
+2. `fetch_many` — with no session open, the batch's requests run on a small thread pool:
+   each host gets its own keep-alive client holding at most `host_connections`
+   connections, and requests to one host keep the host's politeness spacing between their
+   starts (Weibo's 0.5 s), so concurrency comes from many hosts, never from hammering one.
+   Every request is `monitor.fetch.fetch`: the same scheme, address, redirect, size and
+   time checks as a single poll.
+3. `apply_many` — the outcomes recorded by `polling.apply_poll`, all in the caller's one
+   short transaction (the rows were loaded by one query, so no source costs a round trip of
+   its own).
+
+Domain code: flushes, never commits; the task (tasks.jobs.poll_batch) is the boundary.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+
+import httpx
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from monitor.errors import FetchError
+from monitor.fetch import FetchPolicy, fetch, shared_ssl_context
+from monitor.models import Item, Source
+from monitor.polling import (
+    FetchFailed,
+    FetchOutcome,
+    PollPlan,
+    PollReport,
+    PollSettings,
+    apply_poll,
+    parse_result,
+    plan_poll,
+)
+
+__all__ = ["BatchLimits", "HostGate", "apply_many", "claim_room", "fetch_many",
+           "group_by_host", "host_caps", "read_plans"]
+
+
+@dataclass(frozen=True)
+class BatchLimits:
+    """How one task fetches its batch (settings: poll.fetch_threads, poll.host_connections)."""
+
+    threads: int           # requests in flight at once in one task
+    host_connections: int  # of which at most this many to one host
+    # No request starts later than this many seconds into the batch, so a host that hangs
+    # every request costs the batch a bounded time and the task ends inside its time limit;
+    # the sources not reached are due again at the next tick (not counted as failures).
+    budget_s: float
+
+
+def group_by_host(rows: Sequence[tuple[int, str]], *, batch: int) -> list[list[int]]:
+    """Pure: source ids (id, host) cut into batches of at most `batch`, by host. A host's
+    sources are never split across messages unless they are more than `batch` (then into
+    full batches of that host, and a remainder); the small groups of several hosts share a
+    message up to `batch` — a 5 s tick in steady state finds two or three due sources per
+    host, and a message each would pay a task's fixed costs for so few. Within a message the
+    fetch keeps each host's own spacing and connection limit (fetch_many), and a host is in
+    one message per tick, so its spacing holds. Order: hosts by first appearance."""
+    if batch < 1:
+        raise ValueError("batch must be at least 1")
+    by_host: dict[str, list[int]] = {}
+    for source_id, host in rows:
+        by_host.setdefault(host.strip().lower(), []).append(source_id)
+    out: list[list[int]] = []
+    shared: list[int] = []
+    for ids in by_host.values():
+        full = len(ids) - len(ids) % batch
+        out.extend(ids[i : i + batch] for i in range(0, full, batch))
+        rest = ids[full:]
+        if not rest:
+            continue
+        if len(shared) + len(rest) > batch:
+            out.append(shared)
+            shared = []
+        shared.extend(rest)
+    if shared:
+        out.append(shared)
+    return out
+
+
+# ---------------------------------------------------------------- 1. the plans
+
+
+def read_plans(session: Session, source_ids: Sequence[int], *, cfg: PollSettings,
+               now: datetime) -> list[PollPlan]:
+    """Step 1 for a batch: the plans of the sources that still exist, in the order given.
+    Each host's last request is read once (the latest last_checked_at of its sources)."""
+    if not source_ids:
+        return []
+    rows = {s.id: s for s in session.scalars(select(Source).where(Source.id.in_(source_ids)))}
+    hosts = {s.host for s in rows.values() if s.host}
+    last: dict[str, datetime | None] = {}
+    if hosts:
+        last = {host: at for host, at in session.execute(
+            select(Source.host, func.max(Source.last_checked_at))
+            .where(Source.host.in_(hosts)).group_by(Source.host))}
+    return [plan_poll(rows[i], last.get(rows[i].host), now, cfg)
+            for i in source_ids if i in rows]
+
+
+# ---------------------------------------------------------------- 2. fetch, many at once
+
+
+class HostGate:
+    """Spacing between the starts of requests to one host, across the batch's threads.
+    The first request waits what its plan says (the host's last request, read from the
+    database); each later one at least `interval_s` after the one before it."""
+
+    def __init__(self, interval_s: float, first_wait_s: float,
+                 clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self._interval = interval_s
+        self._lock = threading.Lock()
+        self._clock, self._sleep = clock, sleep
+        self._next = clock() + first_wait_s
+
+    def wait(self) -> None:
+        with self._lock:
+            start = max(self._clock(), self._next)
+            self._next = start + self._interval
+        delay = start - self._clock()
+        if delay > 0:
+            self._sleep(delay)
+
+
+@contextmanager
+def _clients(hosts: Sequence[str], limits: BatchLimits) -> Iterator[dict[str, httpx.Client]]:
+    """One keep-alive client per host. trust_env=False: an environment proxy would bypass
+    fetch's address checks (as in monitor.fetch)."""
+    pool_limits = httpx.Limits(max_connections=limits.host_connections,
+                               max_keepalive_connections=limits.host_connections)
+    clients = {h: httpx.Client(follow_redirects=False, trust_env=False, limits=pool_limits,
+                               verify=shared_ssl_context())
+               for h in hosts}
+    try:
+        yield clients
+    finally:
+        for client in clients.values():
+            client.close()
+
+
+def fetch_many(plans: Sequence[PollPlan], *, policy: FetchPolicy, cfg: PollSettings,
+               now: datetime, limits: BatchLimits,
+               sleep: Callable[[float], None] = time.sleep,
+               clock: Callable[[], float] = time.monotonic,
+               timings: list[float | None] | None = None) -> list[FetchOutcome | None]:
+    """Step 2 for a batch, with no session open: the outcome of each plan, in order. What a
+    source does wrong is its own FetchFailed; the others are not affected. None for a plan
+    not reached within limits.budget_s (its request was never sent). `timings`, when given,
+    is filled with each plan's request-and-parse seconds (the host's politeness wait aside;
+    None where no request was made), for the operator's fetch-time figures."""
+    if not plans:
+        return []
+    if timings is not None:
+        timings[:] = [None] * len(plans)
+    give_up = clock() + limits.budget_s
+    host_of = [_host_key(p) for p in plans]
+    gates: dict[str, HostGate] = {}
+    for plan, host in zip(plans, host_of, strict=True):
+        if host not in gates:
+            interval = cfg.host_intervals.get(host, cfg.default_host_interval) if host else 0.0
+            gates[host] = HostGate(interval, plan.wait_s, sleep=sleep)
+    # Per host at most host_connections in flight: one semaphore each.
+    slots = {h: threading.Semaphore(limits.host_connections) for h in gates}
+
+    with _clients(list(gates), limits) as clients:
+        def one(index: int) -> FetchOutcome | None:
+            plan, host = plans[index], host_of[index]
+            with slots[host]:
+                if clock() > give_up:
+                    return None
+                gates[host].wait()
+                started = clock()
+                try:
+                    result = fetch(plan.url, policy=policy, now=now, etag=plan.etag,
+                                   last_modified=plan.last_modified,
+                                   allow_private=plan.allow_private, client=clients[host])
+                except FetchError as exc:
+                    if timings is not None:
+                        timings[index] = max(0.0, clock() - started)
+                    return FetchFailed(exc.message, exc.status, exc.retry_after_s)
+            parsed = parse_result(plan, result, cfg, now)
+            if timings is not None:
+                timings[index] = max(0.0, clock() - started)
+            return parsed
+
+        # No more threads than can be busy: a one-host batch has host_connections at most.
+        workers = max(1, min(limits.threads, len(plans), limits.host_connections * len(gates)))
+        if workers == 1:
+            return [one(i) for i in range(len(plans))]
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poll") as pool:
+            return list(pool.map(one, range(len(plans))))
+
+
+def _host_key(plan: PollPlan) -> str:
+    """The host the spacing and the connection limit apply to: the URL's, lower case (a
+    plan has no host column; the URL is what the request goes to)."""
+    try:
+        return (httpx.URL(plan.url.strip()).host or "").lower()
+    except (httpx.InvalidURL, TypeError):
+        return ""
+
+
+# ---------------------------------------------------------------- 3. apply
+
+
+def apply_many(session: Session, plans: Sequence[PollPlan],
+               outcomes: Sequence[FetchOutcome | None], *, cfg: PollSettings, now: datetime,
+               jitter: Callable[[], float]) -> list[PollReport]:
+    """Step 3 for a batch, in the caller's transaction: the rows loaded by one query (then
+    apply_poll finds them in the session), each outcome applied. A source not reached (None)
+    gives its lease back: due at the next tick, nothing else changed. Sources removed while
+    they were fetched are left out. Flushes."""
+    if len(plans) != len(outcomes):
+        raise ValueError("one outcome per plan")
+    ids = [p.source_id for p in plans]
+    rows = {s.id: s for s in session.scalars(select(Source).where(Source.id.in_(ids)))
+            } if ids else {}
+    # What the silence check of each productive source needs, in one grouped query instead
+    # of one per source (only a poll that stores nothing new asks; its answer is unchanged
+    # by the batch's own writes, which add no item to such a source).
+    asks = [i for i, s in rows.items() if s.silent_since is None and s.items_seen > 0]
+    last_new: dict[int, datetime | None] = dict.fromkeys(asks)
+    if asks:
+        last_new.update({sid: at for sid, at in session.execute(
+            select(Item.source_id, func.max(Item.fetched_at))
+            .where(Item.source_id.in_(asks)).group_by(Item.source_id))})
+    reports = []
+    for plan, outcome in zip(plans, outcomes, strict=True):
+        if outcome is None:
+            source = rows.get(plan.source_id)
+            if source is not None:
+                source.next_check_at = now
+            continue
+        report = apply_poll(session, plan, outcome, cfg=cfg, now=now, jitter=jitter(),
+                            last_new_item=last_new.get(plan.source_id), flush=False)
+        if report is not None:
+            reports.append(report)
+    session.flush()  # the batch's UPDATEs together
+    return reports
+
+
+def host_caps(hosts: Sequence[str], *, per_host: int, tick_s: float,
+              host_intervals: Mapping[str, float], default_interval: float) -> dict[str, int]:
+    """Pure: how many sources of each host one tick may claim: per_host, and for a host
+    with politeness spacing no more than its spacing lets one task poll in a tick (so one
+    host's batches do not pile up and overlap on two workers)."""
+    caps = {}
+    for host in hosts:
+        key = host.strip().lower()
+        spacing = host_intervals.get(key, default_interval)
+        cap = per_host if spacing <= 0 else max(1, min(per_host, int(tick_s / spacing)))
+        caps[key] = cap
+    return caps
+
+
+def claim_room(backlog: int | None, *, max_queued: int, host_batch: int,
+               batch_size: int) -> int:
+    """Pure: how many sources this tick may claim. A claim is a lease that runs out
+    (celery.poll_lease): claiming more than the workers take before it runs out would only
+    have the sources claimed again while their first messages still wait. So no more than
+    fills the poll queue up to poll.max_queued batches; all of batch_size when the broker
+    does not say."""
+    if backlog is None:
+        return batch_size
+    return max(0, min(batch_size, (max_queued - backlog) * host_batch))
