@@ -38,11 +38,22 @@ from sqlalchemy.exc import DBAPIError
 import responders.models  # noqa: F401  (the desk's tables share the metadata)
 from monitor.db import CORE_VERSIONS, alembic_config, current_heads, make_engine
 from monitor.db import migrate as migrate_core
-from monitor.models import Base, BurstCount, Event, EventTerm, Item, Source
+from monitor.models import (
+    Base,
+    BurstCount,
+    CoverageGap,
+    Event,
+    EventTerm,
+    Item,
+    ItemGone,
+    ItemRaw,
+    Source,
+)
 from responders.schema import VERSION_DIRS, migrate
 
 LEGACY_DIR = Path(__file__).resolve().parents[1] / "data" / "legacy_schema"
-CORE_TABLES = {t.__tablename__ for t in (Source, Item, Event, EventTerm, BurstCount)}
+CORE_TABLES = {t.__tablename__ for t in (Source, Item, Event, EventTerm, BurstCount,
+                                          ItemRaw, ItemGone, CoverageGap)}
 NOW = datetime(2026, 11, 20, 1, 2, 3, tzinfo=UTC)
 
 
@@ -112,9 +123,9 @@ def test_each_branch_has_one_head_and_no_merges():
 def test_the_cores_branch_upgrades_alone(empty_databases):
     """monitor/ stands alone: its migrations build its tables and nothing of the desk's."""
     assert {r.revision for r in _script((CORE_VERSIONS,)).walk_revisions()} == {
-        "core_0001", "core_0002", "core_0003", "core_0004"}
+        "core_0001", "core_0002", "core_0003", "core_0004", "core_0008"}
     engine = make_engine(empty_databases())
-    assert migrate_core(engine) == "core_0004"
+    assert migrate_core(engine) == "core_0008"
     assert set(inspect(engine).get_table_names()) == CORE_TABLES | {"alembic_version"}
     with engine.connect() as conn:
         diff = compare_metadata(
