@@ -24,6 +24,7 @@ from monitor.settings_schema import (
     AnalyzeSection,
     CelerySection,
     DigestSection,
+    EvidenceSection,
     EventsSection,
     FetchSection,
     FlaggingSection,
@@ -161,6 +162,10 @@ class Settings:
     @property
     def digest(self) -> DigestSection:
         return self.tree.digest
+
+    @property
+    def evidence(self) -> EvidenceSection:
+        return self.tree.evidence
 
 
 # ---------------------------------------------------------------- error messages

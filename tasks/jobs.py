@@ -15,9 +15,10 @@ from kombu.exceptions import OperationalError as BrokerError
 from sqlalchemy.exc import OperationalError
 
 from monitor import analyze, polling
+from monitor.evidence_store import store_for
 from monitor.ingest import unanalyzed_ids
 from monitor.settings import Settings
-from responders import mail, outbox, reminders
+from responders import evidence, mail, outbox, reminders
 from responders.alerts import open_alerts
 from responders.board_replies import close_answered
 from responders.models import Alert
@@ -146,6 +147,7 @@ def analyze_items(item_ids: list[int]) -> dict[str, int]:
         session.commit()
     if alert_ids:
         _kick_outbox()
+        snapshot_alerts.delay(alert_ids)  # evidence (issue 18), after the commit
     return {"analyzed": len(analyses), "alerts": len(alert_ids)}
 
 
@@ -441,3 +443,39 @@ def drain_outbox() -> dict[str, int]:
     else:
         _kick_outbox()  # a full batch: there may be more
     return done
+
+
+# -- evidence (issue 18): snapshots and the deletion re-check ---------------------------
+
+
+@task(name="responders.snapshot_alerts", **_RETRY)
+def snapshot_alerts(alert_ids: list[int]) -> dict[str, int]:
+    """Plan (a short read), fetch and store with no session open, record in one short
+    transaction. Insert-or-ignore per (item, kind): a redelivery writes nothing twice."""
+    rt = current_runtime()
+    ev = rt.settings.evidence
+    store = store_for(ev.store_url, rt.settings.home)
+    with rt.sessions() as session:
+        jobs = evidence.plan_snapshots(session, alert_ids, max_items=ev.max_items,
+                                       page_kinds=ev.page_kinds)
+    taken = evidence.take_snapshots(jobs, store=store, policy=rt.fetch_policy, now=_now())
+    with rt.sessions() as session:
+        new = evidence.record_snapshots(session, taken)
+        session.commit()
+    return {"alerts": len(alert_ids), "snapshots": new}
+
+
+@task(name="responders.recheck_deleted", **_RETRY)
+def recheck_deleted() -> dict[str, int]:
+    """Beat tick: re-check recent alerts' item links; mark the deleted ones 已删除."""
+    rt = current_runtime()
+    ev = rt.settings.evidence
+    now = _now()
+    with rt.sessions() as session:
+        checks = evidence.plan_recheck(session, now, days=ev.recheck_days,
+                                       batch=ev.recheck_batch)
+    found = evidence.check_links(checks, policy=rt.fetch_policy, now=now)
+    with rt.sessions() as session:
+        marked = evidence.record_gone(session, found, now)
+        session.commit()
+    return {"checked": len(checks), "deleted": marked}

@@ -15,6 +15,7 @@ from monitor.settings_schema import (
     BurstsSection,
     CelerySection,
     DigestSection,
+    EvidenceSection,
     EventsSection,
     FetchSection,
     FlaggingSection,
@@ -113,6 +114,7 @@ def test_every_section_is_typed_and_frozen():
         "flagging": FlaggingSection, "celery": CelerySection, "notify": NotifySection,
         "events": EventsSection, "social": SocialSection, "web": WebSection,
         "smtp": SmtpSection, "digest": DigestSection, "office": OfficeSection,
+        "evidence": EvidenceSection,
     }
     assert set(sections) | {"home", "timezone", "database_url", "broker_url"} == set(s.raw)
     for name, cls in sections.items():
@@ -141,7 +143,7 @@ def test_no_field_has_a_default_of_its_own():
                 yield from sections(getattr(obj, f.name))
 
     found = list(sections(load_settings(env={}).tree))
-    assert len(found) == 16  # the tree, 14 sections, events.bursts
+    assert len(found) == 17  # the tree, 15 sections, events.bursts
     for cls in found:
         for f in dataclasses.fields(cls):
             assert f.default is dataclasses.MISSING, f"{cls.__name__}.{f.name}"

@@ -1,0 +1,87 @@
+"""Snapshots (issue 18): an alert in a demo-like setup gets its items' raw bodies and pages,
+hashed and stored content-addressed; a post deleted at its link (404, or the platform's
+已被发布者删除 page) is marked 已删除 with the time noticed, and its snapshot still opens."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from monitor.models import ItemGone
+from responders.evidence import alert_evidence, deletion_reason
+from responders.models import AuditEntry, Snapshot
+from tests.support.evidence import STORY, alerted_story, page, recheck, snapshot
+from tests.support.fake_web import FakeWeb
+
+pytestmark = pytest.mark.integration
+
+NOW = datetime(2026, 12, 1, 6, 10, tzinfo=UTC)
+
+
+def test_an_alert_gets_raw_and_page_snapshots_with_hashes(
+        sessions: sessionmaker[Session], fake_web: FakeWeb, home: Path) -> None:
+    story = alerted_story(sessions, fake_web, home, NOW)
+    assert len(story.item_ids) == len(STORY)
+    with sessions() as s:
+        found = alert_evidence(s, story.alert_id)
+    kinds = sorted((e.snapshot.item_id, e.snapshot.kind) for e in found)
+    assert kinds == sorted((i, k) for i in story.item_ids for k in ("page", "raw"))
+    for e in found:
+        snap = e.snapshot
+        assert snap.sha256 is not None and snap.error is None and snap.fetched_at == NOW
+        body = story.store.get(snap.sha256)
+        assert hashlib.sha256(body).hexdigest() == snap.sha256 and len(body) == snap.size
+        assert story.store.path(snap.sha256).stat().st_mode & 0o222 == 0  # read-only
+        assert e.item is not None
+        if snap.kind == "page":
+            assert snap.http_status == 200 and body.decode().count("<article>") == 1
+            assert e.item.title in body.decode()
+        else:
+            assert body.decode().startswith("<item>") and e.item.title in body.decode()
+    # A redelivered task fetches nothing more and writes nothing twice.
+    hits = fake_web.hits("/a/a1")
+    assert snapshot(sessions, [story.alert_id], story.store, NOW) == 0
+    assert fake_web.hits("/a/a1") == hits
+
+
+@pytest.mark.parametrize(("status", "body"), [
+    (404, b"not found"),
+    (200, "<html><body><p>抱歉，该内容已被发布者删除</p></body></html>".encode()),
+])
+def test_a_deleted_post_is_marked_and_its_snapshot_still_opens(
+        sessions: sessionmaker[Session], fake_web: FakeWeb, home: Path, status: int,
+        body: bytes) -> None:
+    story = alerted_story(sessions, fake_web, home, NOW)
+    # Nothing is deleted yet: a re-check marks nothing.
+    assert recheck(sessions, NOW + timedelta(minutes=30)) == 0
+    fake_web.add("/a/a1", status=status, body=body,
+                 headers={"Content-Type": "text/html; charset=utf-8"})
+    # A feed dropping the entry off its window is no deletion; only the link says so.
+    fake_web.add_feed("/feed.xml", b'<?xml version="1.0"?><rss version="2.0"><channel>'
+                      b"<title>x</title></channel></rss>", etag='"v2"')
+    noticed = NOW + timedelta(hours=2)
+    assert recheck(sessions, noticed) == 1
+    assert recheck(sessions, noticed + timedelta(hours=1)) == 0  # noticed once
+    with sessions() as s:
+        gone = s.scalars(select(ItemGone)).one()
+        page_snap = s.scalars(select(Snapshot).where(Snapshot.item_id == gone.item_id,
+                                                     Snapshot.kind == "page")).one()
+        entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "marked_deleted")).one()
+    assert gone.noticed_at == noticed and entry.entity_id == gone.item_id
+    assert (str(status) in gone.reason) if status == 404 else ("已被发布者删除" in gone.reason)
+    assert page_snap.sha256 is not None
+    assert story.store.get(page_snap.sha256) == page("a1")  # the page as it was
+
+
+@pytest.mark.parametrize(("status", "body", "expected"), [
+    (404, b"", "HTTP 404"), (410, b"", "HTTP 410"), (503, b"", None), (None, b"", None),
+    (200, "该微博已被删除".encode(), "页面显示“该微博已被删除”"),
+    (200, "<p>司法厅回应戒毒所传闻</p>".encode(), None),
+])
+def test_deletion_reason(status: int | None, body: bytes, expected: str | None) -> None:
+    assert deletion_reason(status, body) == expected
