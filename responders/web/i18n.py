@@ -190,6 +190,25 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "topics_saved": ("话题分类已保存，下一批分析起生效", "Saved; the next analysis batch uses it"),
     "topics_from": ("当前文件", "Current file"),
     "topics_invalid": ("未保存：{error}", "Not saved: {error}"),
+    # -- evidence and the 专报 (issue 18) --
+    "evd_title": ("证据快照", "Evidence snapshots"),
+    "evd_item": ("条目", "Item"),
+    "evd_kind": ("类型", "Kind"),
+    "evd_kind_raw": ("原始数据", "Raw entry"),
+    "evd_kind_page": ("网页快照", "Page snapshot"),
+    "evd_fetched": ("抓取时间", "Fetched"),
+    "evd_state": ("状态", "State"),
+    "evd_failed": ("未能抓取", "Not fetched"),
+    "evd_deleted": ("已删除", "Deleted"),
+    "evd_online": ("在线", "Online"),
+    "evd_none": ("尚无快照（预警后由后台抓取）", "No snapshots yet (taken in the background)"),
+    "evd_report": ("舆情处置专报", "After-action report"),
+    # The alert history's words for evidence entries (its keys are actor_/en_/ac_ + name).
+    "actor_system:evidence": ("系统（证据）", "System (evidence)"),
+    "en_item": ("条目", "item"),
+    "en_event": ("事件", "event"),
+    "ac_marked_deleted": ("发现原帖已删除", "found deleted"),
+    "ac_export": ("导出移送材料包", "exported the referral package"),
 }
 
 

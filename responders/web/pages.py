@@ -24,6 +24,7 @@ from responders import voice as voice_ops
 from responders.auth import add_user, authenticate, close_session, open_session
 from responders.drafting import create_draft
 from responders.effect import load_effect
+from responders.evidence import alert_evidence
 from responders.models import CHANNELS, OUTPUT_KINDS, ROLES, Output, Policy
 from responders.outputs import counts_by_channel, output_log, row_dict, to_csv
 from responders.policies import suggest
@@ -179,6 +180,7 @@ def alert_page(alert_id: PathId, request: Request, me: PageReader,
         "suggestions": _suggest_for(session, alert),
         "reminders": reminders_ops.for_alert(session, alert.id),
         "event": event, "event_items": event_items, "event_chart": event_chart,
+        "evidence": alert_evidence(session, alert.id),  # issue 18 (templates/_evidence.html)
     })
 
 
