@@ -177,7 +177,22 @@ def deletion_reason(status: int | None, body: bytes) -> str | None:
     return None
 
 
-def plan_recheck(session: Session, now: datetime, *, days: int, batch: int) -> list[Check]:
+def fetches_per_task(time_limit_s: float, fetch_total_s: float) -> int:
+    """Pure: how many fetches one task may make and still finish within the task time limit
+    (each fetch is bounded by fetch.total_timeout), keeping a quarter of it spare."""
+    return max(1, int(time_limit_s * 0.75 // fetch_total_s))
+
+
+def split_jobs(jobs: Sequence[Job], pages: int) -> tuple[list[Job], bool]:
+    """Pure: every raw job (no network) and at most `pages` page jobs; and whether page
+    jobs were left for another task."""
+    raw = [j for j in jobs if j.kind == RAW]
+    page = [j for j in jobs if j.kind == PAGE]
+    return raw + page[:pages], len(page) > pages
+
+
+def plan_recheck(session: Session, now: datetime, *, days: int, batch: int,
+                 offset: int = 0) -> list[Check]:
     """Alerted items with a page snapshot whose alert is younger than `days` and that are
     not yet marked deleted, newest alerts first. Read only."""
     gone = select(ItemGone.item_id)
@@ -190,7 +205,7 @@ def plan_recheck(session: Session, now: datetime, *, days: int, batch: int) -> l
                Alert.created_at >= now - timedelta(days=days),
                Snapshot.item_id.not_in(gone))
         .order_by(Alert.created_at.desc(), Snapshot.item_id)
-        .limit(batch)).all()
+        .offset(offset).limit(batch)).all()
     return [Check(r.alert_id, r.item_id, r.url, bool(r.allow_private)) for r in rows]
 
 

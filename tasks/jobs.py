@@ -455,27 +455,42 @@ def snapshot_alerts(alert_ids: list[int]) -> dict[str, int]:
     rt = current_runtime()
     ev = rt.settings.evidence
     store = store_for(ev.store_url, rt.settings.home)
+    per_task = evidence.fetches_per_task(rt.recovery.time_limit,
+                                         rt.settings.fetch.total_timeout)
     with rt.sessions() as session:
-        jobs = evidence.plan_snapshots(session, alert_ids, max_items=ev.max_items,
-                                       page_kinds=ev.page_kinds)
+        planned = evidence.plan_snapshots(session, alert_ids, max_items=ev.max_items,
+                                          page_kinds=ev.page_kinds)
+    # As many page fetches as fit in the task time limit; the rest in a follow-up task
+    # (what is recorded, fetched or failed, is not planned again, so it ends).
+    jobs, more = evidence.split_jobs(planned, per_task)
     taken = evidence.take_snapshots(jobs, store=store, policy=rt.fetch_policy, now=_now())
     with rt.sessions() as session:
         new = evidence.record_snapshots(session, taken)
         session.commit()
-    return {"alerts": len(alert_ids), "snapshots": new}
+    if more:
+        snapshot_alerts.delay(alert_ids)
+    return {"alerts": len(alert_ids), "snapshots": new, "more": int(more)}
 
 
 @task(name="responders.recheck_deleted", **_RETRY)
-def recheck_deleted() -> dict[str, int]:
-    """Beat tick: re-check recent alerts' item links; mark the deleted ones 已删除."""
+def recheck_deleted(offset: int = 0) -> dict[str, int]:
+    """Beat tick: re-check recent alerts' item links; mark the deleted ones 已删除. A tick
+    covers evidence.recheck_batch links in tasks sized to the task time limit."""
     rt = current_runtime()
     ev = rt.settings.evidence
     now = _now()
+    per_task = min(evidence.fetches_per_task(rt.recovery.time_limit,
+                                             rt.settings.fetch.total_timeout),
+                   max(ev.recheck_batch - offset, 0))
+    if per_task == 0:
+        return {"checked": 0, "deleted": 0}
     with rt.sessions() as session:
-        checks = evidence.plan_recheck(session, now, days=ev.recheck_days,
-                                       batch=ev.recheck_batch)
+        checks = evidence.plan_recheck(session, now, days=ev.recheck_days, batch=per_task,
+                                       offset=offset)
     found = evidence.check_links(checks, policy=rt.fetch_policy, now=now)
     with rt.sessions() as session:
         marked = evidence.record_gone(session, found, now)
         session.commit()
+    if len(checks) == per_task and offset + per_task < ev.recheck_batch:
+        recheck_deleted.delay(offset + per_task)
     return {"checked": len(checks), "deleted": marked}

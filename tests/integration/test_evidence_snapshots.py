@@ -85,3 +85,14 @@ def test_a_deleted_post_is_marked_and_its_snapshot_still_opens(
 ])
 def test_deletion_reason(status: int | None, body: bytes, expected: str | None) -> None:
     assert deletion_reason(status, body) == expected
+
+
+def test_page_fetches_are_split_to_fit_the_task_time_limit() -> None:
+    from responders.evidence import Job, fetches_per_task, split_jobs
+
+    assert fetches_per_task(120, 30.0) == 3 and fetches_per_task(10, 30.0) == 1
+    jobs = [Job(1, i, kind, None) for i in range(5) for kind in ("raw", "page")]
+    chosen, more = split_jobs(jobs, 3)
+    assert [j.kind for j in chosen].count("raw") == 5
+    assert [j.kind for j in chosen].count("page") == 3 and more
+    assert split_jobs(jobs, 5)[1] is False
