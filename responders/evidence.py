@@ -34,6 +34,7 @@ from monitor.fetch import FetchPolicy, fetch
 from monitor.models import Item, ItemGone, ItemRaw, Source
 from responders.desk import audit
 from responders.models import Alert, Snapshot
+from responders.workflow import OPEN_ALERT_STATES
 
 RAW = "raw"
 PAGE = "page"
@@ -175,6 +176,16 @@ def deletion_reason(status: int | None, body: bytes) -> str | None:
             if marker in text:
                 return f"页面显示“{marker}”"
     return None
+
+
+def recent_open_alerts(session: Session, now: datetime, *, days: int, limit: int) -> list[int]:
+    """Open alerts raised within `days`, newest first: the hourly tick re-plans their
+    snapshots, so items that joined an alert's event after it was raised (without
+    escalating it) get theirs too. Read only; indexed on alerts.state."""
+    return list(session.scalars(
+        select(Alert.id).where(Alert.state.in_(OPEN_ALERT_STATES),
+                               Alert.created_at >= now - timedelta(days=days))
+        .order_by(Alert.created_at.desc()).limit(limit)))
 
 
 def fetches_per_task(time_limit_s: float, fetch_total_s: float) -> int:

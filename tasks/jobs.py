@@ -487,10 +487,14 @@ def recheck_deleted(offset: int = 0) -> dict[str, int]:
     with rt.sessions() as session:
         checks = evidence.plan_recheck(session, now, days=ev.recheck_days, batch=per_task,
                                        offset=offset)
+        late = (evidence.recent_open_alerts(session, now, days=ev.recheck_days,
+                                            limit=ev.recheck_batch) if offset == 0 else [])
     found = evidence.check_links(checks, policy=rt.fetch_policy, now=now)
     with rt.sessions() as session:
         marked = evidence.record_gone(session, found, now)
         session.commit()
     if len(checks) == per_task and offset + per_task < ev.recheck_batch:
         recheck_deleted.delay(offset + per_task)
+    for chunk in _chunks(late, 20):  # items that joined their events later (idempotent)
+        snapshot_alerts.delay(chunk)
     return {"checked": len(checks), "deleted": marked}

@@ -96,3 +96,28 @@ def test_page_fetches_are_split_to_fit_the_task_time_limit() -> None:
     assert [j.kind for j in chosen].count("raw") == 5
     assert [j.kind for j in chosen].count("page") == 3 and more
     assert split_jobs(jobs, 5)[1] is False
+
+
+def test_an_item_joining_the_event_later_is_snapshotted_by_the_tick(
+        sessions: sessionmaker[Session], fake_web: FakeWeb, home: Path) -> None:
+    from responders.evidence import recent_open_alerts
+
+    story = alerted_story(sessions, fake_web, home, NOW)
+    with sessions() as s:
+        assert recent_open_alerts(s, NOW + timedelta(hours=1), days=14, limit=100) == [
+            story.alert_id]
+        assert recent_open_alerts(s, NOW + timedelta(days=15), days=14, limit=100) == []
+        alert_item = s.scalars(select(Snapshot.item_id)).first()
+        from monitor.models import Item
+        lead = s.get(Item, alert_item)
+        assert lead is not None
+        late = Item(source_id=lead.source_id, entry_id="late", content_hash="late",
+                    title="戒毒所学员死亡传闻：家属再发声", text="家属再次要求公开调查。",
+                    link=fake_web.url("/a/a1"), fetched_at=NOW, event_id=lead.event_id)
+        s.add(late)
+        s.commit()
+        late_id = late.id
+    assert snapshot(sessions, [story.alert_id], story.store, NOW + timedelta(hours=1)) == 1
+    with sessions() as s:
+        assert s.scalars(select(Snapshot.kind).where(Snapshot.item_id == late_id)).all() == [
+            "page"]
