@@ -21,13 +21,14 @@ import html
 import io
 import re
 from calendar import timegm
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 import feedparser
 
 from monitor.errors import ParseError
+from monitor.evidence_raw import XML, entry_bodies
 from monitor.feed_encoding import BOMS, decode_document, sniff_wide
 from monitor.feed_repair import check_xml, repair_text
 from monitor.text import normalize_text, read_datetime
@@ -46,6 +47,10 @@ class FeedEntry:
     # Addresses of the pictures in the entry's HTML (emoticons aside), for parsers that keep
     # them (a Weibo post through a bridge); not stored for a plain feed entry.
     pictures: tuple[str, ...] = ()
+    # The body the entry was parsed from (its XML element, a post's JSON), kept as evidence
+    # at ingest (monitor.evidence_raw); not part of the entry's identity.
+    raw: str | None = field(default=None, compare=False, repr=False)
+    raw_type: str | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -224,6 +229,9 @@ def parse_feed(
     own_titles: tuple[tuple[str, bool] | None, ...] = ()
     if len(checked.entry_titles) == len(parsed.entries):
         own_titles = checked.entry_titles  # else the counts disagree: trust feedparser
+    bodies = entry_bodies(checked.document) or []
+    if len(bodies) != len(parsed.entries):
+        bodies = []  # counts disagree: keep no raw bodies rather than wrong ones
     entries: list[FeedEntry] = []
     undated: list[str] = []
     for index, raw in enumerate(parsed.entries, start=1):
@@ -232,6 +240,8 @@ def parse_feed(
             if own_titles else None
         entry = _entry(raw, to_simplified=to_simplified, default_tz=default_tz,
                        own_title=own, problems=problems)
+        if bodies and bodies[index - 1]:
+            entry = replace(entry, raw=bodies[index - 1], raw_type=XML)
         undated.extend(f"entry {index}: {problem}" for problem in problems)
         if undated and len(undated) <= _SAID_ONE_BY_ONE and problems:
             warnings.append(f"{undated[-1]}; left undated")

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from monitor.db import insert_ignore
 from monitor.feeds import FeedEntry
-from monitor.models import Event, Item
+from monitor.models import Event, Item, ItemRaw
 from monitor.social.board import REPLY_FIELDS, is_answered
 from monitor.text import content_hash
 
@@ -94,6 +94,7 @@ def store_entries(
     if not entries:
         return []
     rows: list[dict[str, object]] = []
+    kept: list[FeedEntry] = []
     seen: set[tuple[object, object]] = set()
     for entry in entries:
         row = _row(source_id, entry, now)
@@ -104,7 +105,11 @@ def store_entries(
             continue
         seen.add(key)
         rows.append(row)
-    rows = _not_stored_elsewhere(session, source_id, rows)
+        kept.append(entry)
+    # A platform id another source stored already: neither the row nor its raw body.
+    allowed = {id(r) for r in _not_stored_elsewhere(session, source_id, rows)}
+    pairs = [(r, e) for r, e in zip(rows, kept, strict=True) if id(r) in allowed]
+    rows, kept = [r for r, _ in pairs], [e for _, e in pairs]
     table = Item.__table__
     order = {(row["entry_id"], row["content_hash"]): n for n, row in enumerate(rows)}
     found: list[tuple[int, int]] = []
@@ -116,7 +121,19 @@ def store_entries(
                 .returning(table.c.id, table.c.entry_id, table.c.content_hash))
         for item_id, entry_id, digest in session.execute(stmt):
             found.append((order[(entry_id, digest)], int(item_id)))
-    return [item_id for _, item_id in sorted(found)]
+    found.sort()
+    _keep_raw(session, [(item_id, kept[n]) for n, item_id in found])
+    return [item_id for _, item_id in found]
+
+
+def _keep_raw(session: Session, new: Sequence[tuple[int, FeedEntry]]) -> None:
+    """The raw bodies of the items just inserted (evidence, issue 18): one multi-row insert
+    per chunk into the side table, for new items only, so a re-poll writes nothing here."""
+    raws = [{"item_id": item_id, "media_type": entry.raw_type or "text/plain",
+             "body": entry.raw} for item_id, entry in new if entry.raw]
+    for start in range(0, len(raws), _CHUNK):
+        session.execute(insert_ignore(session, ItemRaw.__table__)
+                        .values(raws[start : start + _CHUNK]))
 
 
 def answer_messages(session: Session, source_id: int,

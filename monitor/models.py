@@ -224,3 +224,49 @@ class BurstCount(Base):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)   # event id or topic id
     hour: Mapped[datetime] = mapped_column(primary_key=True)         # UTC, start of the hour
     count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# -- Evidence (issue 18) -------------------------------------------------------------------
+
+
+class ItemRaw(Base):
+    """The raw body an item was parsed from (the feed entry's XML, the Weibo status JSON, the
+    board thread JSON), written at ingest for new items only, in a side table so the hot
+    `items` table keeps its width. Read when an item becomes part of an alert
+    (responders.evidence); never updated."""
+
+    __tablename__ = "item_raw"
+
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("items.id", ondelete="CASCADE"), primary_key=True)
+    media_type: Mapped[str] = mapped_column(String(60))  # application/xml | application/json
+    body: Mapped[str] = mapped_column(Text)
+
+
+class ItemGone(Base):
+    """An item found deleted (已删除) by a re-check of an alerted item's link, with when it
+    was noticed and what said so (HTTP 404/410, the platform's 已被发布者删除 page)."""
+
+    __tablename__ = "item_gone"
+
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("items.id", ondelete="CASCADE"), primary_key=True)
+    noticed_at: Mapped[datetime] = mapped_column()
+    reason: Mapped[str] = mapped_column(String(300))
+
+
+class CoverageGap(Base):
+    """A span when a source could not be watched (监测盲区): `failing` from its last good
+    poll until the next, `silent` from when it went quiet until it brought items again.
+    Open while ended_at is null. Written by monitor.coverage from apply_poll."""
+
+    __tablename__ = "coverage_gaps"
+    __table_args__ = (Index("ix_coverage_gaps_source_open", "source_id", "ended_at"),
+                      Index("ix_coverage_gaps_started_at", "started_at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(10))  # failing | silent
+    started_at: Mapped[datetime] = mapped_column()
+    ended_at: Mapped[datetime | None] = mapped_column(default=None)
+    detail: Mapped[str | None] = mapped_column(Text, default=None)

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
+from monitor.coverage import note_poll
 from monitor.errors import FetchError, ParseError
 from monitor.feeds import FeedEntry
 from monitor.fetch import FetchPolicy, FetchResult, fetch, private_error
@@ -311,6 +312,7 @@ def apply_poll(session: Session, plan: PollPlan, outcome: FetchOutcome, *, cfg: 
         return None
     if isinstance(outcome, FetchFailed):
         report = _fail(source, now, cfg, jitter, outcome)
+        note_poll(session, source, now)  # 监测盲区 (monitor.coverage)
         if flush:
             session.flush()
         return report
@@ -351,6 +353,7 @@ def apply_poll(session: Session, plan: PollPlan, outcome: FetchOutcome, *, cfg: 
         cfg,
         jitter,
     )
+    note_poll(session, source, now)  # 监测盲区 (monitor.coverage)
     if flush:
         session.flush()
     return PollReport(

@@ -25,6 +25,7 @@ from monitor.settings_schema import (
     CelerySection,
     DigestSection,
     EventsSection,
+    EvidenceSection,
     FetchSection,
     FlaggingSection,
     NotifySection,
@@ -161,6 +162,10 @@ class Settings:
     @property
     def digest(self) -> DigestSection:
         return self.tree.digest
+
+    @property
+    def evidence(self) -> EvidenceSection:
+        return self.tree.evidence
 
 
 # ---------------------------------------------------------------- error messages

@@ -29,8 +29,8 @@ from monitor.sentiment import engine_names
 
 __all__ = [
     "AnalyzeSection", "BurstsSection", "CelerySection", "DigestSection", "EventsSection",
-    "FetchSection", "FlaggingSection", "NotifySection", "PollSection", "Problem",
-    "NotifyRuleSection",
+    "EvidenceSection", "FetchSection", "FlaggingSection", "NotifyRuleSection", "NotifySection",
+    "PollSection", "Problem",
     "SentimentSection", "SettingsTree", "SmtpSection", "SocialSection", "TextSection",
     "WebSection", "build", "env_fields", "parse_env", "yaml_key",
 ]
@@ -398,6 +398,22 @@ __all__ += ["LoggingSection", "MetricsSection"]
 
 
 @dataclass(frozen=True)
+class EvidenceSection(Section):
+    # Issue 18 (responders.evidence, monitor.coverage): where snapshots are kept ("" = the
+    # local store under YUQING_HOME/evidence), how many items of one alert are snapshotted,
+    # which source kinds get their link's page fetched, the deletion re-check of alerted
+    # items, the shortest blind spot reported, and the CJK font of the PDF 专报.
+    store_url: str
+    max_items: Count
+    page_kinds: tuple[Annotated[str, NonEmpty()], ...]
+    recheck_minutes: Count
+    recheck_days: Count
+    recheck_batch: Count
+    coverage_min_gap_minutes: Count
+    pdf_font: str
+
+
+@dataclass(frozen=True)
 class SettingsTree(Section):
     """The whole tree: four top-level values, then the sections in defaults.yaml's order."""
 
@@ -421,6 +437,7 @@ class SettingsTree(Section):
     digest: DigestSection
     logging: LoggingSection
     metrics: MetricsSection
+    evidence: EvidenceSection
 
 
 # ---------------------------------------------------------------- building

@@ -22,7 +22,7 @@ import base64
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formataddr, parseaddr
@@ -34,6 +34,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from monitor.coverage import gaps_between, summary_lines
 from monitor.errors import InputError
 from monitor.models import Event, Item, Source
 from monitor.settings import Settings
@@ -232,6 +233,8 @@ class Digest:
     responses: int
     interpretations: int
     opened_by_priority: dict[str, int] = field(default_factory=dict)
+    # 监测盲区 of the week (monitor.coverage), one sentence each (issue 18).
+    coverage: list[str] = field(default_factory=list)
 
     @property
     def change(self) -> str:
@@ -559,8 +562,18 @@ def digest_for(session: Session, week: IsoWeek, settings: Settings,
     """Read the week and build its digest with the office's settings (the edges' helper);
     `now` as build_digest takes it (a preview of the week still running)."""
     tz = settings.timezone
-    return build_digest(
+    digest = build_digest(
         load_week(session, week, tz), week, tz=tz,
         topic_names=topic_names(settings.home, Path(settings.config_dir)),
         office=settings.office,
         desk_url=settings.digest.desk_url, top=settings.digest.top, now=now)
+    return replace(digest, coverage=week_coverage(session, week, settings, now))
+
+
+def week_coverage(session: Session, week: IsoWeek, settings: Settings,
+                  now: datetime | None) -> list[str]:
+    """What was not watched this week (issue 18): so a quiet week is not read as calm."""
+    start, end = week.bounds(settings.timezone)
+    spans = gaps_between(session, start, end, now=min(now, end) if now else end,
+                         min_gap=timedelta(minutes=settings.evidence.coverage_min_gap_minutes))
+    return summary_lines(spans, settings.timezone)

@@ -404,3 +404,25 @@ class AckToken(Base):
     created_at: Mapped[datetime] = mapped_column()
     expires_at: Mapped[datetime] = mapped_column()
     used_at: Mapped[datetime | None] = mapped_column(default=None)
+class Snapshot(Base):
+    """Evidence (issue 18): a body kept for an alert's item — `raw` (what the parser saw:
+    the entry's XML, the post's JSON) or `page` (the item's link fetched once through the
+    safe fetcher) — content-addressed in the evidence store by sha256, with when it was
+    fetched and the HTTP status. Written once per (item, kind), never updated: a page that
+    could not be fetched is a row with `error` and no hash. No foreign keys, like the audit
+    log: evidence outlives the rows it describes."""
+
+    __tablename__ = "snapshots"
+    __table_args__ = (UniqueConstraint("item_id", "kind", name="uq_snapshots_item_kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(Integer, index=True)
+    item_id: Mapped[int] = mapped_column(Integer, index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # raw | page
+    url: Mapped[str | None] = mapped_column(String(2000), default=None)
+    media_type: Mapped[str | None] = mapped_column(String(120), default=None)
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    sha256: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
+    http_status: Mapped[int | None] = mapped_column(Integer, default=None)
+    fetched_at: Mapped[datetime] = mapped_column()
+    error: Mapped[str | None] = mapped_column(Text, default=None)

@@ -25,6 +25,8 @@ ROUTES = {
     "responders.send_reminder": {"queue": "notify"},
     "responders.send_digest": {"queue": "notify"},
     "responders.drain_outbox": {"queue": "notify"},
+    "responders.snapshot_alerts": {"queue": "poll"},   # network I/O, like a poll
+    "responders.recheck_deleted": {"queue": "poll"},
 }
 
 
@@ -94,6 +96,12 @@ def create_app(settings: Settings) -> Celery:
                 "task": "responders.drain_outbox",
                 "schedule": timedelta(seconds=settings.notify.outbox_tick_seconds),
                 "options": {"queue": "notify", "expires": 60},
+            },
+            # Evidence (issue 18): recent alerts' links re-checked for deletion (已删除).
+            "recheck-deleted": {
+                "task": "responders.recheck_deleted",
+                "schedule": timedelta(minutes=settings.evidence.recheck_minutes),
+                "options": {"queue": "poll", "expires": 600},
             },
         },
     )

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from monitor.settings import Settings
+from tasks import cli_evidence
 from tasks.cli_common import _emit, _local, _Parser, _runtime
 
 
@@ -290,3 +291,4 @@ def register(sub: Any) -> None:
     sh.add_argument("id", type=int)
     sh.add_argument("--json", action="store_true")
     sh.set_defaults(func=cmd_event_show)
+    cli_evidence.register_events(se)  # report, export (issue 18)

@@ -16,9 +16,10 @@ from sqlalchemy.exc import OperationalError
 
 from monitor import analyze, polling
 from monitor import poll_batch as poll_batch_mod
+from monitor.evidence_store import store_for
 from monitor.ingest import unanalyzed_ids
 from monitor.settings import Settings
-from responders import mail, outbox, reminders
+from responders import evidence, mail, outbox, reminders
 from responders.alerts import open_alerts
 from responders.board_replies import close_answered
 from responders.models import Alert
@@ -245,6 +246,7 @@ def analyze_items(item_ids: list[int]) -> dict[str, int]:
         session.commit()
     if alert_ids:
         _kick_outbox()
+        snapshot_alerts.delay(alert_ids)  # evidence (issue 18), after the commit
     return {"analyzed": len(analyses), "alerts": len(alert_ids)}
 
 
@@ -693,3 +695,58 @@ def drain_outbox() -> dict[str, int]:
         if count:
             done[f"notify_{key}"] = count
     return done
+
+
+# -- evidence (issue 18): snapshots and the deletion re-check ---------------------------
+
+
+@task(name="responders.snapshot_alerts", **_RETRY)
+def snapshot_alerts(alert_ids: list[int]) -> dict[str, int]:
+    """Plan (a short read), fetch and store with no session open, record in one short
+    transaction. Insert-or-ignore per (item, kind): a redelivery writes nothing twice."""
+    rt = current_runtime()
+    ev = rt.settings.evidence
+    store = store_for(ev.store_url, rt.settings.home)
+    per_task = evidence.fetches_per_task(rt.recovery.time_limit,
+                                         rt.settings.fetch.total_timeout)
+    with rt.sessions() as session:
+        planned = evidence.plan_snapshots(session, alert_ids, max_items=ev.max_items,
+                                          page_kinds=ev.page_kinds)
+    # As many page fetches as fit in the task time limit; the rest in a follow-up task
+    # (what is recorded, fetched or failed, is not planned again, so it ends).
+    jobs, more = evidence.split_jobs(planned, per_task)
+    taken = evidence.take_snapshots(jobs, store=store, policy=rt.fetch_policy, now=_now())
+    with rt.sessions() as session:
+        new = evidence.record_snapshots(session, taken)
+        session.commit()
+    if more:
+        snapshot_alerts.delay(alert_ids)
+    return {"alerts": len(alert_ids), "snapshots": new, "more": int(more)}
+
+
+@task(name="responders.recheck_deleted", **_RETRY)
+def recheck_deleted(offset: int = 0) -> dict[str, int]:
+    """Beat tick: re-check recent alerts' item links; mark the deleted ones 已删除. A tick
+    covers evidence.recheck_batch links in tasks sized to the task time limit."""
+    rt = current_runtime()
+    ev = rt.settings.evidence
+    now = _now()
+    per_task = min(evidence.fetches_per_task(rt.recovery.time_limit,
+                                             rt.settings.fetch.total_timeout),
+                   max(ev.recheck_batch - offset, 0))
+    if per_task == 0:
+        return {"checked": 0, "deleted": 0}
+    with rt.sessions() as session:
+        checks = evidence.plan_recheck(session, now, days=ev.recheck_days, batch=per_task,
+                                       offset=offset)
+        late = (evidence.recent_open_alerts(session, now, days=ev.recheck_days,
+                                            limit=ev.recheck_batch) if offset == 0 else [])
+    found = evidence.check_links(checks, policy=rt.fetch_policy, now=now)
+    with rt.sessions() as session:
+        marked = evidence.record_gone(session, found, now)
+        session.commit()
+    if len(checks) == per_task and offset + per_task < ev.recheck_batch:
+        recheck_deleted.delay(offset + per_task)
+    for chunk in _chunks(late, 20):  # items that joined their events later (idempotent)
+        snapshot_alerts.delay(chunk)
+    return {"checked": len(checks), "deleted": marked}

@@ -30,6 +30,7 @@ from datetime import datetime
 from typing import Any
 
 from monitor.errors import ParseError
+from monitor.evidence_raw import JSON_TYPE, json_body
 from monitor.feeds import FeedEntry, ParsedFeed
 from monitor.social.base import SocialEntry, load_json
 from monitor.text import normalize_text, parse_datetime
@@ -171,6 +172,7 @@ def parse_board_json(body: bytes, *, to_simplified: bool = True,
                 reply_at=reply_at,
                 reply_unit=reply_unit,
                 to_simplified=to_simplified),
+            raw=json_body(thread), raw_type=JSON_TYPE,
         ))
     if empty:
         warnings.append(f"{len(empty)} message(s) have neither title nor text and were not "

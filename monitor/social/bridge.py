@@ -56,6 +56,6 @@ def parse_bridge_feed(body: bytes, *, content_type: str | None = None,
             external_id=mid or bid,
             reposts=_count(_REPOSTS, tail), comments=_count(_COMMENTS, tail),
             likes=_count(_LIKES, tail),
-            extra=extra,
+            extra=extra, raw=e.raw, raw_type=e.raw_type,
         ))
     return ParsedFeed(parsed.title, tuple(entries), parsed.warnings)

@@ -31,6 +31,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from monitor.errors import InputError, ParseError
+from monitor.evidence_raw import JSON_TYPE, json_body
 from monitor.feeds import ParsedFeed
 from monitor.social.base import SocialEntry, as_count, dig, load_json
 from monitor.social.board import message_extra
@@ -131,5 +132,6 @@ def parse_json_api(body: bytes, *, mapping: Mapping[str, Any], to_simplified: bo
             repost_of=str(repost_of) if repost_of not in (None, "") else None,
             extra=_message(post, paths, to_simplified=to_simplified, default_tz=default_tz)
             if board else {},
+            raw=json_body(post), raw_type=JSON_TYPE,
         ))
     return ParsedFeed(None, tuple(entries), tuple(warnings))

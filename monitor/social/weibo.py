@@ -32,6 +32,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from monitor.errors import ParseError
+from monitor.evidence_raw import JSON_TYPE, json_body
 from monitor.feeds import ParsedFeed
 from monitor.social.base import SocialEntry, as_count, load_json
 from monitor.social.weibo_ids import mid_to_bid
@@ -216,6 +217,8 @@ def _entry(status: Mapping[str, Any], *, to_simplified: bool, reference: datetim
         repost_of=repost_of,
         original_link=original_link,
         extra=extra,
+        raw=json_body(status),
+        raw_type=JSON_TYPE,
     )
 
 

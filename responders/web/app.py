@@ -31,6 +31,7 @@ from responders.web.api import router as api_router
 from responders.web.api_docs import mount_api_docs
 from responders.web.deps import DeskContext, LoginRequired
 from responders.web.errors import http_status, readable, validation_sentence
+from responders.web.evidence_views import router as evidence_router
 from responders.web.ingest_api import router as ingest_router
 from responders.web.ops import router as ops_router
 from responders.web.pages import router as page_router
@@ -142,6 +143,7 @@ def create_app(settings: Settings, enqueue: Enqueue) -> FastAPI:
     app.include_router(roster_router)  # issue 17: /admin/roster and /ack/{token}
     app.include_router(page_router)
     app.include_router(register_router)  # the disclosure register (issue 20)
+    app.include_router(evidence_router)  # issue 18: snapshots, the 专报
 
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon() -> Response:

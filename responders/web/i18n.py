@@ -350,6 +350,25 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "nt_notify_ack": ("确认收到", "acknowledged"),
     "nt_notify_held": ("免打扰时段，延后发送", "held for quiet hours"),
     "nt_notify_nobody": ("规则指定的人员当前无人在岗", "nobody holds the rule's roles now"),
+    # -- evidence and the 专报 (issue 18) --
+    "evd_title": ("证据快照", "Evidence snapshots"),
+    "evd_item": ("条目", "Item"),
+    "evd_kind": ("类型", "Kind"),
+    "evd_kind_raw": ("原始数据", "Raw entry"),
+    "evd_kind_page": ("网页快照", "Page snapshot"),
+    "evd_fetched": ("抓取时间", "Fetched"),
+    "evd_state": ("状态", "State"),
+    "evd_failed": ("未能抓取", "Not fetched"),
+    "evd_deleted": ("已删除", "Deleted"),
+    "evd_online": ("在线", "Online"),
+    "evd_none": ("尚无快照（预警后由后台抓取）", "No snapshots yet (taken in the background)"),
+    "evd_report": ("舆情处置专报", "After-action report"),
+    # The alert history's words for evidence entries (its keys are actor_/en_/ac_ + name).
+    "actor_system:evidence": ("系统（证据）", "System (evidence)"),
+    "en_item": ("条目", "item"),
+    "en_event": ("事件", "event"),
+    "ac_marked_deleted": ("发现原帖已删除", "found deleted"),
+    "ac_export": ("导出移送材料包", "exported the referral package"),
 }
 
 

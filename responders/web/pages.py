@@ -24,6 +24,7 @@ from responders import voice as voice_ops
 from responders.auth import authenticate, close_session, open_session
 from responders.drafting import create_draft
 from responders.effect import load_effect
+from responders.evidence import alert_evidence
 from responders.models import CHANNELS, OUTPUT_KINDS, Output, Policy
 from responders.notify import service as notify_service
 from responders.outputs import counts_by_channel, output_log, row_dict, to_csv
@@ -181,6 +182,7 @@ def alert_page(alert_id: PathId, request: Request, me: PageReader,
         "reminders": reminders_ops.for_alert(session, alert.id),
         "deliveries": notify_service.deliveries(session, alert.id),  # issue 17
         "event": event, "event_items": event_items, "event_chart": event_chart,
+        "evidence": alert_evidence(session, alert.id),  # issue 18 (templates/_evidence.html)
     })
 
 

@@ -38,11 +38,22 @@ from sqlalchemy.exc import DBAPIError
 import responders.models  # noqa: F401  (the desk's tables share the metadata)
 from monitor.db import CORE_VERSIONS, alembic_config, current_heads, make_engine
 from monitor.db import migrate as migrate_core
-from monitor.models import Base, BurstCount, Event, EventTerm, Item, Source
+from monitor.models import (
+    Base,
+    BurstCount,
+    CoverageGap,
+    Event,
+    EventTerm,
+    Item,
+    ItemGone,
+    ItemRaw,
+    Source,
+)
 from responders.schema import VERSION_DIRS, migrate
 
 LEGACY_DIR = Path(__file__).resolve().parents[1] / "data" / "legacy_schema"
-CORE_TABLES = {t.__tablename__ for t in (Source, Item, Event, EventTerm, BurstCount)}
+CORE_TABLES = {t.__tablename__ for t in (Source, Item, Event, EventTerm, BurstCount,
+                                          ItemRaw, ItemGone, CoverageGap)}
 NOW = datetime(2026, 11, 20, 1, 2, 3, tzinfo=UTC)
 
 

@@ -16,6 +16,7 @@ from monitor.settings_schema import (
     CelerySection,
     DigestSection,
     EventsSection,
+    EvidenceSection,
     FetchSection,
     FlaggingSection,
     LoggingSection,
@@ -116,6 +117,7 @@ def test_every_section_is_typed_and_frozen():
         "flagging": FlaggingSection, "celery": CelerySection, "notify": NotifySection,
         "events": EventsSection, "social": SocialSection, "web": WebSection,
         "smtp": SmtpSection, "digest": DigestSection, "office": OfficeSection,
+        "evidence": EvidenceSection,
     }
     sections |= {"logging": LoggingSection, "metrics": MetricsSection}  # read as s.tree.X
     assert set(sections) | {"home", "timezone", "database_url", "broker_url"} == set(s.raw)
@@ -146,7 +148,7 @@ def test_no_field_has_a_default_of_its_own():
                 yield from sections(getattr(obj, f.name))
 
     found = list(sections(load_settings(env={}).tree))
-    assert len(found) == 18  # the tree, 14 sections, events.bursts, logging and metrics (ops)
+    assert len(found) == 19  # the tree, 15 sections, events.bursts, logging and metrics (ops)
     for cls in found:
         for f in dataclasses.fields(cls):
             assert f.default is dataclasses.MISSING, f"{cls.__name__}.{f.name}"
