@@ -34,6 +34,7 @@ from responders.web.deps import DeskContext, LoginRequired
 from responders.web.errors import http_status, readable, validation_sentence
 from responders.web.ingest_api import router as ingest_router
 from responders.web.pages import router as page_router
+from responders.web.queue_views import router as queue_router
 from responders.web.rendering import render
 from responders.web.security import (
     Enqueue,
@@ -145,6 +146,7 @@ def create_app(settings: Settings, enqueue: Enqueue) -> FastAPI:
     app.include_router(ingest_router)
     app.include_router(admin_api)
     app.include_router(admin_router)
+    app.include_router(queue_router)
     app.include_router(page_router)
 
     @app.get("/favicon.ico", include_in_schema=False)
