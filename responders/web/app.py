@@ -36,6 +36,8 @@ from responders.web.ingest_api import router as ingest_router
 from responders.web.pages import router as page_router
 from responders.web.queue_views import router as queue_router
 from responders.web.rendering import render
+from responders.web.search import api as search_api
+from responders.web.search import pages as search_pages
 from responders.web.security import (
     Enqueue,
     SecurityHeaders,
@@ -147,6 +149,8 @@ def create_app(settings: Settings, enqueue: Enqueue) -> FastAPI:
     app.include_router(admin_api)
     app.include_router(admin_router)
     app.include_router(queue_router)
+    app.include_router(search_pages)
+    app.include_router(search_api)
     app.include_router(page_router)
 
     @app.get("/favicon.ico", include_in_schema=False)

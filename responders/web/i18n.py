@@ -242,9 +242,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "se_events": ("事件", "Events"),
     "se_outputs": ("回应与解读", "Outputs"),
     "se_nothing": ("没有找到", "Nothing found"),
-    "se_short_note": ("一两个字的检索词无法使用全文索引，只在最近{days}天的信息中逐条查找",
+    "se_short_note": ("一两个字的检索词无法使用全文索引，只在最新的{n}条信息中逐条查找",
                       "Words of one or two characters cannot use the full-text index; "
-                      "only the last {days} days of posts are searched for them"),
+                      "only the newest {n} posts are searched for them"),
     "se_results": ("“{q}”的搜索结果", "Results for “{q}”"),
     "se_empty_query": ("请输入检索词", "Type a word to search for"),
     "bk_selected": ("对所选预警：", "With the selected alerts:"),

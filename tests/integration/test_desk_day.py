@@ -134,3 +134,109 @@ def test_bulk_escalate_goes_on_past_a_missing_alert(desk: Desk) -> None:
     assert "预警不存在" in r.text
     with desk.sessions() as s:
         assert s.scalar(select(Alert.state).where(Alert.id == ids["P2"])) == "escalated"
+
+
+# ---------------------------------------------------------------- search
+
+def _add_items(d: Desk, rows: list[tuple[str, str]]) -> list[int]:
+    from monitor.models import Item, Source
+    with d.sessions() as s:
+        source = s.scalar(select(Source))
+        assert source is not None
+        made = []
+        for i, (title, body) in enumerate(rows):
+            item = Item(source_id=source.id, entry_id=f"s{i}", content_hash=f"s{i}",
+                        title=title, text=body, fetched_at=NOW, published_at=NOW,
+                        author="网友甲", topics=[])
+            s.add(item)
+            s.flush()
+            made.append(item.id)
+        s.commit()
+        return made
+
+
+def test_search_finds_chinese_substrings_and_keeps_the_index_in_step(desk: Desk) -> None:
+    login(desk.client, "wang")
+    a, b = _add_items(desk, [
+        ("郑州某律所风险代理收费引质疑", "当事人称律师事务所收取高额风险代理费"),
+        ("社区矫正对象违规外出", "某县司法局通报社区矫正工作情况")])
+    page = desk.client.get("/search", params={"q": "风险代理"})
+    assert page.status_code == 200
+    assert f'data-item="{a}"' in page.text and f'data-item="{b}"' not in page.text
+    assert "<mark>风险代理</mark>" in page.text
+    # Every word must appear (no spaces in Chinese, so words are substrings).
+    both = desk.client.get("/api/v1/search", params={"q": "司法局 社区矫正"},
+                           headers=desk.bearer("wang")).json()
+    assert [i["id"] for i in both["items"]] == [b] and both["short_only"] is False
+    # Traditional characters are read as Simplified, as stored posts are.
+    trad = desk.client.get("/api/v1/search", params={"q": "社區矯正"},
+                           headers=desk.bearer("wang")).json()
+    assert [i["id"] for i in trad["items"]] == [b]
+    # An edited text leaves the index in step (the trigger), and so does a deleted row.
+    from monitor.models import Item
+    with desk.sessions() as s:
+        item = s.get(Item, a)
+        assert item is not None
+        item.text = "更正：该所已退还全部费用"
+        s.delete(s.get(Item, b))
+        s.commit()
+    got = desk.client.get("/api/v1/search", params={"q": "风险代理费"},
+                          headers=desk.bearer("wang")).json()
+    assert got["items"] == []
+    again = desk.client.get("/api/v1/search", params={"q": "退还全部"},
+                            headers=desk.bearer("wang")).json()
+    assert [i["id"] for i in again["items"]] == [a]
+    gone = desk.client.get("/api/v1/search", params={"q": "社区矫正"},
+                           headers=desk.bearer("wang")).json()
+    assert gone["items"] == []
+
+
+def test_search_short_words_fall_back_and_say_so(desk: Desk) -> None:
+    login(desk.client, "wang")
+    (a,) = _add_items(desk, [("律师", "执业律师被投诉")])
+    r = desk.client.get("/api/v1/search", params={"q": "律师"}, headers=desk.bearer("wang"))
+    body = r.json()
+    assert a in [i["id"] for i in body["items"]] and body["short_only"] is True
+    page = desk.client.get("/search", params={"q": "律师"})
+    assert 'id="short-note"' in page.text
+    # A short word beside a long one filters what the index found.
+    mixed = desk.client.get("/api/v1/search", params={"q": "被投诉 执业"},
+                            headers=desk.bearer("wang")).json()
+    assert [i["id"] for i in mixed["items"]] == [a] and mixed["short_only"] is False
+    none = desk.client.get("/api/v1/search", params={"q": "被投诉 戒毒"},
+                           headers=desk.bearer("wang")).json()
+    assert none["items"] == []
+
+
+def test_search_treats_wildcards_and_quotes_as_text(desk: Desk) -> None:
+    login(desk.client, "wang")
+    (a,) = _add_items(desk, [("收费100%退还", '所谓"内部文件"')])
+    for q, want in (("100%", [a]), ("%", [a]), ('"内部文件"', [a]), ("_", []),
+                    ("内部文件 OR 戒毒", [])):
+        got = desk.client.get("/api/v1/search", params={"q": q},
+                              headers=desk.bearer("wang")).json()
+        assert [i["id"] for i in got["items"]] == want, q
+    assert desk.client.get("/api/v1/search", params={"q": " "},
+                           headers=desk.bearer("wang")).status_code == 400
+
+
+def test_search_finds_events_through_their_items_and_outputs(desk: Desk) -> None:
+    from monitor.models import Event, Item
+    from responders.models import Output
+    login(desk.client, "wang")
+    ids = _add_items(desk, [("戒毒所探视制度调整", "戒毒所暂停家属探视"),
+                            ("戒毒所探视问题追踪", "网友追问戒毒所探视何时恢复")])
+    with desk.sessions() as s:
+        ev = Event(first_item_id=ids[0], item_count=2, first_seen_at=NOW, last_seen_at=NOW)
+        s.add(ev)
+        s.flush()
+        for i in ids:
+            s.get(Item, i).event_id = ev.id  # type: ignore[union-attr]
+        s.add(Output(alert_id=None, kind="回应", title="关于戒毒所探视安排的说明",
+                     body="经核查……", state="draft", created_at=NOW, updated_at=NOW))
+        s.commit()
+        event_id = ev.id
+    got = desk.client.get("/api/v1/search", params={"q": "戒毒所探视"},
+                          headers=desk.bearer("wang")).json()
+    assert [e["id"] for e in got["events"]] == [event_id] and got["events"][0]["hits"] == 2
+    assert [o["title"] for o in got["outputs"]] == ["关于戒毒所探视安排的说明"]
