@@ -32,7 +32,9 @@ from responders.web.api import router as api_router
 from responders.web.api_docs import mount_api_docs
 from responders.web.deps import DeskContext, LoginRequired
 from responders.web.errors import http_status, readable, validation_sentence
+from responders.web.events_pages import router as events_router
 from responders.web.ingest_api import router as ingest_router
+from responders.web.overview import router as overview_router
 from responders.web.pages import router as page_router
 from responders.web.queue_views import router as queue_router
 from responders.web.rendering import render
@@ -149,6 +151,8 @@ def create_app(settings: Settings, enqueue: Enqueue) -> FastAPI:
     app.include_router(admin_api)
     app.include_router(admin_router)
     app.include_router(queue_router)
+    app.include_router(overview_router)
+    app.include_router(events_router)
     app.include_router(search_pages)
     app.include_router(search_api)
     app.include_router(page_router)

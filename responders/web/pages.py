@@ -58,7 +58,8 @@ def _safe_next(target: str | None) -> str:
 # ---------------------------------------------------------------- login
 
 @router.get("/login", response_class=HTMLResponse)
-def login_page(request: Request, next: str = "/") -> Response:
+def login_page(request: Request, next: str = "/overview") -> Response:
+    # Officers start the day on the overview (responders.web.overview).
     token = new_login_csrf()
     response = render(request, "login.html", {"login_csrf": token, "next": _safe_next(next),
                                               "error": None})

@@ -240,3 +240,112 @@ def test_search_finds_events_through_their_items_and_outputs(desk: Desk) -> None
                           headers=desk.bearer("wang")).json()
     assert [e["id"] for e in got["events"]] == [event_id] and got["events"][0]["hits"] == 2
     assert [o["title"] for o in got["outputs"]] == ["关于戒毒所探视安排的说明"]
+
+
+# ---------------------------------------------------------------- overview
+
+def test_overview_counts_link_to_the_filtered_queue(desk: Desk) -> None:
+    from monitor.models import Source
+    login(desk.client, "wang")
+    ids = _ids(desk)
+    with desk.sessions() as s:
+        s.add(Source(interval_s=600, name="某县司法局门户", url="https://x.example/rss",
+                     kind="news", host="x.example", created_at=NOW, failure_count=3,
+                     last_error="连接超时"))
+        s.commit()
+    desk.clock[0] = NOW + timedelta(hours=3, minutes=30)  # P1 due within 2 hours
+    login(desk.client, "wang")
+    page = desk.client.get("/overview")
+    assert page.status_code == 200
+    link = re.search(r'id="ov-open-p1" href="([^"]+)">(\d+)<', page.text)
+    assert link and link.group(2) == "1"
+    # Every number is a link to the queue showing exactly what it counted.
+    queue = desk.client.get(link.group(1).replace("&amp;", "&"))
+    assert _rows(queue.text) == [ids["P1"]]
+    soon = re.search(r'id="ov-due-soon" href="([^"]+)">(\d+)<', page.text)
+    assert soon and soon.group(2) == "1"
+    assert _rows(desk.client.get(soon.group(1).replace("&amp;", "&")).text) == [ids["P1"]]
+    overdue = re.search(r'id="ov-overdue" href="([^"]+)">(\d+)<', page.text)
+    assert overdue and overdue.group(2) == "0"
+    unassigned = re.search(r'id="ov-unassigned" href="([^"]+)">(\d+)<', page.text)
+    assert unassigned and unassigned.group(2) == "3"
+    assert "某县司法局门户" in page.text and "连接超时" in page.text
+    # The 48-hour chart is by hour.
+    chart = page.text[page.text.index('id="ov-chart-48h"'):]
+    assert "时</text>" in chart[:20000]
+
+
+def test_overview_topics_compare_with_the_day_before(desk: Desk) -> None:
+    from responders.web.overview import topic_trends
+    rows = [(NOW - timedelta(hours=1), ["legal_aid", "lawyers"]),
+            (NOW - timedelta(hours=2), ["legal_aid"]),
+            (NOW - timedelta(hours=30), ["lawyers"]),
+            (NOW - timedelta(hours=31), ["lawyers"]),
+            (NOW - timedelta(days=40), ["legal_aid"])]  # found lately, published long ago
+    trends = {t.topic: (t.count, t.change) for t in topic_trends(rows, NOW)}
+    assert trends == {"legal_aid": (2, 2), "lawyers": (1, -1)}
+
+
+# ---------------------------------------------------------------- events
+
+def _event(d: Desk) -> tuple[int, list[int]]:
+    from monitor.models import Event, Item, Source
+    with d.sessions() as s:
+        source = s.scalar(select(Source))
+        assert source is not None
+        items = []
+        # Fetched all at once (06:51), published over three hours: the timeline follows
+        # publication.
+        for i, (hours, author, reposts) in enumerate([(3, "网友甲", 12), (1, "河南日报", None),
+                                                       (2, "网友乙", 5)]):
+            item = Item(source_id=source.id, entry_id=f"ev{i}", content_hash=f"ev{i}",
+                        title=f"戒毒所探视问题第{i}条", text="家属反映探视难", author=author,
+                        published_at=NOW - timedelta(hours=hours), fetched_at=NOW,
+                        reposts=reposts, comments=3 if reposts else None, likes=None,
+                        topics=["drug_rehab"], sentiment_label="negative",
+                        sentiment_score=0.1)
+            s.add(item)
+            s.flush()
+            items.append(item.id)
+        ev = Event(first_item_id=items[0], item_count=3, source_ids=[source.id], reach=20,
+                   first_seen_at=NOW, last_seen_at=NOW, priority="P2")
+        s.add(ev)
+        s.flush()
+        for i in items:
+            s.get(Item, i).event_id = ev.id  # type: ignore[union-attr]
+        s.commit()
+        return ev.id, items
+
+
+def test_event_page_timeline_by_publication_with_author_and_reach(desk: Desk) -> None:
+    login(desk.client, "wang")
+    event_id, items = _event(desk)
+    page = desk.client.get(f"/events/{event_id}")
+    assert page.status_code == 200
+    order = [int(x) for x in re.findall(r'<li data-item="(\d+)"', page.text)]
+    assert order == [items[0], items[2], items[1]]  # 3 h, 2 h, 1 h before NOW
+    assert "作者：网友甲" in page.text and "转发 12 · 评论 3 · 点赞 0" in page.text
+    assert 'id="event-chart"' in page.text
+    assert desk.client.get("/events/999999").status_code == 404
+    listing = desk.client.get("/events?days=7")
+    assert f'data-event="{event_id}"' in listing.text
+    assert f'data-event="{event_id}"' in desk.client.get("/events?q=探视问题").text
+    assert f'data-event="{event_id}"' not in desk.client.get("/events?q=律师收费").text
+    assert f'data-event="{event_id}"' not in desk.client.get("/events?priority=P1").text
+    assert desk.client.get("/events?days=5").status_code == 400
+
+
+def test_alert_page_shows_author_and_reach(desk: Desk) -> None:
+    from monitor.models import Item
+    login(desk.client, "wang")
+    a = alert_id(desk, "P1")
+    with desk.sessions() as s:
+        alert = s.get(Alert, a)
+        assert alert is not None
+        item = s.get(Item, alert.item_id)
+        assert item is not None
+        item.author, item.reposts, item.comments, item.likes = "家属代言人", 240, 51, 1300
+        s.commit()
+    page = desk.client.get(f"/alerts/{a}")
+    assert '<span id="alert-author">家属代言人</span>' in page.text
+    assert "转发 240 · 评论 51 · 点赞 1300" in page.text
