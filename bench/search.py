@@ -29,8 +29,9 @@ from responders.search import search  # noqa: E402
 QUERIES = {
     "long (≥3 characters)": ["社区矫正", "法律援助", "调解员", "公证处", "戒毒所", "律师事务所"],
     "two long words": ["司法局 普法", "调解员 纠纷", "监狱 会见"],
-    "rare (few hits)": ["轮椅", "最多跑一次", "一百个赞"],
-    "short only (1–2 characters)": ["律师", "公证", "赞"],
+    "rare (few hits)": ["最多跑一次", "一百个赞", "安排了轮椅"],
+    "short only, common (1–2 characters)": ["律师", "公证", "赞"],
+    "short only, rare (scans the newest SHORT_SCAN)": ["轮椅"],
 }
 
 
@@ -93,7 +94,11 @@ def main() -> None:
     ap.add_argument("--items", type=int, default=100_000)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--database-url", default="")
+    ap.add_argument("--keep", action="store_true", help="build only, into --database-url")
     args = ap.parse_args()
+    if args.keep:
+        print(json.dumps({"build_seconds": round(build(args.database_url, args.items), 1)}))
+        return
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database_url or f"sqlite:///{tmp}/search.db"
         built = build(url, args.items)

@@ -41,10 +41,14 @@
     if (next) { next.focus(); }
   }
 
+  // Keys go to what is being typed into; a checkbox or a button takes no letters.
   function typing(target) {
     var tag = (target && target.tagName) || "";
-    return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" ||
-      (target && target.isContentEditable);
+    if (tag === "INPUT") {
+      var type = (target.getAttribute("type") || "text").toLowerCase();
+      return ["checkbox", "radio", "button", "submit", "reset"].indexOf(type) < 0;
+    }
+    return tag === "TEXTAREA" || tag === "SELECT" || !!(target && target.isContentEditable);
   }
 
   document.addEventListener("keydown", function (ev) {
