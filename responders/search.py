@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, select, text
+from sqlalchemy import ColumnElement, Text, and_, func, literal_column, select, text
 from sqlalchemy.orm import Session, joinedload
 
 from monitor.errors import InputError
@@ -30,9 +30,13 @@ from monitor.text import normalize_text
 from responders.models import Output
 
 SHORT_SCAN = 200_000   # newest items a short-terms-only query looks through
+DENSE_WINDOW = 5_000   # PostgreSQL: newest items read backwards before the index is asked
 MAX_TERMS = 8
 MAX_QUERY = 200
 TRIGRAM = 3
+# A literal, not a bound parameter: PostgreSQL uses an expression index only for the same
+# expression, and `title || $1 || text` is not `title || ' ' || text`.
+_SPACE = literal_column("' '", Text)
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,11 @@ def _like(term: str) -> str:
 def _contains(column: Any, term: str) -> ColumnElement[bool]:
     # ILIKE is LIKE on SQLite (case-insensitive for ASCII there already); on PostgreSQL it
     # is what the trigram index serves.
+    # A term without cased letters (Chinese) takes LIKE: the same rows, at a third of the
+    # cost per row on PostgreSQL.
+    if term.lower() == term.upper():
+        plain: ColumnElement[bool] = column.like(_like(term), escape="\\")
+        return plain
     clause: ColumnElement[bool] = column.ilike(_like(term), escape="\\")
     return clause
 
@@ -106,29 +115,40 @@ def _fts_match(terms: Sequence[str]) -> str:
 def _item_ids(session: Session, terms: list[str], limit: int) -> tuple[list[int], bool]:
     long_terms = [t for t in terms if len(t) >= TRIGRAM]
     short_terms = [t for t in terms if len(t) < TRIGRAM]
-    body = Item.title + " " + Item.text
-    q = select(Item.id).order_by(Item.id.desc()).limit(limit)
-    dialect = session.get_bind().dialect.name
-    if long_terms and dialect == "sqlite":
-        if not short_terms:
+    body = Item.title + _SPACE + Item.text  # the indexed expression, to the character
+    newest_first = select(Item.id).order_by(Item.id.desc()).limit(limit)
+    short = [_contains(body, t) for t in short_terms]
+    if not long_terms:
+        newest = session.scalar(select(func.max(Item.id))) or 0
+        return list(session.scalars(newest_first.where(Item.id > newest - SHORT_SCAN,
+                                                       *short))), True
+    if session.get_bind().dialect.name == "sqlite":
+        match = _fts_match(long_terms)
+        if not short:
             # Straight from the index, newest first: FTS5 walks its lists in rowid order
             # and stops at the limit, however many rows match.
             rows = session.execute(text(
                 "SELECT rowid FROM items_fts WHERE items_fts MATCH :m "
-                "ORDER BY rowid DESC LIMIT :n"), {"m": _fts_match(long_terms), "n": limit})
+                "ORDER BY rowid DESC LIMIT :n"), {"m": match, "n": limit})
             return [int(r[0]) for r in rows], False
         matched = text("SELECT rowid FROM items_fts WHERE items_fts MATCH :m") \
-            .bindparams(m=_fts_match(long_terms)).columns(rowid=Item.id.type)
-        q = q.where(Item.id.in_(matched))
-    else:
-        q = q.where(*[_contains(body, t) for t in long_terms])
-    if short_terms:
-        q = q.where(*[_contains(body, t) for t in short_terms])
-    short_only = not long_terms
-    if short_only:
-        newest = session.scalar(select(func.max(Item.id))) or 0
-        q = q.where(Item.id > newest - SHORT_SCAN)
-    return list(session.scalars(q)), short_only
+            .bindparams(m=match).columns(rowid=Item.id.type)
+        return list(session.scalars(newest_first.where(Item.id.in_(matched), *short))), False
+    # PostgreSQL: newest first, two ways. A common term fills the page from the newest
+    # DENSE_WINDOW items, read backwards by id; a rarer one is taken from the trigram index
+    # (a materialised set, so the planner cannot trade the index for a backward scan that
+    # would read every row), whose cost follows the few rows that match.
+    conds = [*[_contains(body, t) for t in long_terms], *short]
+    newest = session.scalar(select(func.max(Item.id))) or 0
+    recent = list(session.scalars(newest_first.where(Item.id > newest - DENSE_WINDOW,
+                                                     *conds)))
+    if len(recent) >= limit:
+        return recent, False
+    hits = select(Item.id).where(Item.id <= newest - DENSE_WINDOW, *conds) \
+        .cte("hits").prefix_with("MATERIALIZED")
+    older = list(session.scalars(select(hits.c.id).order_by(hits.c.id.desc())
+                                 .limit(limit - len(recent))))
+    return recent + older, False
 
 
 def snippet(item: Item, terms: Sequence[str], width: int = 36) -> Snippet:
@@ -153,13 +173,13 @@ def search(session: Session, query: str, *, limit: int = 30,
     first; every term in each."""
     terms = parse_terms(query)
     # More ids than shown, so the events are counted over more than one page of items.
-    ids, short_only = _item_ids(session, terms, max(limit, 300))
+    ids, short_only = _item_ids(session, terms, max(limit, 50))
     shown = ids[:limit]
     rows = {i.id: i for i in session.scalars(
         select(Item).where(Item.id.in_(shown)).options(joinedload(Item.source)))}
     items = [ItemHit(rows[i], snippet(rows[i], terms)) for i in shown if i in rows]
     events = _events(session, ids, event_limit)
-    body = Output.title + " " + Output.body
+    body = Output.title + _SPACE + Output.body
     outputs = list(session.scalars(
         select(Output).where(and_(*[_contains(body, t) for t in terms]))
         .order_by(Output.id.desc()).limit(limit)))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from responders.models import Alert, AuditEntry
@@ -349,3 +350,16 @@ def test_alert_page_shows_author_and_reach(desk: Desk) -> None:
     page = desk.client.get(f"/alerts/{a}")
     assert '<span id="alert-author">家属代言人</span>' in page.text
     assert "转发 240 · 评论 51 · 点赞 1300" in page.text
+
+
+def test_search_newest_first_past_the_dense_window(desk: Desk,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    # PostgreSQL reads the newest DENSE_WINDOW items first and asks the trigram index for
+    # the rest: with a window of one item, both halves are used and the order holds.
+    from responders import search as search_mod
+    monkeypatch.setattr(search_mod, "DENSE_WINDOW", 1)
+    ids = _add_items(desk, [("公证处排队", "公证处排队三小时"), ("无关", "天气很好"),
+                            ("公证处回应", "公证处增加窗口"), ("公证处", "公证处延长办公")])
+    got = desk.client.get("/api/v1/search", params={"q": "公证处", "limit": 3},
+                          headers=desk.bearer("wang")).json()
+    assert [i["id"] for i in got["items"]] == [ids[3], ids[2], ids[0]]
