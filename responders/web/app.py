@@ -36,6 +36,7 @@ from responders.web.events_pages import router as events_router
 from responders.web.ingest_api import router as ingest_router
 from responders.web.overview import router as overview_router
 from responders.web.pages import router as page_router
+from responders.web.queue_views import api as bulk_api
 from responders.web.queue_views import router as queue_router
 from responders.web.rendering import render
 from responders.web.search import api as search_api
@@ -155,6 +156,7 @@ def create_app(settings: Settings, enqueue: Enqueue) -> FastAPI:
     app.include_router(events_router)
     app.include_router(search_pages)
     app.include_router(search_api)
+    app.include_router(bulk_api)
     app.include_router(page_router)
 
     @app.get("/favicon.ico", include_in_schema=False)

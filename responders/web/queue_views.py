@@ -12,7 +12,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel, Field
 from starlette.datastructures import QueryParams
 
 from monitor.errors import InputError
@@ -24,11 +25,11 @@ from responders.queue import (
     sources,
     users,
 )
-from responders.web.bulk import BULK_ACTIONS, run_bulk
+from responders.web.bulk import BULK_ACTIONS, MAX_BULK, run_bulk
 from responders.web.charts import filtered_series, volume_sentiment_svg
-from responders.web.deps import DB, PageReader, PageWriter, desk
+from responders.web.deps import DB, ApiWriter, PageReader, PageWriter, desk
 from responders.web.i18n import translate
-from responders.web.params import page_id, page_ids
+from responders.web.params import BodyId, Text, page_id, page_ids
 from responders.web.rendering import render, request_lang
 from responders.web.unit_of_work import DeskRoute
 from responders.workflow import ALERT_STATES
@@ -145,3 +146,25 @@ async def queue_bulk(request: Request, me: PageWriter, session: DB) -> Response:
         "back": "/?" + queue_query(replace(back_f)),
         "done": sum(1 for o in outcomes if o.ok),
     })
+
+
+api = APIRouter(prefix="/api/v1", tags=["desk"], route_class=DeskRoute)
+
+
+class BulkIn(BaseModel):
+    alert_ids: list[BodyId] = Field(min_length=1, max_length=MAX_BULK)
+    action: Text
+    reason: Text = ""
+    assignee: Text | None = None
+
+
+@api.post("/alerts/bulk")
+def bulk_api(body: BulkIn, request: Request, me: ApiWriter, session: DB) -> Response:
+    """One action (assign, dismiss, escalate) with one reason over many alerts, each
+    through its own state-checked, audited transition; `results` says per alert whether
+    it was done and, if not, why. One commit."""
+    outcomes = run_bulk(session, me, list(body.alert_ids), body.action, desk(request).now(),
+                        reason=body.reason, assignee=body.assignee)
+    return JSONResponse({"done": sum(1 for o in outcomes if o.ok), "results": [
+        {"alert_id": o.alert_id, "ok": o.ok, "outcome": o.key.removeprefix("bk_"),
+         "error": o.detail or None} for o in outcomes]})

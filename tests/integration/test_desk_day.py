@@ -363,3 +363,23 @@ def test_search_newest_first_past_the_dense_window(desk: Desk,
     got = desk.client.get("/api/v1/search", params={"q": "公证处", "limit": 3},
                           headers=desk.bearer("wang")).json()
     assert [i["id"] for i in got["items"]] == [ids[3], ids[2], ids[0]]
+
+
+def test_bulk_over_the_api(desk: Desk) -> None:
+    ids = _ids(desk)
+    r = desk.client.post("/api/v1/alerts/bulk", headers=desk.bearer("wang"),
+                         json={"alert_ids": [ids["P1"], ids["P2"]], "action": "dismiss",
+                               "reason": "与本单位无关"})
+    assert r.status_code == 200 and r.json()["done"] == 2
+    again = desk.client.post("/api/v1/alerts/bulk", headers=desk.bearer("wang"),
+                             json={"alert_ids": [ids["P1"], ids["P3"]], "action": "dismiss",
+                                   "reason": "重复"}).json()
+    assert again["done"] == 1
+    assert [(x["alert_id"], x["ok"], x["outcome"]) for x in again["results"]] == [
+        (ids["P1"], False, "wrong_state"), (ids["P3"], True, "done")]
+    # A token acting for nobody may read, not act.
+    assert desk.client.post("/api/v1/alerts/bulk", headers=desk.bearer("nobody"),
+                            json={"alert_ids": [ids["P1"]], "action": "assign"}
+                            ).status_code == 403
+    assert desk.client.post("/api/v1/alerts/bulk", headers=desk.bearer("wang"),
+                            json={"alert_ids": [], "action": "assign"}).status_code == 422
