@@ -28,14 +28,31 @@ class QueueFilter:
     sentiment: str | None = None   # negative | neutral | positive
     state: str | None = None       # a state, "open" (default) or "all"
     assignee: str | None = None    # a user name, or "none" for unassigned
+    due: str | None = None         # "soon" (due within SOON_HOURS, not yet overdue) | "overdue"
+    sort: str = "priority"         # one of SORTS
+    event_id: int | None = None
 
 
-def query_alerts(session: Session, f: QueueFilter, *, limit: int = 200) -> Sequence[Alert]:
-    """Highest priority first, then the nearest deadline (the least time left)."""
+SOON_HOURS = 2
+# The queue's orders, by the name the URL carries (?sort=).
+SORTS = ("priority", "due", "newest")
+
+
+def query_alerts(session: Session, f: QueueFilter, *, limit: int = 200, offset: int = 0,
+                 now: datetime | None = None) -> Sequence[Alert]:
+    """Highest priority first, then the nearest deadline (the least time left); or by
+    deadline alone, or newest first (`f.sort`). `f.due` needs `now`."""
     rank = case({p: i for i, p in enumerate(PRIORITY_ORDER)}, value=Alert.priority, else_=9)
+    order = {"due": (Alert.due_at, Alert.id), "newest": (Alert.created_at.desc(),
+                                                         Alert.id.desc())}
     q = (select(Alert).join(Alert.item)
          .options(joinedload(Alert.item).joinedload(Item.source))
-         .order_by(rank, Alert.due_at, Alert.id))
+         .order_by(*order.get(f.sort, (rank, Alert.due_at, Alert.id))))
+    if f.due and now is not None:
+        q = q.where(Alert.due_at < now) if f.due == "overdue" else \
+            q.where(Alert.due_at >= now, Alert.due_at < now + timedelta(hours=SOON_HOURS))
+    if f.event_id:
+        q = q.where(Item.event_id == f.event_id)
     if f.priority:
         q = q.where(Alert.priority == f.priority)
     if f.state in (None, "", "open"):
@@ -54,7 +71,7 @@ def query_alerts(session: Session, f: QueueFilter, *, limit: int = 200) -> Seque
     if f.topic:
         # Topics are a JSON list; filtering in Python keeps SQLite and PostgreSQL alike.
         rows = [a for a in rows if f.topic in (a.topics or [])]
-    return rows[:limit]
+    return rows[offset:offset + limit]
 
 
 def event_links(session: Session, event_ids: Iterable[int]) -> dict[int, list[str]]:

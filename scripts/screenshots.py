@@ -1,14 +1,15 @@
 """Re-shoot the README's screenshots of the press desk from the real demo data.
 
-    .venv/bin/python scripts/screenshots.py     # writes docs/desk-queue.png and desk-alert.png
+    .venv/bin/python scripts/screenshots.py     # docs/desk-{overview,queue,alert,event,search}.png
     .venv/bin/python scripts/screenshots.py --out /tmp/shots --keep-home /tmp/demo-home
 
 What it does, each step a real process as a user would run it: `yuqing demo` into a fresh
 temporary YUQING_HOME (the bundled feeds polled and analysed through a real worker), the policy
 library imported, an officer added, `yuqing web` served on a free port, then Debian's chromium
 (Playwright with executable_path=/usr/bin/chromium, nothing downloaded) logs in, shoots the
-queue, opens a P1 alert (the one whose event chart has the most bars), assigns it (so its
-history shows), and shoots the alert page with its deadlines and the reasons it was flagged.
+overview it lands on, the queue, opens a P1 alert (the one whose event chart has the most
+bars), assigns it (so its history shows), shoots the alert page with its deadlines and the
+reasons it was flagged, then the alert's event page and a search.
 """
 
 from __future__ import annotations
@@ -58,11 +59,13 @@ def serve(env: dict[str, str], home: Path) -> tuple[subprocess.Popen[bytes], str
         raise SystemExit(str(exc)) from None
 
 
-def shoot(url: str, out: Path) -> tuple[Path, Path]:
+def shoot(url: str, out: Path) -> tuple[Path, ...]:
     from playwright.sync_api import sync_playwright
 
     out.mkdir(parents=True, exist_ok=True)
     queue_png, alert_png = out / "desk-queue.png", out / "desk-alert.png"
+    overview_png, event_png = out / "desk-overview.png", out / "desk-event.png"
+    search_png = out / "desk-search.png"
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
@@ -72,6 +75,9 @@ def shoot(url: str, out: Path) -> tuple[Path, Path]:
             page.fill("#username", OFFICER)
             page.fill("#password", PASSWORD)
             page.click("#login-submit")
+            page.wait_for_selector("#ov-counts")  # officers land on the overview
+            page.screenshot(path=str(overview_png), full_page=True)
+            page.goto(url + "/")
             page.wait_for_selector("#queue-rows")
             # The first screenful: the chart, the filters and the top of the queue (the whole
             # demo queue would be a very tall picture).
@@ -94,15 +100,23 @@ def shoot(url: str, out: Path) -> tuple[Path, Path]:
                 page.click("#act-assign")
                 page.wait_for_selector("#alert-state[data-state=assigned]")
             page.screenshot(path=str(alert_png), full_page=True)
+            if page.locator("#event-link").count():
+                page.click("#event-link")
+                page.wait_for_selector("#timeline")
+                page.screenshot(path=str(event_png))
+            page.goto(url + "/search?q=" + "社区矫正")
+            page.wait_for_selector("#se-items")
+            page.screenshot(path=str(search_png))
         finally:
             browser.close()
-    return queue_png, alert_png
+    return tuple(p for p in (overview_png, queue_png, alert_png, event_png, search_png)
+                 if p.exists())
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, default=ROOT / "docs",
-                    help="where to write desk-queue.png and desk-alert.png (default docs/)")
+                    help="where to write the desk-*.png screenshots (default docs/)")
     ap.add_argument("--keep-home", type=Path,
                     help="use (and keep) this YUQING_HOME instead of a temporary one")
     args = ap.parse_args()

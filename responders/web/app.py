@@ -31,13 +31,19 @@ from responders.web.api import router as api_router
 from responders.web.api_docs import mount_api_docs
 from responders.web.deps import DeskContext, LoginRequired
 from responders.web.errors import http_status, readable, validation_sentence
+from responders.web.events_pages import router as events_router
 from responders.web.evidence_views import router as evidence_router
 from responders.web.ingest_api import router as ingest_router
 from responders.web.ops import router as ops_router
+from responders.web.overview import router as overview_router
 from responders.web.pages import router as page_router
+from responders.web.queue_views import api as bulk_api
+from responders.web.queue_views import router as queue_router
 from responders.web.register import router as register_router
 from responders.web.rendering import render
 from responders.web.roster import router as roster_router
+from responders.web.search import api as search_api
+from responders.web.search import pages as search_pages
 from responders.web.security import (
     Enqueue,
     SecurityHeaders,
@@ -141,6 +147,12 @@ def create_app(settings: Settings, enqueue: Enqueue) -> FastAPI:
     app.include_router(admin_api)
     app.include_router(admin_router)
     app.include_router(roster_router)  # issue 17: /admin/roster and /ack/{token}
+    app.include_router(queue_router)
+    app.include_router(overview_router)
+    app.include_router(events_router)
+    app.include_router(search_pages)
+    app.include_router(search_api)
+    app.include_router(bulk_api)
     app.include_router(page_router)
     app.include_router(register_router)  # the disclosure register (issue 20)
     app.include_router(evidence_router)  # issue 18: snapshots, the 专报

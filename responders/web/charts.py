@@ -10,6 +10,12 @@ from datetime import date, datetime, timedelta
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from monitor.models import Item
+from responders.queue import DaySeries, QueueFilter, bucket_by_day, daily_series
+
 COLORS = {"negative": "#c0392b", "neutral": "#95a5a6", "positive": "#27ae60"}
 
 
@@ -58,9 +64,14 @@ def volume_sentiment_svg(days: Sequence[date], by_label: dict[str, list[int]],
                        f'{escape(ticks[i]) if ticks else f"{day.month}/{day.day}"}</text>')
     points = [(left + i * step + step / 2, top + plot_h * (1 - s))
               for i, s in enumerate(mean_score) if s is not None]
-    if len(points) > 1:
-        path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
-        out.append(f'<polyline points="{path}" fill="none" stroke="#2c3e50" stroke-width="2"/>')
+    # One line per run of buckets that have a mean: a day (or hour) with nothing scored
+    # breaks the line instead of being bridged as if the mean had carried on.
+    for run in mean_runs(mean_score):
+        if len(run) > 1:
+            path = " ".join(f"{left + i * step + step / 2:.1f},"
+                            f"{top + plot_h * (1 - s):.1f}" for i, s in run)
+            out.append(f'<polyline points="{path}" fill="none" stroke="#2c3e50" '
+                       'stroke-width="2"/>')
     for x, y in points:
         out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="#2c3e50"/>')
     lx = left
@@ -76,6 +87,41 @@ def volume_sentiment_svg(days: Sequence[date], by_label: dict[str, list[int]],
                f'{escape(labels.get("mean", "mean"))}</text>')
     out.append("</svg>")
     return "".join(out)
+
+
+def mean_runs(means: Sequence[float | None]) -> list[list[tuple[int, float]]]:
+    """Pure: the (index, mean) runs between empty buckets."""
+    runs: list[list[tuple[int, float]]] = [[]]
+    for i, m in enumerate(means):
+        if m is None:
+            if runs[-1]:
+                runs.append([])
+        else:
+            runs[-1].append((i, m))
+    return [r for r in runs if r]
+
+
+def filtered_series(session: Session, now: datetime, f: QueueFilter, *, days: int = 14,
+                    tz: str = "Asia/Shanghai") -> DaySeries:
+    """The queue chart's series for the items the queue's filters name: source, topic,
+    sentiment and event (the alert-only filters — priority, state, assignee, due — do not
+    apply to items). With none set it is `daily_series`."""
+    if not (f.source_id or f.topic or f.sentiment or f.event_id):
+        return daily_series(session, now, days=days, tz=tz)
+    zone = ZoneInfo(tz)
+    first = now.astimezone(zone).date() - timedelta(days=days - 1)
+    start = datetime(first.year, first.month, first.day, tzinfo=zone)
+    q = (select(Item.fetched_at, Item.published_at, Item.sentiment_label,
+                Item.sentiment_score, Item.topics).where(Item.fetched_at >= start))
+    if f.source_id:
+        q = q.where(Item.source_id == f.source_id)
+    if f.sentiment:
+        q = q.where(Item.sentiment_label == f.sentiment)
+    if f.event_id:
+        q = q.where(Item.event_id == f.event_id)
+    rows = [(r[0], r[1], r[2], r[3]) for r in session.execute(q)
+            if not f.topic or f.topic in (r[4] or [])]
+    return bucket_by_day(rows, first, days, zone)
 
 
 @dataclass(frozen=True)

@@ -29,12 +29,12 @@ from responders.models import CHANNELS, OUTPUT_KINDS, Output, Policy
 from responders.notify import service as notify_service
 from responders.outputs import counts_by_channel, output_log, row_dict, to_csv
 from responders.policies import suggest
-from responders.queue import QueueFilter, daily_series, query_alerts, sources, users
+from responders.queue import users
 from responders.web.charts import event_buckets, volume_sentiment_svg
 from responders.web.deps import DB, PageReader, PageWriter, desk
 from responders.web.effect_chart import effect_svg
 from responders.web.i18n import translate
-from responders.web.params import PathId, page_id, page_ids, page_year
+from responders.web.params import PathId, page_ids, page_year
 from responders.web.rendering import render, request_lang
 from responders.web.security import (
     LOGIN_CSRF_COOKIE,
@@ -60,7 +60,8 @@ def _safe_next(target: str | None) -> str:
 # ---------------------------------------------------------------- login
 
 @router.get("/login", response_class=HTMLResponse)
-def login_page(request: Request, next: str = "/") -> Response:
+def login_page(request: Request, next: str = "/overview") -> Response:
+    # Officers start the day on the overview (responders.web.overview).
     token = new_login_csrf()
     response = render(request, "login.html", {"login_csrf": token, "next": _safe_next(next),
                                               "error": None})
@@ -124,38 +125,7 @@ def logout(request: Request, me: PageWriter,
     return response
 
 
-# ---------------------------------------------------------------- queue
-
-def _filters(request: Request) -> QueueFilter:
-    q = request.query_params
-    source = q.get("source") or ""
-    return QueueFilter(priority=q.get("priority") or None, topic=q.get("topic") or None,
-                       source_id=page_id(source, "source"),
-                       sentiment=q.get("sentiment") or None, state=q.get("state") or None,
-                       assignee=q.get("assignee") or None)
-
-
-@router.get("/", response_class=HTMLResponse)
-def queue_page(request: Request, me: PageReader,
-               session: DB) -> Response:
-    ctx = desk(request)
-    f = _filters(request)
-    series = daily_series(session, ctx.now(), tz=ctx.settings.timezone)
-    lang = request_lang(request)
-    labels = {k: translate(lang, k) for k in ("negative", "neutral", "positive", "mean")}
-    chart = volume_sentiment_svg(series.days, series.by_label, series.mean_score,
-                                 title=translate(lang, "chart_title"), labels=labels)
-    return render(request, "queue.html", {
-        "alerts": query_alerts(session, f), "f": f, "sources": sources(session),
-        "users": users(session), "topics": ctx.topic_names, "chart": chart,
-    })
-
-
-@router.get("/queue/rows", response_class=HTMLResponse)
-def queue_rows(request: Request, me: PageReader,
-               session: DB) -> Response:
-    """The table body alone, for htmx when a filter changes."""
-    return render(request, "_rows.html", {"alerts": query_alerts(session, _filters(request))})
+# The queue's pages are in responders.web.queue_views.
 
 
 # ---------------------------------------------------------------- alert

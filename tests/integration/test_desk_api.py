@@ -607,7 +607,8 @@ def test_hostile_post_renders_inert(desk: Desk) -> None:
     parser = _Elements()
     parser.feed(r.text)
     scripts = [attrs for tag, attrs in parser.tags if tag == "script"]
-    assert scripts == [[("src", "/static/htmx.min.js"), ("defer", None)]]  # ours only
+    assert scripts == [[("src", "/static/htmx.min.js"), ("defer", None)],  # ours only
+                       [("src", "/static/desk.js"), ("defer", None)]]
     for tag, attrs in parser.tags:
         for name, value in attrs:
             assert not name.startswith("on"), (tag, name)
