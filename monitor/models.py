@@ -114,6 +114,9 @@ class Item(Base):
         UniqueConstraint("source_id", "entry_id", name="uq_items_source_entry"),
         UniqueConstraint("source_id", "content_hash", name="uq_items_source_hash"),
         Index("ix_items_unanalyzed", "analyzed_at", "fetched_at"),
+        # Issue 15 (reads): the daily chart, the digest and retention read items by first
+        # sight (core_0006).
+        Index("ix_items_fetched_at", "fetched_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -31,6 +31,7 @@ from monitor.settings_schema import (
     OfficeSection,
     PollSection,
     Problem,
+    RetentionSection,
     SentimentSection,
     SettingsTree,
     SmtpSection,
@@ -161,6 +162,10 @@ class Settings:
     @property
     def digest(self) -> DigestSection:
         return self.tree.digest
+
+    @property
+    def retention(self) -> RetentionSection:
+        return self.tree.retention
 
 
 # ---------------------------------------------------------------- error messages

@@ -190,6 +190,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "topics_saved": ("话题分类已保存，下一批分析起生效", "Saved; the next analysis batch uses it"),
     "topics_from": ("当前文件", "Current file"),
     "topics_invalid": ("未保存：{error}", "Not saved: {error}"),
+    # reads (issue 15): the queue's and the output log's pages
+    "reads_total": ("共 {n} 条", "{n} in all"),
+    "reads_next_page": ("下一页", "Next page"),
+    "reads_first_page": ("第一页", "First page"),
 }
 
 

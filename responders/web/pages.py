@@ -8,11 +8,12 @@ import json
 import math
 from datetime import datetime
 from typing import Annotated, Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from monitor.errors import InputError
@@ -25,9 +26,25 @@ from responders.auth import add_user, authenticate, close_session, open_session
 from responders.drafting import create_draft
 from responders.effect import load_effect
 from responders.models import CHANNELS, OUTPUT_KINDS, ROLES, Output, Policy
-from responders.outputs import counts_by_channel, output_log, row_dict, to_csv
+from responders.outputs import (
+    LogCursor,
+    log_counts,
+    next_log_cursor,
+    output_log,
+    row_dict,
+    to_csv,
+)
 from responders.policies import suggest
-from responders.queue import QueueFilter, daily_series, query_alerts, sources, users
+from responders.queue import (
+    QueueCursor,
+    QueueFilter,
+    count_alerts,
+    daily_series,
+    next_cursor,
+    query_alerts,
+    sources,
+    users,
+)
 from responders.web.charts import event_buckets, volume_sentiment_svg
 from responders.web.deps import DB, PageReader, PageWriter, desk
 from responders.web.effect_chart import effect_svg
@@ -133,6 +150,26 @@ def _filters(request: Request) -> QueueFilter:
                        assignee=q.get("assignee") or None)
 
 
+QUEUE_PAGE = 50   # rows per page of the queue; `after` (a keyset position) turns the page
+
+
+def _queue_page(request: Request, session: Session, f: QueueFilter) -> dict[str, Any]:
+    """One page of the queue in SQL, the filter's total counted by the database, and the
+    link to the next page (the filters kept, `after` set to this page's last row)."""
+    after = request.query_params.get("after") or ""
+    rows = query_alerts(session, f, limit=QUEUE_PAGE,
+                        after=QueueCursor.decode(after) if after else None)
+    cursor = next_cursor(rows, QUEUE_PAGE)
+    next_url = None
+    if cursor is not None:
+        params = [(k, v) for k, v in request.query_params.multi_items() if k != "after"]
+        next_url = "/?" + urlencode([*params, ("after", cursor.encode())])
+    return {"alerts": rows, "total": count_alerts(session, f), "next_url": next_url,
+            "first_url": "/?" + urlencode([(k, v) for k, v in
+                                           request.query_params.multi_items()
+                                           if k != "after"]) if after else None}
+
+
 @router.get("/", response_class=HTMLResponse)
 def queue_page(request: Request, me: PageReader,
                session: DB) -> Response:
@@ -144,7 +181,7 @@ def queue_page(request: Request, me: PageReader,
     chart = volume_sentiment_svg(series.days, series.by_label, series.mean_score,
                                  title=translate(lang, "chart_title"), labels=labels)
     return render(request, "queue.html", {
-        "alerts": query_alerts(session, f), "f": f, "sources": sources(session),
+        **_queue_page(request, session, f), "f": f, "sources": sources(session),
         "users": users(session), "topics": ctx.topic_names, "chart": chart,
     })
 
@@ -153,7 +190,7 @@ def queue_page(request: Request, me: PageReader,
 def queue_rows(request: Request, me: PageReader,
                session: DB) -> Response:
     """The table body alone, for htmx when a filter changes."""
-    return render(request, "_rows.html", {"alerts": query_alerts(session, _filters(request))})
+    return render(request, "_rows.html", _queue_page(request, session, _filters(request)))
 
 
 # ---------------------------------------------------------------- alert
@@ -182,6 +219,9 @@ def alert_page(alert_id: PathId, request: Request, me: PageReader,
     })
 
 
+EVENT_ITEMS_SHOWN = 200
+
+
 def _event_view(request: Request, session: Session,
                 item: Item) -> tuple[Event | None, list[Item], str | None]:
     """The alert's event (its items, newest first) and a chart of their volume and
@@ -189,13 +229,18 @@ def _event_view(request: Request, session: Session,
     if item.event_id is None:
         return None, [], None
     event = session.get(Event, item.event_id)
-    members = list(session.scalars(select(Item).where(Item.event_id == item.event_id)))
+    when = func.coalesce(Item.published_at, Item.fetched_at)
+    # The newest posts of the event, cut in SQL: a story reposted ten thousand times would
+    # otherwise load every post on every view of its alert.
+    members = list(session.scalars(select(Item).where(Item.event_id == item.event_id)
+                                   .order_by(when.desc(), Item.id.desc())
+                                   .limit(EVENT_ITEMS_SHOWN)))
     if event is None or len(members) < 2:
         return event, members, None
-    members.sort(key=lambda i: i.published_at or i.fetched_at, reverse=True)
-    buckets = event_buckets([(i.published_at or i.fetched_at, i.sentiment_label,
-                              i.sentiment_score) for i in members],
-                            tz=desk(request).settings.timezone)
+    # The chart counts every post, from three columns (no ORM objects).
+    points = session.execute(select(when, Item.sentiment_label, Item.sentiment_score)
+                             .where(Item.event_id == item.event_id)).tuples().all()
+    buckets = event_buckets(list(points), tz=desk(request).settings.timezone)
     lang = request_lang(request)
     labels = {k: translate(lang, k) for k in ("negative", "neutral", "positive", "mean")}
     chart = volume_sentiment_svg(buckets.starts, buckets.by_label, buckets.mean_score,
@@ -332,20 +377,33 @@ async def output_action(output_id: PathId, action: str, request: Request,
 
 # ---------------------------------------------------------------- output log
 
-def _log_rows(request: Request, session: Session) -> list[Any]:
+LOG_PAGE = 100   # rows per page of the output log (the exports hold every row)
+
+
+def _log_filters(request: Request) -> dict[str, Any]:
     q = request.query_params
-    year = q.get("year") or ""
-    return output_log(session, year=page_year(year),
-                      channel=q.get("channel") or None, kind=q.get("kind") or None)
+    return {"year": page_year(q.get("year") or ""), "channel": q.get("channel") or None,
+            "kind": q.get("kind") or None, "tz": desk(request).settings.timezone}
+
+
+def _log_rows(request: Request, session: Session) -> list[Any]:
+    return output_log(session, **_log_filters(request))
 
 
 @router.get("/log", response_class=HTMLResponse)
 def log_page(request: Request, me: PageReader,
              session: DB) -> Response:
-    rows = _log_rows(request, session)
-    return render(request, "log.html", {"rows": rows, "counts": counts_by_channel(rows),
+    filters = _log_filters(request)
+    after = request.query_params.get("after") or ""
+    rows = output_log(session, **filters, limit=LOG_PAGE,
+                      after=LogCursor.decode(after) if after else None)
+    cursor = next_log_cursor(rows, LOG_PAGE)
+    params = [(k, v) for k, v in request.query_params.multi_items() if k != "after"]
+    next_url = ("/log?" + urlencode([*params, ("after", cursor.encode())])
+                if cursor is not None else None)
+    return render(request, "log.html", {"rows": rows, "counts": log_counts(session, **filters),
                                         "kinds": OUTPUT_KINDS, "channels": CHANNELS,
-                                        "query": request.url.query})
+                                        "query": urlencode(params), "next_url": next_url})
 
 
 @router.get("/log.csv")

@@ -21,6 +21,7 @@ from monitor.settings_schema import (
     NotifySection,
     OfficeSection,
     PollSection,
+    RetentionSection,
     SentimentSection,
     SettingsTree,
     SmtpSection,
@@ -113,6 +114,7 @@ def test_every_section_is_typed_and_frozen():
         "flagging": FlaggingSection, "celery": CelerySection, "notify": NotifySection,
         "events": EventsSection, "social": SocialSection, "web": WebSection,
         "smtp": SmtpSection, "digest": DigestSection, "office": OfficeSection,
+        "retention": RetentionSection,
     }
     assert set(sections) | {"home", "timezone", "database_url", "broker_url"} == set(s.raw)
     for name, cls in sections.items():
@@ -141,7 +143,7 @@ def test_no_field_has_a_default_of_its_own():
                 yield from sections(getattr(obj, f.name))
 
     found = list(sections(load_settings(env={}).tree))
-    assert len(found) == 16  # the tree, 14 sections, events.bursts
+    assert len(found) == 17  # the tree, 15 sections, events.bursts
     for cls in found:
         for f in dataclasses.fields(cls):
             assert f.default is dataclasses.MISSING, f"{cls.__name__}.{f.name}"
@@ -170,6 +172,8 @@ def test_every_value_has_its_annotated_type():
                 assert type(value) is tuple, prefix + f.name
             elif typing.get_origin(tp) is Mapping:
                 assert all(type(v) is float for v in value.values()), prefix + f.name
+            elif tp == int | None:  # retention.items_days: null keeps everything
+                assert value is None or type(value) is int, prefix + f.name
             else:
                 assert type(value) is tp, prefix + f.name
 
