@@ -99,7 +99,7 @@ def output_log(session: Session, *, year: int | None = None, channel: str | None
             select(AuditEntry.entity_id, AuditEntry.actor)
             .where(AuditEntry.entity == "output", AuditEntry.action == "approve",
                    AuditEntry.entity_id.in_(ids[start:start + 900]))
-            .order_by(AuditEntry.id)).tuples().all())
+            .order_by(AuditEntry.id)).all())
     rows = []
     for p in pubs:
         o = p.output

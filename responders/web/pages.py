@@ -239,7 +239,7 @@ def _event_view(request: Request, session: Session,
         return event, members, None
     # The chart counts every post, from three columns (no ORM objects).
     points = session.execute(select(when, Item.sentiment_label, Item.sentiment_score)
-                             .where(Item.event_id == item.event_id)).tuples().all()
+                             .where(Item.event_id == item.event_id)).all()
     buckets = event_buckets(list(points), tz=desk(request).settings.timezone)
     lang = request_lang(request)
     labels = {k: translate(lang, k) for k in ("negative", "neutral", "positive", "mean")}
