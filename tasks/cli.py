@@ -16,7 +16,7 @@ from typing import Any
 from monitor.errors import InputError, YuqingError
 from monitor.settings import Settings, load_settings
 from responders.workflow import ALERT_STATES
-from tasks import cli_desk, cli_digest, cli_events
+from tasks import cli_desk, cli_digest, cli_events, cli_prune
 from tasks.bootstrap import DEFAULT_DEMO_PORT, DEMO_DIR_NAME, init_database
 from tasks.cli_common import UsageError, _emit, _local, _Parser, _runtime, exit_code
 
@@ -382,7 +382,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 # module has `register(sub) -> None`, adding its parsers with `set_defaults(func=handler)`
 # where handler(args, settings) -> exit code. They import their helpers from
 # tasks.cli_common, never from this module, so the imports run one way.
-COMMAND_MODULES: tuple[ModuleType, ...] = (cli_desk, cli_events, cli_digest)
+COMMAND_MODULES: tuple[ModuleType, ...] = (cli_desk, cli_events, cli_digest, cli_prune)
 
 
 

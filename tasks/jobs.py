@@ -441,3 +441,25 @@ def drain_outbox() -> dict[str, int]:
     else:
         _kick_outbox()  # a full batch: there may be more
     return done
+
+
+@task(name="monitor.prune_items", **_RETRY)
+def prune_items() -> dict[str, int]:
+    """Retention (issue 15): one bounded batch of old, unreferenced items, one commit; a full
+    batch asks for the next after the commit. Beat starts it every retention.tick_hours;
+    nothing happens while retention.items_days is null."""
+    from monitor.retention import prune_batch
+    from responders.kept_items import referenced
+
+    rt = current_runtime()
+    retention = rt.settings.retention
+    if retention.items_days is None:
+        return {"items": 0}
+    with rt.sessions() as session:
+        result = prune_batch(session, _now(), retention.items_days, referenced,
+                             batch_size=retention.batch_size)
+        session.commit()
+    if not result.done:
+        prune_items.delay()
+    return {"items": result.items, "events_updated": result.events_updated,
+            "events_deleted": result.events_deleted}
