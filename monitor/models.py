@@ -116,6 +116,9 @@ class Item(Base):
         Index("ix_items_unanalyzed", "analyzed_at", "fetched_at"),
         # a platform's post id across sources (monitor.ingest.PLATFORM_IDS)
         Index("ix_items_entry_id", "entry_id"),
+        # Issue 15 (reads): the daily chart, the digest and retention read items by first
+        # sight (core_0006).
+        Index("ix_items_fetched_at", "fetched_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -32,6 +32,7 @@ from monitor.settings_schema import (
     OfficeSection,
     PollSection,
     Problem,
+    RetentionSection,
     SentimentSection,
     SettingsTree,
     SmtpSection,
@@ -166,6 +167,10 @@ class Settings:
     @property
     def evidence(self) -> EvidenceSection:
         return self.tree.evidence
+
+    @property
+    def retention(self) -> RetentionSection:
+        return self.tree.retention
 
 
 # ---------------------------------------------------------------- error messages

@@ -349,6 +349,9 @@ class WebSection(Section):
     login_address_attempts: Count
     login_max_delay_seconds: Duration
     trusted_proxies: tuple[Annotated[str, IpNetwork()], ...]
+    # Issue 16: the desk's address as people reach it (behind a proxy); "" for
+    # http://127.0.0.1:{port}. The digest's links use it.
+    public_url: str
 
 
 @dataclass(frozen=True)
@@ -375,7 +378,7 @@ class DigestSection(Section):
     day_of_week: Annotated[int, Between(1, 7)]
     hour: Annotated[int, Between(0, 23)]
     minute: Annotated[int, Between(0, 59)]
-    desk_url: Annotated[str, NonEmpty()]
+    desk_url: str   # empty: the desk's public address (responders.digest.desk_link)
     top: Count
 
 
@@ -414,6 +417,19 @@ class EvidenceSection(Section):
 
 
 @dataclass(frozen=True)
+class RetentionSection(Section):
+    # Issue 15: items first seen more than this many days ago, which no alert, output or
+    # evidence refers to, are pruned (monitor.retention); null keeps everything.
+    items_days: int | None
+    batch_size: Count          # items deleted per transaction
+    tick_hours: Duration       # how often beat runs the prune
+
+    def invariants(self) -> Iterator[tuple[str, str]]:
+        if self.items_days is not None and self.items_days < 1:
+            yield "items_days", "must be at least 1 day, or null to keep everything"
+
+
+@dataclass(frozen=True)
 class SettingsTree(Section):
     """The whole tree: four top-level values, then the sections in defaults.yaml's order."""
 
@@ -438,6 +454,7 @@ class SettingsTree(Section):
     logging: LoggingSection
     metrics: MetricsSection
     evidence: EvidenceSection
+    retention: RetentionSection
 
 
 # ---------------------------------------------------------------- building
@@ -589,6 +606,8 @@ def _scalar(tp: Any, value: Any) -> Any:
         # guessing the text back is not.
         raise Invalid(f"expected text, got {value!r}, which YAML read as a "
                       f"{type(value).__name__}: put the value in quotes")
+    if tp == int | None:  # a whole number that may be left unset (YAML's null)
+        return None if value is None else _scalar(int, value)
     raise TypeError(f"settings schema: no reader for {tp!r}")  # a bug in this module
 
 
@@ -624,6 +643,8 @@ def parse_env(tp: Any, text: str) -> Any:
             return False
         return text
     try:
+        if tp == int | None:
+            return None if low in {"", "null", "none"} else int(text)
         if tp is int:
             return int(text)
         if tp is float:

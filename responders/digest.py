@@ -9,9 +9,13 @@ Three layers, so the figures can be tested without a database or a mail server:
 
 Definitions used in the figures (also in docs/digest.md):
 
-- an item counts on the local day it was published when known, else when first seen;
+- one clock for items and alerts (issue 16): an item counts on the local day it was first
+  seen (fetched), as an alert counts in the week it was raised (first sight of its story), so
+  a week's items and its new alerts are the same posts' figures, and a post published long
+  before it was seen (a backfill) is counted once, in the week it reached the office;
 - opened: alerts raised in the week; closed: alerts that became 已回应 or 无需回应 in the week;
 - overdue: alerts still open at the end of the week whose first deadline (due_at) had passed;
+  for a week still running, open now and past due now (never a deadline still to come);
 - answered within the deadline: of the alerts whose first deadline fell in the week (dismissed
   ones aside), the share with a publication at or before that deadline.
 """
@@ -31,7 +35,7 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from monitor.coverage import gaps_between, summary_lines
@@ -235,6 +239,9 @@ class Digest:
     opened_by_priority: dict[str, int] = field(default_factory=dict)
     # 监测盲区 of the week (monitor.coverage), one sentence each (issue 18).
     coverage: list[str] = field(default_factory=list)
+    # When the digest was made, for a week still running: its open and overdue figures are
+    # as of then, not the week's end; None for a week that has ended.
+    as_of: datetime | None = None
 
     @property
     def change(self) -> str:
@@ -386,6 +393,7 @@ def build_digest(data: WeekData, week: IsoWeek, *, tz: str = "Asia/Shanghai",
         responses=sum(p.kind != "政策解读" for p in pubs),
         interpretations=sum(p.kind == "政策解读" for p in pubs),
         opened_by_priority=dict(Counter(a.priority for a in raised)),
+        as_of=cutoff if cutoff < end else None,
     )
 
 
@@ -397,37 +405,49 @@ def load_week(session: Session, week: IsoWeek, tz: str) -> WeekData:
     can touch the week's figures."""
     start, end = week.bounds(tz)
     pstart, _ = week.previous().bounds(tz)
-    # Published time decides the day, but an item first seen long after it was published
-    # (a backfill) must not be lost: read by either time, decide in build_digest.
+    # First sight decides the day (the alerts' clock too): one range on ix_items_fetched_at,
+    # plain columns, no ORM objects.
     item_rows = session.execute(
-        select(Item.published_at, Item.fetched_at, Source.kind, Item.topics,
-               Item.sentiment_label, Item.sentiment_score)
+        select(Item.fetched_at, Source.kind, Item.topics, Item.sentiment_label,
+               Item.sentiment_score)
         .join(Source, Source.id == Item.source_id)
-        .where(or_(Item.published_at.between(pstart, end),
-                   Item.fetched_at.between(pstart, end + timedelta(days=60))))
+        .where(Item.fetched_at >= pstart, Item.fetched_at < end)
     ).all()
-    items = [ItemRec(pub or fetched, kind, tuple(topics or ()), label, score)
-             for pub, fetched, kind, topics, label, score in item_rows]
+    items = [ItemRec(fetched, kind, tuple(topics or ()), label, score)
+             for fetched, kind, topics, label, score in item_rows]
 
-    first_pub: dict[int, datetime] = {alert_id: at for alert_id, at in session.execute(
-        select(Output.alert_id, func.min(Publication.published_at))
-        .join(Publication, Publication.output_id == Output.id)
-        .where(Output.alert_id.is_not(None)).group_by(Output.alert_id))
-        if alert_id is not None}
-    alert_rows = session.execute(
-        select(Alert, Item.title, Item.link, Source.name, Event.reach, Event.item_count)
-        .join(Item, Item.id == Alert.item_id)
-        .join(Source, Source.id == Item.source_id)
-        .outerjoin(Event, Event.id == Item.event_id)
-        .where(Alert.created_at < end,
-               or_(Alert.state.in_(OPEN_ALERT_STATES), Alert.state_changed_at >= start,
-                   Alert.state_changed_at.is_(None), Alert.due_at >= start,
-                   Alert.created_at >= start))
-    ).all()
-    alerts = [AlertRec(a.id, a.priority, a.state, tuple(a.topics or ()), title or "（无标题）",
-                       link, source, a.created_at, a.due_at, a.state_changed_at,
-                       int(reach or 0), int(count or 1), first_pub.get(a.id))
-              for a, title, link, source, reach, count in alert_rows]
+    # The alerts that can touch the week's figures, each arm along its own index (an OR of
+    # them in one WHERE scans the table): open ones (the partial queue index), and those
+    # raised, changed, due or never changed since the week began.
+    arms = [Alert.state.in_(OPEN_ALERT_STATES), Alert.created_at >= start,
+            Alert.state_changed_at >= start, Alert.state_changed_at.is_(None),
+            Alert.due_at >= start]
+    ids: set[int] = set()
+    for arm in arms:
+        ids.update(session.scalars(select(Alert.id).where(Alert.created_at < end, arm)))
+    first_pub: dict[int, datetime] = {}
+    alerts: list[AlertRec] = []
+    ordered = sorted(ids)
+    for n in range(0, len(ordered), 900):   # under any database's limit of bound parameters
+        chunk = ordered[n:n + 900]
+        first_pub.update((alert_id, at) for alert_id, at in session.execute(
+            select(Output.alert_id, func.min(Publication.published_at))
+            .join(Publication, Publication.output_id == Output.id)
+            .where(Output.alert_id.in_(chunk)).group_by(Output.alert_id))
+            if alert_id is not None)
+        alerts += [AlertRec(i, prio, state, tuple(topics or ()), title or "（无标题）", link,
+                            source, created, due, changed, int(reach or 0), int(count or 1),
+                            first_pub.get(i))
+                   for i, prio, state, topics, created, due, changed, title, link, source,
+                   reach, count in session.execute(
+                       select(Alert.id, Alert.priority, Alert.state, Alert.topics,
+                              Alert.created_at, Alert.due_at, Alert.state_changed_at,
+                              Item.title, Item.link, Source.name, Event.reach,
+                              Event.item_count)
+                       .join(Item, Item.id == Alert.item_id)
+                       .join(Source, Source.id == Item.source_id)
+                       .outerjoin(Event, Event.id == Item.event_id)
+                       .where(Alert.id.in_(chunk)))]
 
     pub_rows = session.execute(
         select(Publication.published_at, Publication.channel, Output.kind, Output.title,
@@ -566,7 +586,7 @@ def digest_for(session: Session, week: IsoWeek, settings: Settings,
         load_week(session, week, tz), week, tz=tz,
         topic_names=topic_names(settings.home, Path(settings.config_dir)),
         office=settings.office,
-        desk_url=settings.digest.desk_url, top=settings.digest.top, now=now)
+        desk_url=desk_link(settings), top=settings.digest.top, now=now)
     return replace(digest, coverage=week_coverage(session, week, settings, now))
 
 
@@ -577,3 +597,13 @@ def week_coverage(session: Session, week: IsoWeek, settings: Settings,
     spans = gaps_between(session, start, end, now=min(now, end) if now else end,
                          min_gap=timedelta(minutes=settings.evidence.coverage_min_gap_minutes))
     return summary_lines(spans, settings.timezone)
+
+
+def desk_link(settings: Settings) -> str:
+    """Where the mail's links point: digest.desk_url when set, else the desk's public
+    address (web.public_url, then web.base_url), else the desk on this machine at the port
+    it serves (web.port) — never a port the desk does not use."""
+    for url in (settings.digest.desk_url, settings.web.public_url, settings.web.base_url):
+        if url.strip():
+            return url.strip().rstrip("/")
+    return f"http://127.0.0.1:{settings.web.port}"

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -31,6 +32,9 @@ ROLES = ("officer", "approver", "admin")
 OUTPUT_KINDS = ("回应", "政策解读")
 # The channels the office reports on in its annual disclosure report; free text is allowed
 # too (e.g. a county portal), these are the ones offered first.
+# The open workflow states (responders.workflow.OPEN_ALERT_STATES, which a test keeps equal),
+# as the partial queue index's condition.
+OPEN_STATES_SQL = "state IN ('new', 'assigned', 'drafting', 'escalated')"
 CHANNELS = ("门户网站", "政务微博", "微信公众号", "新闻发布会", "留言板回复", "媒体采访")
 
 
@@ -69,6 +73,19 @@ class Alert(Base):
     state_changed_at: Mapped[datetime | None] = mapped_column(default=None)
 
     item: Mapped[Item] = relationship()
+
+    # Issue 15 (reads, desk_0008): the queue is read a page at a time in the order
+    # (priority, due_at, id) — P1 < P2 < P3 sorts as text — for one state, for any state, or
+    # for the open states (a partial index: a few thousand open rows among a year's alerts);
+    # reports and the digest read alerts by when they were raised or last changed state.
+    __table_args__ = (
+        Index("ix_alerts_queue", "priority", "due_at", "id"),
+        Index("ix_alerts_state_queue", "state", "priority", "due_at", "id"),
+        Index("ix_alerts_open_queue", "priority", "due_at", "id",
+              postgresql_where=text(OPEN_STATES_SQL), sqlite_where=text(OPEN_STATES_SQL)),
+        Index("ix_alerts_created_at", "created_at"),
+        Index("ix_alerts_state_changed_at", "state_changed_at"),
+    )
 
 
 class User(Base):
@@ -154,6 +171,9 @@ class AuditEntry(Base):
     from_state: Mapped[str | None] = mapped_column(String(20), default=None)
     to_state: Mapped[str | None] = mapped_column(String(20), default=None)
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    # Issue 15 (reads, desk_0008): who approved the outputs of a page of the output log.
+    __table_args__ = (Index("ix_audit_log_entity", "entity", "entity_id"),)
 
 
 class Output(Base):

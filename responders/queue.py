@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, select
+from sqlalchemy import Select, String, case, cast, func, literal, select, tuple_
 from sqlalchemy.orm import Session, joinedload
 
-from monitor.models import Item, Source
+from monitor.errors import InputError
+from monitor.models import Item, Source, UTCDateTime
 from responders.models import Alert, User
 from responders.workflow import OPEN_ALERT_STATES
 
@@ -38,40 +41,104 @@ SOON_HOURS = 2
 SORTS = ("priority", "due", "newest")
 
 
-def query_alerts(session: Session, f: QueueFilter, *, limit: int = 200, offset: int = 0,
-                 now: datetime | None = None) -> Sequence[Alert]:
-    """Highest priority first, then the nearest deadline (the least time left); or by
-    deadline alone, or newest first (`f.sort`). `f.due` needs `now`."""
-    rank = case({p: i for i, p in enumerate(PRIORITY_ORDER)}, value=Alert.priority, else_=9)
-    order = {"due": (Alert.due_at, Alert.id), "newest": (Alert.created_at.desc(),
-                                                         Alert.id.desc())}
-    q = (select(Alert).join(Alert.item)
-         .options(joinedload(Alert.item).joinedload(Item.source))
-         .order_by(*order.get(f.sort, (rank, Alert.due_at, Alert.id))))
+@dataclass(frozen=True)
+class QueueCursor:
+    """Where a page of the queue ends: the (priority, due_at, id) of its last row. The next
+    page starts after it (keyset pagination: no OFFSET, so page 100 costs what page 1 does)."""
+
+    priority: str
+    due_at: datetime
+    id: int
+
+    def encode(self) -> str:
+        return f"{self.priority}_{int(self.due_at.timestamp() * 1_000_000)}_{self.id}"
+
+    @classmethod
+    def decode(cls, text: str) -> QueueCursor:
+        """The `after` of a queue URL; InputError (HTTP 400, exit 2) when it is not one."""
+        parts = (text or "").split("_")
+        try:
+            priority, micros, ident = parts
+            at = datetime.fromtimestamp(int(micros) / 1_000_000, UTC)
+            ident_n = int(ident)
+        except ValueError:
+            raise InputError(f"not a queue position: {text!r} (use the next-page link)") from None
+        if priority not in PRIORITY_ORDER or ident_n < 1:
+            raise InputError(f"not a queue position: {text!r} (use the next-page link)")
+        return cls(priority, at, ident_n)
+
+    @classmethod
+    def of(cls, alert: Alert) -> QueueCursor:
+        return cls(alert.priority, alert.due_at, alert.id)
+
+
+def _topic_pattern(topic: str) -> str:
+    # Topics are a JSON list of ids stored as text on both databases: '["prison", "lawyer"]'.
+    # Matching the quoted id with LIKE keeps one query for SQLite and PostgreSQL.
+    quoted = json.dumps(topic, ensure_ascii=False)
+    return "%" + quoted.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _filtered(q: Select[Any], f: QueueFilter, now: datetime | None = None) -> Select[Any]:
     if f.due and now is not None:
         q = q.where(Alert.due_at < now) if f.due == "overdue" else \
             q.where(Alert.due_at >= now, Alert.due_at < now + timedelta(hours=SOON_HOURS))
-    if f.event_id:
-        q = q.where(Item.event_id == f.event_id)
     if f.priority:
         q = q.where(Alert.priority == f.priority)
     if f.state in (None, "", "open"):
+        # Spelled as the partial index's condition (OPEN_STATES_SQL) so the planner uses it.
         q = q.where(Alert.state.in_(OPEN_ALERT_STATES))
     elif f.state != "all":
         q = q.where(Alert.state == f.state)
-    if f.source_id:
-        q = q.where(Item.source_id == f.source_id)
-    if f.sentiment:
-        q = q.where(Item.sentiment_label == f.sentiment)
+    if f.source_id or f.sentiment or f.event_id:
+        q = q.join(Item, Item.id == Alert.item_id)
+        if f.event_id:
+            q = q.where(Item.event_id == f.event_id)
+        if f.source_id:
+            q = q.where(Item.source_id == f.source_id)
+        if f.sentiment:
+            q = q.where(Item.sentiment_label == f.sentiment)
     if f.assignee == "none":
         q = q.where(Alert.assignee_id.is_(None))
     elif f.assignee:
         q = q.join(User, User.id == Alert.assignee_id).where(User.name == f.assignee)
-    rows = session.scalars(q).unique().all()
     if f.topic:
-        # Topics are a JSON list; filtering in Python keeps SQLite and PostgreSQL alike.
-        rows = [a for a in rows if f.topic in (a.topics or [])]
-    return rows[offset:offset + limit]
+        q = q.where(cast(Alert.topics, String).like(_topic_pattern(f.topic), escape="\\"))
+    return q
+
+
+def query_alerts(session: Session, f: QueueFilter, *, limit: int = 200, offset: int = 0,
+                 after: QueueCursor | None = None,
+                 now: datetime | None = None) -> Sequence[Alert]:
+    """One page of at most `limit` alerts in the filter's order (`f.sort`): highest priority
+    first, then the nearest deadline, then id (the default); by deadline alone; or newest
+    first. Filtered, ordered and cut in SQL along the queue indexes (desk_0008), the page's
+    items and sources in the same query. The priority order pages by keyset (`after`, no
+    OFFSET: page 100 costs what page 1 does; priorities P1 < P2 < P3 sort as text); the other
+    orders by `offset`. `f.due` needs `now`."""
+    q = _filtered(select(Alert), f, now)
+    if f.sort == "due":
+        q = q.order_by(Alert.due_at, Alert.id).offset(offset)
+    elif f.sort == "newest":
+        q = q.order_by(Alert.created_at.desc(), Alert.id.desc()).offset(offset)
+    else:
+        if after is not None:
+            q = q.where(tuple_(Alert.priority, Alert.due_at, Alert.id)
+                        > tuple_(literal(after.priority), literal(after.due_at, UTCDateTime()),
+                                 literal(after.id)))
+        q = q.order_by(Alert.priority, Alert.due_at, Alert.id).offset(offset)
+    q = q.options(joinedload(Alert.item).joinedload(Item.source)).limit(limit)
+    return session.scalars(q).unique().all()
+
+
+def count_alerts(session: Session, f: QueueFilter, now: datetime | None = None) -> int:
+    """How many alerts the filter matches, counted by the database."""
+    return int(session.scalar(_filtered(select(func.count(Alert.id)), f, now)) or 0)
+
+
+def next_cursor(rows: Sequence[Alert], limit: int) -> QueueCursor | None:
+    """The position after a full page, None after the last page."""
+    return QueueCursor.of(rows[-1]) if rows and len(rows) >= limit else None
 
 
 def event_links(session: Session, event_ids: Iterable[int]) -> dict[int, list[str]]:
@@ -111,16 +178,37 @@ class DaySeries:
 
 def daily_series(session: Session, now: datetime, *, days: int = 14,
                  tz: str = "Asia/Shanghai") -> DaySeries:
-    """Items seen per local day (by sentiment label) and their mean sentiment score."""
+    """Items seen per local day (by sentiment label) and their mean sentiment score, counted
+    by the database: the days are a CASE over their bounds (the same SQL on SQLite and
+    PostgreSQL, whatever the zone), read along ix_items_fetched_at. An item counts on the day
+    it was published when known, else when we first saw it."""
     zone = ZoneInfo(tz)
     today = now.astimezone(zone).date()
     first = today - timedelta(days=days - 1)
-    start = datetime(first.year, first.month, first.day, tzinfo=zone)
+    span = [first + timedelta(days=i) for i in range(days)]
+    bounds = [datetime(d.year, d.month, d.day, tzinfo=zone) for d in span]
+    last = today + timedelta(days=1)
+    end = datetime(last.year, last.month, last.day, tzinfo=zone)
+    when = func.coalesce(Item.published_at, Item.fetched_at)
+    day = case(*((when < literal(bounds[i + 1], UTCDateTime()), i) for i in range(days - 1)),
+               else_=days - 1)
     rows = session.execute(
-        select(Item.fetched_at, Item.published_at, Item.sentiment_label, Item.sentiment_score)
-        .where(Item.fetched_at >= start)
-    ).all()
-    return bucket_by_day(rows, first, days, zone)
+        select(day.label("day"), Item.sentiment_label, func.count(),
+               func.sum(Item.sentiment_score), func.count(Item.sentiment_score))
+        .where(Item.fetched_at >= bounds[0],
+               when >= literal(bounds[0], UTCDateTime()), when < literal(end, UTCDateTime()))
+        .group_by(day, Item.sentiment_label)).all()
+    labels = {"negative": [0] * days, "neutral": [0] * days, "positive": [0] * days}
+    sums = [0.0] * days
+    counts = [0] * days
+    for i, label, n, total, scored in rows:
+        if label in labels:
+            labels[label][i] += int(n)
+        if scored:
+            sums[i] += float(total)
+            counts[i] += int(scored)
+    means = [sums[i] / counts[i] if counts[i] else None for i in range(days)]
+    return DaySeries(span, labels, means)
 
 
 def bucket_by_day(rows: Sequence[tuple[datetime, datetime | None, str | None, float | None]],

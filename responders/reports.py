@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -162,21 +162,32 @@ def load_period(session: Session, period: Period, tz: str) -> tuple[list[PubRow]
         select(Output.id, Output.kind, Publication.channel, Publication.published_at)
         .join(Publication, Publication.output_id == Output.id)
         .where(Publication.published_at >= start, Publication.published_at < end)).all()]
-    first_pub: dict[int, datetime] = {alert_id: at for alert_id, at in session.execute(
-        select(Output.alert_id, func.min(Publication.published_at))
-        .join(Publication, Publication.output_id == Output.id)
-        .where(Output.alert_id.is_not(None)).group_by(Output.alert_id))
-        if alert_id is not None}
+    # Plain columns along ix_alerts_created_at, each alert's first publication joined in
+    # the same query (no ORM objects: a year holds a hundred thousand alerts and more).
+    first_pub = (select(Output.alert_id.label("alert_id"),
+                        func.min(Publication.published_at).label("at"))
+                 .join(Publication, Publication.output_id == Output.id)
+                 .where(Output.alert_id.is_not(None)).group_by(Output.alert_id).subquery())
     rows = session.execute(
-        select(Alert, Source.kind, Event.kind)
+        select(Alert.id, Alert.priority, Alert.state, Alert.topics, Alert.created_at,
+               Alert.due_at, Source.kind, Event.kind, first_pub.c.at)
         .join(Item, Item.id == Alert.item_id).join(Source, Source.id == Item.source_id)
         .outerjoin(Event, Event.id == Item.event_id)
+        .outerjoin(first_pub, first_pub.c.alert_id == Alert.id)
         .where(Alert.created_at >= start, Alert.created_at < end)).all()
-    alerts = [AlertRow(a.id, a.priority, a.state, tuple(a.topics or ()), a.created_at,
-                       a.due_at, source_kind == "board" or event_kind == "message",
-                       first_pub.get(a.id))
-              for a, source_kind, event_kind in rows]
+    alerts = [AlertRow(ident, priority, state, tuple(topics or ()), created, due,
+                       source_kind == "board" or event_kind == "message",
+                       _aware(first))
+              for ident, priority, state, topics, created, due, source_kind, event_kind, first
+              in rows]
     return pubs, alerts
+
+
+def _aware(at: datetime | None) -> datetime | None:
+    # A min() over a UTC column comes back naive from SQLite.
+    if at is None:
+        return None
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 def _share(part: int, whole: int) -> str:

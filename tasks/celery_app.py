@@ -103,6 +103,12 @@ def create_app(settings: Settings) -> Celery:
                 "schedule": timedelta(minutes=settings.evidence.recheck_minutes),
                 "options": {"queue": "poll", "expires": 600},
             },
+            # Retention (monitor.retention): a no-op while retention.items_days is null.
+            "prune-old-items": {
+                "task": "monitor.prune_items",
+                "schedule": timedelta(hours=settings.retention.tick_hours),
+                "options": {"queue": "poll", "expires": 3600},
+            },
         },
     )
     app.conf.yuqing_settings = settings

@@ -22,6 +22,7 @@ from tasks import (
     cli_digest,
     cli_events,
     cli_notify,
+    cli_prune,
     cli_register,
     cli_status,
     cli_users,
@@ -256,24 +257,30 @@ def alert_row(alert: Any, settings: Settings,
 
 def cmd_alerts(args: argparse.Namespace, settings: Settings) -> int:
     from monitor.flagging import PRIORITY_NAMES
-    from responders.alerts import list_alerts
-    from responders.queue import event_links
+    from responders.queue import QueueFilter, count_alerts, event_links, query_alerts
 
     rt = _runtime(settings)
     with rt.sessions() as session:
-        alerts = list_alerts(session, priority=args.priority, state=args.state,
-                             limit=args.limit)
+        # Issue 15/16: open alerts by default, one page of --limit (50) cut in SQL, and the
+        # total counted by the database so a cut list says so.
+        f = QueueFilter(priority=args.priority, state=args.state)
+        alerts = query_alerts(session, f, limit=args.limit)
+        total = count_alerts(session, f) if len(alerts) >= args.limit else len(alerts)
         # The links of every listed alert's event in one query, not one per row.
         links = event_links(session, (a.item.event_id for a in alerts
                                       if a.item.event_id is not None))
         rows = [alert_row(a, settings, links) for a in alerts]
     if args.json:
         _emit(rows, settings.timezone)
+        if total > len(rows):
+            print(f"showing {len(rows)} of {total}; --limit N shows more", file=sys.stderr)
         return 0
     if not rows:
-        which = [f"state {args.state}"] if args.state not in (None, "all") else []
+        which = [f"state {args.state}"] if args.state not in ("open", "all") else []
         which += [f"priority {args.priority}"] if args.priority else []
-        print("no alerts" + (f" with {' and '.join(which)}" if which else ": the queue is empty"))
+        what = {"open": "no open alerts", "all": "no alerts"}.get(args.state, "no alerts")
+        print(what + (f" with {' and '.join(which)}" if which else "")
+              + ("" if args.state == "all" else " (--state all lists closed ones too)"))
         return 0
     now = datetime.now(UTC)
     for r in rows:
@@ -285,6 +292,8 @@ def cmd_alerts(args: argparse.Namespace, settings: Settings) -> int:
               f"截止 {_local(r['due_at'], settings)}（{due}）  情感 {score}  [{r['source']}]")
         print(f"       {r['title'] or r['text'][:60]}")
         print(f"       {'；'.join(r['reasons'])}")
+    if total > len(rows):
+        print(f"showing {len(rows)} of {total}; --limit N shows more")
     return 0
 
 
@@ -428,7 +437,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 # where handler(args, settings) -> exit code. They import their helpers from
 # tasks.cli_common, never from this module, so the imports run one way.
 COMMAND_MODULES: tuple[ModuleType, ...] = (cli_desk, cli_events, cli_digest, cli_users,
-                                           cli_register, cli_status, cli_notify)
+                                           cli_register, cli_status, cli_notify, cli_prune)
 
 
 
@@ -494,9 +503,10 @@ def build_parser() -> argparse.ArgumentParser:
     sa = s.add_subparsers(dest="alerts_cmd", required=True, parser_class=_Parser)
     al = sa.add_parser("list", help="highest priority and nearest deadline first")
     al.add_argument("--priority", choices=["P1", "P2", "P3"])
-    al.add_argument("--state", choices=["open", "all", *ALERT_STATES],
-                    help="open (any open state), all (default), or one state")
-    al.add_argument("--limit", type=_positive_int)
+    al.add_argument("--state", choices=["open", "all", *ALERT_STATES], default="open",
+                    help="open (any open state, the default), all, or one state")
+    al.add_argument("--limit", type=_positive_int, default=50,
+                    help="at most this many (default 50)")
     al.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_alerts)
 

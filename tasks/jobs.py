@@ -750,3 +750,25 @@ def recheck_deleted(offset: int = 0) -> dict[str, int]:
     for chunk in _chunks(late, 20):  # items that joined their events later (idempotent)
         snapshot_alerts.delay(chunk)
     return {"checked": len(checks), "deleted": marked}
+
+
+@task(name="monitor.prune_items", **_RETRY)
+def prune_items() -> dict[str, int]:
+    """Retention (issue 15): one bounded batch of old, unreferenced items, one commit; a full
+    batch asks for the next after the commit. Beat starts it every retention.tick_hours;
+    nothing happens while retention.items_days is null."""
+    from monitor.retention import prune_batch
+    from responders.kept_items import referenced
+
+    rt = current_runtime()
+    retention = rt.settings.retention
+    if retention.items_days is None:
+        return {"items": 0}
+    with rt.sessions() as session:
+        result = prune_batch(session, _now(), retention.items_days, referenced,
+                             batch_size=retention.batch_size)
+        session.commit()
+    if not result.done:
+        prune_items.delay()
+    return {"items": result.items, "events_updated": result.events_updated,
+            "events_deleted": result.events_deleted}

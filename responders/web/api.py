@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
@@ -22,7 +23,14 @@ from responders.drafting import create_draft
 from responders.models import Alert, AuditEntry, Output
 from responders.outputs import output_log, row_dict, to_csv
 from responders.policies import policy_dict, suggest
-from responders.queue import QueueFilter, query_alerts, users
+from responders.queue import (
+    QueueCursor,
+    QueueFilter,
+    count_alerts,
+    next_cursor,
+    query_alerts,
+    users,
+)
 from responders.web.deps import DB, ApiReader, ApiWriter, UoW, desk
 from responders.web.params import BodyId, Limit, PathId, QueryId, QueryYear, Text
 from responders.web.unit_of_work import DeskRoute
@@ -126,16 +134,30 @@ class UserIn(BaseModel):
 
 
 @router.get("/alerts")
-def api_alerts(request: Request, me: ApiReader,
+def api_alerts(request: Request, response: Response, me: ApiReader,
                session: DB, priority: str | None = None,
                topic: str | None = None, source_id: QueryId = None,
                sentiment: str | None = None, state: str | None = Query(None,
                description="a state, 'open' (default) or 'all'"),
-               assignee: str | None = None, limit: Limit = 200) -> list[dict[str, Any]]:
+               assignee: str | None = None, limit: Limit = 200,
+               after: str | None = Query(None, description="the X-Next-After of the "
+                                         "previous page: the page after it")
+               ) -> list[dict[str, Any]]:
+    """One page, in the queue's order; when more follow, the X-Next-After header and a
+    Link rel=next give the next page's position; X-Total-Count is the filter's count."""
     names = _names(session)
     f = QueueFilter(priority, topic, source_id, sentiment, state, assignee)
-    return [alert_json(a, names.get(a.assignee_id or 0))
-            for a in query_alerts(session, f, limit=limit)]
+    rows = query_alerts(session, f, limit=limit,
+                        after=QueueCursor.decode(after) if after else None)
+    cursor = next_cursor(rows, limit)
+    response.headers["X-Total-Count"] = str(count_alerts(session, f))
+    if cursor is not None:
+        params = [(k, v) for k, v in request.query_params.multi_items() if k != "after"]
+        response.headers["X-Next-After"] = cursor.encode()
+        response.headers["Link"] = (f'<{request.url.path}?'
+                                    f'{urlencode([*params, ("after", cursor.encode())])}>; '
+                                    'rel="next"')
+    return [alert_json(a, names.get(a.assignee_id or 0)) for a in rows]
 
 
 @router.get("/alerts/{alert_id}")

@@ -459,6 +459,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "bk_key_dismiss": ("批量标记无需回应", "Bulk dismiss"),
     "bk_key_search": ("搜索", "Search"),
     "bk_key_help": ("显示 / 隐藏本列表", "Show / hide this list"),
+    # reads (issue 15): the queue's and the output log's pages
+    "reads_total": ("共 {n} 条", "{n} in all"),
+    "reads_next_page": ("下一页", "Next page"),
+    "reads_first_page": ("第一页", "First page"),
 }
 
 

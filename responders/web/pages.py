@@ -8,11 +8,12 @@ import json
 import math
 from datetime import datetime
 from typing import Annotated, Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from monitor.errors import InputError, NotFound
@@ -27,7 +28,14 @@ from responders.effect import load_effect
 from responders.evidence import alert_evidence
 from responders.models import CHANNELS, OUTPUT_KINDS, Output, Policy
 from responders.notify import service as notify_service
-from responders.outputs import counts_by_channel, output_log, row_dict, to_csv
+from responders.outputs import (
+    LogCursor,
+    log_counts,
+    next_log_cursor,
+    output_log,
+    row_dict,
+    to_csv,
+)
 from responders.policies import suggest
 from responders.queue import users
 from responders.web.charts import event_buckets, volume_sentiment_svg
@@ -156,6 +164,9 @@ def alert_page(alert_id: PathId, request: Request, me: PageReader,
     })
 
 
+EVENT_ITEMS_SHOWN = 200
+
+
 def _event_view(request: Request, session: Session,
                 item: Item) -> tuple[Event | None, list[Item], str | None]:
     """The alert's event (its items, newest first) and a chart of their volume and
@@ -163,13 +174,18 @@ def _event_view(request: Request, session: Session,
     if item.event_id is None:
         return None, [], None
     event = session.get(Event, item.event_id)
-    members = list(session.scalars(select(Item).where(Item.event_id == item.event_id)))
+    when = func.coalesce(Item.published_at, Item.fetched_at)
+    # The newest posts of the event, cut in SQL: a story reposted ten thousand times would
+    # otherwise load every post on every view of its alert.
+    members = list(session.scalars(select(Item).where(Item.event_id == item.event_id)
+                                   .order_by(when.desc(), Item.id.desc())
+                                   .limit(EVENT_ITEMS_SHOWN)))
     if event is None or len(members) < 2:
         return event, members, None
-    members.sort(key=lambda i: i.published_at or i.fetched_at, reverse=True)
-    buckets = event_buckets([(i.published_at or i.fetched_at, i.sentiment_label,
-                              i.sentiment_score) for i in members],
-                            tz=desk(request).settings.timezone)
+    # The chart counts every post, from three columns (no ORM objects).
+    points = session.execute(select(when, Item.sentiment_label, Item.sentiment_score)
+                             .where(Item.event_id == item.event_id)).all()
+    buckets = event_buckets(list(points), tz=desk(request).settings.timezone)
     lang = request_lang(request)
     labels = {k: translate(lang, k) for k in ("negative", "neutral", "positive", "mean")}
     chart = volume_sentiment_svg(buckets.starts, buckets.by_label, buckets.mean_score,
@@ -324,20 +340,33 @@ async def output_action(output_id: PathId, action: str, request: Request,
 
 # ---------------------------------------------------------------- output log
 
-def _log_rows(request: Request, session: Session) -> list[Any]:
+LOG_PAGE = 100   # rows per page of the output log (the exports hold every row)
+
+
+def _log_filters(request: Request) -> dict[str, Any]:
     q = request.query_params
-    year = q.get("year") or ""
-    return output_log(session, year=page_year(year),
-                      channel=q.get("channel") or None, kind=q.get("kind") or None)
+    return {"year": page_year(q.get("year") or ""), "channel": q.get("channel") or None,
+            "kind": q.get("kind") or None, "tz": desk(request).settings.timezone}
+
+
+def _log_rows(request: Request, session: Session) -> list[Any]:
+    return output_log(session, **_log_filters(request))
 
 
 @router.get("/log", response_class=HTMLResponse)
 def log_page(request: Request, me: PageReader,
              session: DB) -> Response:
-    rows = _log_rows(request, session)
-    return render(request, "log.html", {"rows": rows, "counts": counts_by_channel(rows),
+    filters = _log_filters(request)
+    after = request.query_params.get("after") or ""
+    rows = output_log(session, **filters, limit=LOG_PAGE,
+                      after=LogCursor.decode(after) if after else None)
+    cursor = next_log_cursor(rows, LOG_PAGE)
+    params = [(k, v) for k, v in request.query_params.multi_items() if k != "after"]
+    next_url = ("/log?" + urlencode([*params, ("after", cursor.encode())])
+                if cursor is not None else None)
+    return render(request, "log.html", {"rows": rows, "counts": log_counts(session, **filters),
                                         "kinds": OUTPUT_KINDS, "channels": CHANNELS,
-                                        "query": request.url.query})
+                                        "query": urlencode(params), "next_url": next_url})
 
 
 @router.get("/log.csv")

@@ -103,6 +103,12 @@ def test_add_poll_list_remove(cli_env, fake_web):
     assert len(opened) == len(alerts)  # all still open
     none = yuqing(cli_env, "alerts", "list", "--state", "dismissed")
     assert none.returncode == 0 and "no alerts with state dismissed" in none.stdout
+    # Issue 15/16: open by default, --limit cuts in SQL and the cut says how many there are.
+    assert json.loads(yuqing(cli_env, "alerts", "list", "--state", "all", "--json")
+                      .stdout) == alerts
+    one = yuqing(cli_env, "alerts", "list", "--limit", "1")
+    assert one.returncode == 0 and one.stdout.count("截止") == 1
+    assert f"showing 1 of {len(alerts)}" in one.stdout
     # removing a source with items needs --purge; nothing is deleted by accident
     r = yuqing(cli_env, "sources", "remove", "本地源")
     assert r.returncode == 2 and "--purge" in r.stderr

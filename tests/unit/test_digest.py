@@ -164,6 +164,27 @@ def test_a_week_still_running_calls_overdue_only_what_is_past_due() -> None:
     assert build_digest(WeekData([], alerts, []), W47).overdue == 3
     assert build_digest(WeekData([], alerts, []), W47,
                         now=mon + timedelta(days=30)).overdue == 3
+    # The words follow: "as of" the preview for a running week, "at the weekend" after it.
+    running = build_digest(WeekData([], alerts, []), W47, now=wednesday)
+    assert running.as_of == wednesday
+    assert "截至 11-18 09:00 超期未办 1 条" in render_text(running)
+    ended = build_digest(WeekData([], alerts, []), W47)
+    assert ended.as_of is None and "周末仍超期未办 3 条" in render_text(ended)
+
+
+@pytest.mark.parametrize(("env", "link"), [
+    ({}, "http://127.0.0.1:8000"),
+    ({"YUQING_WEB_PORT": "8123"}, "http://127.0.0.1:8123"),   # the port the desk serves
+    ({"YUQING_WEB_PUBLIC_URL": "https://yuqing.sft.example.cn/"},
+     "https://yuqing.sft.example.cn"),
+    ({"YUQING_WEB_PUBLIC_URL": "https://a.example", "YUQING_DIGEST_DESK_URL": "https://b.example"},
+     "https://b.example"),
+])
+def test_the_digest_links_to_the_desk_people_reach(env: dict[str, str], link: str) -> None:
+    from monitor.settings import load_settings
+    from responders.digest import desk_link
+
+    assert desk_link(load_settings(env=env)) == link
 
 
 def test_empty_week_says_so() -> None:

@@ -24,6 +24,7 @@ from monitor.settings_schema import (
     NotifySection,
     OfficeSection,
     PollSection,
+    RetentionSection,
     SentimentSection,
     SettingsTree,
     SmtpSection,
@@ -118,6 +119,7 @@ def test_every_section_is_typed_and_frozen():
         "events": EventsSection, "social": SocialSection, "web": WebSection,
         "smtp": SmtpSection, "digest": DigestSection, "office": OfficeSection,
         "evidence": EvidenceSection,
+        "retention": RetentionSection,
     }
     sections |= {"logging": LoggingSection, "metrics": MetricsSection}  # read as s.tree.X
     assert set(sections) | {"home", "timezone", "database_url", "broker_url"} == set(s.raw)
@@ -148,7 +150,7 @@ def test_no_field_has_a_default_of_its_own():
                 yield from sections(getattr(obj, f.name))
 
     found = list(sections(load_settings(env={}).tree))
-    assert len(found) == 19  # the tree, 15 sections, events.bursts, logging and metrics (ops)
+    assert len(found) == 20  # the tree, 16 sections, events.bursts, logging and metrics (ops)
     for cls in found:
         for f in dataclasses.fields(cls):
             assert f.default is dataclasses.MISSING, f"{cls.__name__}.{f.name}"
@@ -177,6 +179,8 @@ def test_every_value_has_its_annotated_type():
                 assert type(value) is tuple, prefix + f.name
             elif typing.get_origin(tp) is Mapping:
                 assert all(type(v) is float for v in value.values()), prefix + f.name
+            elif tp == int | None:  # retention.items_days: null keeps everything
+                assert value is None or type(value) is int, prefix + f.name
             else:
                 assert type(value) is tp, prefix + f.name
 
