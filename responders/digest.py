@@ -46,6 +46,7 @@ from responders.admin_topics import topic_names
 from responders.charts_png import compare_bars_png, trend_png
 from responders.mail import Delivery, SmtpSettings, deliver_once
 from responders.models import Alert, Output, Publication
+from responders.tone import tone_sql
 from responders.workflow import OPEN_ALERT_STATES
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -408,8 +409,7 @@ def load_week(session: Session, week: IsoWeek, tz: str) -> WeekData:
     # First sight decides the day (the alerts' clock too): one range on ix_items_fetched_at,
     # plain columns, no ORM objects.
     item_rows = session.execute(
-        select(Item.fetched_at, Source.kind, Item.topics, Item.sentiment_label,
-               Item.sentiment_score)
+        select(Item.fetched_at, Source.kind, Item.topics, Item.sentiment_label, tone_sql())
         .join(Source, Source.id == Item.source_id)
         .where(Item.fetched_at >= pstart, Item.fetched_at < end)
     ).all()

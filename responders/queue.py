@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, joinedload
 from monitor.errors import InputError
 from monitor.models import Item, Source, UTCDateTime
 from responders.models import Alert, User
+from responders.tone import tone_sql
 from responders.workflow import OPEN_ALERT_STATES
 
 PRIORITY_ORDER = ("P1", "P2", "P3")
@@ -194,7 +195,7 @@ def daily_series(session: Session, now: datetime, *, days: int = 14,
                else_=days - 1)
     rows = session.execute(
         select(day.label("day"), Item.sentiment_label, func.count(),
-               func.sum(Item.sentiment_score), func.count(Item.sentiment_score))
+               func.sum(tone_sql()), func.count(tone_sql()))
         .where(Item.fetched_at >= bounds[0],
                when >= literal(bounds[0], UTCDateTime()), when < literal(end, UTCDateTime()))
         .group_by(day, Item.sentiment_label)).all()

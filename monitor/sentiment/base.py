@@ -85,6 +85,17 @@ class SentimentConfig(Protocol):
     def positive_above(self) -> float: ...
 
 
+def tone(score: float | None, p_negative: float | None,
+         p_positive: float | None) -> float | None:
+    """A post's tone on the score's 0..1 scale, for means over many posts: (1 + P(positive)
+    − P(negative)) / 2 where the engine gave the three classes — a neutral post counts near
+    0.5 wherever its score leans — else the score (a binary engine, or an item analysed
+    before the probabilities were stored)."""
+    if p_negative is not None and p_positive is not None:
+        return (1.0 + p_positive - p_negative) / 2.0
+    return score
+
+
 @dataclass(frozen=True)
 class Thresholds:
     """Binary engines give only P(positive); these cut it into three labels. No defaults

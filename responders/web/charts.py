@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from monitor.models import Item
 from responders.queue import DaySeries, QueueFilter, bucket_by_day, daily_series
+from responders.tone import tone_sql
 
 COLORS = {"negative": "#c0392b", "neutral": "#95a5a6", "positive": "#27ae60"}
 
@@ -112,7 +113,7 @@ def filtered_series(session: Session, now: datetime, f: QueueFilter, *, days: in
     first = now.astimezone(zone).date() - timedelta(days=days - 1)
     start = datetime(first.year, first.month, first.day, tzinfo=zone)
     q = (select(Item.fetched_at, Item.published_at, Item.sentiment_label,
-                Item.sentiment_score, Item.topics).where(Item.fetched_at >= start))
+                tone_sql(), Item.topics).where(Item.fetched_at >= start))
     if f.source_id:
         q = q.where(Item.source_id == f.source_id)
     if f.sentiment:

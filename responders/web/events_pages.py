@@ -21,6 +21,7 @@ from responders.effect import load_effect
 from responders.models import Alert, Output
 from responders.queue import PRIORITY_ORDER
 from responders.search import search
+from responders.tone import item_tone
 from responders.web.charts import event_buckets, volume_sentiment_svg
 from responders.web.deps import DB, PageReader, desk
 from responders.web.effect_chart import effect_svg
@@ -96,7 +97,7 @@ def event_page(event_id: PathId, request: Request, me: PageReader, session: DB) 
     chart = None
     if members:
         buckets = event_buckets([(i.published_at or i.fetched_at, i.sentiment_label,
-                                  i.sentiment_score) for i in members],
+                                  item_tone(i)) for i in members],
                                 tz=ctx.settings.timezone)
         chart = volume_sentiment_svg(buckets.starts, buckets.by_label, buckets.mean_score,
                                      title=translate(lang, "ev_chart"), labels=labels,

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, joinedload
 from monitor.models import Event, Item, Source
 from responders.models import Alert
 from responders.queue import PRIORITY_ORDER, SOON_HOURS, daily_series
+from responders.tone import tone_sql
 from responders.web.charts import volume_sentiment_svg
 from responders.web.deps import DB, PageReader, desk
 from responders.web.i18n import translate
@@ -152,7 +153,7 @@ def overview_page(request: Request, me: PageReader, session: DB) -> Response:
     chart_7d = volume_sentiment_svg(week.days, week.by_label, week.mean_score,
                                     title=translate(lang, "ov_chart_7d"), labels=labels)
     recent = session.execute(
-        select(Item.fetched_at, Item.published_at, Item.sentiment_label, Item.sentiment_score,
+        select(Item.fetched_at, Item.published_at, Item.sentiment_label, tone_sql(),
                Item.topics).where(Item.fetched_at >= now - timedelta(hours=49))).all()
     when = [(r[1] or r[0], r[2], r[3]) for r in recent]
     day2 = hourly(when, now, 48, zone)

@@ -38,6 +38,7 @@ from responders.outputs import (
 )
 from responders.policies import suggest
 from responders.queue import users
+from responders.tone import tone_sql
 from responders.web.charts import event_buckets, volume_sentiment_svg
 from responders.web.deps import DB, PageReader, PageWriter, desk
 from responders.web.effect_chart import effect_svg
@@ -183,7 +184,7 @@ def _event_view(request: Request, session: Session,
     if event is None or len(members) < 2:
         return event, members, None
     # The chart counts every post, from three columns (no ORM objects).
-    points = session.execute(select(when, Item.sentiment_label, Item.sentiment_score)
+    points = session.execute(select(when, Item.sentiment_label, tone_sql())
                              .where(Item.event_id == item.event_id)).all()
     buckets = event_buckets(list(points), tz=desk(request).settings.timezone)
     lang = request_lang(request)
