@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -134,12 +134,17 @@ def row_dict(row: LogRow, tz: str) -> dict[str, Any]:
     return d
 
 
-def to_csv(rows: Sequence[LogRow], tz: str) -> str:
-    """UTF-8 CSV with a BOM so Excel (what the office opens it in) shows Chinese correctly."""
+def to_csv(rows: Sequence[LogRow], tz: str, headers: Mapping[str, str] | None = None) -> str:
+    """UTF-8 CSV with a BOM so Excel (what the office opens it in) shows Chinese correctly.
+    `headers`: the header row's words by column (the desk's export, in the reader's
+    language); without it the column names (the API's export, stable for scripts)."""
     buf = io.StringIO()
     buf.write("\ufeff")
     writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\r\n")
-    writer.writeheader()
+    if headers is None:
+        writer.writeheader()
+    else:
+        writer.writerow({c: headers.get(c, c) for c in COLUMNS})
     for row in rows:
         d = row_dict(row, tz)
         # A cell starting with = + - @ is a formula to a spreadsheet: neutralise it.

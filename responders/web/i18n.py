@@ -463,6 +463,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "reads_total": ("共 {n} 条", "{n} in all"),
     "reads_next_page": ("下一页", "Next page"),
     "reads_first_page": ("第一页", "First page"),
+    # the output log's CSV header row in the desk's language (issue 16)
+    "csv_publication_id": ("发布记录编号", "Publication id"),
+    "csv_published_at": ("发布时间", "Published at"),
+    "csv_channel": ("发布渠道", "Channel"),
+    "csv_link": ("链接", "Link"),
+    "csv_kind": ("类别", "Kind"),
+    "csv_title": ("标题", "Title"),
+    "csv_output_id": ("稿件编号", "Output id"),
+    "csv_alert_id": ("预警编号", "Alert id"),
+    "csv_author": ("撰稿人", "Author"),
+    "csv_approver": ("审核人", "Approver"),
+    "csv_recorded_by": ("登记人", "Recorded by"),
 }
 
 

@@ -28,6 +28,7 @@ from responders.effect import load_effect
 from responders.evidence import alert_evidence
 from responders.models import CHANNELS, OUTPUT_KINDS, Output, Policy
 from responders.notify import service as notify_service
+from responders.outputs import COLUMNS as LOG_COLUMNS
 from responders.outputs import (
     LogCursor,
     log_counts,
@@ -373,7 +374,9 @@ def log_page(request: Request, me: PageReader,
 @router.get("/log.csv")
 def log_csv(request: Request, me: PageReader,
             session: DB) -> Response:
-    body = to_csv(_log_rows(request, session), desk(request).settings.timezone)
+    lang = request_lang(request)
+    body = to_csv(_log_rows(request, session), desk(request).settings.timezone,
+                  headers={c: translate(lang, f"csv_{c}") for c in LOG_COLUMNS})
     return Response(body, media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="output-log.csv"'})
 

@@ -572,6 +572,15 @@ def test_alert_to_output_log(desk: Desk) -> None:
     login(desk.client, "li")
     exported = json.loads(desk.client.get("/log.json").text)
     assert len(exported) == 2
+    # The desk's CSV speaks the reader's language in its header row; the API's keeps the
+    # column names scripts read (above).
+    page_csv = desk.client.get("/log.csv").text.lstrip("\ufeff")
+    header = page_csv.splitlines()[0].split(",")
+    assert header[:3] == ["发布记录编号", "发布时间", "发布渠道"] and "审核人" in header
+    rows = list(csv.DictReader(io.StringIO(page_csv)))
+    assert sorted(r["发布渠道"] for r in rows) == ["微信公众号", "门户网站"]
+    english = desk.client.get("/log.csv?lang=en").text.lstrip("\ufeff").splitlines()[0]
+    assert english.startswith("Publication id,Published at,Channel")
 
 
 def test_audit_log_is_append_only(desk: Desk) -> None:
