@@ -475,6 +475,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "csv_author": ("撰稿人", "Author"),
     "csv_approver": ("审核人", "Approver"),
     "csv_recorded_by": ("登记人", "Recorded by"),
+    # a refused change on the sources page, framed in the desk's language (the reason, from
+    # the validation, names the field and the value)
+    "src_not_saved": ("未保存，信息源设置有误：{error}", "Not saved: {error}"),
 }
 
 
