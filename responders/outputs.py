@@ -7,7 +7,7 @@ import csv
 import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import MAXYEAR, MINYEAR, UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -65,8 +65,14 @@ def _log_query(q: Any, year: int | None, channel: str | None, kind: str | None,
     if year:
         # The office's year, as a range on the indexed column (not EXTRACT, which scans).
         zone = ZoneInfo(tz)
-        q = q.where(Publication.published_at >= datetime(year, 1, 1, tzinfo=zone),
-                    Publication.published_at < datetime(year + 1, 1, 1, tzinfo=zone))
+        # Year 1 in the office's zone begins before datetime's range in UTC, and year 9999
+        # has no next year: those ends stay open (a 400 is for what cannot be read, and
+        # these are only years without publications).
+        lo = (datetime(year, 1, 1, tzinfo=zone) if year > MINYEAR
+              else datetime.min.replace(tzinfo=UTC))
+        hi = (datetime(year + 1, 1, 1, tzinfo=zone) if year < MAXYEAR
+              else datetime.max.replace(tzinfo=UTC))
+        q = q.where(Publication.published_at >= lo, Publication.published_at < hi)
     if channel:
         q = q.where(Publication.channel == channel)
     if kind:
