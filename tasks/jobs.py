@@ -246,7 +246,13 @@ def analyze_items(item_ids: list[int]) -> dict[str, int]:
         session.commit()
     if alert_ids:
         _kick_outbox()
-        snapshot_alerts.delay(alert_ids)  # evidence (issue 18), after the commit
+        try:  # evidence (issue 18), after the commit
+            snapshot_alerts.delay(alert_ids)
+        except (BrokerError, OSError) as exc:
+            # The alerts are stored; beat's deletion re-check plans snapshots for recent
+            # open alerts, so a broker that is down costs a delay, not the evidence.
+            log.warning("evidence: could not enqueue snapshots now (%s); beat's re-check "
+                        "will plan them", exc)
     return {"analyzed": len(analyses), "alerts": len(alert_ids)}
 
 

@@ -101,8 +101,8 @@ def test_officer_to_approver_to_output_log(desk_url: str, browser: Any,
         page.click("#export-csv")
     text = Path(dl.value.path()).read_text(encoding="utf-8-sig")
     exported = list(csv.DictReader(io.StringIO(text)))
-    assert sorted(r["channel"] for r in exported) == ["微信公众号", "门户网站"]
-    assert {r["kind"] for r in exported} == {"政策解读"} and exported[0]["approver"] == "li"
+    assert sorted(r["发布渠道"] for r in exported) == ["微信公众号", "门户网站"]  # Chinese headers
+    assert {r["类别"] for r in exported} == {"政策解读"} and exported[0]["审核人"] == "li"
     with page.expect_download() as dl:
         page.click("#export-json")
     assert len(json.loads(Path(dl.value.path()).read_text(encoding="utf-8"))) == 2

@@ -49,4 +49,4 @@ def test_bench_polls_every_source_once_per_cycle_on_two_workers(tmp_path: Path) 
     assert out["catch_up_not_modified_share"] > 0.5
     # The steady window saw the sources come back at their slots.
     assert out["steady_polls"] > 0 and isinstance(out["late_polls"], int)
-    assert out["polls_per_s"] == round(200 / out["cycle_seconds"], 1)
+    assert abs(out["polls_per_s"] - 200 / out["cycle_seconds"]) < 0.5  # both rounded

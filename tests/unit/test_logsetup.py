@@ -92,6 +92,11 @@ def test_a_bad_level_is_an_input_error() -> None:
 def test_probe_and_scrape_lines_are_debug() -> None:
     out = _capture({"format": "text", "task_lines": True})
     access = logging.getLogger("uvicorn.access")
+    # A uvicorn started in this process by an earlier test leaves its own configuration on
+    # the logger (its handler, no propagation, a level): the root handler is under test.
+    access.handlers.clear()
+    access.propagate, access.disabled = True, False
+    access.setLevel(logging.NOTSET)
     for path in ("/healthz", "/readyz", "/metrics", "/queue"):
         access.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET", path, "1.1", 200)
     logging.getLogger("alembic.runtime.migration").info("Context impl PostgresqlImpl.")
