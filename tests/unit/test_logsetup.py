@@ -91,12 +91,15 @@ def test_a_bad_level_is_an_input_error() -> None:
 
 def test_probe_and_scrape_lines_are_debug() -> None:
     out = _capture({"format": "text", "task_lines": True})
-    access = logging.getLogger("uvicorn.access")
     # A uvicorn started in this process by an earlier test leaves its own configuration on
-    # the logger (its handler, no propagation, a level): the root handler is under test.
-    access.handlers.clear()
-    access.propagate, access.disabled = True, False
-    access.setLevel(logging.NOTSET)
+    # its loggers (a handler on "uvicorn" and on "uvicorn.access", no propagation, a level),
+    # so a record would stop at the parent before reaching the root handler under test.
+    for name in ("uvicorn", "uvicorn.access"):
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.propagate, logger.disabled = True, False
+        logger.setLevel(logging.NOTSET)
+    access = logging.getLogger("uvicorn.access")
     for path in ("/healthz", "/readyz", "/metrics", "/queue"):
         access.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET", path, "1.1", 200)
     logging.getLogger("alembic.runtime.migration").info("Context impl PostgresqlImpl.")
