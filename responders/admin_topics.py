@@ -22,6 +22,7 @@ import yaml
 
 from monitor.errors import ConfigError, InputError
 from monitor.topics import Taxonomy
+from monitor.yamlfile import parse_yaml
 
 log = logging.getLogger("yuqing.topics")
 
@@ -41,7 +42,7 @@ def topics_path(home: Path, config_dir: Path) -> Path:
 
 def _load_sensitive(config_dir: Path) -> Any:
     try:
-        return yaml.safe_load((config_dir / "sensitive.yaml").read_text(encoding="utf-8"))
+        return parse_yaml((config_dir / "sensitive.yaml").read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"cannot read sensitive.yaml: {exc}") from exc
 
@@ -52,7 +53,7 @@ def parse(text: str, config_dir: Path) -> Taxonomy:
     if len(text.encode("utf-8")) > MAX_BYTES:
         raise InputError(f"topics.yaml is larger than {MAX_BYTES // 1000} kB")
     try:
-        data = yaml.safe_load(text)
+        data = parse_yaml(text)
     except yaml.YAMLError as exc:
         raise InputError(f"not valid YAML: {exc}") from exc
     if not isinstance(data, dict):
@@ -109,7 +110,7 @@ def topic_names(home: Path, config_dir: Path) -> dict[str, str]:
     """id → name of the taxonomy in force (for the desk's labels and filters)."""
     path = topics_path(home, config_dir)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = parse_yaml(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"cannot read {path}: {exc}") from exc
     return {str(t["id"]): str(t.get("name", t["id"])) for t in data.get("topics", [])

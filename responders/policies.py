@@ -33,6 +33,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor.errors import InputError
+from monitor.yamlfile import parse_yaml
 from responders.draft_text import book_title
 from responders.models import Policy
 
@@ -73,7 +74,7 @@ def parse_policy(raw: str, where: str) -> PolicyDoc:
     if len(parts) != 2:
         raise InputError(f"{where}: the YAML header is not closed with '---'")
     try:
-        head = yaml.safe_load(parts[0][3:]) or {}
+        head = parse_yaml(parts[0][3:]) or {}
     except (yaml.YAMLError, ValueError) as exc:  # ValueError: a date like 2023-13-01
         raise InputError(f"{where}: bad header or date ({exc})") from exc
     if not isinstance(head, Mapping):
