@@ -14,7 +14,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor.models import Item
-from responders.queue import DaySeries, QueueFilter, bucket_by_day, daily_series
+from responders.queue import (
+    DaySeries,
+    PastDays,
+    QueueFilter,
+    bucket_by_day,
+    daily_series,
+)
 from responders.tone import tone_sql
 
 COLORS = {"negative": "#c0392b", "neutral": "#95a5a6", "positive": "#27ae60"}
@@ -103,12 +109,12 @@ def mean_runs(means: Sequence[float | None]) -> list[list[tuple[int, float]]]:
 
 
 def filtered_series(session: Session, now: datetime, f: QueueFilter, *, days: int = 14,
-                    tz: str = "Asia/Shanghai") -> DaySeries:
+                    tz: str = "Asia/Shanghai", past: PastDays | None = None) -> DaySeries:
     """The queue chart's series for the items the queue's filters name: source, topic,
     sentiment and event (the alert-only filters — priority, state, assignee, due — do not
     apply to items). With none set it is `daily_series`."""
     if not (f.source_id or f.topic or f.sentiment or f.event_id):
-        return daily_series(session, now, days=days, tz=tz)
+        return daily_series(session, now, days=days, tz=tz, past=past)
     zone = ZoneInfo(tz)
     first = now.astimezone(zone).date() - timedelta(days=days - 1)
     start = datetime(first.year, first.month, first.day, tzinfo=zone)

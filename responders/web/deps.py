@@ -18,6 +18,7 @@ from monitor.settings import Settings
 from responders.auth import LoginThrottle, Principal
 from responders.drafting import DraftSettings
 from responders.errors import DeskError
+from responders.queue import PastDays
 from responders.web.security import (
     UNSAFE_METHODS,
     AuthError,
@@ -46,6 +47,8 @@ class DeskContext:
     office: str
     trusted_proxies: tuple[Network, ...] = ()
     clock: Any = field(default=now_utc)
+    # the chart's past days, read again at most every few minutes (responders.queue.PastDays)
+    past_days: PastDays = field(default_factory=PastDays)
 
     def now(self) -> datetime:
         value: datetime = self.clock()

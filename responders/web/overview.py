@@ -149,7 +149,7 @@ def overview_page(request: Request, me: PageReader, session: DB) -> Response:
     zone = ZoneInfo(ctx.settings.timezone)
     lang = request_lang(request)
     labels = {k: translate(lang, k) for k in ("negative", "neutral", "positive", "mean")}
-    week = daily_series(session, now, days=7, tz=ctx.settings.timezone)
+    week = daily_series(session, now, days=7, tz=ctx.settings.timezone, past=ctx.past_days)
     chart_7d = volume_sentiment_svg(week.days, week.by_label, week.mean_score,
                                     title=translate(lang, "ov_chart_7d"), labels=labels)
     recent = session.execute(

@@ -104,7 +104,8 @@ def _view(request: Request, session: Any) -> dict[str, Any]:
 def _chart(request: Request, session: Any, f: QueueFilter) -> str:
     ctx = desk(request)
     lang = request_lang(request)
-    series = filtered_series(session, ctx.now(), f, tz=ctx.settings.timezone)
+    series = filtered_series(session, ctx.now(), f, tz=ctx.settings.timezone,
+                             past=ctx.past_days)
     labels = {k: translate(lang, k) for k in ("negative", "neutral", "positive", "mean")}
     return volume_sentiment_svg(series.days, series.by_label, series.mean_score,
                                 title=translate(lang, "chart_title"), labels=labels)

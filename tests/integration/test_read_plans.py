@@ -110,11 +110,15 @@ def test_the_open_count_uses_an_index(filled: Any) -> None:
 def test_daily_chart_digest_and_report_read_along_indexes(filled: Any, settings: Any) -> None:
     from responders.digest import IsoWeek, load_week
     from responders.outputs import log_counts, output_log
-    from responders.queue import daily_series
+    from responders.queue import PastDays, daily_series
     from responders.reports import load_period, month_period
 
     with filled() as session:
         _no_seq_scan(_explain_all(session, lambda: daily_series(session, NOW)))
+        # the desk's memo: the past days once, then today's bucket alone
+        past = PastDays()
+        _no_seq_scan(_explain_all(session, lambda: daily_series(session, NOW, past=past)))
+        _no_seq_scan(_explain_all(session, lambda: daily_series(session, NOW, past=past)))
         _no_seq_scan(_explain_all(session, lambda: load_week(
             session, IsoWeek(2026, 47), "Asia/Shanghai")))
         _no_seq_scan(_explain_all(session, lambda: load_period(
