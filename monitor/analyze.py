@@ -153,5 +153,6 @@ def analyze_items(
         cfg=events,
         topic_names=names,
         vocabulary=story_vocabulary(taxonomy),
+        own=own,
     )
     return [replace(a, event=updates.get(a.item_id)) for a in out]

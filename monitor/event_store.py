@@ -37,6 +37,7 @@ from monitor.bursts import (
 from monitor.db import insert_ignore
 from monitor.events import ClusterPolicy, best_match, signature
 from monitor.models import Event, EventTerm, Item, Source
+from monitor.office import OwnVoice
 from monitor.settings_schema import EventsSection
 from monitor.social.board import is_answered
 from monitor.stories import (
@@ -93,6 +94,12 @@ class EventUpdate:
     burst: bool
     # Events a bridging post in this batch showed to be this story: merged into this one.
     merged: tuple[int, ...] = ()
+    # For an event that needs its first alert now: the earliest publication (when not after
+    # its own fetch) and the earliest fetch over all of the event's posts but the office's
+    # own — the story's clock (responders.alerts), not only this batch's posts. None when
+    # the event has no alert to open or nothing is known.
+    story_published_at: datetime | None = None
+    story_first_seen: datetime | None = None
 
 
 def seen_at(item: Item) -> datetime:
@@ -125,13 +132,15 @@ def attach(
     cfg: EventSettings,
     topic_names: Mapping[str, str],
     vocabulary: frozenset[str] = frozenset(),
+    own: OwnVoice | None = None,
 ) -> dict[int, EventUpdate]:
     """Attach `items` (just analysed) to events. `decisions` gives each item's own flagging
     priority. Returns item id → the update of its event. Items already attached are skipped
     (a redelivered batch changes nothing). `cfg` is EventSettings.from_section of
     settings.events; `topic_names` (topic id → name, of the taxonomy in force) names topics
     in the reasons people read, which are stored as written; `vocabulary` is the field's own
-    words (monitor.stories.field_vocabulary of the taxonomy), damped in story vectors.
+    words (monitor.stories.field_vocabulary of the taxonomy), damped in story vectors;
+    `own` tells the office's own posts, left out of the story's clock (EventUpdate).
 
     An item joins, in this order: the event of the post it reposts; else the events it
     matches — as a near-duplicate of an event's first text, or by its story vector against
@@ -266,8 +275,42 @@ def attach(
                for eid, ev in touched.items()}
     updates = {eid: replace(u, merged=tuple(sorted(into.get(eid, ())))) for eid, u in
                updates.items()}
+    # The story's clock, for the events that need their first alert now (bounded: only
+    # those, and only their items). An event that existed before may hold its first posts
+    # from earlier batches that raised nothing: the story was out since then.
+    first = [eid for eid, u in updates.items()
+             if u.priority is not None and u.previous is None]
+    if first:
+        times = _story_clock(session, first, own)
+        updates = {eid: replace(u, story_published_at=times.get(eid, (None, None))[0],
+                                story_first_seen=times.get(eid, (None, None))[1])
+                   if eid in times else u for eid, u in updates.items()}
     session.flush()
     return {item_id: updates[_resolve(merged, eid)] for item_id, eid in item_event.items()}
+
+
+def _story_clock(session: Session, event_ids: Sequence[int], own: OwnVoice | None
+                 ) -> dict[int, tuple[datetime | None, datetime | None]]:
+    """Per event: the earliest publication (published_at not after the post's own fetch:
+    a later one is clock skew, and the office cannot be late for what had not appeared) and
+    the earliest fetch, over its posts that are not the office's own. Read after the flush,
+    so this batch's posts are counted with the earlier ones."""
+    out: dict[int, tuple[datetime | None, datetime | None]] = {}
+    for chunk in _chunks(sorted(set(event_ids)), 500):
+        rows = session.execute(
+            select(Item.event_id, Item.published_at, Item.fetched_at, Source.name, Item.author)
+            .join(Source, Source.id == Item.source_id).where(Item.event_id.in_(chunk)))
+        for event_id, published, fetched, name, author in rows:
+            if event_id is None or (own is not None and own.is_own(name, author)):
+                continue
+            pub, seen = out.get(int(event_id), (None, None))
+            if published is not None and published <= fetched and (pub is None
+                                                                    or published < pub):
+                pub = published
+            if seen is None or fetched < seen:
+                seen = fetched
+            out[int(event_id)] = (pub, seen)
+    return out
 
 
 def item_text(item: Item) -> str:
