@@ -15,7 +15,7 @@ database's single write lock (it has written the items' analysis) before it gets
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -133,6 +133,7 @@ def attach(
     topic_names: Mapping[str, str],
     vocabulary: frozenset[str] = frozenset(),
     own: OwnVoice | None = None,
+    praise: Container[int] = frozenset(),
 ) -> dict[int, EventUpdate]:
     """Attach `items` (just analysed) to events. `decisions` gives each item's own flagging
     priority. Returns item id → the update of its event. Items already attached are skipped
@@ -140,7 +141,9 @@ def attach(
     settings.events; `topic_names` (topic id → name, of the taxonomy in force) names topics
     in the reasons people read, which are stored as written; `vocabulary` is the field's own
     words (monitor.stories.field_vocabulary of the taxonomy), damped in story vectors;
-    `own` tells the office's own posts, left out of the story's clock (EventUpdate).
+    `own` tells the office's own posts, left out of the story's clock (EventUpdate);
+    `praise` names the batch's board messages that only praise (flagging.praise_only):
+    they are not requests, so no "尚未回复" alert is raised for them.
 
     An item joins, in this order: the event of the post it reposts; else the events it
     matches — as a near-duplicate of an event's first text, or by its story vector against
@@ -271,7 +274,7 @@ def attach(
         session, events=touched, topics={t for ev in touched.values() for t in ev.topics},
         since=now - timedelta(seconds=cfg.bursts.window_s, hours=longest + 1))
     updates = {eid: _refresh(session, ev, kinds, now, cfg, topic_names, reader,
-                             created=eid in created, previous=previous[eid])
+                             created=eid in created, previous=previous[eid], praise=praise)
                for eid, ev in touched.items()}
     updates = {eid: replace(u, merged=tuple(sorted(into.get(eid, ())))) for eid, u in
                updates.items()}
@@ -556,7 +559,7 @@ def _add(event: Event, item: Item, decision: Priority | None) -> None:
 def _refresh(session: Session, event: Event, kinds: Mapping[int, str], now: datetime,
              cfg: EventSettings, topic_names: Mapping[str, str],
              reader: counters.BurstReader, *, created: bool,
-             previous: Priority | None) -> EventUpdate:
+             previous: Priority | None, praise: Container[int] = ()) -> EventUpdate:
     social = any(kinds.get(int(s)) in SOCIAL_KINDS for s in event.source_ids)
     burst = detect_counts(reader.event(event.id), now, social=social, policy=cfg.bursts)
     reasons: list[str] = []
@@ -568,7 +571,11 @@ def _refresh(session: Session, event: Event, kinds: Mapping[int, str], now: date
     answered = False
     if event.kind == "message" and event.first_item_id is not None:
         first = session.get(Item, event.first_item_id)
-        if first is not None and _unreplied(first):
+        if first is not None and first.id in praise:
+            # Thanks, not a request (flagging.praise_only): nothing waits for an answer, and
+            # a burst of thanks is no alert either.
+            answered = True
+        elif first is not None and _unreplied(first):
             # A citizen's message is a request: it needs an answer even when it is calm.
             base = higher(base, "P3")
             reasons.append("网民留言尚未回复" + (f"（{first.extra['region']}）"
