@@ -41,6 +41,7 @@ from monitor.office import OwnVoice
 from monitor.settings_schema import EventsSection
 from monitor.social.board import is_answered
 from monitor.stories import (
+    MATTER_MARK,
     StoryPolicy,
     best_story,
     followup_anchor,
@@ -75,7 +76,8 @@ class EventSettings:
                                 unanchored=events.story_unanchored,
                                 city_anchored=events.story_city_anchored,
                                 tagged=events.story_tagged,
-                                outage_hours=events.story_outage_hours),
+                                outage_hours=events.story_outage_hours,
+                                matter_hours=events.story_matter_hours),
             followup_days=max(events.story_followup_days, events.window_days),
         )
 
@@ -161,14 +163,19 @@ def attach(
                for i in pending}
     sketches = {i.id: signature(item_text(i)) for i in pending}
     _lock(session)
-    kinds = dict(session.execute(select(Source.id, Source.kind)).all())
+    sources = {int(sid): (str(name), str(kind)) for sid, name, kind in
+               session.execute(select(Source.id, Source.name, Source.kind)).all()}
+    kinds = {sid: kind for sid, (_name, kind) in sources.items()}
+    mine = {i.id for i in pending if own is not None
+            and own.is_own(sources.get(i.source_id, ("", ""))[0], i.author)}
     # The window is counted back from the stories' own time, not the clock: an item first
     # seen days after it appeared (a late poll, an imported archive, the demo's dated feeds)
     # still joins the event it belongs to.
     earliest = min(min(seen_at(i) for i in pending), now)
     horizon = earliest - timedelta(days=cfg.window_days)
     index = _CandidateIndex.load(session, horizon, {t for v in vectors.values() for t in v},
-                                 followup=earliest - timedelta(days=cfg.followup_days))
+                                 followup=earliest - timedelta(days=cfg.followup_days),
+                                 matter=earliest - timedelta(hours=cfg.stories.matter_hours))
     originals = _repost_events(session, [i.repost_of for i in pending if i.repost_of])
     # The events the batch will join, kept here (the session's identity map holds objects
     # only weakly): those reposts join, and the stored events the batch's posts match as
@@ -243,7 +250,7 @@ def attach(
                 # A citizen's message that others report on too is a story now: the story's
                 # rules (and clock) apply, the message stays one of its posts.
                 event.kind = "event"
-            _add(event, item, decisions.get(item.id))
+            _add(event, item, decisions.get(item.id), own=item.id in mine)
             event.story_terms = merge_profiles(event.story_terms, vector)
             index.put(event, item)
             item_event[item.id] = event.id
@@ -378,17 +385,23 @@ class _CandidateIndex:
     by_external: dict[str, int]
     kinds: dict[int, str]
     seen: dict[int, datetime]  # each candidate's last sighting
+    first: dict[int, datetime]  # … and its first (a matter signature's window: best_story)
 
     @classmethod
     def load(cls, session: Session, horizon: datetime, terms: set[str], *,
-             followup: datetime) -> _CandidateIndex:
+             followup: datetime, matter: datetime | None = None) -> _CandidateIndex:
         """Events filed under `terms` and seen since `horizon`; under a follow-up anchor
-        (stories.followup_anchor), seen since the earlier `followup`."""
+        (stories.followup_anchor), seen since the earlier `followup`; under a matter
+        signature (stories.MATTER_MARK), seen since `matter` (the later of it and the
+        horizon: a signature never narrows the event window)."""
         postings: dict[str, set[int]] = {}
         versions: dict[int, int] = {}
         seen: dict[int, datetime] = {}
         anchors = {t for t in terms if followup_anchor(t)}
-        for group, since in ((terms - anchors, horizon), (anchors, followup)):
+        signed = {t for t in terms if t.startswith(MATTER_MARK)}
+        plain = terms - anchors - signed
+        for group, since in ((plain, horizon), (anchors, followup),
+                             (signed, min(horizon, matter or horizon))):
             for chunk in _chunks(sorted(group), 500):
                 for term, event_id, count, last in session.execute(
                         select(EventTerm.term, EventTerm.event_id, Event.item_count,
@@ -410,20 +423,23 @@ class _CandidateIndex:
         cache = _cache_for(session)
         stale = [e for e, v in versions.items() if cache.get(e, (None,))[0] != v]
         for chunk_ids in _chunks(stale, 500):
-            for eid, count, sig, story, kind in session.execute(
+            for eid, count, sig, story, kind, first_at in session.execute(
                     select(Event.id, Event.item_count, Event.signature, Event.story_terms,
-                           Event.kind).where(Event.id.in_(chunk_ids))):
-                cache[int(eid)] = (int(count), list(sig or []), dict(story or {}), str(kind))
+                           Event.kind, Event.first_seen_at).where(Event.id.in_(chunk_ids))):
+                cache[int(eid)] = (int(count), list(sig or []), dict(story or {}), str(kind),
+                                   first_at)
         sketches: dict[int, list[int]] = {}
         profiles: dict[int, dict[str, float]] = {}
         kinds: dict[int, str] = {}
+        firsts: dict[int, datetime] = {}
         for eid in versions:
-            _count, sig, story, kind = cache[eid]
+            _count, sig, story, kind, first_at = cache[eid]
             # Shared, not copied: the index never changes a profile in place (put replaces).
             sketches[eid], profiles[eid], kinds[eid] = sig, story, kind
+            firsts[eid] = first_at
         if len(cache) > _CACHE_MAX:
             cache.clear()  # a bound on memory; the next batch reads its window afresh
-        return cls(postings, sketches, profiles, {}, kinds, seen)
+        return cls(postings, sketches, profiles, {}, kinds, seen, firsts)
 
     def matches(self, sketch: Sequence[int], vector: Mapping[str, float],
                 cfg: EventSettings, *, message: bool, at: datetime) -> list[int]:
@@ -434,10 +450,16 @@ class _CandidateIndex:
         is joined only as a follow-up: sharing a follow-up anchor with the post."""
         stale_before = at - timedelta(days=cfg.window_days)
         anchors = [t for t in vector if followup_anchor(t)]
+        # A matter signature keeps an event a candidate for matter_hours after it was last
+        # seen (a follow-up of the complaint a week or more later); best_story decides.
+        signed_before = at - timedelta(hours=cfg.stories.matter_hours)
+        signed = [t for t in vector if t.startswith(MATTER_MARK)]
         near = {e for t in vector for e in self.terms.get(t, ())
                 if not (message and self.kinds.get(e) == "message")
                 and (e not in self.seen or self.seen[e] >= stale_before
-                     or any(a in self.profiles.get(e, ()) for a in anchors))}
+                     or any(a in self.profiles.get(e, ()) for a in anchors)
+                     or (self.seen[e] >= signed_before
+                         and any(m in self.profiles.get(e, ()) for m in signed)))}
         out: list[int] = []
         # A candidate whose sketch shares no value with the post's has similarity 0, below
         # any threshold: skipped with a set test instead of the full estimate (same result).
@@ -451,9 +473,15 @@ class _CandidateIndex:
             out.append(dup)
         since = at - timedelta(hours=cfg.stories.outage_hours)
         current = {e for e in near if e not in self.seen or self.seen[e] >= since}
+        span = timedelta(hours=cfg.stories.matter_hours)
+        # The post within matter_hours of the candidate's span, before or after it: an
+        # archive's old post finds a later story as well as a late post an earlier one.
+        timely = {e for e in near
+                  if (e not in self.seen or self.seen[e] >= at - span)
+                  and (e not in self.first or self.first[e] <= at + span)}
         for _score, eid in best_story(vector, ((e, self.profiles[e]) for e in sorted(near)
                                                if e in self.profiles), cfg.stories,
-                                      current=current):
+                                      current=current, near=timely):
             if eid not in out:
                 out.append(eid)
         return out
@@ -461,6 +489,7 @@ class _CandidateIndex:
     def put(self, event: Event, item: Item) -> None:
         self.kinds[event.id] = event.kind
         self.seen[event.id] = event.last_seen_at
+        self.first[event.id] = event.first_seen_at
         self.sketches.setdefault(event.id, list(event.signature or []))
         self.profiles[event.id] = dict(event.story_terms)
         for term in index_terms(event.story_terms):
@@ -491,10 +520,10 @@ class _CandidateIndex:
                         .values(last_seen_at=bindparam("seen")), seen)
 
 
-# event id → (item count, sketch, profile, kind) as last read, per database (engine) in this
-# process: see _CandidateIndex.load. Keyed weakly by the engine, so a disposed engine's
-# entries go with it and two databases never share one.
-_Cached = tuple[int, list[int], dict[str, float], str]
+# event id → (item count, sketch, profile, kind, first sighting) as last read, per database
+# (engine) in this process: see _CandidateIndex.load. Keyed weakly by the engine, so a
+# disposed engine's entries go with it and two databases never share one.
+_Cached = tuple[int, list[int], dict[str, float], str, datetime]
 _CACHES: weakref.WeakKeyDictionary[Engine, dict[int, _Cached]] = weakref.WeakKeyDictionary()
 _CACHE_MAX = 200_000
 
@@ -538,11 +567,14 @@ def _merge(session: Session, kept: Event, gone: Event) -> None:
     counters.merge_events(session, kept.id, gone.id)
 
 
-def _add(event: Event, item: Item, decision: Priority | None) -> None:
+def _add(event: Event, item: Item, decision: Priority | None, *, own: bool = False) -> None:
     event.item_count += 1
     if item.source_id not in event.source_ids:
         event.source_ids = [*event.source_ids, item.source_id]
-    event.reach += sum(n for n in (item.reposts, item.comments, item.likes) if n)
+    if not own:
+        # The story's spread, not the answer's: the office's own explainer read 10万+ times
+        # is the response working, and must not escalate the complaint it answers.
+        event.reach += sum(n for n in (item.reposts, item.comments, item.likes) if n)
     if item.sentiment_label is not None:
         event.scored_count += 1
         if item.sentiment_label == "negative":
