@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from monitor.event_store import EventSettings, EventUpdate, attach, item_text
-from monitor.flagging import FlagDecision, FlagPolicy, decide
+from monitor.flagging import FlagDecision, FlagPolicy, decide, praise_only
 from monitor.models import Item, Source
 from monitor.office import OwnVoice
 from monitor.remit import elsewhere
@@ -94,6 +94,7 @@ def analyze_items(
             .where(Source.id.in_({i.source_id for i in items})))}
     planned: list[tuple[Item, Sentiment | None, tuple[str, ...], list[str],
                         FlagDecision | None, bool]] = []
+    praise: set[int] = set()  # messages that only praise: no reply alert (praise_only)
     for item, text, sentiment in zip(items, texts, sentiments, strict=True):
         match = taxonomy.match(text)
         name, kind = sources.get(item.source_id, ("", "news"))
@@ -102,6 +103,8 @@ def analyze_items(
         # story it answers reads); another province's story is that province's to answer.
         decision = (None if mine or elsewhere(text) is not None
                     else decide(match, sentiment, policy, names, kind=kind))
+        if kind == "board" and praise_only(match):
+            praise.add(item.id)
         planned.append((item, sentiment, match.topics, list(dict.fromkeys(match.keywords)),
                         decision, mine))
     claimed = claim(session, [item.id for item in items], now)
@@ -153,5 +156,7 @@ def analyze_items(
         cfg=events,
         topic_names=names,
         vocabulary=story_vocabulary(taxonomy),
+        own=own,
+        praise=frozenset(praise),
     )
     return [replace(a, event=updates.get(a.item_id)) for a in out]

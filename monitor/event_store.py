@@ -15,7 +15,7 @@ database's single write lock (it has written the items' analysis) before it gets
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -37,9 +37,11 @@ from monitor.bursts import (
 from monitor.db import insert_ignore
 from monitor.events import ClusterPolicy, best_match, signature
 from monitor.models import Event, EventTerm, Item, Source
+from monitor.office import OwnVoice
 from monitor.settings_schema import EventsSection
 from monitor.social.board import is_answered
 from monitor.stories import (
+    MATTER_MARK,
     StoryPolicy,
     best_story,
     followup_anchor,
@@ -74,7 +76,8 @@ class EventSettings:
                                 unanchored=events.story_unanchored,
                                 city_anchored=events.story_city_anchored,
                                 tagged=events.story_tagged,
-                                outage_hours=events.story_outage_hours),
+                                outage_hours=events.story_outage_hours,
+                                matter_hours=events.story_matter_hours),
             followup_days=max(events.story_followup_days, events.window_days),
         )
 
@@ -93,6 +96,12 @@ class EventUpdate:
     burst: bool
     # Events a bridging post in this batch showed to be this story: merged into this one.
     merged: tuple[int, ...] = ()
+    # For an event that needs its first alert now: the earliest publication (when not after
+    # its own fetch) and the earliest fetch over all of the event's posts but the office's
+    # own — the story's clock (responders.alerts), not only this batch's posts. None when
+    # the event has no alert to open or nothing is known.
+    story_published_at: datetime | None = None
+    story_first_seen: datetime | None = None
 
 
 def seen_at(item: Item) -> datetime:
@@ -125,13 +134,18 @@ def attach(
     cfg: EventSettings,
     topic_names: Mapping[str, str],
     vocabulary: frozenset[str] = frozenset(),
+    own: OwnVoice | None = None,
+    praise: Container[int] = frozenset(),
 ) -> dict[int, EventUpdate]:
     """Attach `items` (just analysed) to events. `decisions` gives each item's own flagging
     priority. Returns item id → the update of its event. Items already attached are skipped
     (a redelivered batch changes nothing). `cfg` is EventSettings.from_section of
     settings.events; `topic_names` (topic id → name, of the taxonomy in force) names topics
     in the reasons people read, which are stored as written; `vocabulary` is the field's own
-    words (monitor.stories.field_vocabulary of the taxonomy), damped in story vectors.
+    words (monitor.stories.field_vocabulary of the taxonomy), damped in story vectors;
+    `own` tells the office's own posts, left out of the story's clock (EventUpdate);
+    `praise` names the batch's board messages that only praise (flagging.praise_only):
+    they are not requests, so no "尚未回复" alert is raised for them.
 
     An item joins, in this order: the event of the post it reposts; else the events it
     matches — as a near-duplicate of an event's first text, or by its story vector against
@@ -149,14 +163,19 @@ def attach(
                for i in pending}
     sketches = {i.id: signature(item_text(i)) for i in pending}
     _lock(session)
-    kinds = dict(session.execute(select(Source.id, Source.kind)).all())
+    sources = {int(sid): (str(name), str(kind)) for sid, name, kind in
+               session.execute(select(Source.id, Source.name, Source.kind)).all()}
+    kinds = {sid: kind for sid, (_name, kind) in sources.items()}
+    mine = {i.id for i in pending if own is not None
+            and own.is_own(sources.get(i.source_id, ("", ""))[0], i.author)}
     # The window is counted back from the stories' own time, not the clock: an item first
     # seen days after it appeared (a late poll, an imported archive, the demo's dated feeds)
     # still joins the event it belongs to.
     earliest = min(min(seen_at(i) for i in pending), now)
     horizon = earliest - timedelta(days=cfg.window_days)
     index = _CandidateIndex.load(session, horizon, {t for v in vectors.values() for t in v},
-                                 followup=earliest - timedelta(days=cfg.followup_days))
+                                 followup=earliest - timedelta(days=cfg.followup_days),
+                                 matter=earliest - timedelta(hours=cfg.stories.matter_hours))
     originals = _repost_events(session, [i.repost_of for i in pending if i.repost_of])
     # The events the batch will join, kept here (the session's identity map holds objects
     # only weakly): those reposts join, and the stored events the batch's posts match as
@@ -231,7 +250,7 @@ def attach(
                 # A citizen's message that others report on too is a story now: the story's
                 # rules (and clock) apply, the message stays one of its posts.
                 event.kind = "event"
-            _add(event, item, decisions.get(item.id))
+            _add(event, item, decisions.get(item.id), own=item.id in mine)
             event.story_terms = merge_profiles(event.story_terms, vector)
             index.put(event, item)
             item_event[item.id] = event.id
@@ -262,12 +281,46 @@ def attach(
         session, events=touched, topics={t for ev in touched.values() for t in ev.topics},
         since=now - timedelta(seconds=cfg.bursts.window_s, hours=longest + 1))
     updates = {eid: _refresh(session, ev, kinds, now, cfg, topic_names, reader,
-                             created=eid in created, previous=previous[eid])
+                             created=eid in created, previous=previous[eid], praise=praise)
                for eid, ev in touched.items()}
     updates = {eid: replace(u, merged=tuple(sorted(into.get(eid, ())))) for eid, u in
                updates.items()}
+    # The story's clock, for the events that need their first alert now (bounded: only
+    # those, and only their items). An event that existed before may hold its first posts
+    # from earlier batches that raised nothing: the story was out since then.
+    first = [eid for eid, u in updates.items()
+             if u.priority is not None and u.previous is None]
+    if first:
+        times = _story_clock(session, first, own)
+        updates = {eid: replace(u, story_published_at=times.get(eid, (None, None))[0],
+                                story_first_seen=times.get(eid, (None, None))[1])
+                   if eid in times else u for eid, u in updates.items()}
     session.flush()
     return {item_id: updates[_resolve(merged, eid)] for item_id, eid in item_event.items()}
+
+
+def _story_clock(session: Session, event_ids: Sequence[int], own: OwnVoice | None
+                 ) -> dict[int, tuple[datetime | None, datetime | None]]:
+    """Per event: the earliest publication (published_at not after the post's own fetch:
+    a later one is clock skew, and the office cannot be late for what had not appeared) and
+    the earliest fetch, over its posts that are not the office's own. Read after the flush,
+    so this batch's posts are counted with the earlier ones."""
+    out: dict[int, tuple[datetime | None, datetime | None]] = {}
+    for chunk in _chunks(sorted(set(event_ids)), 500):
+        rows = session.execute(
+            select(Item.event_id, Item.published_at, Item.fetched_at, Source.name, Item.author)
+            .join(Source, Source.id == Item.source_id).where(Item.event_id.in_(chunk)))
+        for event_id, published, fetched, name, author in rows:
+            if event_id is None or (own is not None and own.is_own(name, author)):
+                continue
+            pub, seen = out.get(int(event_id), (None, None))
+            if published is not None and published <= fetched and (pub is None
+                                                                    or published < pub):
+                pub = published
+            if seen is None or fetched < seen:
+                seen = fetched
+            out[int(event_id)] = (pub, seen)
+    return out
 
 
 def item_text(item: Item) -> str:
@@ -332,17 +385,23 @@ class _CandidateIndex:
     by_external: dict[str, int]
     kinds: dict[int, str]
     seen: dict[int, datetime]  # each candidate's last sighting
+    first: dict[int, datetime]  # … and its first (a matter signature's window: best_story)
 
     @classmethod
     def load(cls, session: Session, horizon: datetime, terms: set[str], *,
-             followup: datetime) -> _CandidateIndex:
+             followup: datetime, matter: datetime | None = None) -> _CandidateIndex:
         """Events filed under `terms` and seen since `horizon`; under a follow-up anchor
-        (stories.followup_anchor), seen since the earlier `followup`."""
+        (stories.followup_anchor), seen since the earlier `followup`; under a matter
+        signature (stories.MATTER_MARK), seen since `matter` (the later of it and the
+        horizon: a signature never narrows the event window)."""
         postings: dict[str, set[int]] = {}
         versions: dict[int, int] = {}
         seen: dict[int, datetime] = {}
         anchors = {t for t in terms if followup_anchor(t)}
-        for group, since in ((terms - anchors, horizon), (anchors, followup)):
+        signed = {t for t in terms if t.startswith(MATTER_MARK)}
+        plain = terms - anchors - signed
+        for group, since in ((plain, horizon), (anchors, followup),
+                             (signed, min(horizon, matter or horizon))):
             for chunk in _chunks(sorted(group), 500):
                 for term, event_id, count, last in session.execute(
                         select(EventTerm.term, EventTerm.event_id, Event.item_count,
@@ -364,20 +423,23 @@ class _CandidateIndex:
         cache = _cache_for(session)
         stale = [e for e, v in versions.items() if cache.get(e, (None,))[0] != v]
         for chunk_ids in _chunks(stale, 500):
-            for eid, count, sig, story, kind in session.execute(
+            for eid, count, sig, story, kind, first_at in session.execute(
                     select(Event.id, Event.item_count, Event.signature, Event.story_terms,
-                           Event.kind).where(Event.id.in_(chunk_ids))):
-                cache[int(eid)] = (int(count), list(sig or []), dict(story or {}), str(kind))
+                           Event.kind, Event.first_seen_at).where(Event.id.in_(chunk_ids))):
+                cache[int(eid)] = (int(count), list(sig or []), dict(story or {}), str(kind),
+                                   first_at)
         sketches: dict[int, list[int]] = {}
         profiles: dict[int, dict[str, float]] = {}
         kinds: dict[int, str] = {}
+        firsts: dict[int, datetime] = {}
         for eid in versions:
-            _count, sig, story, kind = cache[eid]
+            _count, sig, story, kind, first_at = cache[eid]
             # Shared, not copied: the index never changes a profile in place (put replaces).
             sketches[eid], profiles[eid], kinds[eid] = sig, story, kind
+            firsts[eid] = first_at
         if len(cache) > _CACHE_MAX:
             cache.clear()  # a bound on memory; the next batch reads its window afresh
-        return cls(postings, sketches, profiles, {}, kinds, seen)
+        return cls(postings, sketches, profiles, {}, kinds, seen, firsts)
 
     def matches(self, sketch: Sequence[int], vector: Mapping[str, float],
                 cfg: EventSettings, *, message: bool, at: datetime) -> list[int]:
@@ -388,10 +450,16 @@ class _CandidateIndex:
         is joined only as a follow-up: sharing a follow-up anchor with the post."""
         stale_before = at - timedelta(days=cfg.window_days)
         anchors = [t for t in vector if followup_anchor(t)]
+        # A matter signature keeps an event a candidate for matter_hours after it was last
+        # seen (a follow-up of the complaint a week or more later); best_story decides.
+        signed_before = at - timedelta(hours=cfg.stories.matter_hours)
+        signed = [t for t in vector if t.startswith(MATTER_MARK)]
         near = {e for t in vector for e in self.terms.get(t, ())
                 if not (message and self.kinds.get(e) == "message")
                 and (e not in self.seen or self.seen[e] >= stale_before
-                     or any(a in self.profiles.get(e, ()) for a in anchors))}
+                     or any(a in self.profiles.get(e, ()) for a in anchors)
+                     or (self.seen[e] >= signed_before
+                         and any(m in self.profiles.get(e, ()) for m in signed)))}
         out: list[int] = []
         # A candidate whose sketch shares no value with the post's has similarity 0, below
         # any threshold: skipped with a set test instead of the full estimate (same result).
@@ -405,9 +473,15 @@ class _CandidateIndex:
             out.append(dup)
         since = at - timedelta(hours=cfg.stories.outage_hours)
         current = {e for e in near if e not in self.seen or self.seen[e] >= since}
+        span = timedelta(hours=cfg.stories.matter_hours)
+        # The post within matter_hours of the candidate's span, before or after it: an
+        # archive's old post finds a later story as well as a late post an earlier one.
+        timely = {e for e in near
+                  if (e not in self.seen or self.seen[e] >= at - span)
+                  and (e not in self.first or self.first[e] <= at + span)}
         for _score, eid in best_story(vector, ((e, self.profiles[e]) for e in sorted(near)
                                                if e in self.profiles), cfg.stories,
-                                      current=current):
+                                      current=current, near=timely):
             if eid not in out:
                 out.append(eid)
         return out
@@ -415,6 +489,7 @@ class _CandidateIndex:
     def put(self, event: Event, item: Item) -> None:
         self.kinds[event.id] = event.kind
         self.seen[event.id] = event.last_seen_at
+        self.first[event.id] = event.first_seen_at
         self.sketches.setdefault(event.id, list(event.signature or []))
         self.profiles[event.id] = dict(event.story_terms)
         for term in index_terms(event.story_terms):
@@ -445,10 +520,10 @@ class _CandidateIndex:
                         .values(last_seen_at=bindparam("seen")), seen)
 
 
-# event id → (item count, sketch, profile, kind) as last read, per database (engine) in this
-# process: see _CandidateIndex.load. Keyed weakly by the engine, so a disposed engine's
-# entries go with it and two databases never share one.
-_Cached = tuple[int, list[int], dict[str, float], str]
+# event id → (item count, sketch, profile, kind, first sighting) as last read, per database
+# (engine) in this process: see _CandidateIndex.load. Keyed weakly by the engine, so a
+# disposed engine's entries go with it and two databases never share one.
+_Cached = tuple[int, list[int], dict[str, float], str, datetime]
 _CACHES: weakref.WeakKeyDictionary[Engine, dict[int, _Cached]] = weakref.WeakKeyDictionary()
 _CACHE_MAX = 200_000
 
@@ -492,11 +567,14 @@ def _merge(session: Session, kept: Event, gone: Event) -> None:
     counters.merge_events(session, kept.id, gone.id)
 
 
-def _add(event: Event, item: Item, decision: Priority | None) -> None:
+def _add(event: Event, item: Item, decision: Priority | None, *, own: bool = False) -> None:
     event.item_count += 1
     if item.source_id not in event.source_ids:
         event.source_ids = [*event.source_ids, item.source_id]
-    event.reach += sum(n for n in (item.reposts, item.comments, item.likes) if n)
+    if not own:
+        # The story's spread, not the answer's: the office's own explainer read 10万+ times
+        # is the response working, and must not escalate the complaint it answers.
+        event.reach += sum(n for n in (item.reposts, item.comments, item.likes) if n)
     if item.sentiment_label is not None:
         event.scored_count += 1
         if item.sentiment_label == "negative":
@@ -513,7 +591,7 @@ def _add(event: Event, item: Item, decision: Priority | None) -> None:
 def _refresh(session: Session, event: Event, kinds: Mapping[int, str], now: datetime,
              cfg: EventSettings, topic_names: Mapping[str, str],
              reader: counters.BurstReader, *, created: bool,
-             previous: Priority | None) -> EventUpdate:
+             previous: Priority | None, praise: Container[int] = ()) -> EventUpdate:
     social = any(kinds.get(int(s)) in SOCIAL_KINDS for s in event.source_ids)
     burst = detect_counts(reader.event(event.id), now, social=social, policy=cfg.bursts)
     reasons: list[str] = []
@@ -525,7 +603,11 @@ def _refresh(session: Session, event: Event, kinds: Mapping[int, str], now: date
     answered = False
     if event.kind == "message" and event.first_item_id is not None:
         first = session.get(Item, event.first_item_id)
-        if first is not None and _unreplied(first):
+        if first is not None and first.id in praise:
+            # Thanks, not a request (flagging.praise_only): nothing waits for an answer, and
+            # a burst of thanks is no alert either.
+            answered = True
+        elif first is not None and _unreplied(first):
             # A citizen's message is a request: it needs an answer even when it is calm.
             base = higher(base, "P3")
             reasons.append("网民留言尚未回复" + (f"（{first.extra['region']}）"

@@ -42,6 +42,21 @@ class FlagDecision:
         return self.priority == "P1"
 
 
+# Sources whose posts are reports (an outlet's, an office's), not a citizen's own words.
+REPORT_KINDS = frozenset({"news", "government"})
+
+
+def praise_only(match: TopicMatch) -> bool:
+    """The post praises or thanks (or backs the office) and asks, alleges and complains of
+    nothing: "为河南公证点赞", "本以为要跑好几趟…太方便了". A board message like that is not a
+    request waiting for its statutory reply, so the event layer raises no "尚未回复" alert for
+    it (monitor.event_store). Any severe or elevated word, rumour, misconduct, complaint or
+    request marker makes it something else."""
+    if not (match.marked("praise") or match.marked("support")) or match.sensitive:
+        return False
+    return not any(match.marked(g) for g in ("rumour", "misconduct", "complaint", "request"))
+
+
 def _join(terms: tuple[str, ...] | list[str]) -> str:
     return "、".join(dict.fromkeys(terms))
 
@@ -88,13 +103,16 @@ def decide(
     P2 较大 an incident word without those; alleged misconduct (bribes, 好处费, 保护伞 …);
            a complaint with negative sentiment.
     P3 一般 a complaint that is not negative, or already being handled; negative sentiment
-           alone; an incident already handled.
+           alone in a citizen's post; an incident already handled.
 
     A message-board post (kind "board") is a letter to the office with a statutory reply:
     misconduct or an incident makes it P2, anything else P3 at most. A neutral question gets
     None here; the event layer raises an unanswered one to P3 ("网民留言尚未回复").
 
-    Sentiment alone never lifts an item above P3: a model misjudges single texts often
+    Sentiment alone never lifts an item above P3, and never flags a report (REPORT_KINDS:
+    an outlet's or an office's article): a report of a problem names it (the complaint,
+    misconduct and incident words above), while a model reads a success story's "十年纠纷"
+    or "化解心结" as negative. A model misjudges single texts often
     enough (SnowNLP's stock model calls some praise "strongly negative"), while the words a
     post uses are evidence a press officer can check — and sentiment is not stance.
     """
@@ -163,7 +181,7 @@ def decide(
         priority = "P3"
     elif complaint:
         priority = "P2" if negative and not handled and not board else "P3"
-    elif negative:
+    elif negative and kind not in REPORT_KINDS:
         priority = "P3"
     if priority is None:
         return None

@@ -322,6 +322,7 @@ class EventsSection(Section):
     story_damp: Share
     story_tagged: Share
     story_outage_hours: Duration
+    story_matter_hours: Duration
     story_followup_days: Duration
     bursts: BurstsSection
 

@@ -138,6 +138,9 @@ class StoryPolicy:
     tagged: float
     # A shared outage key (法考·故障) is such a label for events seen this recently.
     outage_hours: float
+    # A shared matter signature (MATTER_MARK: 伤残鉴定/结论) is one for events whose span
+    # (first to last sighting) the post falls within this many hours of.
+    matter_hours: float
 
 
 def load_background(path: Path = STORY_DATA) -> BackgroundIdf:
@@ -267,6 +270,39 @@ _OUTAGES = (
 )
 
 
+# A matter signature: one of the office's services and one kind of complaint about it, the
+# way a press officer files a story ("the disputed disability assessment", "the mediator who
+# sided with his cousin"). A citizen's post, an outlet's report and a board message about one
+# complaint share little wording — 我老婆腿骨折…司法鉴定说不构成伤残 / 交通事故伤残鉴定结果引争议 /
+# 对交通事故伤残鉴定结论不服 — but the service and what went wrong. Keyed as MATTER_MARK +
+# service/problem. A signature says "same kind of matter", not "same matter": it joins only
+# within matter_hours of an event's span, never across two named places, and never as a
+# follow-up anchor weeks later (best_story, followup_anchor). The problem words are the
+# complaint's, not the topic's: a service's explainers and campaigns name the topic too.
+MATTER_MARK = NAME_MARK + "§"
+_MATTERS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("伤残鉴定/结论", ("鉴定",),
+     ("不构成伤残", "未构成伤残", "构不成伤残", "不够伤残", "不算伤残", "伤残等级相差")),
+    ("司法鉴定/收费", ("鉴定",), ("鉴定费", "收费标准", "报价", "乱收费")),
+    ("调解员/偏袒", ("调解员", "调委会", "调解委员会"),
+     # not bare 回避: a training on 回避制度 is no complaint
+     ("偏袒", "偏向", "一边倒", "帮他们说话", "不回避", "未回避", "没有回避", "没回避")),
+    # the complaint (a share of the award taken), not the topic: every explainer and
+    # campaign on lawyers' fees says 风险代理
+    ("律所/风险代理扣款", ("风险代理",), ("扣走", "扣了", "扣除", "四成", "抽成")),
+    ("法律援助/不受理", ("法律援助", "法援"),
+     ("拒绝受理", "不予受理", "不受理", "拒绝援助", "经济困难证明")),
+    ("监狱/会见难", ("会见", "探视"), ("约不上", "放号就没了", "没见上", "见不上", "预约不上")),
+    ("公证/跑多趟", ("公证",), ("跑了五趟", "跑了好几趟", "跑了几趟", "跑了三趟", "多次往返")),
+)
+
+
+def matters(text: str) -> list[str]:
+    """The matter signatures (MATTER_MARK + service/problem) the text names."""
+    return [MATTER_MARK + key for key, services, problems in _MATTERS
+            if any(s in text for s in services) and any(p in text for p in problems)]
+
+
 def incidents(text: str) -> list[str]:
     """Incident keys (NAME_MARK + kind of place + what happened) the text names: an
     incident in custody (戒毒所·死亡), a service of the office going down (法考·故障)."""
@@ -289,7 +325,7 @@ def names(text: str) -> list[str]:
         if not (set(prefix) & _NOT_A_NAME) and prefix not in _GENERIC_PREFIX:
             out.append(f"{NAME_MARK}{prefix}{kind}")
     out.extend(NAME_MARK + n for n in _NUMBER.findall(text))
-    return out + incidents(text)
+    return out + incidents(text) + matters(text)
 
 
 def tokens(text: str, extra: frozenset[str] = frozenset()) -> list[tuple[str, bool]]:
@@ -436,18 +472,22 @@ def _places(vector: Mapping[str, float]) -> set[str]:
 
 
 def best_story(vector: Mapping[str, float], candidates: Iterable[tuple[int, Mapping[str, float]]],
-               policy: StoryPolicy, *, current: Container[int] = ()) -> list[tuple[float, int]]:
+               policy: StoryPolicy, *, current: Container[int] = (),
+               near: Container[int] = ()) -> list[tuple[float, int]]:
     """Every candidate (event id, profile) the post joins, best first: cosine at or above the
     threshold with at least `min_shared` shared terms. More than one means the post bridges
     events that are one story. `current`: the candidates seen within policy.outage_hours of
     the post, for which a shared outage key (法考·故障) counts as a label like a matter tag
-    — the same service down a week later is another outage."""
+    — the same service down a week later is another outage. `near`: the candidates whose
+    span the post falls within policy.matter_hours of, for which a shared matter signature
+    (伤残鉴定/结论) counts as such a label too."""
     hits: list[tuple[float, int]] = []
     if not vector:
         return hits
     places = _places(vector)
     tags = {t for t in vector if _matter_tag(t)}
     outages = {t for t in vector if _outage(t)}
+    signed = {t for t in vector if t.startswith(MATTER_MARK)}
     terms = frozenset(vector)
     for key, profile in candidates:
         # Fewer shared terms than min_shared never joins, whatever the cosine: counted by a
@@ -459,7 +499,17 @@ def best_story(vector: Mapping[str, float], candidates: Iterable[tuple[int, Mapp
         # debunk hours later share little but those keys. One key alone is not enough (a
         # meeting to "严防脱管" is no escape); two named places still part below.
         recent_incident = key in current and sum(_incident(t) for t in common) >= 2
-        need = policy.min_shared - 1 if recent_incident else policy.min_shared
+        # One matter signature or one outage shared, in time: the key and two more terms
+        # are enough, as for an incident (the rewrites share little else).
+        # A post that says where, and a story that does not say it (yet): the same kind of
+        # matter may be another place's (压断手指 in 洛阳 beside a 车祸 in a story with no
+        # place so far). The signature labels only a post whose places the story names; it
+        # still anchors one alike enough to pass the threshold on its words.
+        same_matter = key in near and bool(signed & common)
+        labels_matter = same_matter and places <= _places(profile)
+        same_outage = key in current and bool(outages & common)
+        need = (policy.min_shared - 1 if recent_incident or same_matter or same_outage
+                else policy.min_shared)
         if len(common) < need:
             continue
         score, shared = cosine(vector, profile)
@@ -469,11 +519,20 @@ def best_story(vector: Mapping[str, float], candidates: Iterable[tuple[int, Mapp
             score -= sum(vector[t] * profile[t] for t in down)
             shared -= len(down)
             down = []
+        kinds = [t for t in signed if t in profile]
+        if kinds and not labels_matter:
+            # Out of its window, or from a place the story does not name: the signature
+            # adds nothing to the likeness, which must come from the words. In its window
+            # it still anchors (below): the words decide, at the ordinary threshold.
+            score -= sum(vector[t] * profile[t] for t in kinds)
+            if not same_matter:
+                shared -= len(kinds)
         # An incident in custody in the same named place (洛阳 + 社区矫正·脱逃) is one matter
         # too: the report, the capture and the analysis piece weeks later share little else.
         placed = bool(places & _places(profile)) and any(
             _incident(t) and t in profile for t in vector)
-        labelled = bool(down) or placed or recent_incident or any(t in profile for t in tags)
+        labelled = (bool(down) or placed or recent_incident or labels_matter
+                    or any(t in profile for t in tags))
         bar = policy.tagged if labelled else policy.threshold
         if score < min(bar, policy.threshold) or shared < need:
             continue
@@ -483,7 +542,9 @@ def best_story(vector: Mapping[str, float], candidates: Iterable[tuple[int, Mapp
             # 洛阳, another in 周口), however alike their words.
             continue
         if score < policy.unanchored:
-            level = max((anchor_level(t) for t in vector if t in profile), default=0)
+            # A signature outside its time window anchors nothing: it names a kind of matter.
+            level = max((anchor_level(t) for t in vector if t in profile
+                         and (same_matter or not t.startswith(MATTER_MARK))), default=0)
             if level == 0 or (level == 1 and score < policy.city_anchored):
                 continue
         hits.append((score, key))
@@ -492,7 +553,8 @@ def best_story(vector: Mapping[str, float], candidates: Iterable[tuple[int, Mapp
 
 
 def _incident(term: str) -> bool:
-    return term.startswith(NAME_MARK) and "·" in term and not term.endswith("·故障")
+    return (term.startswith(NAME_MARK) and "·" in term and not term.endswith("·故障")
+            and not term.startswith(MATTER_MARK))
 
 
 def _outage(term: str) -> bool:
@@ -512,7 +574,8 @@ def followup_anchor(term: str) -> bool:
     (戒毒所·死亡), a matter tag. Not places, numbers or cited laws: many matters share them."""
     if _PERSON.fullmatch(term) or _matter_tag(term):
         return True
-    if not term.startswith(NAME_MARK) or term.startswith(TAG_MARK):
+    if (not term.startswith(NAME_MARK) or term.startswith(TAG_MARK)
+            or term.startswith(MATTER_MARK)):
         return False
     name = term[len(NAME_MARK):]
     if "·" in name:

@@ -125,7 +125,10 @@ def open_alerts(
                     created.append(kept)
             if update.priority is None:
                 continue
-            story = [a.item_id for a in by_event[update.event_id]]
+            # The story's times are its posts', not the office's own: a 情况通报 an hour
+            # before a citizen's post is the answer, not the start of the story.
+            story = ([a.item_id for a in by_event[update.event_id] if not a.own]
+                     or [a.item_id for a in by_event[update.event_id]])
             lead = _lead(by_event[update.event_id], update.event_id, update.first_item_id)
             # Looked up afresh after a merge: merge_alerts folded the events' alerts.
             alert = (event_alert(session, update.event_id) if update.merged
@@ -141,7 +144,8 @@ def open_alerts(
             reasons = [*(best.reasons if best else ()), *update.reasons]
             new_id = _insert(session, stmt, lead[0], update.priority,
                              list(dict.fromkeys(reasons)), list(update.topics), sla, now,
-                             kind=update.kind, story=_story_times(items, story, now))
+                             kind=update.kind,
+                             story=_earliest(_story_times(items, story, now), update, now))
         elif analysis.decision is not None:
             decision = analysis.decision
             new_id = _insert(session, stmt, analysis.item_id, decision.priority,
@@ -253,6 +257,21 @@ def _story_times(items: dict[int, Item], item_ids: Sequence[int],
                  if i.published_at is not None and i.published_at <= i.fetched_at]
     seen = min((i.fetched_at for i in found), default=now)
     return min(published, default=None), min(seen, now)
+
+
+def _earliest(batch: tuple[datetime | None, datetime], update: EventUpdate,
+              now: datetime) -> tuple[datetime | None, datetime]:
+    """The story's publication and first sight for a new alert: this batch's posts', or
+    earlier when the event's older posts (earlier batches that raised nothing, attach()
+    reads them: EventUpdate.story_published_at) were out before — a story whose first
+    post raised nothing is still the story since that post. Never after `now`."""
+    published, seen = batch
+    if update.story_published_at is not None and (
+            published is None or update.story_published_at < published):
+        published = update.story_published_at
+    if update.story_first_seen is not None and update.story_first_seen < seen:
+        seen = update.story_first_seen
+    return published, min(seen, now)
 
 
 def _insert(session: Session, stmt: Any, item_id: int, priority: str, reasons: list[str],

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from monitor.models import Event, Item, Source
@@ -126,10 +126,16 @@ def topic_trends(rows: Sequence[tuple[datetime, list[Any]]], now: datetime,
 
 
 def todays_events(session: Session, now: datetime, zone: ZoneInfo) -> list[Event]:
+    """Today's largest events that are stories: at least two posts, or an alert. A single
+    stray post (a weather note, a notice nobody picked up) is not what 今日最大事件 means,
+    and on a quiet day six of them would fill the list."""
     local = now.astimezone(zone)
     midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    alerted = (select(Item.id).join(Alert, Alert.item_id == Item.id)
+               .where(Item.event_id == Event.id).exists())
     return list(session.scalars(
-        select(Event).where(Event.last_seen_at >= midnight, Event.merged_into.is_(None))
+        select(Event).where(Event.last_seen_at >= midnight, Event.merged_into.is_(None),
+                            or_(Event.item_count >= 2, alerted))
         .options(joinedload(Event.first_item))
         .order_by(Event.item_count.desc(), Event.id.desc()).limit(TOP_EVENTS)))
 

@@ -5,6 +5,7 @@ alert page and the API show both times. SQLite, or PostgreSQL with YUQING_TEST_D
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,12 +17,13 @@ from monitor.analyze import analyze_items
 from monitor.event_store import EventSettings
 from monitor.flagging import FlagPolicy
 from monitor.models import Item, Source
+from monitor.sentiment.base import Sentiment
 from monitor.topics import Taxonomy
 from responders.alerts import open_alerts
 from responders.models import Alert
 from responders.sla import SLA
 from tests.integration.test_desk_api import Desk, alert_id, desk, login  # noqa: F401
-from tests.support.analysis import analyse
+from tests.support.analysis import analyse, source_row
 from tests.support.scorers import AlwaysNegative
 
 SEEN = datetime(2026, 11, 20, 4, 0, tzinfo=UTC)  # first sight, 12:00 in Shanghai
@@ -183,3 +185,57 @@ def test_the_alert_page_and_api_show_publication_and_first_sight(desk: Desk) -> 
     other = alert_id(desk, "P2")
     body = desk.client.get(f"/api/v1/alerts/{other}", headers=desk.bearer("wang")).json()
     assert body["clock_from"] == body["created_at"] and body["story_published_at"] is None
+
+
+class _Neutral:
+    """Every text reads as neutral: a calm first report raises nothing by its words."""
+
+    name = "stub-neutral"
+
+    def score(self, text: str | None) -> Sentiment | None:
+        return Sentiment(0.6, "neutral")
+
+    def score_many(self, texts: Sequence[str | None]) -> list[Sentiment | None]:
+        return [self.score(t) for t in texts]
+
+
+def test_a_story_whose_first_post_raised_nothing_runs_from_that_post(
+        sessions: sessionmaker[Session], taxonomy: Taxonomy, sla: SLA) -> None:
+    """The story's first post came in an earlier batch and raised no alert; the post that
+    does, hours later, joins its event. The deadlines run from the story's first
+    publication, not from the later post's."""
+    calm = "某戒毒所学员家属称已多日未能探视，戒毒所工作人员表示正在了解情况。"
+    with sessions() as s:
+        first_pub = SEEN - timedelta(hours=3)
+        first = _item(s, "calm", calm, first_pub, fetched=SEEN - timedelta(hours=2, minutes=50),
+                      external_id="W-calm")
+        assert analyse(s, [first], SEEN - timedelta(hours=2), taxonomy=taxonomy, sla=sla,
+                       scorer=_Neutral()) == []
+        s.commit()
+        later = _item(s, "loud", "转发：" + STORY, SEEN - timedelta(hours=1),
+                      repost_of="W-calm")
+        [alert] = _alerts(s, [later], taxonomy, sla)
+        assert s.get_one(Item, later).event_id == s.get_one(Item, first).event_id
+        assert alert.priority == "P1" and not alert.backfill
+        assert alert.story_published_at == first_pub and alert.clock_from == first_pub
+        assert alert.due_at == first_pub + timedelta(hours=5)
+
+
+def test_the_offices_own_earlier_post_does_not_start_the_clock(
+        sessions: sessionmaker[Session], taxonomy: Taxonomy, sla: SLA) -> None:
+    """An own release in the story's event, published before the citizen's post, is the
+    answer, not the story's start: the clock runs from the first post that is not own."""
+    with sessions() as s:
+        own_src = source_row(s, "河南省司法厅门户网站", "government", SEEN)
+        own_pub = SEEN - timedelta(hours=4)
+        own = Item(source_id=own_src, entry_id="own1", content_hash="own1", title="",
+                   text="关于某戒毒所学员情况的说明：经核查，该学员身体状况正常。",
+                   fetched_at=SEEN, published_at=own_pub, topics=[], keywords=[],
+                   analysis_runs=0, extra={}, external_id="OWN1")
+        s.add(own)
+        s.flush()
+        citizen_pub = SEEN - timedelta(hours=1)
+        citizen = _item(s, "citizen", STORY, citizen_pub, repost_of="OWN1")
+        [alert] = _alerts(s, [own.id, citizen], taxonomy, sla)
+        assert s.get_one(Item, citizen).event_id == s.get_one(Item, own.id).event_id
+        assert alert.story_published_at == citizen_pub and alert.clock_from == citizen_pub

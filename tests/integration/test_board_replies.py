@@ -202,3 +202,33 @@ def test_push_with_the_reply_closes_the_alert(settings: Any,
         assert (again.json()["imported"], again.json()["answered"]) == (0, 1)
     assert _alerts(sessions) == {"19002301": (alert_id, "responded")}
     _check_closed(sessions, alert_id, "开封市司法局")
+
+
+def test_an_unanswered_message_of_thanks_raises_no_alert(cli_env: None, tmp_path: Path,
+                                                         sessions: sessionmaker[Session],
+                                                         capsys: pytest.CaptureFixture[str]
+                                                         ) -> None:
+    """Praise on the board (未回复) is not a request waiting for its reply: no alert. A calm
+    question beside it still is one (P3, 网民留言尚未回复)."""
+    rows = [
+        {"id": "19003001", "title": "点赞公证“最多跑一次”，在外地也能办学历公证",
+         "text": "我在深圳工作，需要办学历公证出国用，本以为要请假回老家，结果在手机上就申请了，"
+                 "三天后公证书寄到，太方便了！为河南公证点赞👍",
+         "created_at": "2026-11-18T09:12:00+08:00", "state": "未回复",
+         "url": "https://demo.example/liuyan/thread/19003001"},
+        {"id": "19003002", "title": "社区矫正报到能否改在乡镇司法所",
+         "text": "请问社区矫正报到能否改在乡镇司法所？每月去县城来回六十公里。",
+         "created_at": "2026-11-18T10:00:00+08:00", "state": "未回复",
+         "url": "https://demo.example/liuyan/thread/19003002"},
+    ]
+    path = tmp_path / "board.jsonl"
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n",
+                    encoding="utf-8")
+    out = _run(capsys, "import", str(path), "--source", "留言板导入", "--kind", "board",
+               "--json")
+    assert out["imported"] == 2
+    alerts = _alerts(sessions)
+    assert set(alerts) == {"19003002"}
+    with sessions() as s:
+        alert = s.get_one(Alert, alerts["19003002"][0])
+        assert alert.priority == "P3" and "网民留言尚未回复" in alert.reasons

@@ -383,3 +383,38 @@ def test_bulk_over_the_api(desk: Desk) -> None:
                             ).status_code == 403
     assert desk.client.post("/api/v1/alerts/bulk", headers=desk.bearer("wang"),
                             json={"alert_ids": [], "action": "assign"}).status_code == 422
+
+
+def test_overview_largest_events_are_stories_not_stray_posts(desk: Desk) -> None:
+    """今日最大事件 lists events with an alert or at least two posts; a single post that
+    raised nothing is not an event of the day, however recent."""
+    from zoneinfo import ZoneInfo
+
+    from monitor.models import Event, Item, Source
+    from responders.web.overview import todays_events
+    with desk.sessions() as s:
+        source = s.scalar(select(Source))
+        assert source is not None
+        alerted = s.scalar(select(Alert).where(Alert.priority == "P2"))
+        assert alerted is not None
+        made: dict[str, int] = {}
+        for name, count, item_id in [("stray", 1, None), ("story", 2, None),
+                                     ("alerted", 1, alerted.item_id)]:
+            ev = Event(item_count=count, source_ids=[source.id], first_seen_at=NOW,
+                       last_seen_at=NOW, signature=[], story_terms={}, topics=[])
+            s.add(ev)
+            s.flush()
+            made[name] = ev.id
+            if item_id is None:
+                for i in range(count):
+                    s.add(Item(source_id=source.id, entry_id=f"ov-{name}-{i}",
+                               content_hash=f"ov-{name}-{i}", title=name, text=name,
+                               published_at=NOW, fetched_at=NOW, event_id=ev.id))
+            else:
+                item = s.get(Item, item_id)
+                assert item is not None
+                item.event_id = ev.id
+        s.commit()
+        listed = [e.id for e in todays_events(s, NOW, ZoneInfo("Asia/Shanghai"))]
+    assert made["story"] in listed and made["alerted"] in listed
+    assert made["stray"] not in listed

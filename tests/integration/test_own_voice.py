@@ -258,3 +258,27 @@ def test_demo_queue_has_none_for_own_releases_or_answered_messages(
     assert len(own_ids) >= 30 and len(answered) >= 4 and alerts >= 10
     assert not alerted & own_ids, "an alert on the office's own post"
     assert not alerted & answered, "an alert on an answered message"
+
+
+def test_the_offices_own_reach_does_not_escalate_the_story(desk: Desk) -> None:
+    """The clarification read and reposted 30,000 times is the answer spreading, not the
+    complaint: the event's reach counts the others' posts only, so it raises nothing."""
+    complaint = "某律师事务所乱收费，律师费远超合同约定，投诉到司法局也没人管，太失望了。"
+    with desk.sessions() as s:
+        search = Source(name="微博搜索·河南司法（接口）", url="https://m.weibo.cn/api/search2",
+                        kind="weibo", host="m.weibo.cn", interval_s=120, created_at=NOW)
+        s.add(search)
+        s.flush()
+        first = _item(search, 71, complaint, "网友71", 4, reposts=10, comments=5)
+        own = _item(search, 72, "关于网友反映律所收费问题的回复：已转交属地司法局核查。",
+                    "河南司法", 3, repost_of="5104000071", reposts=20_000, likes=10_000)
+        s.add_all([first, own])
+        s.flush()
+        [alert_id] = _analyse(s, [first.id, own.id])
+        event_id = s.get_one(Item, first.id).event_id
+        assert s.get_one(Item, own.id).event_id == event_id
+        from monitor.models import Event
+        assert s.get_one(Event, event_id).reach == 15
+        alert = s.get_one(Alert, alert_id)
+        assert not any("传播量" in r for r in alert.reasons)
+        assert not any(r.startswith("升级") for r in alert.reasons)

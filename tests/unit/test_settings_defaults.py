@@ -85,7 +85,8 @@ def test_event_settings_are_the_events_section(yaml: dict[str, Any]) -> None:
                             unanchored=events["story_unanchored"],
                             city_anchored=events["story_city_anchored"],
                             tagged=events["story_tagged"],
-                            outage_hours=events["story_outage_hours"]),
+                            outage_hours=events["story_outage_hours"],
+                            matter_hours=events["story_matter_hours"]),
         followup_days=events["story_followup_days"],
     )
     assert EventSettings.from_section(defaults().events) == expected

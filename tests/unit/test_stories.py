@@ -225,3 +225,61 @@ def test_one_incident_told_two_ways_joins_while_current() -> None:
     one_key = {k: v for k, v in debunk.items() if k != beaten}
     assert not best_story({k: v for k, v in rumour.items() if k != beaten},
                           [(1, one_key)], POLICY, current={1})
+
+
+# One disputed disability assessment in three voices (the demo's 伤残鉴定 thread): a wife's
+# Weibo post, the newspaper's report, the board message. They share few words.
+INJURY_WEIBO = ("我老婆腿骨折打了钢板，司法鉴定说不构成伤残？鉴定人就看了十分钟片子，问都没问几句。"
+                "这个鉴定意见我们不服，已经申请重新鉴定了。")
+INJURY_NEWS = ("交通事故伤残鉴定结果引争议 当事人家属申请重新鉴定\n"
+               "南阳市民何先生的妻子在一起交通事故中腿部骨折，保险公司委托的司法鉴定机构出具的鉴定意见为“未构成伤残”，“鉴定只看了十分钟”。")
+INJURY_BOARD = ("对交通事故伤残鉴定结论不服，鉴定机构是否合规\n我妻子车祸腿部骨折，保险公司委托的"
+                "司法鉴定所出具“未构成伤残”的鉴定意见，鉴定过程只有十分钟。请问如何投诉鉴定机构？")
+# The same kind of complaint, another matter, in another place.
+INJURY_OTHER = ("工伤鉴定也太离谱了，我工友在厂里被冲床压断两根手指，鉴定所说不构成伤残。"
+                "洛阳的工友有没有遇到过的？")
+SIGNED = f"{NAME_MARK}§伤残鉴定/结论"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    (INJURY_WEIBO, ["伤残鉴定/结论"]),
+    (INJURY_NEWS, ["伤残鉴定/结论"]),
+    ("村里调解员是对方家的堂哥，调解的时候一直帮他们说话", ["调解员/偏袒"]),
+    # a training on the rule is no complaint about it
+    ("全市120名人民调解员参加培训，重点学习回避制度", []),
+    ("工伤赔偿被律所扣走四成当风险代理费", ["律所/风险代理扣款"]),
+    # an explainer names the topic, not the complaint
+    ("风险代理收费最高不得超过标的额的30%，工伤赔偿案件禁止风险代理", []),
+    ("伤残鉴定收费标准是多少？鉴定所报价四千多元", ["司法鉴定/收费"]),
+])
+def test_matter_signatures(text: str, expected: list[str]) -> None:
+    from monitor.stories import MATTER_MARK, matters
+    assert matters(text) == [MATTER_MARK + e for e in expected]
+
+
+def test_a_matter_signature_joins_one_complaint_told_in_different_words(vector) -> None:
+    weibo, news, board = vector(INJURY_WEIBO), vector(INJURY_NEWS), vector(INJURY_BOARD)
+    profile = merge_profiles(news, board)
+    assert SIGNED in weibo and SIGNED in profile
+    # without the signature's window the words alone are too far apart
+    assert not best_story(weibo, [(1, profile)], POLICY, near=())
+    assert best_story(weibo, [(1, profile)], POLICY, near={1})
+    assert best_story(board, [(1, news)], POLICY, near={1})
+
+
+def test_a_matter_signature_does_not_join_a_post_from_a_place_the_story_does_not_name(
+        vector) -> None:
+    """The story so far names no place; a post of the same kind of matter that says 洛阳
+    may be another matter: the signature is no label for it."""
+    weibo, other = vector(INJURY_WEIBO), vector(INJURY_OTHER)
+    assert SIGNED in other and "洛阳" in other
+    assert not best_story(other, [(1, weibo)], POLICY, near={1})
+    # and a story that names another place keeps it apart whatever the window
+    news = vector(INJURY_NEWS)
+    assert "南阳" in news
+    assert not best_story(other, [(1, merge_profiles(weibo, news))], POLICY, near={1})
+
+
+def test_a_matter_signature_is_no_follow_up_anchor() -> None:
+    assert not followup_anchor(SIGNED)
+    assert anchor_level(SIGNED) == 2
