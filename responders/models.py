@@ -330,6 +330,31 @@ class OutboxMessage(Base):
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
+class SentimentReview(Base):
+    """An officer's judgement of an item's sentiment (issue 19), one per (item, officer): a
+    second review by the same person replaces the first. responders.sentiment_reviews owns
+    the rows; the desk shows them beside the model's label and `yuqing sentiment
+    export-labels` turns the officers' majority into labelled data (migration desk_0014)."""
+
+    __tablename__ = "sentiment_reviews"
+    __table_args__ = (
+        UniqueConstraint("item_id", "user_id", name="uq_sentiment_reviews_item_user"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The review goes with its item (a source purged) and with its person: it is a label,
+    # not history; the audit log keeps the history.
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"),
+                                         index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    label: Mapped[str] = mapped_column(String(10))  # negative | neutral | positive
+    # The engine the item was scored with when reviewed (items.sentiment_engine), if known:
+    # corrections of one model are not evidence against the next.
+    model_version: Mapped[str | None] = mapped_column(String(40), default=None)
+    created_at: Mapped[datetime] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column(index=True)
+
+
 # The disclosure register's tables (issue 20) share this metadata; importing them here makes
 # every user of the desk's models see them (migrations, the schema check).
 from responders.register.models import (  # noqa: E402,F401

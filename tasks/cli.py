@@ -9,7 +9,7 @@ import logging
 import sys
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -328,10 +328,18 @@ def cmd_sentiment(args: argparse.Namespace, settings: Settings) -> int:
             _emit(obj)
             sys.stdout.flush()
         return 2 if errors else 0
+    if args.sentiment_cmd == "export-labels":
+        return _export_labels(args, settings)
     if args.sentiment_cmd == "eval":
         from monitor.sentiment.evaluate import evaluate, load_labelled
 
-        rows = load_labelled(args.file)
+        if (args.file is None) == (not args.reviews):
+            raise UsageError("give a labelled FILE.jsonl or --reviews (the office's reviewed "
+                             "items): one of the two")
+        if args.reviews:
+            rows = [(r.text, r.label) for r in _reviewed(settings, None, "evaluate on")]
+        else:
+            rows = load_labelled(args.file)
         figures = evaluate(build_scorer(settings.sentiment, args.engine), rows)
         if args.json:
             _emit(figures)
@@ -344,15 +352,90 @@ def cmd_sentiment(args: argparse.Namespace, settings: Settings) -> int:
 
         if not args.data.is_dir():
             raise InputError(f"--data {args.data} is not a folder")
+        if args.reviews_weight is not None and not args.reviews:
+            raise UsageError("--reviews-weight weighs the reviewed items: add --reviews")
+        weight = 3.0 if args.reviews_weight is None else args.reviews_weight
+        extra = [(r.text, r.label, weight)
+                 for r in _reviewed(settings, None, "train on")] if args.reviews else []
         started = time.monotonic()
 
         def progress(line: str) -> None:
             # Training takes minutes: say what it is doing, on stderr so --json stays clean.
             print(f"[{time.monotonic() - started:6.1f} s] {line}", file=sys.stderr, flush=True)
 
-        _emit(train_model(args.data, args.out, progress=progress))
+        _emit(train_model(args.data, args.out, progress=progress, extra_rows=extra))
         return 0
-    raise UsageError("choose a sentiment command: score, eval or train")
+    raise UsageError("choose a sentiment command: score, eval, train or export-labels")
+
+
+def _reviewed(settings: Settings, since: datetime | None, purpose: str) -> list[Any]:
+    """The office's reviewed items with the officers' majority label (ties skipped and
+    counted on stderr); a clear error when there are none."""
+    from responders.sentiment_reviews import reviewed_items
+
+    rt = _runtime(settings)
+    with rt.sessions() as session:
+        export = reviewed_items(session, since)
+    _say_skipped(export.ties, export.empty)
+    if not export.rows:
+        raise InputError(f"no reviewed items to {purpose}"
+                         f"{' since ' + since.date().isoformat() if since else ''}: officers "
+                         "mark an item's sentiment on the desk's alert and event pages "
+                         "(情感判断有误 → 负面/中性/正面)")
+    return export.rows
+
+
+def _say_skipped(ties: int, empty: int) -> None:
+    if ties:
+        print(f"yuqing: skipped {ties} reviewed item{'s' if ties != 1 else ''} whose "
+              "reviewers tie (no majority label)", file=sys.stderr)
+    if empty:
+        print(f"yuqing: skipped {empty} reviewed item{'s' if empty != 1 else ''} with no "
+              "text", file=sys.stderr)
+
+
+def _export_labels(args: argparse.Namespace, settings: Settings) -> int:
+    """`yuqing sentiment export-labels --out FILE.jsonl [--since DATE]`: the reviewed items
+    as `{"text", "label", …}` lines, the format `yuqing sentiment eval FILE` reads. Written
+    to a temporary file beside FILE and renamed, so a failure leaves no half file."""
+    import os
+    import tempfile
+    from zoneinfo import ZoneInfo
+
+    from responders.sentiment_reviews import reviewed_items
+
+    since = None
+    if args.since is not None:
+        since = datetime.combine(args.since, datetime.min.time(),
+                                 tzinfo=ZoneInfo(settings.timezone))
+    out: Path = args.out
+    if out.is_dir():
+        raise InputError(f"--out {out} is a folder; give a file name such as "
+                         f"{out / 'reviews.jsonl'}")
+    folder = out.parent if str(out.parent) else Path(".")
+    if not folder.is_dir():
+        raise InputError(f"cannot write {out}: the folder {folder} does not exist")
+    rt = _runtime(settings)
+    with rt.sessions() as session:
+        export = reviewed_items(session, since)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=folder)
+    except OSError as exc:
+        raise InputError(f"cannot write {out}: {exc.strerror or exc}") from exc
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            for row in export.rows:
+                fh.write(json.dumps(row.as_record(), ensure_ascii=False) + "\n")
+        os.replace(tmp, out)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise InputError(f"cannot write {out}: {exc.strerror or exc}") from exc
+    _say_skipped(export.ties, export.empty)
+    counts = {lab: sum(1 for r in export.rows if r.label == lab)
+              for lab in ("negative", "neutral", "positive")}
+    print(f"wrote {len(export.rows)} reviewed item{'s' if len(export.rows) != 1 else ''} to "
+          f"{out} ({', '.join(f'{k} {v}' for k, v in counts.items())})")
+    return 0
 
 
 # ---------------------------------------------------------------- processes
@@ -451,6 +534,27 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"must be at least 1: {value}")
     return value
 
+def _positive_float(text: str) -> float:
+    """An argparse type: a number above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number above 0: {text}")
+    return value
+
+
+def _iso_date(text: str) -> date:
+    """An argparse type: a calendar day written YYYY-MM-DD."""
+    try:
+        if len(text) != 10:
+            raise ValueError
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date written YYYY-MM-DD: {text!r}") from None
+
+
 def _port(text: str) -> int:
     """An argparse type: a TCP port number, 1–65535."""
     value = _positive_int(text)
@@ -515,13 +619,25 @@ def build_parser() -> argparse.ArgumentParser:
     sc = se.add_parser("score", help='JSONL {"text": ...} on stdin → with "score", "label" '
                        '(and "p_negative", "p_neutral", "p_positive" from a three-class engine)')
     sc.add_argument("--engine")
-    ev = se.add_parser("eval", help="evaluate an engine on labelled JSONL")
-    ev.add_argument("file", type=Path)
+    ev = se.add_parser("eval", help="evaluate an engine on labelled JSONL, or on the "
+                       "office's reviewed items (--reviews)")
+    ev.add_argument("file", type=Path, nargs="?")
+    ev.add_argument("--reviews", action="store_true",
+                    help="the items officers reviewed on the desk, labelled by their majority")
     ev.add_argument("--engine")
     ev.add_argument("--json", action="store_true")
     tr = se.add_parser("train", help="train the Weibo model from labelled data")
     tr.add_argument("--data", type=Path, required=True)
     tr.add_argument("--out", type=Path, required=True)
+    tr.add_argument("--reviews", action="store_true",
+                    help="also train on the items officers reviewed on the desk")
+    tr.add_argument("--reviews-weight", type=_positive_float, default=None, metavar="W",
+                    help="weight of a reviewed item's row (default 3.0)")
+    ex = se.add_parser("export-labels", help="the items officers reviewed on the desk, as "
+                       "labelled JSONL for `sentiment eval` (label: the officers' majority)")
+    ex.add_argument("--out", type=Path, required=True, metavar="FILE.jsonl")
+    ex.add_argument("--since", type=_iso_date, metavar="YYYY-MM-DD",
+                    help="only items reviewed on or after this day (the office's time zone)")
     s.set_defaults(func=cmd_sentiment)
 
     s = sub.add_parser("demo", help="one shot: poll the bundled demo feeds through a real "

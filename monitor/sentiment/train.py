@@ -519,15 +519,20 @@ def train_model(
     seed: int = 0,
     options: Options | None = None,
     progress: Callable[[str], None] | None = None,
+    extra_rows: Sequence[tuple[str, str, float]] = (),
 ) -> dict[str, Any]:
     """Train, calibrate, evaluate on held-out splits, write the model to `out_dir`.
 
     Returns the metrics (also written next to the model as `<name>.json`'s "metrics").
     `progress` hears one line per stage (training takes minutes; the CLI shows them).
+    `extra_rows` are (text, label, weight) rows added to the training part only — the
+    office's reviewed items (`yuqing sentiment train --reviews`): never split into calib or
+    test, so the held-out figures stay comparable with a model trained without them.
     """
     opts = options or Options()
     started = time.monotonic()
     report = progress or (lambda _line: None)
+    extra = _check_extra_rows(extra_rows)
     report(f"reading {data_dir}")
     sources = load_sources(data_dir)
     train: list[tuple[str, int, float]] = []
@@ -551,6 +556,9 @@ def train_model(
             train.extend((t, LABELS.index(lab), weight) for t, lab in tr)
         if name.startswith("smp") or name in opts.calibrate_on:
             calib.extend((t, lab, name) for t, lab in ca)
+    if extra:
+        report(f"adding {len(extra):,} reviewed rows")
+        train.extend(extra)
 
     featurizer = Featurizer(
         bits=opts.bits, orders=opts.orders, lexicon_scale=opts.lexicon_scale,
@@ -606,7 +614,7 @@ def train_model(
         neutral=neutral,
     )
 
-    results: dict[str, Any] = {"seed": seed, "train_rows": len(train),
+    results: dict[str, Any] = {"seed": seed, "train_rows": len(train), "extra_rows": len(extra),
                                "train_label_counts": dict(Counter(LABELS[k] for k in y)),
                                "features": int(keep.size)}
     report(f"evaluating on the held-out parts of {', '.join(tests)}")
@@ -640,6 +648,23 @@ def train_model(
     model.save(out_dir)
     report(f"wrote {out_dir / MODEL_NAME}.npz and .json in {results['train_seconds']} s")
     return results
+
+
+def _check_extra_rows(rows: Sequence[tuple[str, str, float]]) -> list[tuple[str, int, float]]:
+    """Extra training rows as (text, label index, weight); InputError names the first bad
+    one before any work is done."""
+    out: list[tuple[str, int, float]] = []
+    for number, (text, label, weight) in enumerate(rows, start=1):
+        if not text.strip():
+            raise InputError(f"extra training row {number}: empty text")
+        if label not in LABELS:
+            raise InputError(f"extra training row {number}: label must be one of "
+                             f"{', '.join(LABELS)}, got {label!r}")
+        if not weight > 0:
+            raise InputError(f"extra training row {number}: weight must be above 0, "
+                             f"got {weight}")
+        out.append((text, LABELS.index(label), float(weight)))
+    return out
 
 
 def _train_polarity(

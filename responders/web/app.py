@@ -51,6 +51,7 @@ from responders.web.security import (
     networks,
     safe_url,
 )
+from responders.web.sentiment_review_views import router as sentiment_review_router
 
 HERE = Path(__file__).resolve().parent
 
@@ -156,6 +157,7 @@ def create_app(settings: Settings, enqueue: Enqueue) -> FastAPI:
     app.include_router(page_router)
     app.include_router(register_router)  # the disclosure register (issue 20)
     app.include_router(evidence_router)  # issue 18: snapshots, the 专报
+    app.include_router(sentiment_review_router)  # issue 19: 情感判断有误
 
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon() -> Response:

@@ -28,6 +28,7 @@ from responders.web.effect_chart import effect_svg
 from responders.web.i18n import translate
 from responders.web.params import PathId, page_id
 from responders.web.rendering import render, request_lang
+from responders.web.sentiment_review_views import review_context
 from responders.web.unit_of_work import DeskRoute
 
 router = APIRouter(include_in_schema=False, route_class=DeskRoute)
@@ -127,4 +128,6 @@ def event_page(event_id: PathId, request: Request, me: PageReader, session: DB) 
         "chart": chart, "sources_used": sorted(by_source.values(), key=lambda p: -p[1]),
         "own_ids": {p.item_id for p in posts}, "own_posts": posts, "alerts": alerts,
         "outputs": outputs, "effect": effect, "effect_chart": effect_chart,
+        # issue 19: the officers' verdicts beside the model's labels (_sentiment_review.html)
+        **review_context(session, me, members[:TIMELINE_MAX]),
     })

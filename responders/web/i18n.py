@@ -478,6 +478,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # a refused change on the sources page, framed in the desk's language (the reason, from
     # the validation, names the field and the value)
     "src_not_saved": ("未保存，信息源设置有误：{error}", "Not saved: {error}"),
+    # officers' corrections of an item's sentiment (issue 19)
+    "rv_wrong": ("情感判断有误", "Sentiment wrong"),
+    "rv_corrected": ("已更正为 {label}", "Corrected to {label}"),
+    "rv_confirmed": ("人工确认为 {label}", "Confirmed as {label}"),
+    "rv_split": ("更正意见不一", "Reviewers disagree"),
+    "rv_count": ("（{n} 人）", " ({n})"),
+    "rv_unscored": ("未评分", "not scored"),
+    "ac_sentiment_review": ("更正情感判断", "corrected the sentiment"),
 }
 
 

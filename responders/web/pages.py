@@ -54,6 +54,7 @@ from responders.web.security import (
     new_login_csrf,
     secure_cookie_flag,
 )
+from responders.web.sentiment_review_views import review_context
 from responders.web.unit_of_work import DeskRoute
 from responders.workflow import allowed_actions
 
@@ -163,6 +164,8 @@ def alert_page(alert_id: PathId, request: Request, me: PageReader,
         "deliveries": notify_service.deliveries(session, alert.id),  # issue 17
         "event": event, "event_items": event_items, "event_chart": event_chart,
         "evidence": alert_evidence(session, alert.id),  # issue 18 (templates/_evidence.html)
+        # issue 19: the officers' verdicts beside the model's labels (_sentiment_review.html)
+        **review_context(session, me, [alert.item, *event_items[:10]]),
     })
 
 
