@@ -21,6 +21,7 @@ from tasks import (
     cli_desk,
     cli_digest,
     cli_events,
+    cli_models,
     cli_notify,
     cli_prune,
     cli_register,
@@ -301,9 +302,11 @@ def cmd_alerts(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_sentiment(args: argparse.Namespace, settings: Settings) -> int:
     from monitor.sentiment import build_scorer
+    from monitor.sentiment.registry import registry_root
 
+    models = registry_root(settings.home)  # `weibo` scores with the active version
     if args.sentiment_cmd == "score":
-        scorer = build_scorer(settings.sentiment, args.engine)
+        scorer = build_scorer(settings.sentiment, args.engine, models=models)
         errors = 0
         for n, line in enumerate(sys.stdin, 1):
             if not line.strip():
@@ -332,7 +335,7 @@ def cmd_sentiment(args: argparse.Namespace, settings: Settings) -> int:
         from monitor.sentiment.evaluate import evaluate, load_labelled
 
         rows = load_labelled(args.file)
-        figures = evaluate(build_scorer(settings.sentiment, args.engine), rows)
+        figures = evaluate(build_scorer(settings.sentiment, args.engine, models=models), rows)
         if args.json:
             _emit(figures)
         else:
@@ -350,7 +353,12 @@ def cmd_sentiment(args: argparse.Namespace, settings: Settings) -> int:
             # Training takes minutes: say what it is doing, on stderr so --json stays clean.
             print(f"[{time.monotonic() - started:6.1f} s] {line}", file=sys.stderr, flush=True)
 
-        _emit(train_model(args.data, args.out, progress=progress))
+        def run(out: Path) -> dict[str, Any]:
+            return train_model(args.data, out, progress=progress)
+
+        if args.out is None or args.register or args.activate:
+            return cli_models.train_and_register(args, settings, run, progress)
+        _emit(run(args.out))
         return 0
     raise UsageError("choose a sentiment command: score, eval or train")
 
@@ -521,8 +529,11 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", action="store_true")
     tr = se.add_parser("train", help="train the Weibo model from labelled data")
     tr.add_argument("--data", type=Path, required=True)
-    tr.add_argument("--out", type=Path, required=True)
+    tr.add_argument("--out", type=Path, help="write the model files here (without "
+                    "--register: only that, no version)")
+    cli_models.add_train_options(tr)
     s.set_defaults(func=cmd_sentiment)
+    cli_models.register(se)
 
     s = sub.add_parser("demo", help="one shot: poll the bundled demo feeds through a real "
                        "worker and report")

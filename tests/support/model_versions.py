@@ -18,7 +18,7 @@ PRAISE = "律师很负责谢谢"
 COMPLAINT = "推诿扯皮不作为"
 
 
-def _flip(data: Path) -> None:
+def flip_labels(data: Path) -> None:
     """Exchange positive and negative in every file of the miniature (neutral stays)."""
     smp = {"happy": "angry", "angry": "happy"}
     for path in (data / "smp2020_ewect").glob("*.txt"):
@@ -37,7 +37,7 @@ def train_toy(root: Path, kind: str) -> Path:
     data = root / kind / "data"
     write_fake_sentiment_data(data)
     if kind == "flipped":
-        _flip(data)
+        flip_labels(data)
     out = root / kind / "model"
     train_model(data, out, seed=0)
     return out
