@@ -133,6 +133,34 @@ def test_register_keeps_an_out_folder_and_a_retrain_is_measured_on_the_same_rows
                                        "waimai"}
 
 
+def test_analysis_stores_the_version_of_the_batch_scorer(sessions, tmp_path):
+    """In process: every item of a batch gets the version of the one scorer that scored
+    it; an engine without versions stores none."""
+    from monitor.sentiment.weibo import WeiboModel, WeiboScorer
+    from tests.support.analysis import analyse, source_row
+    from tests.support.scorers import AlwaysNegative
+
+    now = datetime(2026, 12, 3, 6, 0, tzinfo=UTC)
+    scorer = WeiboScorer(WeiboModel.load(train_toy(tmp_path, "plain")), max_chars=500,
+                         version="20261203T060000Z-0123456789")
+    with sessions() as s:
+        src = source_row(s, "测试源", "news", now)
+        ids = []
+        for n, text in enumerate((PRAISE, COMPLAINT, PRAISE + "！", "转发微博")):
+            item = Item(source_id=src, entry_id=f"v{n}", content_hash=f"v{n}", title="",
+                        text=text, fetched_at=now)
+            s.add(item)
+            s.flush()
+            ids.append(item.id)
+        analyse(s, ids[:3], now, scorer=scorer)
+        analyse(s, ids[3:], now, scorer=AlwaysNegative())
+        s.commit()
+    with sessions() as s:
+        got = [(i.sentiment_model, i.sentiment_engine) for i in s.scalars(
+            select(Item).where(Item.id.in_(ids)).order_by(Item.id))]
+    assert got == [("20261203T060000Z-0123456789", "weibo")] * 3 + [(None, got[3][1])]
+
+
 def _add_source(sessions, name: str, url: str) -> int:
     with sessions() as s:
         src, _ = upsert_source(s, SourceSpec(name=name, url=url, allow_private=True,
