@@ -20,7 +20,7 @@ from monitor.flagging import FlagDecision, FlagPolicy, decide, praise_only
 from monitor.models import Item, Source
 from monitor.office import OwnVoice
 from monitor.remit import elsewhere
-from monitor.sentiment.base import Scorer, Sentiment
+from monitor.sentiment.base import Scorer, Sentiment, model_version
 from monitor.stories import field_vocabulary
 from monitor.topics import Taxonomy
 
@@ -111,6 +111,9 @@ def analyze_items(
     if not claimed:
         return []
     table = cast(Table, Item.__table__)
+    # The scorer the batch was scored with is one model (monitor.sentiment.active): its
+    # version goes on every item of the batch.
+    version = model_version(scorer)
     values = [
         {"b_id": item.id,
          "b_score": sentiment.score if sentiment else None,
@@ -124,7 +127,8 @@ def analyze_items(
     session.execute(
         update(table).where(table.c.id == bindparam("b_id")).values(
             sentiment_score=bindparam("b_score"), sentiment_label=bindparam("b_label"),
-            sentiment_engine=scorer.name, sentiment_p_negative=bindparam("b_neg"),
+            sentiment_engine=scorer.name, sentiment_model=version,
+            sentiment_p_negative=bindparam("b_neg"),
             sentiment_p_neutral=bindparam("b_neu"), sentiment_p_positive=bindparam("b_pos"),
             topics=bindparam("b_topics"),
             keywords=bindparam("b_keywords")),
@@ -139,6 +143,7 @@ def analyze_items(
         for attr, value in (("sentiment_score", sentiment.score if sentiment else None),
                             ("sentiment_label", sentiment.label if sentiment else None),
                             ("sentiment_engine", scorer.name),
+                            ("sentiment_model", version),
                             ("sentiment_p_negative", sentiment.p_negative if sentiment else None),
                             ("sentiment_p_neutral", sentiment.p_neutral if sentiment else None),
                             ("sentiment_p_positive", sentiment.p_positive if sentiment else None),

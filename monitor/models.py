@@ -143,6 +143,10 @@ class Item(Base):
     sentiment_p_negative: Mapped[float | None] = mapped_column(Float, default=None)
     sentiment_p_neutral: Mapped[float | None] = mapped_column(Float, default=None)
     sentiment_p_positive: Mapped[float | None] = mapped_column(Float, default=None)
+    # The model version that scored it (monitor.sentiment.registry: "shipped" or a
+    # registered version), so a retrain's effect can be told item by item; None from an
+    # engine without versions and for items analysed before core_0011.
+    sentiment_model: Mapped[str | None] = mapped_column(String(60), default=None)
     topics: Mapped[list[Any]] = mapped_column(default=list)
     keywords: Mapped[list[Any]] = mapped_column(default=list)
     # Events (issue 3): the near-duplicate cluster this item belongs to, set at analysis.

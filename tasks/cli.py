@@ -21,6 +21,7 @@ from tasks import (
     cli_desk,
     cli_digest,
     cli_events,
+    cli_models,
     cli_notify,
     cli_prune,
     cli_register,
@@ -301,9 +302,11 @@ def cmd_alerts(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_sentiment(args: argparse.Namespace, settings: Settings) -> int:
     from monitor.sentiment import build_scorer
+    from monitor.sentiment.registry import registry_root
 
+    models = registry_root(settings.home)  # `weibo` scores with the active version
     if args.sentiment_cmd == "score":
-        scorer = build_scorer(settings.sentiment, args.engine)
+        scorer = build_scorer(settings.sentiment, args.engine, models=models)
         errors = 0
         for n, line in enumerate(sys.stdin, 1):
             if not line.strip():
@@ -340,7 +343,7 @@ def cmd_sentiment(args: argparse.Namespace, settings: Settings) -> int:
             rows = [(r.text, r.label) for r in _reviewed(settings, None, "evaluate on")]
         else:
             rows = load_labelled(args.file)
-        figures = evaluate(build_scorer(settings.sentiment, args.engine), rows)
+        figures = evaluate(build_scorer(settings.sentiment, args.engine, models=models), rows)
         if args.json:
             _emit(figures)
         else:
@@ -363,7 +366,12 @@ def cmd_sentiment(args: argparse.Namespace, settings: Settings) -> int:
             # Training takes minutes: say what it is doing, on stderr so --json stays clean.
             print(f"[{time.monotonic() - started:6.1f} s] {line}", file=sys.stderr, flush=True)
 
-        _emit(train_model(args.data, args.out, progress=progress, extra_rows=extra))
+        def run(out: Path) -> dict[str, Any]:
+            return train_model(args.data, out, progress=progress, extra_rows=extra)
+
+        if args.out is None or args.register or args.activate:
+            return cli_models.train_and_register(args, settings, run, progress)
+        _emit(run(args.out))
         return 0
     raise UsageError("choose a sentiment command: score, eval, train or export-labels")
 
@@ -628,7 +636,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", action="store_true")
     tr = se.add_parser("train", help="train the Weibo model from labelled data")
     tr.add_argument("--data", type=Path, required=True)
-    tr.add_argument("--out", type=Path, required=True)
+    tr.add_argument("--out", type=Path, help="write the model files here (without "
+                    "--register: only that, no version)")
+    cli_models.add_train_options(tr)
     tr.add_argument("--reviews", action="store_true",
                     help="also train on the items officers reviewed on the desk")
     tr.add_argument("--reviews-weight", type=_positive_float, default=None, metavar="W",
@@ -639,6 +649,7 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--since", type=_iso_date, metavar="YYYY-MM-DD",
                     help="only items reviewed on or after this day (the office's time zone)")
     s.set_defaults(func=cmd_sentiment)
+    cli_models.register(se)
 
     s = sub.add_parser("demo", help="one shot: poll the bundled demo feeds through a real "
                        "worker and report")

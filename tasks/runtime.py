@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,6 +25,9 @@ from monitor.settings_schema import CelerySection
 from monitor.topics import Taxonomy
 from responders.admin_topics import TaxonomyWatch
 from responders.sla import SLA
+
+if TYPE_CHECKING:  # imported when used: processes that never score do not load numpy
+    from monitor.sentiment.active import ModelWatch
 
 # Slack on top of the longest legitimate unacknowledged time, for clocks and a slow ack.
 RECOVERY_MARGIN_S = 30
@@ -82,6 +86,7 @@ class Runtime:
     own_voice: OwnVoice
     recovery: Recovery
     _scorer: Scorer | None = field(default=None, repr=False)
+    _models: ModelWatch | None = field(default=None, repr=False)
 
     @property
     def taxonomy(self) -> Taxonomy:
@@ -91,6 +96,18 @@ class Runtime:
 
     @property
     def scorer(self) -> Scorer:
+        """The scorer for one batch: read it once per task and score the batch with it.
+        The `weibo` engine follows the model registry's pointer ($YUQING_HOME/models/
+        sentiment): one stat() per read, and a new version is loaded whole before it
+        replaces the old one (monitor.sentiment.active), so no batch mixes two models."""
+        if self.settings.sentiment.engine == "weibo":
+            if self._models is None:
+                from monitor.sentiment.active import ModelWatch
+                from monitor.sentiment.registry import registry_root
+
+                self._models = ModelWatch(registry_root(self.settings.home),
+                                          self.settings.sentiment.max_chars)
+            return self._models.current()
         if self._scorer is None:
             self._scorer = build_scorer(self.settings.sentiment)
         return self._scorer

@@ -9,6 +9,7 @@ section was checked when the settings were loaded.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from monitor.errors import ConfigError
 from monitor.sentiment.base import Scorer, Sentiment, SentimentConfig, Thresholds, prepare
@@ -50,10 +51,17 @@ def engine_names() -> list[str]:
     return sorted(_ENGINES)
 
 
-def build_scorer(section: SentimentConfig, engine: str | None = None) -> Scorer:
+def build_scorer(section: SentimentConfig, engine: str | None = None, *,
+                 models: Path | None = None) -> Scorer:
     """Build the engine `settings.sentiment` names, or `engine` (a command's --engine).
-    Call once per process: loading a model takes seconds."""
+    Call once per process: loading a model takes seconds. With `models` (a model registry,
+    monitor.sentiment.registry), the `weibo` engine scores with the version active there;
+    without it, with the package's shipped model."""
     name = engine or section.engine
+    if name == "weibo" and models is not None:
+        from monitor.sentiment.active import ModelWatch
+
+        return ModelWatch(models, section.max_chars).current()
     factory = _ENGINES.get(name)
     if factory is None:
         raise ConfigError(

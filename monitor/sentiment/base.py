@@ -153,6 +153,13 @@ def binary_score(
     return Sentiment(score=value, label=thresholds.label(value))
 
 
+def model_version(scorer: object) -> str | None:
+    """The version of the model `scorer` scores with (a `weibo` registry name such as
+    "shipped"), None for an engine without versions (SnowNLP's, a test's fake)."""
+    version = getattr(scorer, "version", None)
+    return version if isinstance(version, str) else None
+
+
 class Scorer(Protocol):
     """A sentiment engine. Built once per process (model loading is expensive)."""
 

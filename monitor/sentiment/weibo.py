@@ -445,7 +445,11 @@ class WeiboScorer:
 
     name = "weibo"
 
-    def __init__(self, model: WeiboModel | None = None, *, max_chars: int) -> None:
+    def __init__(self, model: WeiboModel | None = None, *, max_chars: int,
+                 version: str | None = None) -> None:
+        # `version`: the registry's name of the model (monitor.sentiment.registry), stored
+        # on the items this scorer scores; the package's own model is "shipped".
+        self.version = version if model is not None else (version or "shipped")
         self._model = model if model is not None else WeiboModel.load()
         self._max_chars = max_chars
 

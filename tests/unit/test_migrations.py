@@ -275,9 +275,10 @@ def test_a_database_at_the_old_head_upgrades_with_every_row_kept(empty_databases
     # desk_0006 added api_tokens.user_id at the end: an old token acts for nobody (read-only).
     assert [r[-1:] for r in after["api_tokens"]] == [(None,)]
     after["api_tokens"] = [r[:-1] for r in after["api_tokens"]]
-    # core_0010 added the three class probabilities at the end of items: none for an old item.
-    assert [r[-3:] for r in after["items"]] == [(None, None, None)]
-    after["items"] = [r[:-3] for r in after["items"]]
+    # core_0010 added the three class probabilities at the end of items, core_0011 the model
+    # version after them: none for an old item.
+    assert [r[-4:] for r in after["items"]] == [(None, None, None, None)]
+    after["items"] = [r[:-4] for r in after["items"]]
     assert after == before
     # The same schema as a database built by the new branches from nothing …
     fresh = make_engine(empty_databases())
