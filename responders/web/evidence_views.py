@@ -10,7 +10,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from monitor.evidence_store import store_for
+from monitor.evidence_store import evidence_store
 from responders.event_report import render as render_report
 from responders.event_report import report_for, to_html
 from responders.evidence import get_snapshot
@@ -28,7 +28,7 @@ def evidence_download(snapshot_id: PathId, request: Request, me: PageReader,
                       session: DB) -> Response:
     settings = desk(request).settings
     snap = get_snapshot(session, snapshot_id)
-    body = store_for(settings.evidence.store_url, settings.home).get(snap.sha256 or "")
+    body = evidence_store(settings).get(snap.sha256 or "")
     base = (snap.media_type or "").split(";")[0].strip()
     ext = "html" if snap.kind == "page" and "html" in base else EXT.get(base, "bin")
     name = f"item{snap.item_id}-{snap.kind}-{snap.sha256}.{ext}"
