@@ -363,6 +363,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "evd_online": ("在线", "Online"),
     "evd_none": ("尚无快照（预警后由后台抓取）", "No snapshots yet (taken in the background)"),
     "evd_report": ("舆情处置专报", "After-action report"),
+    "exp_docx": ("下载专报（Word）", "Report as Word (DOCX)"),
+    "exp_pdf": ("下载专报（PDF）", "Report as PDF"),
+    "exp_zip": ("下载移送材料包（ZIP）", "Referral package (ZIP)"),
+    "exp_zip_note": ("材料包含全部快照、清单与哈希，每次下载均记入审计日志",
+                     "snapshots, manifest and hashes; every download is audit-logged"),
     # The alert history's words for evidence entries (its keys are actor_/en_/ac_ + name).
     "actor_system:evidence": ("系统（证据）", "System (evidence)"),
     "en_item": ("条目", "item"),
