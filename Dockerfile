@@ -7,6 +7,6 @@ COPY monitor ./monitor
 COPY responders ./responders
 COPY tasks ./tasks
 COPY config ./config
-RUN pip install --no-cache-dir . && useradd --create-home yuqing \
+RUN pip install --no-cache-dir '.[s3]' && useradd --create-home yuqing \
     && mkdir -p /var/lib/yuqing && chown yuqing /var/lib/yuqing
 USER yuqing

@@ -2,10 +2,10 @@
 
 `LocalStore` keeps each body at <root>/<sha[:2]>/<sha> (root = YUQING_HOME/evidence by
 default), written to a temporary file and renamed into place, then made read-only; a body
-already stored is not written again, so two alerts that cite one page share one file. An
-S3-compatible bucket (`evidence.store_url: s3://bucket/prefix`) fits the same interface
-(`EvidenceStore`) but is not implemented in this version: such a URL is refused at start
-with a sentence saying so, rather than silently writing elsewhere."""
+already stored is not written again, so two alerts that cite one page share one file.
+`S3Store` (monitor.evidence_s3, `evidence.store_url: s3://bucket/prefix`) keeps the same
+contract in an S3-compatible bucket for production. Both check a body against its hash on
+every read: an altered snapshot is refused, never served as evidence."""
 
 from __future__ import annotations
 
@@ -13,9 +13,12 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from monitor.errors import ConfigError, NotFound
+from monitor.errors import ConfigError, MonitorError, NotFound
+
+if TYPE_CHECKING:
+    from monitor.settings import Settings
 
 
 class EvidenceStore(Protocol):
@@ -28,7 +31,13 @@ def sha256_of(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
-def _checked(sha256: str) -> str:
+class StoreUnavailable(MonitorError):
+    """The store could not be reached or answered with a server error: transient, so the
+    snapshot task retries it (a local disk has no such state; a bucket over a network does)."""
+
+
+def checked_sha(sha256: str) -> str:
+    """A key is a lowercase SHA-256 in hex or nothing: never a path or a key of our choosing."""
     if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
         raise NotFound(f"no snapshot {sha256!r}")
     return sha256
@@ -39,7 +48,7 @@ class LocalStore:
         self.root = root
 
     def path(self, sha256: str) -> Path:
-        sha = _checked(sha256)
+        sha = checked_sha(sha256)
         return self.root / sha[:2] / sha
 
     def exists(self, sha256: str) -> bool:
@@ -75,13 +84,25 @@ class LocalStore:
         return body
 
 
-def store_for(url: str, home: Path) -> EvidenceStore:
-    """The store named by evidence.store_url: "" or file:///path → LocalStore."""
+def store_for(url: str, home: Path, *, s3_endpoint: str = "", s3_region: str = "",
+              s3_access_key: str = "", s3_secret_key: str = "") -> EvidenceStore:
+    """The store named by evidence.store_url: "" or file:///path → LocalStore,
+    s3://bucket/prefix → S3Store (the s3_* arguments are the evidence.s3_* settings)."""
     if not url:
         return LocalStore(home / "evidence")
     if url.startswith("file://"):
         return LocalStore(Path(url.removeprefix("file://")))
     if url.startswith("s3://"):
-        raise ConfigError("evidence.store_url: S3-compatible stores are not implemented yet; "
-                          "leave it empty for the local store under YUQING_HOME/evidence")
+        from monitor.evidence_s3 import S3Config, S3Store  # boto3 only when asked for
+
+        return S3Store(S3Config.from_url(url, endpoint=s3_endpoint, region=s3_region,
+                                         access_key=s3_access_key, secret_key=s3_secret_key))
     raise ConfigError(f"evidence.store_url: {url!r} is neither empty, file:// nor s3://")
+
+
+def evidence_store(settings: Settings) -> EvidenceStore:
+    """The store the settings name: what the tasks, the CLI and the desk use."""
+    ev = settings.evidence
+    return store_for(ev.store_url, settings.home, s3_endpoint=ev.s3_endpoint,
+                     s3_region=ev.s3_region, s3_access_key=ev.s3_access_key,
+                     s3_secret_key=ev.s3_secret_key)

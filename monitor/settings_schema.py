@@ -415,6 +415,12 @@ class EvidenceSection(Section):
     recheck_batch: Count
     coverage_min_gap_minutes: Count
     pdf_font: str
+    # An s3:// store_url's server and credentials (monitor.evidence_s3); empty = boto3's
+    # own defaults (AWS itself, AWS_REGION, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY).
+    s3_endpoint: str
+    s3_region: str
+    s3_access_key: str
+    s3_secret_key: str
 
 
 @dataclass(frozen=True)

@@ -449,13 +449,15 @@ def _pdf_font(path: str) -> str:
     from reportlab.pdfbase.ttfonts import TTFError, TTFont
 
     name = "YuqingCJK"
-    if name in pdfmetrics.getRegisteredFontNames():
-        return name
+    # The file is checked before the process-wide registration is reused: a font removed or
+    # a setting changed after the first PDF is still refused, whatever rendered before.
     if not path or not Path(path).is_file():
         raise ConfigError(
             f"evidence.pdf_font: no font file at {path or '(empty)'}; the PDF 专报 needs a "
             "TrueType font with Chinese glyphs (Debian: apt-get install fonts-wqy-microhei, "
             "then /usr/share/fonts/truetype/wqy/wqy-microhei.ttc)")
+    if name in pdfmetrics.getRegisteredFontNames():
+        return name
     try:
         font = TTFont(name, path, subfontIndex=0) if path.lower().endswith(".ttc") \
             else TTFont(name, path)

@@ -47,13 +47,13 @@ def cmd_event_report(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_event_export(args: argparse.Namespace, settings: Settings) -> int:
-    from monitor.evidence_store import sha256_of, store_for
+    from monitor.evidence_store import evidence_store, sha256_of
     from responders.alerts import event_alert
     from responders.event_report import report_for
     from responders.evidence_export import build_package, record_export
 
     rt = _runtime(settings)
-    store = store_for(settings.evidence.store_url, settings.home)
+    store = evidence_store(settings)
     now = datetime.now(UTC)
     with rt.sessions() as session:
         report = report_for(session, settings, args.id, now)

@@ -16,7 +16,7 @@ from sqlalchemy.exc import OperationalError
 
 from monitor import analyze, polling
 from monitor import poll_batch as poll_batch_mod
-from monitor.evidence_store import store_for
+from monitor.evidence_store import StoreUnavailable, evidence_store
 from monitor.ingest import unanalyzed_ids
 from monitor.settings import Settings
 from responders import evidence, mail, outbox, reminders
@@ -706,13 +706,18 @@ def drain_outbox() -> dict[str, int]:
 # -- evidence (issue 18): snapshots and the deletion re-check ---------------------------
 
 
-@task(name="responders.snapshot_alerts", **_RETRY)
+# An S3 evidence store that cannot be reached or answers 5xx is as transient as a locked
+# database: the snapshot task retries it (monitor.evidence_s3).
+_STORE_RETRY = {**_RETRY, "autoretry_for": (*_TRANSIENT, StoreUnavailable)}
+
+
+@task(name="responders.snapshot_alerts", **_STORE_RETRY)
 def snapshot_alerts(alert_ids: list[int]) -> dict[str, int]:
     """Plan (a short read), fetch and store with no session open, record in one short
     transaction. Insert-or-ignore per (item, kind): a redelivery writes nothing twice."""
     rt = current_runtime()
     ev = rt.settings.evidence
-    store = store_for(ev.store_url, rt.settings.home)
+    store = evidence_store(rt.settings)
     per_task = evidence.fetches_per_task(rt.recovery.time_limit,
                                          rt.settings.fetch.total_timeout)
     with rt.sessions() as session:

@@ -48,13 +48,20 @@ from responders.web.deps import (
     UoW,
     desk,
 )
+from responders.web.i18n import reason
 from responders.web.params import PathId, Text
-from responders.web.rendering import render
+from responders.web.rendering import render, request_lang
 from responders.web.unit_of_work import DeskRoute
 from responders.workflow import RoleForbidden
 
 router = APIRouter(include_in_schema=False, route_class=DeskRoute)
 api = APIRouter(prefix="/api/v1", tags=["admin"], route_class=DeskRoute)
+
+
+def _reason(request: Request, exc: Exception) -> str:
+    """A refusal's reason in the page's language (responders.web.i18n.reason): the domain's
+    sentence is English, the desk's frame around it is not."""
+    return reason(request_lang(request), str(exc))
 
 
 def _admin(me: Principal) -> None:
@@ -119,7 +126,7 @@ async def _user_change(request: Request, me: Principal, session: Session, user_i
         raise
     except (InputError, DeskError) as exc:
         session.rollback()
-        return _users_page(request, session, error=str(exc), status_code=400)
+        return _users_page(request, session, error=_reason(request, exc), status_code=400)
     if generated:
         # Shown once, on this answer: a redirect would have to carry it in the URL. The
         # request's unit of work commits before the page is sent.
@@ -139,7 +146,7 @@ async def users_add(request: Request, me: PageWriter, session: DB) -> Response:
                           display_name=str(form.get("display_name", "")))
     except InputError as exc:
         session.rollback()
-        return _users_page(request, session, error=str(exc), status_code=400)
+        return _users_page(request, session, error=_reason(request, exc), status_code=400)
     return RedirectResponse("/admin/users?notice=added", status_code=303)
 
 
@@ -236,7 +243,8 @@ async def sources_add(request: Request, me: PageWriter, uow: UoW) -> Response:
         # Before re-rendering, so the list shows what is stored, not the refused change
         # (the 400 would roll it back anyway, but only after the page was drawn).
         session.rollback()
-        return _sources_page(request, session, error=str(exc), form=form, status_code=400)
+        return _sources_page(request, session, error=_reason(request, exc), form=form,
+                             status_code=400)
     uow.after_commit(lambda: ctx.enqueue("monitor.poll_source", [source_id]))  # the row exists
     return RedirectResponse("/admin/sources?notice=added", status_code=303)
 
@@ -250,7 +258,7 @@ async def sources_remove(source_id: PathId, request: Request, me: PageWriter,
         drop_source(desk(request), session, me, source_id, purge=form.get("purge") == "yes")
     except InputError as exc:
         session.rollback()
-        return _sources_page(request, session, error=str(exc), status_code=400)
+        return _sources_page(request, session, error=_reason(request, exc), status_code=400)
     return RedirectResponse("/admin/sources?notice=removed", status_code=303)
 
 
@@ -264,9 +272,9 @@ def sources_enable(source_id: PathId, request: Request, me: PageWriter, uow: UoW
     if source is None:
         raise NotFound(f"no source {source_id}")
     if not enable_source(source):
-        return _sources_page(request, session, status_code=400,
-                             error=f"source {source.name!r} is not marked gone (HTTP 410); "
-                             "nothing to enable")
+        return _sources_page(request, session, status_code=400, error=reason(
+            request_lang(request),
+            f"source {source.name!r} is not marked gone (HTTP 410); nothing to enable"))
     desk_ops.audit(session, me, ctx.now(), entity="source", entity_id=source.id,
                    action="enable", from_state=GONE, to_state="active",
                    detail={"name": source.name, "url": source.url})
@@ -357,7 +365,7 @@ async def topics_save(request: Request, me: PageWriter, session: DB) -> Response
         save_topics(desk(request), session, me, text)
     except InputError as exc:
         session.rollback()
-        return _topics_page(request, text=text, error=str(exc), status_code=400)
+        return _topics_page(request, text=text, error=_reason(request, exc), status_code=400)
     return RedirectResponse("/admin/topics?saved=1", status_code=303)
 
 

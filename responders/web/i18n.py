@@ -4,6 +4,8 @@ the key (visible in review, never a crash)."""
 
 from __future__ import annotations
 
+import re
+
 LANGS = ("zh", "en")
 
 MESSAGES: dict[str, tuple[str, str]] = {
@@ -363,6 +365,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "evd_online": ("在线", "Online"),
     "evd_none": ("尚无快照（预警后由后台抓取）", "No snapshots yet (taken in the background)"),
     "evd_report": ("舆情处置专报", "After-action report"),
+    "exp_docx": ("下载专报（Word）", "Report as Word (DOCX)"),
+    "exp_pdf": ("下载专报（PDF）", "Report as PDF"),
+    "exp_zip": ("下载移送材料包（ZIP）", "Referral package (ZIP)"),
+    "exp_zip_note": ("材料包含全部快照、清单与哈希，每次下载均记入审计日志",
+                     "snapshots, manifest and hashes; every download is audit-logged"),
     # The alert history's words for evidence entries (its keys are actor_/en_/ac_ + name).
     "actor_system:evidence": ("系统（证据）", "System (evidence)"),
     "en_item": ("条目", "item"),
@@ -495,3 +502,119 @@ def translate(lang: str, key: str, **values: object) -> str:
         return key
     text = pair[1] if lang == "en" and pair[1] else pair[0]
     return text.format(**values) if values else text
+
+
+# -- refusal reasons ---------------------------------------------------------------------
+# The domain core's refusals are English sentences (the CLI, the API and the logs read them
+# as they are). A desk page in Chinese shows them through `reason`: the sentence's "where"
+# prefixes ("source '甲'", "topic 'ab'", "rules[0]") and its problem are matched against
+# the tables below and put into Chinese, the values it quotes kept as they were. A sentence
+# no pattern knows is shown as it came (English, but never lost or garbled): add a row.
+
+_WHERE: tuple[tuple[str, str], ...] = (
+    (r"source (?P<a>'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")", "信息源 {a}"),
+    (r"source", "信息源"),
+    (r"topic (?P<a>'[^']*'|\"[^\"]*\")", "话题 {a}"),
+    (r"topics\[(?P<n>\d+)\]", "第 {n1} 个话题"),
+    (r"rules\[(?P<n>\d+)\]", "第 {n1} 条规则"),
+    (r"(?P<f>keywords|exclude|watch|all|any|none)\[(?P<n>\d+)\]", "{f} 第 {n1} 项"),
+    (r"(?P<f>keywords|exclude|watch|all|any|none|config)", "{f}"),
+)
+
+_PROBLEMS: tuple[tuple[str, str], ...] = (
+    # sources (monitor.sources.validate_spec, responders.web.admin)
+    (r"'name' is required", "必须填写名称"),
+    (r"name is longer than (?P<n>\d+) characters", "名称不能超过 {n} 个字符"),
+    (r"url must be an http\(s\) URL with a host, got (?P<v>.*)",
+     "网址须为带主机名的 http:// 或 https:// 地址，填写的是 {v}"),
+    (r"kind must be one of (?P<all>.*), got (?P<v>.*)", "类型须为 {all} 之一，填写的是 {v}"),
+    (r"interval must be whole seconds", "抓取间隔须为整数秒"),
+    (r"interval must be at least (?P<n>\d+) s", "抓取间隔不能少于 {n} 秒"),
+    (r"allow_private must be true or false", "allow_private 须为 true 或 false"),
+    (r"unknown field\(s\) (?P<v>.*)", "不认识的字段：{v}"),
+    (r"expected a mapping with name and url", "应为包含 name 和 url 的设置"),
+    (r"a source named (?P<v>.*) exists already", "名为 {v} 的信息源已存在"),
+    (r"source (?P<v>.*) is not marked gone \(HTTP 410\); nothing to enable",
+     "信息源 {v} 未被标记为已失效（HTTP 410），无需重新启用"),
+    # topics (responders.admin_topics, monitor.topics)
+    # PyYAML names the place twice at most; the greedy prefix takes the last, the problem's.
+    (r"not valid YAML: [\s\S]*line (?P<line>\d+), column (?P<col>\d+)[\s\S]*",
+     "不是有效的 YAML：第 {line} 行第 {col} 列附近有误（请检查缩进、冒号、引号和括号）"),
+    (r"not valid YAML: [\s\S]*", "不是有效的 YAML（请检查缩进、冒号、引号和括号）"),
+    (r"topics\.yaml is larger than (?P<n>\d+) kB", "topics.yaml 不能超过 {n} kB"),
+    (r"topics\.yaml must be a mapping with 'topics' \(and 'watch'\)",
+     "topics.yaml 须为包含 topics（及 watch）的映射"),
+    (r"expected a mapping with 'watch' and 'topics'", "应为包含 watch 和 topics 的映射"),
+    (r"'topics' must be a non-empty list", "topics 须为非空列表"),
+    (r"missing '(?P<f>\w+)'", "缺少 {f}"),
+    (r"id must be ascii letters, digits and _", "id 只能由英文字母、数字和下划线组成"),
+    (r"has neither keywords nor rules, it could never match",
+     "既没有 keywords 也没有 rules，永远不会命中"),
+    (r"expected a list of terms, got (?P<t>\w+)", "应为词语列表，填写的是{t}"),
+    (r"expected a term, got (?P<v>.*)", "应为一个词语，填写的是 {v}"),
+    (r"empty term", "词语为空"),
+    (r"'rules' must be a list", "rules 须为列表"),
+    (r"needs 'all' or 'any' terms", "须有 all 或 any 词语"),
+    (r"expected a mapping with all/any/none", "应为包含 all/any/none 的映射"),
+    (r"expected a mapping, got (?P<v>.*)", "应为映射，填写的是 {v}"),
+    (r"duplicate id", "id 重复"),
+    (r"unknown key\(s\) (?P<v>.*) \(allowed: (?P<all>.*)\)", "不认识的键 {v}（可用：{all}）"),
+    (r"unknown marker kind\(s\) (?P<v>.*)", "不认识的标记类型：{v}"),
+    # people (responders.auth)
+    (r"unknown role (?P<v>.*): choose one of (?P<all>.*)", "角色 {v} 不存在，可选：{all}"),
+    (r"a user needs a name", "用户须有用户名"),
+    (r"the password needs at least (?P<n>\d+) characters", "密码至少需要 {n} 个字符"),
+    (r"user (?P<v>.*) exists already", "用户 {v} 已存在"),
+)
+
+
+def _compile(rows: tuple[tuple[str, str], ...]) -> tuple[tuple[re.Pattern[str], str], ...]:
+    return tuple((re.compile(p), zh) for p, zh in rows)
+
+
+_WHERE_RE = _compile(_WHERE)
+_PROBLEM_RE = _compile(_PROBLEMS)
+
+
+_TYPES = {"int": "数字", "float": "数字", "str": "文字", "dict": "映射", "list": "列表",
+          "bool": "真假值", "NoneType": "空值"}
+
+
+def _fill(zh: str, m: re.Match[str]) -> str:
+    values = {k: v for k, v in m.groupdict().items() if v is not None}
+    if "t" in values:
+        values["t"] = _TYPES.get(values["t"], values["t"])
+    if "n" in values and values["n"].isdigit():
+        values["n1"] = str(int(values["n"]) + 1)  # rules[0] is the 1st rule to a person
+    return zh.format(**values)
+
+
+def _problem(text: str) -> str | None:
+    for pattern, zh in _PROBLEM_RE:
+        m = pattern.fullmatch(text)
+        if m:
+            return _fill(zh, m)
+    return None
+
+
+def reason(lang: str, message: str) -> str:
+    """A refusal's sentence in the page's language (see the tables above)."""
+    if lang == "en":
+        return message
+    whole = _problem(message)
+    if whole is not None:
+        return whole
+    places: list[str] = []
+    rest = message
+    while True:
+        for pattern, zh in _WHERE_RE:
+            m = pattern.match(rest)
+            if m and rest.startswith(": ", m.end()):
+                places.append(_fill(zh, m))
+                rest = rest[m.end() + 2:]
+                break
+        else:
+            return message  # a sentence the tables do not know: shown as it came
+        problem = _problem(rest)
+        if problem is not None:
+            return "，".join(places) + "：" + problem

@@ -112,12 +112,12 @@ def test_add_source_validates_then_adds_audits_and_polls(desk: Desk) -> None:
            "kind": "news", "interval": "600"}
     r = desk.client.post("/admin/sources", data=bad)
     assert r.status_code == 400
-    assert "url must be an http(s) URL" in r.text
+    assert "网址须为带主机名的 http:// 或 https:// 地址" in r.text  # the reason in Chinese
     assert 'value="ftp://dahe.example/rss"' in r.text      # what was typed is kept
     assert _source_id(desk, "大河网") is None
     r = desk.client.post("/admin/sources", data={**bad, "url": "https://dahe.example/rss",
                                                  "interval": "10"})
-    assert r.status_code == 400 and "at least 60" in r.text
+    assert r.status_code == 400 and "抓取间隔不能少于 60 秒" in r.text
     r = desk.client.post("/admin/sources", data={**bad, "url": "https://dahe.example/rss"},
                          follow_redirects=False)
     assert r.status_code == 303
@@ -128,7 +128,7 @@ def test_add_source_validates_then_adds_audits_and_polls(desk: Desk) -> None:
         ("create", sid, "user:admin")]
     # the same name again is refused, not silently re-pointed
     r = desk.client.post("/admin/sources", data={**bad, "url": "https://other.example/rss"})
-    assert r.status_code == 400 and "exists already" in r.text
+    assert r.status_code == 400 and "名为 &#39;大河网&#39; 的信息源已存在" in r.text
     with desk.sessions() as s:
         assert s.get(Source, sid).url == "https://dahe.example/rss"
 
@@ -186,10 +186,10 @@ def test_topic_edit_is_validated_saved_audited_and_used(desk: Desk,
     broken = TOPICS.replace("- id: prisons\n", "- id: prisons\n    colour: red\n")
     r = desk.client.post("/admin/topics", data={"csrf_token": csrf, "yaml": broken})
     assert r.status_code == 400
-    assert "colour" in r.text and "prisons" in r.text
+    assert "话题 &#39;prisons&#39;：不认识的键 colour" in r.text
     assert "colour: red" in r.text
     r = desk.client.post("/admin/topics", data={"csrf_token": csrf, "yaml": "topics: [1"})
-    assert r.status_code == 400 and "not valid YAML" in r.text
+    assert r.status_code == 400 and "不是有效的 YAML：第 1 行" in r.text
     assert not edited_path(home).exists()
     assert _audit(desk, "taxonomy") == []
 
@@ -269,3 +269,25 @@ def test_alert_page_shows_reminders_and_the_event_chart(desk: Desk) -> None:
     # another alert has neither
     other = desk.client.get(f"/alerts/{alert_id(desk, 'P2')}").text
     assert "尚未提醒" in other and 'id="event-chart"' not in other
+
+
+def test_refusal_reasons_follow_the_page_language(desk: Desk) -> None:
+    """Chinese in the Chinese desk (no English sentence inside the 未保存 frame), English on
+    the English one (issue 16)."""
+    csrf = login(desk.client, "admin")
+    bad = {"csrf_token": csrf, "name": "大河网", "url": "https://dahe.example/rss",
+           "kind": "tv", "interval": "600"}
+    r = desk.client.post("/admin/sources", data=bad)
+    assert r.status_code == 400
+    assert "未保存，信息源设置有误：信息源 &#39;大河网&#39;：类型须为 news, government" in r.text
+    assert "must be one of" not in r.text
+    r = desk.client.post("/admin/topics", data={"csrf_token": csrf,
+                                                "yaml": "watch: []\ntopics: []\n"})
+    assert r.status_code == 400 and "未保存：topics 须为非空列表" in r.text
+    desk.client.cookies.set("yq_lang", "en")
+    r = desk.client.post("/admin/sources", data=bad)
+    assert r.status_code == 400
+    assert "Not saved: source &#39;大河网&#39;: kind must be one of" in r.text
+    r = desk.client.post("/admin/topics", data={"csrf_token": csrf,
+                                                "yaml": "watch: []\ntopics: []\n"})
+    assert r.status_code == 400 and "Not saved: &#39;topics&#39; must be a non-empty list" in r.text

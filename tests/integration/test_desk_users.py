@@ -81,7 +81,7 @@ def test_role_change_counts_at_the_next_request(desk: Desk) -> None:
     assert li.get("/admin/users").status_code == 200       # the same session, now admin
     r = desk.client.post(f"/admin/users/{_uid(desk, 'li')}/role",
                          data={"csrf_token": csrf, "role": "boss"})
-    assert r.status_code == 400 and "unknown role" in r.text
+    assert r.status_code == 400 and "角色 &#39;boss&#39; 不存在" in r.text
     assert _user(desk, "li") == ("admin", True)
     assert _audit(desk, "user")[-1] == ("user:admin", "set_role", "approver", "admin")
 
@@ -105,7 +105,7 @@ def test_password_reset_typed_or_generated(desk: Desk) -> None:
     uid = _uid(desk, "wang")
     r = desk.client.post(f"/admin/users/{uid}/password",
                          data={"csrf_token": csrf, "password": "short"})
-    assert r.status_code == 400 and "at least 10" in r.text
+    assert r.status_code == 400 and "密码至少需要 10 个字符" in r.text
     r = desk.client.post(f"/admin/users/{uid}/password",
                          data={"csrf_token": csrf, "password": "wang-new-pass-1"},
                          follow_redirects=False)
@@ -145,7 +145,8 @@ def test_add_user_refusal_is_shown_on_the_page(desk: Desk) -> None:
     csrf = login(desk.client, "admin")
     r = desk.client.post("/admin/users", data={"csrf_token": csrf, "name": "wang",
                                                "role": "officer", "password": "long-enough-1"})
-    assert r.status_code == 400 and "exists already" in r.text and 'id="users"' in r.text
+    assert r.status_code == 400 and 'id="users"' in r.text
+    assert "用户 &#39;wang&#39; 已存在" in r.text
 
 
 # ---------------------------------------------------------------- gone sources
@@ -174,7 +175,7 @@ def test_a_gone_source_shows_a_badge_and_an_admin_enables_it(desk: Desk) -> None
     assert "已失效" not in page and "已重新启用信息源" in page
     # not gone any more: nothing to enable, in words
     r = desk.client.post(f"/admin/sources/{sid}/enable", data={"csrf_token": csrf})
-    assert r.status_code == 400 and "not marked gone" in r.text
+    assert r.status_code == 400 and "未被标记为已失效（HTTP 410）" in r.text
     # an officer may not
     csrf = login(desk.client, "wang")
     assert desk.client.post(f"/admin/sources/{sid}/enable",

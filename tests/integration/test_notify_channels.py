@@ -5,11 +5,15 @@ request it accepts, its signature check, and its refusals in words (DingTalk 310
 from __future__ import annotations
 
 import json
+import socket
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
+from monitor import fetch as fetch_module
 from responders.notify import channels
 from responders.notify.message import Notice
 from tests.support import fake_robots
@@ -101,17 +105,62 @@ def test_generic_json_webhook_carries_the_text(fake_web: FakeWeb) -> None:
     assert body["alert_id"] == 17 and body["text"].startswith("【舆情预警】P1")
 
 
-def test_private_addresses_need_the_allow_setting(fake_web: FakeWeb) -> None:
-    fake_web.add("/hook", 204)
-    strict = channels.SendPolicy(timeout=3, allow_private=False, tz="Asia/Shanghai")
-    r = channels.send(spec("h", fake_web.url("/hook")), NOTICE, NOW, strict)
-    assert r.outcome == "failed" and "loopback" in r.detail
-    assert fake_web.hits("/hook") == 0
-    # The metadata address is refused even when private addresses are allowed; the URL
-    # check refuses it before any connection is tried.
-    r = channels.send(spec("h", "http://169.254.169.254/latest/meta-data/"), NOTICE, NOW,
-                      ALLOW)
-    assert r.outcome == "failed" and "metadata" in r.detail
+@pytest.fixture
+def no_packets(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every httpx client the channels open gets a MockTransport that records the request
+    instead of sending it, and names resolve from a table (tests/unit/test_fetch.py's
+    pattern): a refusal that failed would show up as a recorded URL, never as a packet to
+    the metadata service or a private network."""
+    sent: list[str] = []
+
+    def record(request: httpx.Request) -> httpx.Response:
+        sent.append(str(request.url))
+        return httpx.Response(204)
+
+    real_client = httpx.Client
+
+    def client(*args: Any, **kwargs: Any) -> httpx.Client:
+        return real_client(*args, **{**kwargs, "transport": httpx.MockTransport(record)})
+
+    table = {"hooks.rebind.example": ["169.254.169.254"],
+             "hooks.intranet.example": ["220.181.38.148", "10.0.0.5"],
+             "hooks.public.example": ["220.181.38.148"]}
+
+    def getaddrinfo(host: str, port: int, *args: Any, **kwargs: Any) -> list[Any]:
+        if host not in table:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (ip, port)) for ip in table[host]]
+
+    monkeypatch.setattr(httpx, "Client", client)
+    monkeypatch.setattr(fetch_module.socket, "getaddrinfo", getaddrinfo)
+    return sent
+
+
+STRICT = channels.SendPolicy(timeout=3, allow_private=False, tz="Asia/Shanghai")
+
+
+@pytest.mark.parametrize(("url", "policy", "words"), [
+    ("http://127.0.0.1:9/hook", STRICT, "loopback"),
+    ("http://10.1.2.3/hook", STRICT, "private network"),
+    ("http://hooks.intranet.example/hook", STRICT, "10.0.0.5 is a private network address"),
+    # The metadata service is refused even when private addresses are allowed, by address
+    # and by a name that resolves to it.
+    ("http://169.254.169.254/latest/meta-data/", ALLOW, "metadata"),
+    ("http://metadata.google.internal/computeMetadata/v1/", ALLOW, "metadata"),
+    ("http://hooks.rebind.example/hook", ALLOW, "metadata"),
+])
+def test_private_and_metadata_addresses_are_refused_without_a_packet(
+        no_packets: list[str], url: str, policy: channels.SendPolicy, words: str) -> None:
+    r = channels.send(spec("h", url), NOTICE, NOW, policy)
+    assert r.outcome == "failed" and words in r.detail, r.detail
+    assert no_packets == []
+
+
+def test_the_guard_itself_would_see_a_request(no_packets: list[str]) -> None:
+    """The stand-in transport does intercept what the channels send: a public host's
+    request is recorded there (and goes nowhere), so an empty record above means refused."""
+    channels.send(spec("h", "http://hooks.public.example/hook"), NOTICE, NOW, STRICT)
+    assert no_packets == ["http://hooks.public.example/hook"]
 
 
 def test_a_connection_never_made_is_retry_a_lost_answer_unknown(fake_web: FakeWeb) -> None:
