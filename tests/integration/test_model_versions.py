@@ -185,7 +185,9 @@ def test_a_running_worker_swaps_models_at_its_next_batch(fake_web, sessions, app
     b, _ = registry.register(root, train_toy(tmp_path, "flipped"), datetime.now(UTC))
     registry.use(root, a.name)
     env["YUQING_SENTIMENT_ENGINE"] = "weibo"
-    start_worker()
+    # One child: which model a worker keeps when the pointer names a damaged version is its
+    # own (each child process holds the last one it loaded), and the last step reads that.
+    start_worker("--concurrency", "1")
 
     def poll(prefix: str) -> list[Item]:
         posts = [(f"{prefix}-{i}", text, f"{text}（{prefix}{i}）")
