@@ -35,7 +35,8 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from sqlalchemy import func, select
+from sqlalchemy import String, func, select
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
 from monitor.coverage import gaps_between, summary_lines
@@ -46,6 +47,7 @@ from responders.admin_topics import topic_names
 from responders.charts_png import compare_bars_png, trend_png
 from responders.mail import Delivery, SmtpSettings, deliver_once
 from responders.models import Alert, Output, Publication
+from responders.reports import topics_of_text
 from responders.tone import tone_sql
 from responders.workflow import OPEN_ALERT_STATES
 
@@ -409,11 +411,12 @@ def load_week(session: Session, week: IsoWeek, tz: str) -> WeekData:
     # First sight decides the day (the alerts' clock too): one range on ix_items_fetched_at,
     # plain columns, no ORM objects.
     item_rows = session.execute(
-        select(Item.fetched_at, Source.kind, Item.topics, Item.sentiment_label, tone_sql())
+        select(Item.fetched_at, Source.kind, sql_cast(Item.topics, String),
+               Item.sentiment_label, tone_sql())
         .join(Source, Source.id == Item.source_id)
         .where(Item.fetched_at >= pstart, Item.fetched_at < end)
     ).all()
-    items = [ItemRec(fetched, kind, tuple(topics or ()), label, score)
+    items = [ItemRec(fetched, kind, topics_of_text(topics), label, score)
              for fetched, kind, topics, label, score in item_rows]
 
     # The alerts that can touch the week's figures, each arm along its own index (an OR of
