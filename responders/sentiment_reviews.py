@@ -83,11 +83,14 @@ def record_review(session: Session, who: Principal, item_id: int, label: str,
     item = session.get(Item, item_id)
     if item is None:
         raise NotFound(f"no item {item_id}")
+    # the model version that scored it (core_0011), else the engine's name for items scored
+    # before versions or by an engine without them
+    version = item.sentiment_model or item.sentiment_engine
     new_id = session.execute(
         insert_ignore(session, SentimentReview.__table__).returning(
             SentimentReview.__table__.c.id),
         {"item_id": item.id, "user_id": who.user_id, "label": label,
-         "model_version": item.sentiment_engine, "created_at": now, "updated_at": now},
+         "model_version": version, "created_at": now, "updated_at": now},
     ).scalar_one_or_none()
     before: str | None = None
     if new_id is None:  # reviewed before (or by a racing request): replace the label
@@ -99,14 +102,14 @@ def record_review(session: Session, who: Principal, item_id: int, label: str,
             return row
         before = row.label
         row.label = label
-        row.model_version = item.sentiment_engine
+        row.model_version = version
         row.updated_at = now
     else:
         row = session.get_one(SentimentReview, int(new_id))
     audit(session, who, now, entity="item", entity_id=item.id, action="sentiment_review",
           from_state=before, to_state=label,
           detail={"old": before, "new": label, "model_label": item.sentiment_label,
-                  "model_version": item.sentiment_engine})
+                  "model_version": version})
     session.flush()
     return row
 
