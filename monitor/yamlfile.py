@@ -18,8 +18,15 @@ _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def parse_yaml(text: str) -> Any:
-    """yaml.safe_load, through libyaml when it is there; raises yaml.YAMLError."""
-    return yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader, C or Python
+    """yaml.safe_load, through libyaml when it is there; raises yaml.YAMLError — the pure
+    loader's, whose message points at the place and shows the line (libyaml's does neither as
+    well, and people read it when an edit is refused)."""
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader, C or Python
+    except yaml.YAMLError:
+        if _Loader is yaml.SafeLoader:
+            raise
+    return yaml.safe_load(text)
 
 
 def read_yaml(path: Path, error: type[MonitorError] = ConfigError) -> Any:

@@ -22,3 +22,11 @@ def test_shipped_yaml_reads_as_safe_load_does(path: Path) -> None:
 def test_python_tags_are_refused() -> None:
     with pytest.raises(yaml.YAMLError):
         parse_yaml("!!python/object/apply:os.system ['true']")
+
+
+def test_a_refused_document_names_the_place_as_the_pure_loader_does() -> None:
+    with pytest.raises(yaml.YAMLError) as pure:
+        yaml.safe_load("topics: [1")
+    with pytest.raises(yaml.YAMLError) as ours:
+        parse_yaml("topics: [1")
+    assert str(ours.value) == str(pure.value) and "line 1, column 11" in str(ours.value)
