@@ -568,12 +568,48 @@ _PROBLEMS: tuple[tuple[str, str], ...] = (
 )
 
 
+# What the parsers note about a feed they read anyway (a source's last_warning: monitor.
+# feed_repair, feed_encoding, feeds, social/*), joined with "; " — shown on the sources page
+# in the page's language. A note the table does not know is shown as it came.
+_NOTES: tuple[tuple[str, str], ...] = (
+    (r"removed (?P<n>\d+) control character\(s\) that XML forbids",
+     "删除了 {n} 个 XML 不允许的控制字符"),
+    (r"the XML declaration came after a comment; ignored it", "XML 声明位于注释之后，已忽略"),
+    (r"replaced (?P<n>\d+) HTML entity reference\(s\) that XML does not define",
+     "替换了 {n} 个 XML 未定义的 HTML 实体引用"),
+    (r"read (?P<n>\d+) HTML entity reference\(s\) that lack their ';'",
+     "读取了 {n} 个缺少分号的 HTML 实体引用"),
+    (r"kept (?P<n>\d+) reference\(s\) to undefined entities as plain text",
+     "将 {n} 个未定义实体的引用保留为普通文字"),
+    (r"escaped (?P<n>\d+) bare '&' that began no entity reference",
+     "转义了 {n} 个不构成实体引用的“&”"),
+    (r"read (?P<n>\d+) '&#X…;' reference\(s\) as hexadecimal",
+     "将 {n} 个“&#X…;”引用按十六进制读取"),
+    (r"dropped (?P<n>\d+) character reference\(s\) to characters XML forbids",
+     "删除了 {n} 个指向 XML 不允许字符的字符引用"),
+    (r"the feed breaks off or is malformed \((?P<v>[^)]*)\); kept the (?P<n>\d+) entr(y|ies) "
+     r"complete before that point, dropped everything after it",
+     "订阅源在此处中断或格式错误（{v}）；保留此前完整的 {n} 条，其后内容已丢弃"),
+    (r"an HTML doctype stands before the feed's root element; ignored it",
+     "订阅源根元素前有 HTML 文档类型声明，已忽略"),
+    (r"the feed declares no encoding; detected (?P<v>[^;]+?) and decoded as that",
+     "订阅源未声明编码；识别为 {v} 并按此解码"),
+    (r"the feed is (?P<v>[^;]+?) without a byte-order mark; decoded as (?P<w>[^;]+)",
+     "订阅源为 {v} 但没有字节顺序标记；已按 {w} 解码"),
+    (r"(?P<n>\d+) status\(es\) have a time that could not be read; left undated",
+     "{n} 条微博的发布时间无法识别，未标注时间"),
+    (r"status (?P<n>\d+) \((?P<v>[^)]*)\) is a long post given only in part; its beginning "
+     r"was kept without the “…全文” stub", "微博 {v} 为长文且只给出部分，已保留开头并去掉“…全文”"),
+)
+
+
 def _compile(rows: tuple[tuple[str, str], ...]) -> tuple[tuple[re.Pattern[str], str], ...]:
     return tuple((re.compile(p), zh) for p, zh in rows)
 
 
 _WHERE_RE = _compile(_WHERE)
 _PROBLEM_RE = _compile(_PROBLEMS)
+_NOTE_RE = _compile(_NOTES)
 
 
 _TYPES = {"int": "数字", "float": "数字", "str": "文字", "dict": "映射", "list": "列表",
@@ -618,3 +654,23 @@ def reason(lang: str, message: str) -> str:
         problem = _problem(rest)
         if problem is not None:
             return "，".join(places) + "：" + problem
+
+
+def note(lang: str, text: str | None) -> str:
+    """A source's parser notes ("; "-joined) in the page's language, each known one
+    translated, an unknown one (and all after it) left as it came."""
+    if not text or lang == "en":
+        return text or ""
+    out: list[str] = []
+    rest = text
+    while rest:
+        for pattern, zh in _NOTE_RE:
+            m = pattern.match(rest)
+            if m and (m.end() == len(rest) or rest.startswith("; ", m.end())):
+                out.append(_fill(zh, m))
+                rest = rest[m.end() + 2:]
+                break
+        else:
+            out.append(rest)
+            break
+    return "；".join(out)

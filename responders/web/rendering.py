@@ -12,7 +12,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from responders.web.deps import DeskContext
-from responders.web.i18n import LANGS, translate
+from responders.web.i18n import LANGS, note, translate
 
 LANG_COOKIE = "yq_lang"
 
@@ -29,6 +29,7 @@ def render(request: Request, name: str, context: dict[str, Any],
     lang = request_lang(request)
     me = getattr(request.state, "principal", None)
     full = {"t": lambda k, **v: translate(lang, k, **v), "lang": lang, "me": me,
+            "note": lambda text: note(lang, text),
             "csrf": me.csrf_token if me is not None else "", "now": ctx.now(), **context}
     response = ctx.templates.TemplateResponse(request, name, full, status_code=status_code)
     if request.query_params.get("lang") in LANGS:

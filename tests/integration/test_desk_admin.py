@@ -100,10 +100,14 @@ def test_sources_page_shows_health(desk: Desk) -> None:
     with desk.sessions() as s:
         src = s.scalars(select(Source)).one()
         src.failure_count, src.last_error = 0, None
-        src.last_warning = "replaced 2 HTML entity reference(s) without a semicolon"
+        src.last_warning = ("replaced 2 HTML entity reference(s) that XML does not define; "
+                            "escaped 1 bare '&' that began no entity reference; a note no "
+                            "table knows")
         s.commit()
     page = desk.client.get("/admin/sources").text
-    assert "提示（已处理）：</span>replaced 2 HTML entity" in page and "错误：" not in page
+    assert "提示（已处理）：</span>替换了 2 个 XML 未定义的 HTML 实体引用；转义了 1 个" in page
+    assert "；a note no table knows" in page and "错误：" not in page   # unknown: as it came
+    assert "replaced 2 HTML entity" in desk.client.get("/admin/sources?lang=en").text
 
 
 def test_add_source_validates_then_adds_audits_and_polls(desk: Desk) -> None:
