@@ -241,7 +241,7 @@ def run(data_dir: Path, threads: int) -> dict[str, Any]:
     shift = best_shift(sum_fit, y)
 
     def plain(w: F, p: F) -> F:
-        return (w - mw) / sw + (p - mp) / sp - shift
+        return np.asarray((w - mw) / sw + (p - mp) / sp - shift, dtype=np.float64)
 
     # The brief's stacker: [z(weibo logit), embedding] on train+calib, L2 by CV.
     xs = np.column_stack([(w_fit - mw) / sw, e_fit])
