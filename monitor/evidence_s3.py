@@ -28,7 +28,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from monitor.errors import ConfigError, NotFound
-from monitor.evidence_store import StoreUnavailable, checked_sha, sha256_of
+from monitor.evidence_base import StoreUnavailable, checked_sha, sha256_of
 
 # Error codes the server sends for the configuration's mistakes, not the request's.
 _CONFIG_CODES = {

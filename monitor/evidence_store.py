@@ -9,38 +9,19 @@ every read: an altered snapshot is refused, never served as evidence."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
-from monitor.errors import ConfigError, MonitorError, NotFound
+from monitor.errors import ConfigError, NotFound
+from monitor.evidence_base import EvidenceStore, StoreUnavailable, checked_sha, sha256_of
+
+__all__ = ["EvidenceStore", "LocalStore", "StoreUnavailable", "checked_sha", "evidence_store",
+           "sha256_of", "store_for"]
 
 if TYPE_CHECKING:
     from monitor.settings import Settings
-
-
-class EvidenceStore(Protocol):
-    def put(self, body: bytes) -> str: ...
-    def get(self, sha256: str) -> bytes: ...
-    def exists(self, sha256: str) -> bool: ...
-
-
-def sha256_of(body: bytes) -> str:
-    return hashlib.sha256(body).hexdigest()
-
-
-class StoreUnavailable(MonitorError):
-    """The store could not be reached or answered with a server error: transient, so the
-    snapshot task retries it (a local disk has no such state; a bucket over a network does)."""
-
-
-def checked_sha(sha256: str) -> str:
-    """A key is a lowercase SHA-256 in hex or nothing: never a path or a key of our choosing."""
-    if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
-        raise NotFound(f"no snapshot {sha256!r}")
-    return sha256
 
 
 class LocalStore:
