@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.support.desk import CHROMIUM, CHROMIUM_ARGS, start_web, stop
+from tests.support.desk import CHROMIUM, CHROMIUM_ARGS, served_desk
 
 
 @pytest.fixture
@@ -22,20 +22,8 @@ def desk_url(db_url: str, home: Path, sessions: sessionmaker[Session]) -> Iterat
     with sessions() as session:
         seed(session, datetime.now(UTC) - timedelta(hours=1))
         session.commit()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("YUQING_")}
-    env.update({"YUQING_HOME": str(home), "YUQING_DATABASE_URL": db_url,
-                "PYTHONUNBUFFERED": "1"})
-    log = open(home / "web.log", "wb")  # noqa: SIM115 (closed below)
-    try:
-        proc, url = start_web(env, log, home / "web.log")
-    except RuntimeError as exc:
-        log.close()
-        raise AssertionError(str(exc)) from None
-    try:
+    with served_desk(db_url, home) as url:
         yield url
-    finally:
-        stop(proc)
-        log.close()
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from responders.auth import add_user
 from tests.browser.test_desk_walk import log_in
-from tests.support.desk import start_web, stop
+from tests.support.desk import served_desk
 from tests.support.evidence import alerted_story
 from tests.support.fake_web import FakeWeb
 
@@ -34,20 +34,8 @@ def story_desk(db_url: str, home: Path, sessions: sessionmaker[Session],
     with sessions() as s:
         add_user(s, "wang", "officer", "officer-pass-1", now)
         s.commit()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("YUQING_")}
-    env.update({"YUQING_HOME": str(home), "YUQING_DATABASE_URL": db_url,
-                "PYTHONUNBUFFERED": "1"})
-    log = open(home / "web.log", "wb")  # noqa: SIM115 (closed below)
-    try:
-        proc, url = start_web(env, log, home / "web.log")
-    except RuntimeError as exc:
-        log.close()
-        raise AssertionError(str(exc)) from None
-    try:
+    with served_desk(db_url, home) as url:
         yield url, story.alert_id
-    finally:
-        stop(proc)
-        log.close()
 
 
 def test_an_officer_downloads_the_package_and_the_report(

@@ -4,12 +4,14 @@ downloaded by Playwright)."""
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
@@ -60,3 +62,21 @@ def stop(proc: subprocess.Popen[bytes], timeout: float = 20) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+@contextmanager
+def served_desk(db_url: str, home: Path) -> Iterator[str]:
+    """`yuqing web` on this home and database, as a process of its own; yields its URL and
+    stops it after. A desk that does not come up fails the test with its log's reason."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("YUQING_")}
+    env.update({"YUQING_HOME": str(home), "YUQING_DATABASE_URL": db_url,
+                "PYTHONUNBUFFERED": "1"})
+    with open(home / "web.log", "wb") as log:
+        try:
+            proc, url = start_web(env, log, home / "web.log")
+        except RuntimeError as exc:
+            raise AssertionError(str(exc)) from None
+        try:
+            yield url
+        finally:
+            stop(proc)
