@@ -6,7 +6,7 @@ the source kind and a policy; reads no clock, no settings, no DB.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -24,10 +24,15 @@ class FlagPolicy:
     # themselves; binary ones cut their score with sentiment.negative_below). Below this
     # score a negative text is called "strongly" negative in the reasons.
     strong_negative: float  # no default: config/defaults.yaml (flagging:) holds it
+    # A three-class engine's calibrated P(negative) at or above which a negative text is
+    # "strongly" negative. Its score is not calibrated for that: a worried board question
+    # ("来回六十公里，误工又花钱。能否就近…") scores 0.08 with P(negative) only 0.75.
+    strong_negative_probability: float  # config/defaults.yaml too
 
     @classmethod
     def from_section(cls, flagging: FlaggingSection) -> FlagPolicy:
-        return cls(strong_negative=flagging.strong_negative)
+        return cls(strong_negative=flagging.strong_negative,
+                   strong_negative_probability=flagging.strong_negative_probability)
 
 
 @dataclass(frozen=True)
@@ -123,7 +128,11 @@ def decide(
     elevated = tuple(h.term for h in match.sensitive if h.level == "elevated")
     score = sentiment.score if sentiment is not None else None
     negative = sentiment is not None and sentiment.label == "negative"
-    strong = negative and score is not None and score < policy.strong_negative
+    p_negative = sentiment.p_negative if sentiment is not None else None
+    if p_negative is not None:
+        strong = negative and p_negative >= policy.strong_negative_probability
+    else:
+        strong = negative and score is not None and score < policy.strong_negative
     watch = bool(match.watch_hits)
     board = kind == "board"
 
@@ -161,7 +170,9 @@ def decide(
     if negative and score is not None:
         # Only a negative label is ever called negative, however low a neutral text scores.
         word = "强烈负面" if strong else "负面"
-        reasons.append(f"情感{word}（正面概率 {score:.2f}）")
+        # Three classes: say how likely negative it is, the figure "strongly" was judged on.
+        reasons.append(f"情感{word}（负面概率 {p_negative:.2f}）" if p_negative is not None
+                       else f"情感{word}（正面概率 {score:.2f}）")
     if board:
         reasons.append("来源：网民留言")
 
@@ -186,3 +197,58 @@ def decide(
     if priority is None:
         return None
     return FlagDecision(priority=priority, reasons=tuple(reasons), topics=match.topics)
+
+
+# Reasons that list terms after their label ("涉及话题：律师、公证"): an alert that gathers a
+# story's posts (escalation, a merge) lists each label once with the union of its terms.
+_LISTED: frozenset[str] = frozenset(
+    {"涉及话题", "提及本单位", "含重大敏感词", "含敏感词", *_GENRE_WORDS.values()})
+
+
+def _sentiment_rank(reason: str) -> tuple[int, float]:
+    """How negative a 情感… reason says the text is: strong first, then the likelier negative
+    (a 正面概率 is turned round so that lower reads stronger)."""
+    strong = 1 if reason.startswith("情感强烈负面") else 0
+    figure = reason.rsplit(" ", 1)[-1].rstrip("）")
+    try:
+        value = float(figure)
+    except ValueError:
+        value = 0.0
+    return strong, value if "负面概率" in reason else 1.0 - value
+
+
+def combine_reasons(reasons: Iterable[str]) -> list[str]:
+    """One alert's reasons when several posts, an escalation or a merge add theirs: each
+    listed label once with its terms united, one sentiment reason (the most negative),
+    one 回溯 line (the earliest publication: the one the alert's clock is judged on), every
+    other reason once, in the order first seen. Pure; the words are the inputs' own."""
+    order: list[str] = []  # keys, in the order first seen
+    listed: dict[str, list[str]] = {}
+    single: dict[str, str] = {}
+    for reason in reasons:
+        label, sep, rest = reason.partition("：")
+        if sep and label in _LISTED:
+            key = "list:" + label
+            if key not in listed:
+                listed[key] = []
+                order.append(key)
+            listed[key].extend(t for t in rest.split("、") if t and t not in listed[key])
+        elif reason.startswith("情感") and "负面" in reason:
+            key = "sentiment"
+            if key not in single:
+                order.append(key)
+                single[key] = reason
+            elif _sentiment_rank(reason) > _sentiment_rank(single[key]):
+                single[key] = reason
+        elif sep and label == "回溯":
+            key = "backfill"
+            if key not in single:
+                order.append(key)
+                single[key] = reason
+            elif rest < single[key].partition("：")[2]:  # "发布于 YYYY-MM-DD HH:MM，…"
+                single[key] = reason
+        elif reason not in single:
+            single[reason] = reason
+            order.append(reason)
+    return [key.partition(":")[2] + "：" + "、".join(listed[key]) if key in listed
+            else single[key] for key in order]

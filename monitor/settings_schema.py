@@ -196,6 +196,7 @@ class AnalyzeSection(Section):
 @dataclass(frozen=True)
 class FlaggingSection(Section):
     strong_negative: Share
+    strong_negative_probability: Share
 
 
 @dataclass(frozen=True)

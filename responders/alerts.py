@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, joinedload
 from monitor.analyze import Analysis
 from monitor.db import insert_ignore
 from monitor.event_store import EventUpdate
-from monitor.flagging import FlagDecision
+from monitor.flagging import FlagDecision, combine_reasons
 from monitor.models import Item
 from responders.models import Alert, AuditEntry, Output
 from responders.sla import SLA
@@ -87,7 +87,8 @@ def _escalate(session: Session, alert: Alert, update: EventUpdate, sla: SLA, now
     # A late-found story that grows now is live news again: it is on the emergency clock
     # from now, so it is no longer shown as 回溯 (the reason in words stays, as history).
     alert.backfill = late
-    alert.reasons = [*alert.reasons, f"升级 {old}→{update.priority}", *update.reasons]
+    alert.reasons = combine_reasons(
+        [*alert.reasons, f"升级 {old}→{update.priority}", *update.reasons])
     alert.topics = list(dict.fromkeys([*alert.topics, *update.topics]))
     item_id, decision = lead
     if decision is not None and decision.priority == update.priority:
@@ -143,7 +144,7 @@ def open_alerts(
             best = lead[1]
             reasons = [*(best.reasons if best else ()), *update.reasons]
             new_id = _insert(session, stmt, lead[0], update.priority,
-                             list(dict.fromkeys(reasons)), list(update.topics), sla, now,
+                             combine_reasons(reasons), list(update.topics), sla, now,
                              kind=update.kind,
                              story=_earliest(_story_times(items, story, now), update, now))
         elif analysis.decision is not None:
@@ -192,8 +193,8 @@ def _fold(session: Session, kept: Alert, other: Alert, update: EventUpdate,
     if other.story_published_at is not None and (
             kept.story_published_at is None or other.story_published_at < kept.story_published_at):
         kept.story_published_at = other.story_published_at
-    kept.reasons = list(dict.fromkeys([*kept.reasons, *other.reasons,
-                                       f"合并：预警 #{other.id} 与本预警为同一事件"]))
+    kept.reasons = combine_reasons([*kept.reasons, *other.reasons,
+                                    f"合并：预警 #{other.id} 与本预警为同一事件"])
     kept.topics = list(dict.fromkeys([*kept.topics, *other.topics]))
     if kept.assignee_id is None:
         kept.assignee_id = other.assignee_id

@@ -12,7 +12,7 @@ from monitor.sentiment.base import Sentiment, Thresholds
 from monitor.topics import MarkerHit, SensitiveHit, Taxonomy, TopicMatch
 
 CONFIG = Path(__file__).resolve().parents[2] / "config"
-POLICY = FlagPolicy(strong_negative=0.10)
+POLICY = FlagPolicy(strong_negative=0.10, strong_negative_probability=0.90)
 CUT = Thresholds(negative_below=0.35, positive_above=0.65)
 
 NEG = Sentiment(0.05, "negative")  # what the models say of most complaints (and some praise)
@@ -318,3 +318,59 @@ def test_negativity_is_the_engines_label():
 def test_praise_only_tells_thanks_from_requests(shipped: Taxonomy, text: str,
                                                 expected: bool) -> None:
     assert praise_only(shipped.match(text)) is expected
+
+
+def three(score, p_negative, label="negative"):
+    """A three-class engine's output: its score is not its calibrated P(negative)."""
+    rest = 1.0 - p_negative
+    return Sentiment(score, label, p_negative=p_negative, p_neutral=rest * 0.8,
+                     p_positive=rest * 0.2)
+
+
+def test_three_class_strength_is_read_from_p_negative_not_the_score():
+    # A worried board question: the score sits at the extreme, P(negative) does not.
+    d = decide(m(), three(0.08, 0.75), POLICY)
+    assert d is not None
+    assert "情感负面（负面概率 0.75）" in d.reasons
+    assert not any("强烈" in r for r in d.reasons)
+    d = decide(m(), three(0.30, 0.95), POLICY)
+    assert "情感强烈负面（负面概率 0.95）" in d.reasons
+
+
+def test_three_class_strength_threshold_is_the_policys():
+    lenient = FlagPolicy(strong_negative=0.10, strong_negative_probability=0.70)
+    assert "情感强烈负面（负面概率 0.75）" in decide(m(), three(0.5, 0.75), lenient).reasons
+    assert "情感负面（负面概率 0.75）" in decide(m(), three(0.5, 0.75), POLICY).reasons
+
+
+def test_combined_reasons_list_each_label_once_with_its_terms_united():
+    from monitor.flagging import combine_reasons
+    got = combine_reasons([
+        "涉及话题：社区矫正、基层法律服务", "含重大敏感词：脱管", "情感负面（负面概率 0.62）",
+        "回溯：发布于 2026-11-12 21:10，首次发现晚 503 小时（超过 72 小时），不计突发事件时限",
+        "合并：预警 #6 与本预警为同一事件",
+        "涉及话题：社区矫正、司法行政队伍与作风", "投诉/批评：形同虚设",
+        "含重大敏感词：脱管、剪断定位腕带", "情感强烈负面（负面概率 0.93）",
+        "回溯：发布于 2026-11-10 08:00，首次发现晚 550 小时（超过 72 小时），不计突发事件时限",
+        "合并：预警 #6 与本预警为同一事件", "升级 P2→P1",
+    ])
+    assert got == [
+        "涉及话题：社区矫正、基层法律服务、司法行政队伍与作风",
+        "含重大敏感词：脱管、剪断定位腕带",
+        "情感强烈负面（负面概率 0.93）",
+        "回溯：发布于 2026-11-10 08:00，首次发现晚 550 小时（超过 72 小时），不计突发事件时限",
+        "合并：预警 #6 与本预警为同一事件",
+        "投诉/批评：形同虚设",
+        "升级 P2→P1",
+    ]
+
+
+def test_combined_sentiment_keeps_the_most_negative_in_either_wording():
+    from monitor.flagging import combine_reasons
+    assert combine_reasons(["情感负面（正面概率 0.30）", "情感负面（正面概率 0.12）"]) == [
+        "情感负面（正面概率 0.12）"]
+    assert combine_reasons(["情感强烈负面（正面概率 0.04）", "情感负面（负面概率 0.80）"]) == [
+        "情感强烈负面（正面概率 0.04）"]
+    # Unlisted reasons are kept as they are, once.
+    assert combine_reasons(["爆发：1 小时内 18 条", "爆发：1 小时内 18 条", "来源：网民留言"]) == [
+        "爆发：1 小时内 18 条", "来源：网民留言"]
