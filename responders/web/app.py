@@ -25,6 +25,7 @@ from monitor.flagging import PRIORITY_NAMES
 from monitor.settings import Settings
 from responders.admin_topics import topic_names
 from responders.auth import LoginThrottle, ThrottlePolicy
+from responders.tone import label_figure, label_title
 from responders.web.admin import api as admin_api
 from responders.web.admin import router as admin_router
 from responders.web.api import router as api_router
@@ -75,6 +76,8 @@ def create_app(settings: Settings, enqueue: Enqueue) -> FastAPI:
     env.filters["clean_html"] = clean_html
     env.filters["safe_url"] = safe_url
     env.filters["tojson_attr"] = lambda v: json.dumps(v, ensure_ascii=False)
+    env.filters["senti_figure"] = label_figure
+    env.filters["senti_title"] = label_title
     env.globals["PRIORITY_NAMES"] = PRIORITY_NAMES
 
     ctx = DeskContext(

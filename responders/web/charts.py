@@ -38,6 +38,7 @@ def volume_sentiment_svg(days: Sequence[date], by_label: dict[str, list[int]],
     n = max(len(days), 1)
     totals = [sum(by_label[k][i] for k in by_label) for i in range(len(days))]
     peak = max(totals + [1])
+    peak += peak % 2  # even, so the middle gridline is a whole number of items (not 1, 0, 0)
     step = plot_w / n
     # Capped, so an event of one or two buckets is not drawn as a wall.
     bar_w = min(max(step * 0.7, 1.0), 48.0)
@@ -50,7 +51,7 @@ def volume_sentiment_svg(days: Sequence[date], by_label: dict[str, list[int]],
         out.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" '
                    'stroke="#ddd" stroke-width="1"/>')
         out.append(f'<text x="{left - 4}" y="{y + 4:.1f}" font-size="10" fill="#666" '
-                   f'text-anchor="end">{round(peak * frac)}</text>')
+                   f'text-anchor="end">{peak * frac:.0f}</text>')
         out.append(f'<text x="{left + plot_w + 4}" y="{y + 4:.1f}" font-size="10" '
                    f'fill="#2c3e50">{frac:.1f}</text>')
     for i, day in enumerate(days):

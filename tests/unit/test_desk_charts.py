@@ -30,3 +30,17 @@ def test_svg_breaks_the_mean_line_at_an_empty_day() -> None:
     joined = volume_sentiment_svg(days, counts, [0.1, 0.2, 0.25, 0.3, 0.4], title="t",
                                   labels={})
     assert joined.count("<polyline") == 1
+
+
+@pytest.mark.parametrize(("counts", "axis"), [
+    ([1, 0, 1], ["0", "1", "2"]),  # was 0, 0, 1: round(0.5) is 0
+    ([3, 1], ["0", "2", "4"]),
+    ([4, 2], ["0", "2", "4"]),
+])
+def test_left_axis_labels_are_whole_distinct_counts(counts: list[int], axis: list[str]) -> None:
+    import re
+    days = [date(2026, 11, 20) + timedelta(days=i) for i in range(len(counts))]
+    by = {"negative": counts, "neutral": [0] * len(counts), "positive": [0] * len(counts)}
+    svg = volume_sentiment_svg(days, by, [None] * len(counts), title="t", labels={})
+    left = re.findall(r'text-anchor="end">([^<]*)</text>', svg)
+    assert sorted(left, key=int) == axis
