@@ -121,9 +121,9 @@ def event_page(event_id: PathId, request: Request, me: PageReader, session: DB) 
     for i in members:
         seen = by_source.get(i.source_id)
         by_source[i.source_id] = (i.source, (seen[1] if seen else 0) + 1)
-    first = event.first_item
+    head = _headline_item(members, alerts, {p.item_id for p in posts}) or event.first_item
     return render(request, "event.html", {
-        "event": event, "title": (first.title or first.text[:40]) if first else "",
+        "event": event, "title": (head.title or head.text[:40]) if head else "",
         "timeline": members[:TIMELINE_MAX], "more": max(0, len(members) - TIMELINE_MAX),
         "chart": chart, "sources_used": sorted(by_source.values(), key=lambda p: -p[1]),
         "own_ids": {p.item_id for p in posts}, "own_posts": posts, "alerts": alerts,
@@ -131,3 +131,15 @@ def event_page(event_id: PathId, request: Request, me: PageReader, session: DB) 
         # issue 19: the officers' verdicts beside the model's labels (_sentiment_review.html)
         **review_context(session, me, members[:TIMELINE_MAX]),
     })
+
+
+def _headline_item(members: list[Item], alerts: list[Alert], own: set[int]) -> Item | None:
+    """The post an event page is headed by: its alert's (the story's strongest post), else
+    the earliest post that is not the office's own. The event's first item is only the one
+    analysed first — with several workers often the office's own 情况通报, which is the
+    answer to the story, not the story."""
+    by_id = {i.id: i for i in members}
+    for alert in alerts:
+        if alert.item_id in by_id:
+            return by_id[alert.item_id]
+    return next((i for i in members if i.id not in own), None)

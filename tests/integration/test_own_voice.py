@@ -282,3 +282,31 @@ def test_the_offices_own_reach_does_not_escalate_the_story(desk: Desk) -> None:
         alert = s.get_one(Alert, alert_id)
         assert not any("传播量" in r for r in alert.reasons)
         assert not any(r.startswith("升级") for r in alert.reasons)
+
+
+def test_event_page_is_headed_by_the_story_not_the_offices_answer(desk: Desk) -> None:
+    """The office's clarification analysed first (it founds the event: its first item), the
+    rumour and its reposts after: the event page is headed by the story's post."""
+    with desk.sessions() as s:
+        search = Source(name="微博搜索·河南司法（接口）", url="https://m.weibo.cn/api/search",
+                        kind="weibo", host="m.weibo.cn", interval_s=120, created_at=NOW)
+        s.add(search)
+        s.flush()
+        own = _item(search, 9, CLARIFY, "河南司法", 3, repost_of="510400001")
+        s.add(own)
+        s.flush()
+        _analyse(s, [own.id])
+        rows = [_item(search, 1, RUMOUR, "洛河边的老陈", 6)]
+        rows += [_item(search, n, f"转发：{RUMOUR}", f"网友{n}", 6 - n * 0.5,
+                       repost_of="510400001") for n in range(2, 5)]
+        s.add_all(rows)
+        s.flush()
+        _analyse(s, [r.id for r in rows])
+        s.commit()
+        event_id = own.event_id
+        assert event_id is not None and rows[0].event_id == event_id
+    login(desk.client, "wang")
+    page = desk.client.get(f"/events/{event_id}")
+    assert page.status_code == 200
+    heading = page.text.split("<h1>", 1)[1].split("</h1>", 1)[0]
+    assert RUMOUR[:20] in heading and "情况说明" not in heading
