@@ -18,6 +18,7 @@ from monitor.models import Event, Item, Source
 from monitor.office import OwnVoice
 from responders import voice as voice_ops
 from responders.effect import load_effect
+from responders.event_heads import event_heads
 from responders.models import Alert, Output
 from responders.queue import PRIORITY_ORDER
 from responders.search import search
@@ -71,7 +72,8 @@ def events_page(request: Request, me: PageReader, session: DB) -> Response:
                                                        else None),
                                 ("priority", priority), ("q", word or None)) if v]
     return render(request, "events.html", {
-        "events": rows[:PAGE_SIZE], "periods": PERIODS, "days": days, "min_items": min_items,
+        "events": rows[:PAGE_SIZE], "heads": event_heads(session, rows[:PAGE_SIZE]),
+        "periods": PERIODS, "days": days, "min_items": min_items,
         "priority": priority, "word": word, "page": page, "priorities": PRIORITY_ORDER,
         "prev_query": urlencode([*base, ("page", str(page - 1))]) if page > 1 else None,
         "next_query": urlencode([*base, ("page", str(page + 1))])

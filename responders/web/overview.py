@@ -23,6 +23,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from monitor.models import Event, Item, Source
+from responders.event_heads import event_heads
 from responders.models import Alert
 from responders.queue import PRIORITY_ORDER, SOON_HOURS, daily_series
 from responders.tone import tone_sql
@@ -167,10 +168,12 @@ def overview_page(request: Request, me: PageReader, session: DB) -> Response:
                                      title=translate(lang, "ov_chart_48h"), labels=labels,
                                      ticks=day2.ticks)
     failing, silent, total = source_health(session)
+    events = todays_events(session, now, zone)
     return render(request, "overview.html", {
         "counts": alert_counts(session, now), "priorities": PRIORITY_ORDER,
         "chart_7d": chart_7d, "chart_48h": chart_48h,
         "topics_trend": topic_trends([(r[1] or r[0], r[4]) for r in recent], now),
-        "events": todays_events(session, now, zone), "failing": failing, "silent": silent,
+        "events": events, "heads": event_heads(session, events),
+        "failing": failing, "silent": silent,
         "source_total": total, "q": queue_href,
     })

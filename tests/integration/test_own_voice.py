@@ -310,3 +310,7 @@ def test_event_page_is_headed_by_the_story_not_the_offices_answer(desk: Desk) ->
     assert page.status_code == 200
     heading = page.text.split("<h1>", 1)[1].split("</h1>", 1)[0]
     assert RUMOUR[:20] in heading and "情况说明" not in heading
+    listing = desk.client.get("/events")
+    assert listing.status_code == 200
+    row = listing.text.split(f'data-event="{event_id}"', 1)[1].split("</tr>", 1)[0]
+    assert RUMOUR[:20] in row and "情况说明" not in row
