@@ -121,7 +121,7 @@ def open_alerts(
                 continue
             events_done.add(update.event_id)
             if update.merged:
-                kept = merge_alerts(session, update, now)
+                kept = merge_alerts(session, update, now, sla)
                 if kept is not None:
                     created.append(kept)
             if update.priority is None:
@@ -162,7 +162,8 @@ def open_alerts(
 MERGE_ACTOR = "system:analysis"
 
 
-def merge_alerts(session: Session, update: EventUpdate, now: datetime) -> int | None:
+def merge_alerts(session: Session, update: EventUpdate, now: datetime,
+                 sla: SLA | None = None) -> int | None:
     """A bridging post showed the events in `update.merged` to be the story of
     `update.event_id` (their items are in it now): keep one alert for it. The kept alert is
     the one raised first; it takes the higher priority (and then the other's lead as its
@@ -176,8 +177,21 @@ def merge_alerts(session: Session, update: EventUpdate, now: datetime) -> int | 
     kept, others = alerts[0], alerts[1:]
     for other in others:
         _fold(session, kept, other, update, now)
+    if sla is not None:
+        _reclock(kept, update, sla)
     session.flush()
     return kept.id
+
+
+def _reclock(alert: Alert, update: EventUpdate, sla: SLA) -> None:
+    """After a merge the kept alert may hold one half's priority and the other half's clock:
+    a 回溯 P1 (no emergency clock) and a live P3 with its 48-hour rule make a live P1, due by
+    the P1 rule from the story's clock start — not by the P3's 48 hours. Only ever earlier."""
+    deadline = sla.deadline(alert.priority, alert.clock_from or alert.created_at, kind=update.kind,
+                            backfill=alert.backfill)
+    if deadline.due_at < alert.due_at:
+        alert.due_at, alert.sla_rule = deadline.due_at, deadline.rule
+        alert.milestones = list(deadline.milestones)
 
 
 def _fold(session: Session, kept: Alert, other: Alert, update: EventUpdate,

@@ -176,3 +176,34 @@ def test_the_alert_is_headed_by_the_strongest_post_never_the_offices_own(
         headline = s.get(Item, alert.item_id)
         assert headline is not None and headline.entry_id == "m13"
         assert len({i.event_id for i in s.scalars(select(Item))}) == 1
+
+
+def test_a_merge_of_a_late_found_p1_and_a_live_half_runs_the_p1_clock(
+        sessions: sessionmaker[Session], taxonomy: Taxonomy, sla: SLA) -> None:
+    """One half a 回溯 P1 (no emergency clock), the other live with a 48-hour reply rule:
+    the merged story is a live P1, due by the P1 rule from the live half's clock start — not
+    by the other half's 48 hours under a P1 badge."""
+    with sessions() as s:
+        weibo, board = _source(s, "微博搜索", "weibo"), _source(s, "大河报", "news")
+        _run(s, [_item(s, weibo, LAWYER, NOW, 1)], taxonomy, sla, NOW)
+        later = NOW + timedelta(hours=3)
+        _run(s, [_item(s, board, WAGES, later, 2)], taxonomy, sla, later)
+        s.commit()
+        first, second = s.scalars(select(Alert).order_by(Alert.id)).all()
+        first.priority, first.backfill = "P1", True
+        first.due_at = NOW + timedelta(days=7)
+        second.priority, second.backfill = "P3", False
+        second.clock_from = later
+        second.due_at = sla.deadline("P3", later).due_at
+        s.commit()
+        first_id = first.id
+
+        bridge_at = NOW + timedelta(hours=5)
+        _run(s, [_item(s, weibo, BRIDGE, bridge_at, 3)], taxonomy, sla, bridge_at)
+        s.commit()
+        kept = s.scalars(select(Alert)).one()
+        assert kept.id == first_id and kept.priority == "P1" and not kept.backfill
+        p1 = sla.deadline("P1", later)
+        assert p1.due_at < sla.deadline("P3", later).due_at  # the case is a real one
+        assert kept.due_at == p1.due_at and kept.sla_rule == p1.rule
+        assert kept.milestones == list(p1.milestones)
