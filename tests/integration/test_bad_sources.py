@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
@@ -137,11 +138,43 @@ def test_wrong_declared_encoding_is_recovered_with_a_warning(fake_web, sessions)
     ["http://127.0.0.1:9/feed.xml", "http://10.1.2.3/feed.xml", "http://[::1]/feed.xml",
      "http://169.254.169.254/latest/meta-data/"],
 )
-def test_private_addresses_are_refused_unless_allowed(sessions, url):
+def test_private_addresses_are_refused_unless_allowed(sessions, url, no_packets):
     sid = _source(sessions, "内网源", url, allow_private=False)
     report, src = _poll(sessions, sid)
     assert not report.ok
     assert "private" in src.last_error.lower() or "refused" in src.last_error.lower()
+    assert no_packets == []  # refused before any request was made
+    # Allowed for this source, a private address is fetched (here: by the mock transport);
+    # the cloud metadata service never is.
+    allowed = _source(sessions, "内网源（已允许）", url, allow_private=True)
+    report, src = _poll(sessions, allowed)
+    if "169.254.169.254" in url:
+        assert not report.ok and "metadata" in src.last_error
+        assert no_packets == []
+    else:
+        assert report.ok, src.last_error
+        assert no_packets == [url]
+
+
+@pytest.fixture
+def no_packets(monkeypatch):
+    """Every httpx client the fetcher opens gets a MockTransport that records the request
+    and answers with a small feed: if a refusal failed, the test sees a recorded URL, and
+    no packet ever goes to a private network or the metadata service."""
+    sent: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(str(request.url))
+        return httpx.Response(200, stream=httpx.ByteStream(sample_feed("p")),
+                              headers={"Content-Type": "application/rss+xml"})
+
+    real_client = httpx.Client
+
+    def client(*args, **kwargs):
+        return real_client(*args, **{**kwargs, "transport": httpx.MockTransport(answer)})
+
+    monkeypatch.setattr(httpx, "Client", client)
+    return sent
 
 
 def test_one_broken_source_does_not_stop_the_others(fake_web, sessions, app, start_worker,
