@@ -202,3 +202,38 @@ def test_the_event_page_offers_the_form_per_item(desk: Desk) -> None:
     assert f'id="item-review-{second}"' in alert_page
     with desk.sessions() as s:
         assert s.scalar(select(func.count()).select_from(SentimentReview)) == 1
+
+
+def test_the_audit_entry_names_the_alert_or_event_page_the_review_came_from(
+        desk: Desk) -> None:
+    event_id, first, second = _event_of_two(desk.sessions)
+    aid, other_aid = alert_id(desk, "P1"), alert_id(desk, "P2")
+    csrf = login(desk.client, "wang")
+    # The forms say which page they are on.
+    alert_page = desk.client.get(f"/alerts/{aid}").text
+    form = alert_page.split(f'id="review-form-{second}"', 1)[1].split("</form>", 1)[0]
+    assert f'<input type="hidden" name="alert_id" value="{aid}">' in form
+    event_page = desk.client.get(f"/events/{event_id}").text
+    form = event_page.split(f'id="review-form-{second}"', 1)[1].split("</form>", 1)[0]
+    assert f'<input type="hidden" name="event_id" value="{event_id}">' in form
+
+    def post(item_id: int, label: str, **page: int) -> int:
+        return desk.client.post(f"/items/{item_id}/sentiment-review",
+                                data={"csrf_token": csrf, "label": label, **page},
+                                follow_redirects=False).status_code
+
+    # From the alert page: its own item and a later post of its event.
+    assert post(first, "positive", alert_id=aid) == 303
+    assert post(second, "negative", alert_id=aid) == 303
+    # From the event page.
+    assert post(second, "neutral", event_id=event_id) == 303
+    # A page that does not show the item is refused, and nothing is stored or logged.
+    assert post(first, "neutral", alert_id=other_aid) == 400
+    assert post(first, "neutral", event_id=event_id + 1000) == 400
+    assert post(first, "neutral", alert_id=999999) == 400
+    assert [(a.entity_id, a.to_state, a.detail.get("alert_id"), a.detail.get("event_id"))
+            for a in _audits(desk)] == [(first, "positive", aid, None),
+                                        (second, "negative", aid, None),
+                                        (second, "neutral", None, event_id)]
+    assert [(i, label) for i, _, label, _ in _reviews(desk)] == [(first, "positive"),
+                                                                (second, "neutral")]
