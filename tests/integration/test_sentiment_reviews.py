@@ -237,3 +237,44 @@ def test_the_audit_entry_names_the_alert_or_event_page_the_review_came_from(
                                         (second, "neutral", None, event_id)]
     assert [(i, label) for i, _, label, _ in _reviews(desk)] == [(first, "positive"),
                                                                 (second, "neutral")]
+
+
+def test_a_long_event_page_draws_review_forms_fifty_at_a_time(desk: Desk) -> None:
+    from responders.web.events_pages import REVIEW_FORMS
+
+    event_id, first, second = _event_of_two(desk.sessions)
+    with desk.sessions() as s:
+        src = s.get_one(Item, first).source_id
+        for n in range(118):  # 120 posts in all: windows of 50, 50 and 20
+            s.add(Item(source_id=src, entry_id=f"e-many-{n}", content_hash=f"h-many-{n}",
+                       title=f"转发 {n}", text=f"转发：戒毒所的事 {n}", event_id=event_id,
+                       published_at=NOW - timedelta(minutes=20 - n / 10),
+                       fetched_at=NOW - timedelta(minutes=5), sentiment_score=0.3,
+                       sentiment_label="negative", sentiment_engine="weibo", topics=[]))
+        s.commit()
+        order = [i.id for i in sorted(s.scalars(select(Item).where(Item.event_id == event_id)),
+                                      key=lambda i: (i.published_at or i.fetched_at, i.id))]
+    assert REVIEW_FORMS == 50 and len(order) == 120
+    csrf = login(desk.client, "zhao")
+
+    def forms_on(html: str) -> list[int]:
+        return [int(m) for m in re.findall(r'id="review-form-(\d+)"', html)]
+
+    page = desk.client.get(f"/events/{event_id}").text
+    assert forms_on(page) == order[:50]
+    # every post still shows its label; only the window has buttons
+    assert len(re.findall(r'id="item-sentiment-\d+"', page)) == 120
+    assert "更正按钮显示在第 1–50 条上（共 120 条）" in page
+    assert 'id="review-window-prev"' not in page
+    assert f'href="/events/{event_id}?forms=2#item-{order[50]}"' in page
+    page = desk.client.get(f"/events/{event_id}?forms=3").text
+    assert forms_on(page) == order[100:] and "第 101–120 条" in page
+    assert 'id="review-window-next"' not in page and 'id="review-window-prev"' in page
+    assert forms_on(desk.client.get(f"/events/{event_id}?forms=9").text) == order[100:]
+    assert desk.client.get(f"/events/{event_id}?forms=x").status_code == 400
+    # A form in the second window sends the reader back to that window.
+    page = desk.client.get(f"/events/{event_id}?forms=2").text
+    form = page.split(f'id="review-form-{order[60]}"', 1)[1].split("</form>", 1)[0]
+    back = re.search(r'name="next" value="([^"]+)"', form)
+    assert back is not None and back.group(1) == f"/events/{event_id}?forms=2"
+    assert _review(desk, csrf, order[60], "positive", back.group(1)) == 303
