@@ -278,3 +278,34 @@ def test_a_long_event_page_draws_review_forms_fifty_at_a_time(desk: Desk) -> Non
     back = re.search(r'name="next" value="([^"]+)"', form)
     assert back is not None and back.group(1) == f"/events/{event_id}?forms=2"
     assert _review(desk, csrf, order[60], "positive", back.group(1)) == 303
+
+
+def test_the_alert_page_says_which_model_version_scored_each_item(desk: Desk) -> None:
+    event_id, first, second = _event_of_two(desk.sessions)
+    version = "20261203T101500Z-0123456789"
+    with desk.sessions() as s:
+        s.execute(update(Item).where(Item.id == first)
+                  .values(sentiment_engine="weibo", sentiment_model=version))
+        s.execute(update(Item).where(Item.id == second)
+                  .values(sentiment_engine="snownlp-fast", sentiment_model=None))
+        s.commit()
+    login(desk.client, "wang")
+    aid = alert_id(desk, "P1")
+    page = desk.client.get(f"/alerts/{aid}").text
+    box = _sentiment_box(page)
+    assert re.search(rf'id="item-model"[^>]*data-version="{version}"[^>]*>'
+                     rf'模型 weibo {version}</small>', box)
+    # the event's later post, scored by an engine without versions: the engine's name
+    assert re.search(rf'id="item-model-{second}"[^>]*data-version=""[^>]*>'
+                     r"模型 snownlp-fast</small>", page)
+    assert f'id="item-model-{first}"' in page  # the alert's own item in the event list too
+    # an item never scored names no model
+    with desk.sessions() as s:
+        s.execute(update(Item).where(Item.id == second)
+                  .values(sentiment_engine=None, sentiment_label=None, sentiment_score=None))
+        s.commit()
+    page = desk.client.get(f"/alerts/{aid}").text
+    assert f'id="item-model-{second}"' not in page and f'id="item-sentiment-{second}"' in page
+    # the English desk says the same
+    en = desk.client.get(f"/alerts/{aid}?lang=en").text
+    assert f"model weibo {version}</small>" in _sentiment_box(en)
