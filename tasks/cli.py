@@ -343,7 +343,7 @@ def cmd_sentiment(args: argparse.Namespace, settings: Settings) -> int:
             rows = [(r.text, r.label) for r in _reviewed(settings, None, "evaluate on")]
         else:
             rows = load_labelled(args.file)
-        figures = evaluate(build_scorer(settings.sentiment, args.engine, models=models), rows)
+        figures = evaluate(_eval_scorer(args, settings, models), rows)
         if args.json:
             _emit(figures)
         else:
@@ -374,6 +374,24 @@ def cmd_sentiment(args: argparse.Namespace, settings: Settings) -> int:
         _emit(run(args.out))
         return 0
     raise UsageError("choose a sentiment command: score, eval, train or export-labels")
+
+
+def _eval_scorer(args: argparse.Namespace, settings: Settings, models: Path) -> Any:
+    """The scorer `sentiment eval` measures: --model VERSION (a registered version or
+    "shipped", the `weibo` engine's), else --engine or the configured engine, whose `weibo`
+    is the active version."""
+    from monitor.sentiment import build_scorer
+
+    if args.model is None:
+        return build_scorer(settings.sentiment, args.engine, models=models)
+    if args.engine not in (None, "weibo"):
+        raise UsageError(f"--model picks a version of the weibo engine, not of {args.engine}")
+    from monitor.sentiment.registry import load_version
+    from monitor.sentiment.weibo import WeiboScorer
+
+    # Verified and loaded as a swap would load it; an unknown name is NotFound (exit 2).
+    return WeiboScorer(load_version(models, args.model),
+                       max_chars=settings.sentiment.max_chars, version=args.model)
 
 
 def _reviewed(settings: Settings, since: datetime | None, purpose: str) -> list[Any]:
@@ -633,6 +651,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--reviews", action="store_true",
                     help="the items officers reviewed on the desk, labelled by their majority")
     ev.add_argument("--engine")
+    ev.add_argument("--model", metavar="VERSION",
+                    help='a version of the weibo model (`sentiment models list`, or '
+                    '"shipped"); default: the active one')
     ev.add_argument("--json", action="store_true")
     tr = se.add_parser("train", help="train the Weibo model from labelled data")
     tr.add_argument("--data", type=Path, required=True)

@@ -28,6 +28,7 @@ from responders.sla import SLA
 
 if TYPE_CHECKING:  # imported when used: processes that never score do not load numpy
     from monitor.sentiment.active import ModelWatch
+    from monitor.sentiment.second import SecondOpinionScorer
 
 # Slack on top of the longest legitimate unacknowledged time, for clocks and a slow ack.
 RECOVERY_MARGIN_S = 30
@@ -87,6 +88,7 @@ class Runtime:
     recovery: Recovery
     _scorer: Scorer | None = field(default=None, repr=False)
     _models: ModelWatch | None = field(default=None, repr=False)
+    _second: SecondOpinionScorer | None = field(default=None, repr=False)
 
     @property
     def taxonomy(self) -> Taxonomy:
@@ -100,14 +102,25 @@ class Runtime:
         The `weibo` engine follows the model registry's pointer ($YUQING_HOME/models/
         sentiment): one stat() per read, and a new version is loaded whole before it
         replaces the old one (monitor.sentiment.active), so no batch mixes two models."""
-        if self.settings.sentiment.engine == "weibo":
+        engine = self.settings.sentiment.engine
+        if engine in ("weibo", "weibo+e5"):
             if self._models is None:
                 from monitor.sentiment.active import ModelWatch
                 from monitor.sentiment.registry import registry_root
 
                 self._models = ModelWatch(registry_root(self.settings.home),
                                           self.settings.sentiment.max_chars)
-            return self._models.current()
+            first = self._models.current()
+            if engine == "weibo":
+                return first
+            # weibo+e5 (monitor.sentiment.second): the encoder loads once, and the second
+            # opinion follows the active weibo version from the same batch on.
+            if self._second is None:
+                from monitor.sentiment import second
+
+                self._second = second.build(first, self.settings.sentiment.max_chars)
+            self._second = self._second.over(first)
+            return self._second
         if self._scorer is None:
             self._scorer = build_scorer(self.settings.sentiment)
         return self._scorer

@@ -40,10 +40,18 @@ def _weibo(section: SentimentConfig) -> Scorer:
     return WeiboScorer(max_chars=section.max_chars)
 
 
+def _weibo_e5(section: SentimentConfig) -> Scorer:
+    # Optional (the `e5` extra): the module names the package when it is missing.
+    from monitor.sentiment import second
+
+    return second.build(_weibo(section), section.max_chars)
+
+
 _ENGINES: dict[str, Callable[[SentimentConfig], Scorer]] = {
     "snownlp": _snownlp,
     "snownlp-fast": _snownlp_fast,
     "weibo": _weibo,
+    "weibo+e5": _weibo_e5,
 }
 
 
@@ -56,12 +64,18 @@ def build_scorer(section: SentimentConfig, engine: str | None = None, *,
     """Build the engine `settings.sentiment` names, or `engine` (a command's --engine).
     Call once per process: loading a model takes seconds. With `models` (a model registry,
     monitor.sentiment.registry), the `weibo` engine scores with the version active there;
-    without it, with the package's shipped model."""
+    without it, with the package's shipped model; `weibo+e5` wraps that `weibo` scorer
+    (monitor.sentiment.second)."""
     name = engine or section.engine
-    if name == "weibo" and models is not None:
+    if name in ("weibo", "weibo+e5") and models is not None:
         from monitor.sentiment.active import ModelWatch
 
-        return ModelWatch(models, section.max_chars).current()
+        first = ModelWatch(models, section.max_chars).current()
+        if name == "weibo":
+            return first
+        from monitor.sentiment import second
+
+        return second.build(first, section.max_chars)
     factory = _ENGINES.get(name)
     if factory is None:
         raise ConfigError(

@@ -37,6 +37,9 @@ router = APIRouter(include_in_schema=False, route_class=DeskRoute)
 PAGE_SIZE = 50
 PERIODS = (1, 7, 30, 90)
 TIMELINE_MAX = 500  # posts shown on an event page (the chart counts them all)
+# Posts drawn with a review form (情感判断有误) at a time: a form is three buttons and a
+# token, and 500 of them made the page heavy to load and to scan; ?forms=N moves the window.
+REVIEW_FORMS = 50
 
 
 def _days(text: str | None) -> int:
@@ -124,14 +127,20 @@ def event_page(event_id: PathId, request: Request, me: PageReader, session: DB) 
         seen = by_source.get(i.source_id)
         by_source[i.source_id] = (i.source, (seen[1] if seen else 0) + 1)
     head = _headline_item(members, alerts, {p.item_id for p in posts}) or event.first_item
+    timeline = members[:TIMELINE_MAX]
+    form_pages = max(1, -(-len(timeline) // REVIEW_FORMS))
+    forms = min(page_id(request.query_params.get("forms"), "forms") or 1, form_pages)
     return render(request, "event.html", {
         "event": event, "title": (head.title or head.text[:40]) if head else "",
-        "timeline": members[:TIMELINE_MAX], "more": max(0, len(members) - TIMELINE_MAX),
+        "timeline": timeline, "more": max(0, len(members) - TIMELINE_MAX),
+        # the review forms' window: posts forms_from .. forms_to (0-based, end excluded)
+        "forms": forms, "form_pages": form_pages, "forms_from": (forms - 1) * REVIEW_FORMS,
+        "forms_to": forms * REVIEW_FORMS, "forms_per": REVIEW_FORMS,
         "chart": chart, "sources_used": sorted(by_source.values(), key=lambda p: -p[1]),
         "own_ids": {p.item_id for p in posts}, "own_posts": posts, "alerts": alerts,
         "outputs": outputs, "effect": effect, "effect_chart": effect_chart,
         # issue 19: the officers' verdicts beside the model's labels (_sentiment_review.html)
-        **review_context(session, me, members[:TIMELINE_MAX]),
+        **review_context(session, me, timeline),
     })
 
 

@@ -492,6 +492,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "rv_split": ("更正意见不一", "Reviewers disagree"),
     "rv_count": ("（{n} 人）", " ({n})"),
     "rv_unscored": ("未评分", "not scored"),
+    # which model scored the item (items.sentiment_model; engines without versions: the name)
+    "rv_model": ("模型 {engine} {version}", "model {engine} {version}"),
+    "rv_engine": ("模型 {engine}", "model {engine}"),
+    "rv_window": ("更正按钮显示在第 {a}–{b} 条上（共 {n} 条）",
+                  "Correction buttons on posts {a}–{b} of {n}"),
+    "rv_window_prev": ("← 前 {n} 条", "← previous {n}"),
+    "rv_window_next": ("后 {n} 条 →", "next {n} →"),
     "ac_sentiment_review": ("更正情感判断", "corrected the sentiment"),
 }
 

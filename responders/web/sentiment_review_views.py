@@ -33,8 +33,13 @@ def _back(target: str, item_id: int) -> str:
 @router.post("/items/{item_id}/sentiment-review")
 def sentiment_review(item_id: PathId, request: Request, me: PageWriter, session: DB,
                      label: Annotated[str, Form()] = "",
-                     next: Annotated[str, Form()] = "/") -> Response:
-    reviews_ops.record_review(session, me, item_id, label, desk(request).now())
+                     next: Annotated[str, Form()] = "/",
+                     alert_id: Annotated[int | None, Form()] = None,
+                     event_id: Annotated[int | None, Form()] = None) -> Response:
+    # The page the form was on, for the audit entry (the forms send one of the two).
+    page = (("alert", alert_id) if alert_id is not None
+            else ("event", event_id) if event_id is not None else None)
+    reviews_ops.record_review(session, me, item_id, label, desk(request).now(), page)
     return RedirectResponse(_back(next, item_id), status_code=303)
 
 

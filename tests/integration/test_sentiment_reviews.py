@@ -202,3 +202,110 @@ def test_the_event_page_offers_the_form_per_item(desk: Desk) -> None:
     assert f'id="item-review-{second}"' in alert_page
     with desk.sessions() as s:
         assert s.scalar(select(func.count()).select_from(SentimentReview)) == 1
+
+
+def test_the_audit_entry_names_the_alert_or_event_page_the_review_came_from(
+        desk: Desk) -> None:
+    event_id, first, second = _event_of_two(desk.sessions)
+    aid, other_aid = alert_id(desk, "P1"), alert_id(desk, "P2")
+    csrf = login(desk.client, "wang")
+    # The forms say which page they are on.
+    alert_page = desk.client.get(f"/alerts/{aid}").text
+    form = alert_page.split(f'id="review-form-{second}"', 1)[1].split("</form>", 1)[0]
+    assert f'<input type="hidden" name="alert_id" value="{aid}">' in form
+    event_page = desk.client.get(f"/events/{event_id}").text
+    form = event_page.split(f'id="review-form-{second}"', 1)[1].split("</form>", 1)[0]
+    assert f'<input type="hidden" name="event_id" value="{event_id}">' in form
+
+    def post(item_id: int, label: str, **page: int) -> int:
+        return desk.client.post(f"/items/{item_id}/sentiment-review",
+                                data={"csrf_token": csrf, "label": label, **page},
+                                follow_redirects=False).status_code
+
+    # From the alert page: its own item and a later post of its event.
+    assert post(first, "positive", alert_id=aid) == 303
+    assert post(second, "negative", alert_id=aid) == 303
+    # From the event page.
+    assert post(second, "neutral", event_id=event_id) == 303
+    # A page that does not show the item is refused, and nothing is stored or logged.
+    assert post(first, "neutral", alert_id=other_aid) == 400
+    assert post(first, "neutral", event_id=event_id + 1000) == 400
+    assert post(first, "neutral", alert_id=999999) == 400
+    assert [(a.entity_id, a.to_state, a.detail.get("alert_id"), a.detail.get("event_id"))
+            for a in _audits(desk)] == [(first, "positive", aid, None),
+                                        (second, "negative", aid, None),
+                                        (second, "neutral", None, event_id)]
+    assert [(i, label) for i, _, label, _ in _reviews(desk)] == [(first, "positive"),
+                                                                (second, "neutral")]
+
+
+def test_a_long_event_page_draws_review_forms_fifty_at_a_time(desk: Desk) -> None:
+    from responders.web.events_pages import REVIEW_FORMS
+
+    event_id, first, second = _event_of_two(desk.sessions)
+    with desk.sessions() as s:
+        src = s.get_one(Item, first).source_id
+        for n in range(118):  # 120 posts in all: windows of 50, 50 and 20
+            s.add(Item(source_id=src, entry_id=f"e-many-{n}", content_hash=f"h-many-{n}",
+                       title=f"转发 {n}", text=f"转发：戒毒所的事 {n}", event_id=event_id,
+                       published_at=NOW - timedelta(minutes=20 - n / 10),
+                       fetched_at=NOW - timedelta(minutes=5), sentiment_score=0.3,
+                       sentiment_label="negative", sentiment_engine="weibo", topics=[]))
+        s.commit()
+        order = [i.id for i in sorted(s.scalars(select(Item).where(Item.event_id == event_id)),
+                                      key=lambda i: (i.published_at or i.fetched_at, i.id))]
+    assert REVIEW_FORMS == 50 and len(order) == 120
+    csrf = login(desk.client, "zhao")
+
+    def forms_on(html: str) -> list[int]:
+        return [int(m) for m in re.findall(r'id="review-form-(\d+)"', html)]
+
+    page = desk.client.get(f"/events/{event_id}").text
+    assert forms_on(page) == order[:50]
+    # every post still shows its label; only the window has buttons
+    assert len(re.findall(r'id="item-sentiment-\d+"', page)) == 120
+    assert "更正按钮显示在第 1–50 条上（共 120 条）" in page
+    assert 'id="review-window-prev"' not in page
+    assert f'href="/events/{event_id}?forms=2#item-{order[50]}"' in page
+    page = desk.client.get(f"/events/{event_id}?forms=3").text
+    assert forms_on(page) == order[100:] and "第 101–120 条" in page
+    assert 'id="review-window-next"' not in page and 'id="review-window-prev"' in page
+    assert forms_on(desk.client.get(f"/events/{event_id}?forms=9").text) == order[100:]
+    assert desk.client.get(f"/events/{event_id}?forms=x").status_code == 400
+    # A form in the second window sends the reader back to that window.
+    page = desk.client.get(f"/events/{event_id}?forms=2").text
+    form = page.split(f'id="review-form-{order[60]}"', 1)[1].split("</form>", 1)[0]
+    back = re.search(r'name="next" value="([^"]+)"', form)
+    assert back is not None and back.group(1) == f"/events/{event_id}?forms=2"
+    assert _review(desk, csrf, order[60], "positive", back.group(1)) == 303
+
+
+def test_the_alert_page_says_which_model_version_scored_each_item(desk: Desk) -> None:
+    event_id, first, second = _event_of_two(desk.sessions)
+    version = "20261203T101500Z-0123456789"
+    with desk.sessions() as s:
+        s.execute(update(Item).where(Item.id == first)
+                  .values(sentiment_engine="weibo", sentiment_model=version))
+        s.execute(update(Item).where(Item.id == second)
+                  .values(sentiment_engine="snownlp-fast", sentiment_model=None))
+        s.commit()
+    login(desk.client, "wang")
+    aid = alert_id(desk, "P1")
+    page = desk.client.get(f"/alerts/{aid}").text
+    box = _sentiment_box(page)
+    assert re.search(rf'id="item-model"[^>]*data-version="{version}"[^>]*>'
+                     rf'模型 weibo {version}</small>', box)
+    # the event's later post, scored by an engine without versions: the engine's name
+    assert re.search(rf'id="item-model-{second}"[^>]*data-version=""[^>]*>'
+                     r"模型 snownlp-fast</small>", page)
+    assert f'id="item-model-{first}"' in page  # the alert's own item in the event list too
+    # an item never scored names no model
+    with desk.sessions() as s:
+        s.execute(update(Item).where(Item.id == second)
+                  .values(sentiment_engine=None, sentiment_label=None, sentiment_score=None))
+        s.commit()
+    page = desk.client.get(f"/alerts/{aid}").text
+    assert f'id="item-model-{second}"' not in page and f'id="item-sentiment-{second}"' in page
+    # the English desk says the same
+    en = desk.client.get(f"/alerts/{aid}?lang=en").text
+    assert f"model weibo {version}</small>" in _sentiment_box(en)

@@ -19,6 +19,7 @@ from monitor.sentiment.weibo import WeiboModel
 from responders.auth import Principal, add_user
 from responders.sentiment_reviews import record_review
 from tests.integration.test_cli import cli_env, yuqing  # noqa: F401
+from tests.support.model_versions import flip_labels
 from tests.support.sentiment_data import write_fake_sentiment_data
 
 # Reviewed on 2026-11-30 and 2026-12-02 (Asia/Shanghai): --since tells them apart.
@@ -224,3 +225,54 @@ def test_a_reviewed_item_is_kept_from_the_prune_and_its_reviews_go_with_it(
         assert s.scalar(select(func.count()).select_from(SentimentReview)
                         .where(SentimentReview.item_id == ids["praise"])) == 0
         assert s.scalar(select(func.count()).select_from(SentimentReview)) == 3
+
+
+def test_reviews_to_a_new_version_and_back_with_eval_per_version(  # noqa: F811
+        cli_env: dict[str, str], home: Path, sessions: sessionmaker[Session],
+        tmp_path: Path) -> None:
+    """The issue's chain end to end: reviews in the database → export-labels → train
+    --reviews registers a version → models list shows both → models use the old one →
+    eval --model measures each version on the export, whichever is active."""
+    write_fake_sentiment_data(tmp_path / "data")
+    write_fake_sentiment_data(tmp_path / "flipped")
+    flip_labels(tmp_path / "flipped")  # the old version reads praise as complaint
+    _seed(sessions)
+    r = yuqing(cli_env, "sentiment", "train", "--data", str(tmp_path / "flipped"))
+    assert r.returncode == 0, r.stderr
+    old = json.loads(r.stdout)["version"]
+    labels = tmp_path / "reviews.jsonl"
+    r = yuqing(cli_env, "sentiment", "export-labels", "--out", str(labels))
+    assert r.returncode == 0, r.stderr
+    r = yuqing(cli_env, "sentiment", "train", "--data", str(tmp_path / "data"), "--reviews",
+               "--reviews-weight", "20", "--activate")
+    assert r.returncode == 0, r.stderr
+    new = json.loads(r.stdout)
+    assert new["registered"] and new["active"] and new["version"] != old
+    assert new["metrics"]["extra_rows"] == 3
+    r = yuqing(cli_env, "sentiment", "models", "list", "--json")
+    assert [(v["version"], v["active"]) for v in json.loads(r.stdout)] == [
+        ("shipped", False), (old, False), (new["version"], True)]
+
+    def figures(*args: str) -> dict[str, float]:
+        r = yuqing(cli_env, "sentiment", "eval", str(labels), "--json", *args)
+        assert r.returncode == 0, r.stderr
+        out = json.loads(r.stdout)
+        out.pop("texts_per_s")
+        return out
+
+    # The weibo engine's default is the active version (this env configures snownlp);
+    # --model names one, whatever is active.
+    active, of_new, of_old = (figures("--engine", "weibo"), figures("--model", new["version"]),
+                              figures("--model", old))
+    assert active == of_new
+    assert of_new["binary_macro_f1"] > of_old["binary_macro_f1"]
+    r = yuqing(cli_env, "sentiment", "models", "use", old)
+    assert r.returncode == 0, r.stderr
+    assert figures("--engine", "weibo") == of_old
+    assert figures("--model", new["version"]) == of_new
+    assert figures("--model", "shipped") == figures("--engine", "weibo", "--model", "shipped")
+    for args, needle in ((["--model", "20991231T000000Z-0123456789"],
+                          "no sentiment model version"),
+                         (["--model", old, "--engine", "snownlp"], "not of snownlp")):
+        r = yuqing(cli_env, "sentiment", "eval", str(labels), *args)
+        assert r.returncode == 2 and needle in r.stderr and "Traceback" not in r.stderr
