@@ -127,8 +127,10 @@ def test_register_keeps_an_out_folder_and_a_retrain_is_measured_on_the_same_rows
     r = yuqing(cli_env, "sentiment", "train", "--data", str(tmp_path / "data"))
     assert r.returncode == 0, r.stderr
     again = json.loads(r.stdout)["version"]
-    assert again != version
     second = json.loads((registry_root(home) / again / "card.json").read_text("utf-8"))
+    # The same files are the same version (register is idempotent). Training is seeded, but
+    # threaded BLAS sums may differ in their last bits from run to run: either can happen.
+    assert (again == version) == (second["files"] == first["files"])
     assert second["held_out"] == first["held_out"]
     assert set(second["held_out"]) == {"smp_usual_eval", "smp_virus_eval", "weibo_senti",
                                        "waimai"}
