@@ -23,6 +23,7 @@ from sqlalchemy import Table, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from monitor.db import one_of
 from monitor.errors import ConfigError
 from monitor.models import BurstCount
 
@@ -109,7 +110,7 @@ class BurstReader:
                 for key, hour, n in session.execute(
                         select(table.c.key, table.c.hour, table.c.count)
                         .where(table.c.scope == scope,
-                               table.c.key.in_(keys[start : start + 500]),
+                               one_of(session, table.c.key, keys[start : start + 500]),
                                table.c.hour >= hour_of(since))):
                     out[(scope, str(key))][hour_of(hour)] = int(n)
         return cls(out)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Container, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -34,7 +34,7 @@ from monitor.bursts import (
     escalate,
     higher,
 )
-from monitor.db import insert_ignore
+from monitor.db import insert_ignore, one_of
 from monitor.events import ClusterPolicy, best_match, signature
 from monitor.models import Event, EventTerm, Item, Source
 from monitor.office import OwnVoice
@@ -183,9 +183,13 @@ def attach(
     # events) — in one query, not one per event joined, and not every candidate: the window
     # may hold thousands. An event joined only through this batch's own growth is loaded
     # when first joined.
-    likely = {e for i in pending for e in index.matches(
-        sketches[i.id], vectors[i.id], cfg,
-        message=_is_message(i, kinds.get(i.source_id, "news")), at=seen_at(i))}
+    first_pass: dict[int, tuple[set[int], list[int]]] = {}
+    for i in pending:
+        near = index.near(vectors[i.id], cfg,
+                          message=_is_message(i, kinds.get(i.source_id, "news")), at=seen_at(i))
+        first_pass[i.id] = (near, index.judge(near, sketches[i.id], vectors[i.id], cfg,
+                                              at=seen_at(i)))
+    likely = {e for _near, found in first_pass.values() for e in found}
     loaded = _load_events(session, {*originals.values(), *likely})
     new_ids = _new_event_ids(session, len(pending))
     touched: dict[int, Event] = {}
@@ -210,9 +214,14 @@ def attach(
                 if target is not None:
                     joined.append(_resolve(merged, target))
             if not joined:
-                joined = [_resolve(merged, e) for e in index.matches(
-                    sig, vector, cfg, message=message, at=seen_at(item))]
-                joined = list(dict.fromkeys(joined))
+                near = index.near(vector, cfg, message=message, at=seen_at(item))
+                before, found = first_pass[item.id]
+                # The first pass's answer when the post weighs the same candidates and none
+                # of them changed since (most posts of a batch): the same result, computed
+                # once. Else judged again against the index as the batch has grown it.
+                if near != before or not near.isdisjoint(index.touched):
+                    found = index.judge(near, sig, vector, cfg, at=seen_at(item))
+                joined = list(dict.fromkeys(_resolve(merged, e) for e in found))
             event: Event | None = None
             if joined:
                 for e in joined:
@@ -309,7 +318,7 @@ def _story_clock(session: Session, event_ids: Sequence[int], own: OwnVoice | Non
     for chunk in _chunks(sorted(set(event_ids)), 500):
         rows = session.execute(
             select(Item.event_id, Item.published_at, Item.fetched_at, Source.name, Item.author)
-            .join(Source, Source.id == Item.source_id).where(Item.event_id.in_(chunk)))
+            .join(Source, Source.id == Item.source_id).where(one_of(session, Item.event_id, chunk)))
         for event_id, published, fetched, name, author in rows:
             if event_id is None or (own is not None and own.is_own(name, author)):
                 continue
@@ -336,7 +345,8 @@ def _load_events(session: Session, ids: Iterable[int]) -> dict[int, Event]:
     session's identity map holds objects only weakly."""
     out: dict[int, Event] = {}
     for chunk in _chunks(sorted(set(ids)), 500):
-        out.update((ev.id, ev) for ev in session.scalars(select(Event).where(Event.id.in_(chunk))))
+        out.update((ev.id, ev) for ev in session.scalars(
+            select(Event).where(one_of(session, Event.id, chunk))))
     return out
 
 
@@ -386,6 +396,9 @@ class _CandidateIndex:
     kinds: dict[int, str]
     seen: dict[int, datetime]  # each candidate's last sighting
     first: dict[int, datetime]  # … and its first (a matter signature's window: best_story)
+    # The candidates put or dropped since the index was loaded: an earlier `judge` over
+    # candidates none of which is here still holds (attach's first pass, reused).
+    touched: set[int] = field(default_factory=set)
 
     @classmethod
     def load(cls, session: Session, horizon: datetime, terms: set[str], *,
@@ -400,19 +413,25 @@ class _CandidateIndex:
         anchors = {t for t in terms if followup_anchor(t)}
         signed = {t for t in terms if t.startswith(MATTER_MARK)}
         plain = terms - anchors - signed
+        # Thousands of rows a batch: read on the session's connection (plain Core rows, no
+        # ORM result layer — a third of this read's CPU), in the session's transaction.
+        conn = session.connection()
         for group, since in ((plain, horizon), (anchors, followup),
                              (signed, min(horizon, matter or horizon))):
             for chunk in _chunks(sorted(group), 500):
-                for term, event_id, count, last in session.execute(
+                for term, event_id, count, last in conn.execute(
                         select(EventTerm.term, EventTerm.event_id, Event.item_count,
                                EventTerm.last_seen_at)
                         .join(Event, Event.id == EventTerm.event_id)
-                        .where(EventTerm.term.in_(chunk), EventTerm.last_seen_at >= since,
+                        .where(one_of(session, EventTerm.term, chunk),
+                               EventTerm.last_seen_at >= since,
                                Event.merged_into.is_(None))):
-                    postings.setdefault(term, set()).add(int(event_id))
-                    versions[int(event_id)] = int(count)
+                    postings.setdefault(term, set()).add(event_id)
+                    versions[event_id] = count
                     # an event's last sighting is written on all of its terms (save)
-                    seen[int(event_id)] = max(last, seen.get(int(event_id), last))
+                    known = seen.get(event_id)
+                    if known is None or last > known:
+                        seen[event_id] = last
         # Each candidate's version (its item count: it grows with every post that joins or
         # is merged in, the only ways a profile changes) is read with its postings; the
         # sketch and profile only when this process has not read that version before. In a
@@ -425,7 +444,8 @@ class _CandidateIndex:
         for chunk_ids in _chunks(stale, 500):
             for eid, count, sig, story, kind, first_at in session.execute(
                     select(Event.id, Event.item_count, Event.signature, Event.story_terms,
-                           Event.kind, Event.first_seen_at).where(Event.id.in_(chunk_ids))):
+                           Event.kind, Event.first_seen_at)
+                    .where(one_of(session, Event.id, chunk_ids))):
                 cache[int(eid)] = (int(count), list(sig or []), dict(story or {}), str(kind),
                                    first_at)
         sketches: dict[int, list[int]] = {}
@@ -448,18 +468,31 @@ class _CandidateIndex:
         message: two citizens asking the same thing are two requests, each owed a reply.
         An event last seen more than the event window before the post (`at`, its own time)
         is joined only as a follow-up: sharing a follow-up anchor with the post."""
+        return self.judge(self.near(vector, cfg, message=message, at=at), sketch, vector,
+                          cfg, at=at)
+
+    def near(self, vector: Mapping[str, float], cfg: EventSettings, *, message: bool,
+             at: datetime) -> set[int]:
+        """The candidates `matches` weighs for a post: filed under one of its terms, and in
+        the window (or a follow-up, or a signed matter, in theirs)."""
         stale_before = at - timedelta(days=cfg.window_days)
         anchors = [t for t in vector if followup_anchor(t)]
         # A matter signature keeps an event a candidate for matter_hours after it was last
         # seen (a follow-up of the complaint a week or more later); best_story decides.
         signed_before = at - timedelta(hours=cfg.stories.matter_hours)
         signed = [t for t in vector if t.startswith(MATTER_MARK)]
-        near = {e for t in vector for e in self.terms.get(t, ())
+        return {e for t in vector for e in self.terms.get(t, ())
                 if not (message and self.kinds.get(e) == "message")
                 and (e not in self.seen or self.seen[e] >= stale_before
                      or any(a in self.profiles.get(e, ()) for a in anchors)
                      or (self.seen[e] >= signed_before
                          and any(m in self.profiles.get(e, ()) for m in signed)))}
+
+    def judge(self, near: set[int], sketch: Sequence[int], vector: Mapping[str, float],
+              cfg: EventSettings, *, at: datetime) -> list[int]:
+        """`matches` over the candidates `near`: a function of the post and of those
+        candidates' entries alone (sketch, profile, first and last sighting), so its answer
+        stands as long as none of them was put or dropped (`touched`)."""
         out: list[int] = []
         # A candidate whose sketch shares no value with the post's has similarity 0, below
         # any threshold: skipped with a set test instead of the full estimate (same result).
@@ -487,6 +520,7 @@ class _CandidateIndex:
         return out
 
     def put(self, event: Event, item: Item) -> None:
+        self.touched.add(event.id)
         self.kinds[event.id] = event.kind
         self.seen[event.id] = event.last_seen_at
         self.first[event.id] = event.first_seen_at
@@ -498,6 +532,7 @@ class _CandidateIndex:
             self.by_external.setdefault(item.external_id, event.id)
 
     def drop(self, event_id: int) -> None:
+        self.touched.add(event_id)
         self.sketches.pop(event_id, None)
         self.profiles.pop(event_id, None)
         for members in self.terms.values():
