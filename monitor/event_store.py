@@ -35,7 +35,7 @@ from monitor.bursts import (
     higher,
 )
 from monitor.db import insert_ignore, one_of
-from monitor.events import ClusterPolicy, best_match, signature
+from monitor.events import SKETCH_SIZE, ClusterPolicy, signature, similarity
 from monitor.models import Event, EventTerm, Item, Source
 from monitor.office import OwnVoice
 from monitor.settings_schema import EventsSection
@@ -43,11 +43,12 @@ from monitor.social.board import is_answered
 from monitor.stories import (
     MATTER_MARK,
     StoryPolicy,
-    best_story,
+    StoryPost,
     followup_anchor,
     index_terms,
     load_background,
     merge_profiles,
+    story_hit,
     story_vector,
 )
 
@@ -183,13 +184,13 @@ def attach(
     # events) — in one query, not one per event joined, and not every candidate: the window
     # may hold thousands. An event joined only through this batch's own growth is loaded
     # when first joined.
-    first_pass: dict[int, tuple[set[int], list[int]]] = {}
-    for i in pending:
-        near = index.near(vectors[i.id], cfg,
-                          message=_is_message(i, kinds.get(i.source_id, "news")), at=seen_at(i))
-        first_pass[i.id] = (near, index.judge(near, sketches[i.id], vectors[i.id], cfg,
-                                              at=seen_at(i)))
-    likely = {e for _near, found in first_pass.values() for e in found}
+    # Each post's verdicts on its candidates, kept for the joining pass below: there only
+    # the candidates the batch has changed meanwhile are weighed again (_CandidateIndex.judge).
+    memos: dict[int, dict[int, tuple[float | None, float | None]]] = {i.id: {} for i in pending}
+    likely = {e for i in pending for e in index.judge(
+        index.near(vectors[i.id], cfg, message=_is_message(i, kinds.get(i.source_id, "news")),
+                   at=seen_at(i)), sketches[i.id], vectors[i.id], cfg, at=seen_at(i),
+        memo=memos[i.id])}
     loaded = _load_events(session, {*originals.values(), *likely})
     new_ids = _new_event_ids(session, len(pending))
     touched: dict[int, Event] = {}
@@ -214,14 +215,9 @@ def attach(
                 if target is not None:
                     joined.append(_resolve(merged, target))
             if not joined:
-                near = index.near(vector, cfg, message=message, at=seen_at(item))
-                before, found = first_pass[item.id]
-                # The first pass's answer when the post weighs the same candidates and none
-                # of them changed since (most posts of a batch): the same result, computed
-                # once. Else judged again against the index as the batch has grown it.
-                if near != before or not near.isdisjoint(index.touched):
-                    found = index.judge(near, sig, vector, cfg, at=seen_at(item))
-                joined = list(dict.fromkeys(_resolve(merged, e) for e in found))
+                judged = index.judge(index.near(vector, cfg, message=message, at=seen_at(item)),
+                                     sig, vector, cfg, at=seen_at(item), memo=memos[item.id])
+                joined = list(dict.fromkeys(_resolve(merged, e) for e in judged))
             event: Event | None = None
             if joined:
                 for e in joined:
@@ -489,34 +485,58 @@ class _CandidateIndex:
                          and any(m in self.profiles.get(e, ()) for m in signed)))}
 
     def judge(self, near: set[int], sketch: Sequence[int], vector: Mapping[str, float],
-              cfg: EventSettings, *, at: datetime) -> list[int]:
-        """`matches` over the candidates `near`: a function of the post and of those
-        candidates' entries alone (sketch, profile, first and last sighting), so its answer
-        stands as long as none of them was put or dropped (`touched`)."""
-        out: list[int] = []
+              cfg: EventSettings, *, at: datetime,
+              memo: dict[int, tuple[float | None, float | None]] | None = None) -> list[int]:
+        """`matches` over the candidates `near`: its best near-duplicate (events.best_match),
+        then its story matches (stories.best_story), weighed candidate by candidate. Each
+        candidate's verdict is a function of the post and of that candidate's entry alone
+        (sketch, profile, first and last sighting), so `memo` (candidate → verdict, kept by
+        the caller for this post) is reused for every candidate not put or dropped since
+        (`touched`), and only the others are weighed again: the same answer."""
+        policy = cfg.cluster
+        floor = min(policy.min_shingles, SKETCH_SIZE)
+        weigh_dups = len(sketch) >= floor  # best_match: too short a sketch matches nothing
         # A candidate whose sketch shares no value with the post's has similarity 0, below
         # any threshold: skipped with a set test instead of the full estimate (same result).
         mine = set(sketch)
-        prefilter = cfg.cluster.threshold > 0
-        dup = best_match(sketch, ((e, self.sketches[e]) for e in sorted(near)
-                                  if e in self.sketches
-                                  and not (prefilter and mine.isdisjoint(self.sketches[e]))),
-                         cfg.cluster)
-        if dup is not None:
-            out.append(dup)
+        prefilter = policy.threshold > 0
+        post = StoryPost.of(vector) if vector else None
         since = at - timedelta(hours=cfg.stories.outage_hours)
-        current = {e for e in near if e not in self.seen or self.seen[e] >= since}
         span = timedelta(hours=cfg.stories.matter_hours)
-        # The post within matter_hours of the candidate's span, before or after it: an
-        # archive's old post finds a later story as well as a late post an earlier one.
-        timely = {e for e in near
-                  if (e not in self.seen or self.seen[e] >= at - span)
-                  and (e not in self.first or self.first[e] <= at + span)}
-        for _score, eid in best_story(vector, ((e, self.profiles[e]) for e in sorted(near)
-                                               if e in self.profiles), cfg.stories,
-                                      current=current, near=timely):
-            if eid not in out:
-                out.append(eid)
+        dup: tuple[float, int] | None = None
+        hits: list[tuple[float, int]] = []
+        for e in sorted(near):
+            verdict = None if memo is None or e in self.touched else memo.get(e)
+            if verdict is None:
+                similar: float | None = None
+                other = self.sketches.get(e)
+                if (weigh_dups and other is not None and len(other) >= floor
+                        and not (prefilter and mine.isdisjoint(other))):
+                    score = similarity(sketch, other)
+                    similar = score if score >= policy.threshold else None
+                story: float | None = None
+                profile = self.profiles.get(e)
+                if post is not None and profile is not None:
+                    seen = self.seen.get(e)
+                    first = self.first.get(e)
+                    # current: seen within outage_hours; near: the post within matter_hours
+                    # of the candidate's span, before or after it (an archive's old post
+                    # finds a later story as well as a late post an earlier one).
+                    story = story_hit(post, profile, cfg.stories,
+                                      current=seen is None or seen >= since,
+                                      near=(seen is None or seen >= at - span)
+                                      and (first is None or first <= at + span))
+                verdict = (similar, story)
+                if memo is not None:
+                    memo[e] = verdict
+            similar, story = verdict
+            if similar is not None and (dup is None or similar > dup[0]):
+                dup = (similar, e)
+            if story is not None:
+                hits.append((story, e))
+        out = [dup[1]] if dup is not None else []
+        hits.sort(key=lambda h: (-h[0], h[1]))
+        out.extend(eid for _score, eid in hits if eid not in out)
         return out
 
     def put(self, event: Event, item: Item) -> None:
