@@ -163,9 +163,11 @@ def attach(
     vectors = {i.id: story_vector(item_text(i), background, vocabulary, cfg.stories)
                for i in pending}
     sketches = {i.id: signature(item_text(i)) for i in pending}
-    _lock(session)
+    # The sources' names and kinds before the lock too: the lock guards events, not sources
+    # (a source renamed meanwhile is as likely either side of it).
     sources = {int(sid): (str(name), str(kind)) for sid, name, kind in
                session.execute(select(Source.id, Source.name, Source.kind)).all()}
+    _lock(session)
     kinds = {sid: kind for sid, (_name, kind) in sources.items()}
     mine = {i.id for i in pending if own is not None
             and own.is_own(sources.get(i.source_id, ("", ""))[0], i.author)}
