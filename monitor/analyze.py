@@ -15,6 +15,7 @@ from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from monitor.db import one_of
 from monitor.event_store import EventSettings, EventUpdate, attach, item_text
 from monitor.flagging import FlagDecision, FlagPolicy, decide, praise_only
 from monitor.models import Item, Source
@@ -58,7 +59,7 @@ def claim(session: Session, item_ids: Sequence[int], now: datetime) -> set[int]:
         return set()
     rows = session.execute(
         update(Item)
-        .where(Item.id.in_(sorted(item_ids)), Item.analyzed_at.is_(None))
+        .where(one_of(session, Item.id, sorted(item_ids)), Item.analyzed_at.is_(None))
         .values(analyzed_at=now, analysis_runs=Item.analysis_runs + 1)
         .returning(Item.id)
         .execution_options(synchronize_session=False))
@@ -78,7 +79,7 @@ def analyze_items(
 ) -> list[Analysis]:
     items = session.scalars(
         select(Item)
-        .where(Item.id.in_(list(item_ids)), Item.analyzed_at.is_(None))
+        .where(one_of(session, Item.id, list(item_ids)), Item.analyzed_at.is_(None))
         .order_by(Item.id)
     ).all()
     if not items:
@@ -91,7 +92,7 @@ def analyze_items(
     sources: dict[int, tuple[str, str]] = {
         sid: (name, kind) for sid, name, kind in session.execute(
             select(Source.id, Source.name, Source.kind)
-            .where(Source.id.in_({i.source_id for i in items})))}
+            .where(one_of(session, Source.id, {i.source_id for i in items})))}
     planned: list[tuple[Item, Sentiment | None, tuple[str, ...], list[str],
                         FlagDecision | None, bool]] = []
     praise: set[int] = set()  # messages that only praise: no reply alert (praise_only)

@@ -23,6 +23,7 @@ from sqlalchemy import Table, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from monitor.db import one_of
 from monitor.errors import ConfigError
 from monitor.models import BurstCount
 
@@ -58,9 +59,10 @@ def _upsert(session: Session, counts: Mapping[tuple[str, str, datetime], int]) -
     # Sorted: two transactions upserting the same rows take their row locks in one order.
     rows = [{"scope": s, "key": k, "hour": h, "count": n}
             for (s, k, h), n in sorted(counts.items())]
-    # One statement per chunk (a multi-row VALUES), not one per row.
-    for start in range(0, len(rows), 500):
-        session.execute(stmt.values(rows[start : start + 500]))
+    # One executemany of one compiled statement, sent as multi-row VALUES in this order
+    # (SQLAlchemy's "insertmanyvalues"), not a statement per row — nor a `.values(rows)`
+    # statement, which is compiled afresh every time.
+    session.execute(stmt, rows)
 
 
 def add_event_items(session: Session, items: Iterable[tuple[int, datetime]]) -> None:
@@ -108,7 +110,7 @@ class BurstReader:
                 for key, hour, n in session.execute(
                         select(table.c.key, table.c.hour, table.c.count)
                         .where(table.c.scope == scope,
-                               table.c.key.in_(keys[start : start + 500]),
+                               one_of(session, table.c.key, keys[start : start + 500]),
                                table.c.hour >= hour_of(since))):
                     out[(scope, str(key))][hour_of(hour)] = int(n)
         return cls(out)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, Insert, create_engine, event
+from sqlalchemy import ColumnElement, Engine, Insert, any_, bindparam, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -57,6 +57,17 @@ def insert_ignore(session: Session, table: Any) -> Insert:
     if name == "postgresql":
         return postgresql.insert(table).on_conflict_do_nothing()
     raise ConfigError(f"database dialect {name!r} is not supported")
+
+
+def one_of(session: Session, column: Any, values: Collection[Any]) -> ColumnElement[bool]:
+    """`column IN values`. On PostgreSQL as `column = ANY(:array)`, one parameter: an
+    expanding IN renders a statement text with a parameter per value at every execution,
+    which psycopg then parses afresh — for the few hundred ids or terms of an analysis
+    batch, more CPU than the query itself. The same rows either way."""
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(ColumnElement[bool], column == any_(
+            bindparam(None, list(values), type_=postgresql.ARRAY(column.type))))
+    return cast(ColumnElement[bool], column.in_(values))
 
 
 def alembic_config(engine: Engine, version_dirs: Sequence[Path] = (CORE_VERSIONS,)) -> Any:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Container, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -34,8 +34,8 @@ from monitor.bursts import (
     escalate,
     higher,
 )
-from monitor.db import insert_ignore
-from monitor.events import ClusterPolicy, best_match, signature
+from monitor.db import insert_ignore, one_of
+from monitor.events import SKETCH_SIZE, ClusterPolicy, signature, similarity
 from monitor.models import Event, EventTerm, Item, Source
 from monitor.office import OwnVoice
 from monitor.settings_schema import EventsSection
@@ -43,11 +43,12 @@ from monitor.social.board import is_answered
 from monitor.stories import (
     MATTER_MARK,
     StoryPolicy,
-    best_story,
+    StoryPost,
     followup_anchor,
     index_terms,
     load_background,
     merge_profiles,
+    story_hit,
     story_vector,
 )
 
@@ -162,9 +163,11 @@ def attach(
     vectors = {i.id: story_vector(item_text(i), background, vocabulary, cfg.stories)
                for i in pending}
     sketches = {i.id: signature(item_text(i)) for i in pending}
-    _lock(session)
+    # The sources' names and kinds before the lock too: the lock guards events, not sources
+    # (a source renamed meanwhile is as likely either side of it).
     sources = {int(sid): (str(name), str(kind)) for sid, name, kind in
                session.execute(select(Source.id, Source.name, Source.kind)).all()}
+    _lock(session)
     kinds = {sid: kind for sid, (_name, kind) in sources.items()}
     mine = {i.id for i in pending if own is not None
             and own.is_own(sources.get(i.source_id, ("", ""))[0], i.author)}
@@ -183,9 +186,13 @@ def attach(
     # events) — in one query, not one per event joined, and not every candidate: the window
     # may hold thousands. An event joined only through this batch's own growth is loaded
     # when first joined.
-    likely = {e for i in pending for e in index.matches(
-        sketches[i.id], vectors[i.id], cfg,
-        message=_is_message(i, kinds.get(i.source_id, "news")), at=seen_at(i))}
+    # Each post's verdicts on its candidates, kept for the joining pass below: there only
+    # the candidates the batch has changed meanwhile are weighed again (_CandidateIndex.judge).
+    memos: dict[int, dict[int, tuple[float | None, float | None]]] = {i.id: {} for i in pending}
+    likely = {e for i in pending for e in index.judge(
+        index.near(vectors[i.id], cfg, message=_is_message(i, kinds.get(i.source_id, "news")),
+                   at=seen_at(i)), sketches[i.id], vectors[i.id], cfg, at=seen_at(i),
+        memo=memos[i.id])}
     loaded = _load_events(session, {*originals.values(), *likely})
     new_ids = _new_event_ids(session, len(pending))
     touched: dict[int, Event] = {}
@@ -210,9 +217,9 @@ def attach(
                 if target is not None:
                     joined.append(_resolve(merged, target))
             if not joined:
-                joined = [_resolve(merged, e) for e in index.matches(
-                    sig, vector, cfg, message=message, at=seen_at(item))]
-                joined = list(dict.fromkeys(joined))
+                judged = index.judge(index.near(vector, cfg, message=message, at=seen_at(item)),
+                                     sig, vector, cfg, at=seen_at(item), memo=memos[item.id])
+                joined = list(dict.fromkeys(_resolve(merged, e) for e in judged))
             event: Event | None = None
             if joined:
                 for e in joined:
@@ -309,7 +316,7 @@ def _story_clock(session: Session, event_ids: Sequence[int], own: OwnVoice | Non
     for chunk in _chunks(sorted(set(event_ids)), 500):
         rows = session.execute(
             select(Item.event_id, Item.published_at, Item.fetched_at, Source.name, Item.author)
-            .join(Source, Source.id == Item.source_id).where(Item.event_id.in_(chunk)))
+            .join(Source, Source.id == Item.source_id).where(one_of(session, Item.event_id, chunk)))
         for event_id, published, fetched, name, author in rows:
             if event_id is None or (own is not None and own.is_own(name, author)):
                 continue
@@ -336,7 +343,8 @@ def _load_events(session: Session, ids: Iterable[int]) -> dict[int, Event]:
     session's identity map holds objects only weakly."""
     out: dict[int, Event] = {}
     for chunk in _chunks(sorted(set(ids)), 500):
-        out.update((ev.id, ev) for ev in session.scalars(select(Event).where(Event.id.in_(chunk))))
+        out.update((ev.id, ev) for ev in session.scalars(
+            select(Event).where(one_of(session, Event.id, chunk))))
     return out
 
 
@@ -386,6 +394,9 @@ class _CandidateIndex:
     kinds: dict[int, str]
     seen: dict[int, datetime]  # each candidate's last sighting
     first: dict[int, datetime]  # … and its first (a matter signature's window: best_story)
+    # The candidates put or dropped since the index was loaded: an earlier `judge` over
+    # candidates none of which is here still holds (attach's first pass, reused).
+    touched: set[int] = field(default_factory=set)
 
     @classmethod
     def load(cls, session: Session, horizon: datetime, terms: set[str], *,
@@ -400,19 +411,25 @@ class _CandidateIndex:
         anchors = {t for t in terms if followup_anchor(t)}
         signed = {t for t in terms if t.startswith(MATTER_MARK)}
         plain = terms - anchors - signed
+        # Thousands of rows a batch: read on the session's connection (plain Core rows, no
+        # ORM result layer — a third of this read's CPU), in the session's transaction.
+        conn = session.connection()
         for group, since in ((plain, horizon), (anchors, followup),
                              (signed, min(horizon, matter or horizon))):
             for chunk in _chunks(sorted(group), 500):
-                for term, event_id, count, last in session.execute(
+                for term, event_id, count, last in conn.execute(
                         select(EventTerm.term, EventTerm.event_id, Event.item_count,
                                EventTerm.last_seen_at)
                         .join(Event, Event.id == EventTerm.event_id)
-                        .where(EventTerm.term.in_(chunk), EventTerm.last_seen_at >= since,
+                        .where(one_of(session, EventTerm.term, chunk),
+                               EventTerm.last_seen_at >= since,
                                Event.merged_into.is_(None))):
-                    postings.setdefault(term, set()).add(int(event_id))
-                    versions[int(event_id)] = int(count)
+                    postings.setdefault(term, set()).add(event_id)
+                    versions[event_id] = count
                     # an event's last sighting is written on all of its terms (save)
-                    seen[int(event_id)] = max(last, seen.get(int(event_id), last))
+                    known = seen.get(event_id)
+                    if known is None or last > known:
+                        seen[event_id] = last
         # Each candidate's version (its item count: it grows with every post that joins or
         # is merged in, the only ways a profile changes) is read with its postings; the
         # sketch and profile only when this process has not read that version before. In a
@@ -425,7 +442,8 @@ class _CandidateIndex:
         for chunk_ids in _chunks(stale, 500):
             for eid, count, sig, story, kind, first_at in session.execute(
                     select(Event.id, Event.item_count, Event.signature, Event.story_terms,
-                           Event.kind, Event.first_seen_at).where(Event.id.in_(chunk_ids))):
+                           Event.kind, Event.first_seen_at)
+                    .where(one_of(session, Event.id, chunk_ids))):
                 cache[int(eid)] = (int(count), list(sig or []), dict(story or {}), str(kind),
                                    first_at)
         sketches: dict[int, list[int]] = {}
@@ -448,45 +466,83 @@ class _CandidateIndex:
         message: two citizens asking the same thing are two requests, each owed a reply.
         An event last seen more than the event window before the post (`at`, its own time)
         is joined only as a follow-up: sharing a follow-up anchor with the post."""
+        return self.judge(self.near(vector, cfg, message=message, at=at), sketch, vector,
+                          cfg, at=at)
+
+    def near(self, vector: Mapping[str, float], cfg: EventSettings, *, message: bool,
+             at: datetime) -> set[int]:
+        """The candidates `matches` weighs for a post: filed under one of its terms, and in
+        the window (or a follow-up, or a signed matter, in theirs)."""
         stale_before = at - timedelta(days=cfg.window_days)
         anchors = [t for t in vector if followup_anchor(t)]
         # A matter signature keeps an event a candidate for matter_hours after it was last
         # seen (a follow-up of the complaint a week or more later); best_story decides.
         signed_before = at - timedelta(hours=cfg.stories.matter_hours)
         signed = [t for t in vector if t.startswith(MATTER_MARK)]
-        near = {e for t in vector for e in self.terms.get(t, ())
+        return {e for t in vector for e in self.terms.get(t, ())
                 if not (message and self.kinds.get(e) == "message")
                 and (e not in self.seen or self.seen[e] >= stale_before
                      or any(a in self.profiles.get(e, ()) for a in anchors)
                      or (self.seen[e] >= signed_before
                          and any(m in self.profiles.get(e, ()) for m in signed)))}
-        out: list[int] = []
+
+    def judge(self, near: set[int], sketch: Sequence[int], vector: Mapping[str, float],
+              cfg: EventSettings, *, at: datetime,
+              memo: dict[int, tuple[float | None, float | None]] | None = None) -> list[int]:
+        """`matches` over the candidates `near`: its best near-duplicate (events.best_match),
+        then its story matches (stories.best_story), weighed candidate by candidate. Each
+        candidate's verdict is a function of the post and of that candidate's entry alone
+        (sketch, profile, first and last sighting), so `memo` (candidate → verdict, kept by
+        the caller for this post) is reused for every candidate not put or dropped since
+        (`touched`), and only the others are weighed again: the same answer."""
+        policy = cfg.cluster
+        floor = min(policy.min_shingles, SKETCH_SIZE)
+        weigh_dups = len(sketch) >= floor  # best_match: too short a sketch matches nothing
         # A candidate whose sketch shares no value with the post's has similarity 0, below
         # any threshold: skipped with a set test instead of the full estimate (same result).
         mine = set(sketch)
-        prefilter = cfg.cluster.threshold > 0
-        dup = best_match(sketch, ((e, self.sketches[e]) for e in sorted(near)
-                                  if e in self.sketches
-                                  and not (prefilter and mine.isdisjoint(self.sketches[e]))),
-                         cfg.cluster)
-        if dup is not None:
-            out.append(dup)
+        prefilter = policy.threshold > 0
+        post = StoryPost.of(vector) if vector else None
         since = at - timedelta(hours=cfg.stories.outage_hours)
-        current = {e for e in near if e not in self.seen or self.seen[e] >= since}
         span = timedelta(hours=cfg.stories.matter_hours)
-        # The post within matter_hours of the candidate's span, before or after it: an
-        # archive's old post finds a later story as well as a late post an earlier one.
-        timely = {e for e in near
-                  if (e not in self.seen or self.seen[e] >= at - span)
-                  and (e not in self.first or self.first[e] <= at + span)}
-        for _score, eid in best_story(vector, ((e, self.profiles[e]) for e in sorted(near)
-                                               if e in self.profiles), cfg.stories,
-                                      current=current, near=timely):
-            if eid not in out:
-                out.append(eid)
+        dup: tuple[float, int] | None = None
+        hits: list[tuple[float, int]] = []
+        for e in sorted(near):
+            verdict = None if memo is None or e in self.touched else memo.get(e)
+            if verdict is None:
+                similar: float | None = None
+                other = self.sketches.get(e)
+                if (weigh_dups and other is not None and len(other) >= floor
+                        and not (prefilter and mine.isdisjoint(other))):
+                    score = similarity(sketch, other)
+                    similar = score if score >= policy.threshold else None
+                story: float | None = None
+                profile = self.profiles.get(e)
+                if post is not None and profile is not None:
+                    seen = self.seen.get(e)
+                    first = self.first.get(e)
+                    # current: seen within outage_hours; near: the post within matter_hours
+                    # of the candidate's span, before or after it (an archive's old post
+                    # finds a later story as well as a late post an earlier one).
+                    story = story_hit(post, profile, cfg.stories,
+                                      current=seen is None or seen >= since,
+                                      near=(seen is None or seen >= at - span)
+                                      and (first is None or first <= at + span))
+                verdict = (similar, story)
+                if memo is not None:
+                    memo[e] = verdict
+            similar, story = verdict
+            if similar is not None and (dup is None or similar > dup[0]):
+                dup = (similar, e)
+            if story is not None:
+                hits.append((story, e))
+        out = [dup[1]] if dup is not None else []
+        hits.sort(key=lambda h: (-h[0], h[1]))
+        out.extend(eid for _score, eid in hits if eid not in out)
         return out
 
     def put(self, event: Event, item: Item) -> None:
+        self.touched.add(event.id)
         self.kinds[event.id] = event.kind
         self.seen[event.id] = event.last_seen_at
         self.first[event.id] = event.first_seen_at
@@ -498,6 +554,7 @@ class _CandidateIndex:
             self.by_external.setdefault(item.external_id, event.id)
 
     def drop(self, event_id: int) -> None:
+        self.touched.add(event_id)
         self.sketches.pop(event_id, None)
         self.profiles.pop(event_id, None)
         for members in self.terms.values():

@@ -114,12 +114,14 @@ def store_entries(
     order = {(row["entry_id"], row["content_hash"]): n for n, row in enumerate(rows)}
     found: list[tuple[int, int]] = []
     for start in range(0, len(rows), _CHUNK):
-        # One multi-row INSERT … ON CONFLICT DO NOTHING per chunk: RETURNING reports exactly
-        # the rows inserted (the database's order of them is not promised, so each is put
-        # back in feed order by its keys).
-        stmt = (insert_ignore(session, table).values(rows[start : start + _CHUNK])
+        # One INSERT … ON CONFLICT DO NOTHING per chunk: RETURNING reports exactly the rows
+        # inserted (the database's order of them is not promised, so each is put back in
+        # feed order by its keys). Given as an executemany of one compiled statement, which
+        # SQLAlchemy sends as multi-row VALUES ("insertmanyvalues"): a `.values(rows)`
+        # statement was compiled afresh for every chunk, a fifth of a millisecond per item.
+        stmt = (insert_ignore(session, table)
                 .returning(table.c.id, table.c.entry_id, table.c.content_hash))
-        for item_id, entry_id, digest in session.execute(stmt):
+        for item_id, entry_id, digest in session.execute(stmt, rows[start : start + _CHUNK]):
             found.append((order[(entry_id, digest)], int(item_id)))
     found.sort()
     _keep_raw(session, [(item_id, kept[n]) for n, item_id in found])
@@ -132,8 +134,8 @@ def _keep_raw(session: Session, new: Sequence[tuple[int, FeedEntry]]) -> None:
     raws = [{"item_id": item_id, "media_type": entry.raw_type or "text/plain",
              "body": entry.raw} for item_id, entry in new if entry.raw]
     for start in range(0, len(raws), _CHUNK):
-        session.execute(insert_ignore(session, ItemRaw.__table__)
-                        .values(raws[start : start + _CHUNK]))
+        # An executemany of one compiled statement (see store_entries).
+        session.execute(insert_ignore(session, ItemRaw.__table__), raws[start : start + _CHUNK])
 
 
 def answer_messages(session: Session, source_id: int,

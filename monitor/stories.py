@@ -484,72 +484,96 @@ def best_story(vector: Mapping[str, float], candidates: Iterable[tuple[int, Mapp
     hits: list[tuple[float, int]] = []
     if not vector:
         return hits
-    places = _places(vector)
-    tags = {t for t in vector if _matter_tag(t)}
-    outages = {t for t in vector if _outage(t)}
-    signed = {t for t in vector if t.startswith(MATTER_MARK)}
-    terms = frozenset(vector)
+    post = StoryPost.of(vector)
     for key, profile in candidates:
-        # Fewer shared terms than min_shared never joins, whatever the cosine: counted by a
-        # set operation first (most candidates of a busy window stop here), the cosine only
-        # for the rest — the same sum, in the same order, as before.
-        common = terms.intersection(profile)
-        # The same incident in custody told two ways at once (戒毒所·死亡 and 戒毒所·殴打)
-        # within outage_hours of the candidate: a vague rumour ("某戒毒所…被打死了") and the
-        # debunk hours later share little but those keys. One key alone is not enough (a
-        # meeting to "严防脱管" is no escape); two named places still part below.
-        recent_incident = key in current and sum(_incident(t) for t in common) >= 2
-        # One matter signature or one outage shared, in time: the key and two more terms
-        # are enough, as for an incident (the rewrites share little else).
-        # A post that says where, and a story that does not say it (yet): the same kind of
-        # matter may be another place's (压断手指 in 洛阳 beside a 车祸 in a story with no
-        # place so far). The signature labels only a post whose places the story names; it
-        # still anchors one alike enough to pass the threshold on its words.
-        same_matter = key in near and bool(signed & common)
-        labels_matter = same_matter and places <= _places(profile)
-        same_outage = key in current and bool(outages & common)
-        need = (policy.min_shared - 1 if recent_incident or same_matter or same_outage
-                else policy.min_shared)
-        if len(common) < need:
-            continue
-        score, shared = cosine(vector, profile)
-        down = [t for t in outages if t in profile]
-        if down and key not in current:
-            # an older outage of the same service: the key says nothing about this one
-            score -= sum(vector[t] * profile[t] for t in down)
-            shared -= len(down)
-            down = []
-        kinds = [t for t in signed if t in profile]
-        if kinds and not labels_matter:
-            # Out of its window, or from a place the story does not name: the signature
-            # adds nothing to the likeness, which must come from the words. In its window
-            # it still anchors (below): the words decide, at the ordinary threshold.
-            score -= sum(vector[t] * profile[t] for t in kinds)
-            if not same_matter:
-                shared -= len(kinds)
-        # An incident in custody in the same named place (洛阳 + 社区矫正·脱逃) is one matter
-        # too: the report, the capture and the analysis piece weeks later share little else.
-        placed = bool(places & _places(profile)) and any(
-            _incident(t) and t in profile for t in vector)
-        labelled = (bool(down) or placed or recent_incident or labels_matter
-                    or any(t in profile for t in tags))
-        bar = policy.tagged if labelled else policy.threshold
-        if score < min(bar, policy.threshold) or shared < need:
-            continue
-        other = _places(profile)
-        if places and other and not places & other:
-            # Both say where, and not the same place: two matters of one kind (an escape in
-            # 洛阳, another in 周口), however alike their words.
-            continue
-        if score < policy.unanchored:
-            # A signature outside its time window anchors nothing: it names a kind of matter.
-            level = max((anchor_level(t) for t in vector if t in profile
-                         and (same_matter or not t.startswith(MATTER_MARK))), default=0)
-            if level == 0 or (level == 1 and score < policy.city_anchored):
-                continue
-        hits.append((score, key))
+        score = story_hit(post, profile, policy, current=key in current, near=key in near)
+        if score is not None:
+            hits.append((score, key))
     hits.sort(key=lambda h: (-h[0], h[1]))
     return hits
+
+
+@dataclass(frozen=True)
+class StoryPost:
+    """What best_story reads of a post for every candidate, computed once per post."""
+    vector: Mapping[str, float]
+    places: set[str]
+    tags: set[str]
+    outages: set[str]
+    signed: set[str]
+    terms: frozenset[str]
+
+    @classmethod
+    def of(cls, vector: Mapping[str, float]) -> StoryPost:
+        return cls(vector, _places(vector), {t for t in vector if _matter_tag(t)},
+                   {t for t in vector if _outage(t)},
+                   {t for t in vector if t.startswith(MATTER_MARK)}, frozenset(vector))
+
+
+def story_hit(post: StoryPost, profile: Mapping[str, float], policy: StoryPolicy, *,
+              current: bool, near: bool) -> float | None:
+    """best_story's verdict on one candidate: the score when the post joins it, else None.
+    A function of the post, the candidate's profile and whether the candidate is in
+    best_story's `current` and `near` alone, so a caller may keep it while those stand."""
+    vector, places, signed, outages = post.vector, post.places, post.signed, post.outages
+    # Fewer shared terms than min_shared never joins, whatever the cosine: counted by a
+    # set operation first (most candidates of a busy window stop here), the cosine only
+    # for the rest — the same sum, in the same order, as before.
+    common = post.terms.intersection(profile)
+    # The same incident in custody told two ways at once (戒毒所·死亡 and 戒毒所·殴打)
+    # within outage_hours of the candidate: a vague rumour ("某戒毒所…被打死了") and the
+    # debunk hours later share little but those keys. One key alone is not enough (a
+    # meeting to "严防脱管" is no escape); two named places still part below.
+    recent_incident = current and sum(_incident(t) for t in common) >= 2
+    # One matter signature or one outage shared, in time: the key and two more terms
+    # are enough, as for an incident (the rewrites share little else).
+    # A post that says where, and a story that does not say it (yet): the same kind of
+    # matter may be another place's (压断手指 in 洛阳 beside a 车祸 in a story with no
+    # place so far). The signature labels only a post whose places the story names; it
+    # still anchors one alike enough to pass the threshold on its words.
+    same_matter = near and bool(signed & common)
+    labels_matter = same_matter and places <= _places(profile)
+    same_outage = current and bool(outages & common)
+    need = (policy.min_shared - 1 if recent_incident or same_matter or same_outage
+            else policy.min_shared)
+    if len(common) < need:
+        return None
+    score, shared = cosine(vector, profile)
+    down = [t for t in outages if t in profile]
+    if down and not current:
+        # an older outage of the same service: the key says nothing about this one
+        score -= sum(vector[t] * profile[t] for t in down)
+        shared -= len(down)
+        down = []
+    kinds = [t for t in signed if t in profile]
+    if kinds and not labels_matter:
+        # Out of its window, or from a place the story does not name: the signature
+        # adds nothing to the likeness, which must come from the words. In its window
+        # it still anchors (below): the words decide, at the ordinary threshold.
+        score -= sum(vector[t] * profile[t] for t in kinds)
+        if not same_matter:
+            shared -= len(kinds)
+    # An incident in custody in the same named place (洛阳 + 社区矫正·脱逃) is one matter
+    # too: the report, the capture and the analysis piece weeks later share little else.
+    placed = bool(places & _places(profile)) and any(
+        _incident(t) and t in profile for t in vector)
+    labelled = (bool(down) or placed or recent_incident or labels_matter
+                or any(t in profile for t in post.tags))
+    bar = policy.tagged if labelled else policy.threshold
+    if score < min(bar, policy.threshold) or shared < need:
+        return None
+    other = _places(profile)
+    if places and other and not places & other:
+        # Both say where, and not the same place: two matters of one kind (an escape in
+        # 洛阳, another in 周口), however alike their words.
+        return None
+    if score < policy.unanchored:
+        # A signature outside its time window anchors nothing: it names a kind of matter.
+        level = max((anchor_level(t) for t in vector if t in profile
+                     and (same_matter or not t.startswith(MATTER_MARK))), default=0)
+        if level == 0 or (level == 1 and score < policy.city_anchored):
+            return None
+    return score
 
 
 def _incident(term: str) -> bool:

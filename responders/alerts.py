@@ -21,7 +21,7 @@ from sqlalchemy import update as update_
 from sqlalchemy.orm import Session, joinedload
 
 from monitor.analyze import Analysis
-from monitor.db import insert_ignore
+from monitor.db import insert_ignore, one_of
 from monitor.event_store import EventUpdate
 from monitor.flagging import FlagDecision, combine_reasons
 from monitor.models import Item
@@ -239,7 +239,7 @@ def _items(session: Session, item_ids: Sequence[int]) -> dict[int, Item]:
     wanted = sorted(set(item_ids))
     for start in range(0, len(wanted), 500):
         out.update((i.id, i) for i in session.scalars(
-            select(Item).where(Item.id.in_(wanted[start : start + 500]))))
+            select(Item).where(one_of(session, Item.id, wanted[start : start + 500]))))
     return out
 
 
