@@ -52,6 +52,7 @@ from responders.web.security import (
     safe_url,
 )
 from responders.web.sentiment_review_views import router as sentiment_review_router
+from responders.web.warmup import warm_up
 
 HERE = Path(__file__).resolve().parent
 
@@ -166,6 +167,9 @@ def create_app(settings: Settings, enqueue: Enqueue) -> FastAPI:
     def _close() -> None:
         engine.dispose()
 
+    # Before the first request: templates compiled, the start-up heap frozen out of the
+    # garbage collector's full passes (responders.web.warmup).
+    app.router.on_startup.append(lambda: warm_up(env))
     app.router.on_shutdown.append(_close)
     return app
 
