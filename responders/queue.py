@@ -257,6 +257,18 @@ _TODAY_LOOKBACK = timedelta(days=1)
 _Sums = tuple[dict[str, list[int]], list[float], list[int]]
 
 
+def day_case(when: Any, bounds: Sequence[datetime], first_index: int = 0) -> Any:
+    """The index (first_index + i) of the bucket starting at bounds[i] that `when` falls in,
+    as SQL: a CASE over the bounds (the same SQL on SQLite and PostgreSQL, whatever the zone).
+    Values before bounds[0] fall in the first bucket and after the last bound in the last:
+    the caller's WHERE keeps to the range."""
+    last = first_index + len(bounds) - 1
+    if len(bounds) < 2:
+        return literal(last)   # a CASE needs one WHEN at least
+    return case(*((when < literal(bounds[i + 1], UTCDateTime()), first_index + i)
+                  for i in range(len(bounds) - 1)), else_=last)
+
+
 class PastDays:
     """A desk process's memo of the chart's past days, keyed by (first day, days, zone) and
     judged by the `now` each call is given (the request's clock), so it is as testable as the
@@ -290,10 +302,7 @@ def _day_sums(session: Session, bounds: Sequence[datetime], end: datetime, *,
     buckets starting at `bounds` (index first_index + i), along ix_items_fetched_at: the days
     are a CASE over their bounds (the same SQL on SQLite and PostgreSQL, whatever the zone)."""
     when = func.coalesce(Item.published_at, Item.fetched_at)
-    last = first_index + len(bounds) - 1
-    day: Any = (case(*((when < literal(bounds[i + 1], UTCDateTime()), first_index + i)
-                       for i in range(len(bounds) - 1)), else_=last)
-                if len(bounds) > 1 else literal(last))   # a CASE needs one WHEN at least
+    day = day_case(when, bounds, first_index)
     rows = session.execute(
         select(day.label("day"), Item.sentiment_label, func.count(),
                func.sum(tone_sql()), func.count(tone_sql()))
