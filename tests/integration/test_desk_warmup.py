@@ -25,7 +25,7 @@ def unfrozen() -> Iterator[None]:
     gc.unfreeze()  # the next tests' objects back under the collector
 
 
-def test_startup_compiles_every_template_and_freezes(settings: Settings,
+def test_startup_compiles_every_template_and_freezes_until_shutdown(settings: Settings,
                                                      unfrozen: None) -> None:
     gc.unfreeze()
     app = create_app(settings, lambda _name, _args: None)
@@ -36,6 +36,7 @@ def test_startup_compiles_every_template_and_freezes(settings: Settings,
         assert names == {p.name for p in TEMPLATES.iterdir() if p.suffix in (".html", ".txt")}
         assert gc.get_freeze_count() > 10_000   # FastAPI, SQLAlchemy, the app's routes
         assert client.get("/login").status_code == 200
+    assert gc.get_freeze_count() == 0   # the shutdown step thawed it
 
 
 def test_frozen_objects_are_left_out_of_collections(unfrozen: None) -> None:
