@@ -69,7 +69,7 @@ class QueueCursor:
         return cls(priority, at, ident_n)
 
     @classmethod
-    def of(cls, alert: Alert) -> QueueCursor:
+    def of(cls, alert: Alert | AlertRow) -> QueueCursor:
         return cls(alert.priority, alert.due_at, alert.id)
 
 
@@ -108,6 +108,20 @@ def _filtered(q: Select[Any], f: QueueFilter, now: datetime | None = None) -> Se
     return q
 
 
+def _ordered(q: Select[Any], f: QueueFilter, offset: int,
+             after: QueueCursor | None) -> Select[Any]:
+    # The filter's order (f.sort) and where the page starts: keyset for the priority order.
+    if f.sort == "due":
+        return q.order_by(Alert.due_at, Alert.id).offset(offset)
+    if f.sort == "newest":
+        return q.order_by(Alert.created_at.desc(), Alert.id.desc()).offset(offset)
+    if after is not None:
+        q = q.where(tuple_(Alert.priority, Alert.due_at, Alert.id)
+                    > tuple_(literal(after.priority), literal(after.due_at, UTCDateTime()),
+                             literal(after.id)))
+    return q.order_by(Alert.priority, Alert.due_at, Alert.id).offset(offset)
+
+
 def query_alerts(session: Session, f: QueueFilter, *, limit: int = 200, offset: int = 0,
                  after: QueueCursor | None = None,
                  now: datetime | None = None) -> Sequence[Alert]:
@@ -116,20 +130,71 @@ def query_alerts(session: Session, f: QueueFilter, *, limit: int = 200, offset: 
     first. Filtered, ordered and cut in SQL along the queue indexes (desk_0008), the page's
     items and sources in the same query. The priority order pages by keyset (`after`, no
     OFFSET: page 100 costs what page 1 does; priorities P1 < P2 < P3 sort as text); the other
-    orders by `offset`. `f.due` needs `now`."""
-    q = _filtered(select(Alert), f, now)
-    if f.sort == "due":
-        q = q.order_by(Alert.due_at, Alert.id).offset(offset)
-    elif f.sort == "newest":
-        q = q.order_by(Alert.created_at.desc(), Alert.id.desc()).offset(offset)
-    else:
-        if after is not None:
-            q = q.where(tuple_(Alert.priority, Alert.due_at, Alert.id)
-                        > tuple_(literal(after.priority), literal(after.due_at, UTCDateTime()),
-                                 literal(after.id)))
-        q = q.order_by(Alert.priority, Alert.due_at, Alert.id).offset(offset)
+    orders by `offset`. `f.due` needs `now`. ORM objects, for callers that follow the
+    alert's relations; the desk's list views read `alert_rows`."""
+    q = _ordered(_filtered(select(Alert), f, now), f, offset, after)
     q = q.options(joinedload(Alert.item).joinedload(Item.source)).limit(limit)
     return session.scalars(q).unique().all()
+
+
+# The characters of an untitled item's text a list shows in place of its title.
+TEXT_HEAD = 40
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRow:
+    """One row of the queue page or `GET /api/v1/alerts`: the alert's columns and its item's
+    and source's that a list shows, read as plain values. No ORM identity, relations or
+    back-references: 200 of them are 200 small objects freed when the response is sent,
+    where 200 loaded alerts with their items and sources were a few thousand objects in
+    reference cycles that only the cyclic garbage collector frees (its full passes were the
+    slow requests of the list pages, issue 15)."""
+
+    id: int
+    priority: str
+    state: str
+    assignee_id: int | None
+    topics: list[Any]
+    reasons: list[Any]
+    milestones: list[Any]
+    created_at: datetime
+    due_at: datetime
+    clock_from: datetime | None
+    story_published_at: datetime | None
+    backfill: bool
+    title: str
+    text_head: str          # the first TEXT_HEAD characters of the item's text
+    link: str | None
+    published_at: datetime | None
+    sentiment_score: float | None
+    sentiment_label: str | None
+    source_name: str
+    event_id: int | None
+    # the three classes' probabilities (None for binary engines): the figure the desk shows
+    # beside the label (responders.tone.label_figure)
+    sentiment_p_negative: float | None
+    sentiment_p_neutral: float | None
+    sentiment_p_positive: float | None
+
+
+_ROW_COLUMNS = (Alert.id, Alert.priority, Alert.state, Alert.assignee_id, Alert.topics,
+                Alert.reasons, Alert.milestones, Alert.created_at, Alert.due_at,
+                Alert.clock_from, Alert.story_published_at, Alert.backfill, Item.title,
+                func.substr(Item.text, 1, TEXT_HEAD), Item.link, Item.published_at,
+                Item.sentiment_score, Item.sentiment_label, Source.name, Item.event_id,
+                Item.sentiment_p_negative, Item.sentiment_p_neutral, Item.sentiment_p_positive)
+
+
+def alert_rows(session: Session, f: QueueFilter, *, limit: int = 200, offset: int = 0,
+               after: QueueCursor | None = None,
+               now: datetime | None = None) -> list[AlertRow]:
+    """`query_alerts`' page (same filter, order, keyset and cut) as `AlertRow`s: one Core
+    query of the columns the lists show, the item and source joined in it."""
+    q = _filtered(select(*_ROW_COLUMNS), f, now)
+    if not (f.source_id or f.sentiment or f.event_id):   # else _filtered joined it already
+        q = q.join(Item, Item.id == Alert.item_id)
+    q = _ordered(q.join(Source, Source.id == Item.source_id), f, offset, after).limit(limit)
+    return [AlertRow(*row) for row in session.execute(q)]
 
 
 def count_alerts(session: Session, f: QueueFilter, now: datetime | None = None) -> int:
@@ -137,7 +202,7 @@ def count_alerts(session: Session, f: QueueFilter, now: datetime | None = None) 
     return int(session.scalar(_filtered(select(func.count(Alert.id)), f, now)) or 0)
 
 
-def next_cursor(rows: Sequence[Alert], limit: int) -> QueueCursor | None:
+def next_cursor(rows: Sequence[Alert | AlertRow], limit: int) -> QueueCursor | None:
     """The position after a full page, None after the last page."""
     return QueueCursor.of(rows[-1]) if rows and len(rows) >= limit else None
 
@@ -162,8 +227,17 @@ def event_links(session: Session, event_ids: Iterable[int]) -> dict[int, list[st
     return out
 
 
-def sources(session: Session) -> Sequence[Source]:
-    return session.scalars(select(Source).order_by(Source.name)).all()
+@dataclass(frozen=True, slots=True)
+class SourceChoice:
+    id: int
+    name: str
+
+
+def source_choices(session: Session) -> list[SourceChoice]:
+    """Every source's id and name, by name, for the queue's source filter: two columns, not
+    the ORM sources (hundreds of them on every page, each an object in reference cycles)."""
+    rows = session.execute(select(Source.id, Source.name).order_by(Source.name))
+    return [SourceChoice(ident, name) for ident, name in rows]
 
 
 def users(session: Session) -> Sequence[User]:
@@ -187,6 +261,18 @@ PAST_DAYS_TTL = timedelta(minutes=5)
 _TODAY_LOOKBACK = timedelta(days=1)
 
 _Sums = tuple[dict[str, list[int]], list[float], list[int]]
+
+
+def day_case(when: Any, bounds: Sequence[datetime], first_index: int = 0) -> Any:
+    """The index (first_index + i) of the bucket starting at bounds[i] that `when` falls in,
+    as SQL: a CASE over the bounds (the same SQL on SQLite and PostgreSQL, whatever the zone).
+    Values before bounds[0] fall in the first bucket and after the last bound in the last:
+    the caller's WHERE keeps to the range."""
+    last = first_index + len(bounds) - 1
+    if len(bounds) < 2:
+        return literal(last)   # a CASE needs one WHEN at least
+    return case(*((when < literal(bounds[i + 1], UTCDateTime()), first_index + i)
+                  for i in range(len(bounds) - 1)), else_=last)
 
 
 class PastDays:
@@ -222,10 +308,7 @@ def _day_sums(session: Session, bounds: Sequence[datetime], end: datetime, *,
     buckets starting at `bounds` (index first_index + i), along ix_items_fetched_at: the days
     are a CASE over their bounds (the same SQL on SQLite and PostgreSQL, whatever the zone)."""
     when = func.coalesce(Item.published_at, Item.fetched_at)
-    last = first_index + len(bounds) - 1
-    day: Any = (case(*((when < literal(bounds[i + 1], UTCDateTime()), first_index + i)
-                       for i in range(len(bounds) - 1)), else_=last)
-                if len(bounds) > 1 else literal(last))   # a CASE needs one WHEN at least
+    day = day_case(when, bounds, first_index)
     rows = session.execute(
         select(day.label("day"), Item.sentiment_label, func.count(),
                func.sum(tone_sql()), func.count(tone_sql()))

@@ -24,11 +24,12 @@ from responders.models import Alert, AuditEntry, Output
 from responders.outputs import output_log, row_dict, to_csv
 from responders.policies import policy_dict, suggest
 from responders.queue import (
+    AlertRow,
     QueueCursor,
     QueueFilter,
+    alert_rows,
     count_alerts,
     next_cursor,
-    query_alerts,
     users,
 )
 from responders.web.deps import DB, ApiReader, ApiWriter, UoW, desk
@@ -50,12 +51,32 @@ def alert_json(alert: Alert, assignee: str | None = None) -> dict[str, Any]:
         "assignee": assignee, "title": item.title, "source": item.source.name,
         "link": item.link, "published_at": _iso(item.published_at),
         "sentiment": item.sentiment_score, "sentiment_label": item.sentiment_label,
+        "p_negative": item.sentiment_p_negative, "p_neutral": item.sentiment_p_neutral,
+        "p_positive": item.sentiment_p_positive,
         "topics": list(alert.topics), "reasons": list(alert.reasons),
         "created_at": _iso(alert.created_at), "due_at": _iso(alert.due_at),
         "milestones": list(alert.milestones),
         # created_at is first sight; the deadlines run from clock_from (issue 12).
         "story_published_at": _iso(alert.story_published_at),
         "clock_from": _iso(alert.clock_from or alert.created_at), "backfill": alert.backfill,
+    }
+
+
+def alert_row_json(row: AlertRow, assignee: str | None = None) -> dict[str, Any]:
+    """`alert_json` of a list's row (responders.queue.alert_rows): the same keys and values,
+    from the columns the list read instead of the loaded alert, item and source."""
+    return {
+        "id": row.id, "priority": row.priority, "state": row.state,
+        "assignee": assignee, "title": row.title, "source": row.source_name,
+        "link": row.link, "published_at": _iso(row.published_at),
+        "sentiment": row.sentiment_score, "sentiment_label": row.sentiment_label,
+        "p_negative": row.sentiment_p_negative, "p_neutral": row.sentiment_p_neutral,
+        "p_positive": row.sentiment_p_positive,
+        "topics": list(row.topics), "reasons": list(row.reasons),
+        "created_at": _iso(row.created_at), "due_at": _iso(row.due_at),
+        "milestones": list(row.milestones),
+        "story_published_at": _iso(row.story_published_at),
+        "clock_from": _iso(row.clock_from or row.created_at), "backfill": row.backfill,
     }
 
 
@@ -147,8 +168,8 @@ def api_alerts(request: Request, response: Response, me: ApiReader,
     Link rel=next give the next page's position; X-Total-Count is the filter's count."""
     names = _names(session)
     f = QueueFilter(priority, topic, source_id, sentiment, state, assignee)
-    rows = query_alerts(session, f, limit=limit,
-                        after=QueueCursor.decode(after) if after else None)
+    rows = alert_rows(session, f, limit=limit,
+                      after=QueueCursor.decode(after) if after else None)
     cursor = next_cursor(rows, limit)
     response.headers["X-Total-Count"] = str(count_alerts(session, f))
     if cursor is not None:
@@ -157,7 +178,7 @@ def api_alerts(request: Request, response: Response, me: ApiReader,
         response.headers["Link"] = (f'<{request.url.path}?'
                                     f'{urlencode([*params, ("after", cursor.encode())])}>; '
                                     'rel="next"')
-    return [alert_json(a, names.get(a.assignee_id or 0)) for a in rows]
+    return [alert_row_json(a, names.get(a.assignee_id or 0)) for a in rows]
 
 
 @router.get("/alerts/{alert_id}")

@@ -53,6 +53,7 @@ from responders.web.security import (
     safe_url,
 )
 from responders.web.sentiment_review_views import router as sentiment_review_router
+from responders.web.warmup import thaw_heap, warm_up
 
 HERE = Path(__file__).resolve().parent
 
@@ -168,7 +169,11 @@ def create_app(settings: Settings, enqueue: Enqueue) -> FastAPI:
 
     def _close() -> None:
         engine.dispose()
+        thaw_heap()
 
+    # Before the first request: templates compiled, the start-up heap frozen out of the
+    # garbage collector's full passes (responders.web.warmup).
+    app.router.on_startup.append(lambda: warm_up(env))
     app.router.on_shutdown.append(_close)
     return app
 

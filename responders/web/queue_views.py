@@ -21,8 +21,8 @@ from responders.queue import (
     PRIORITY_ORDER,
     SORTS,
     QueueFilter,
-    query_alerts,
-    sources,
+    alert_rows,
+    source_choices,
     users,
 )
 from responders.web.bulk import BULK_ACTIONS, MAX_BULK, run_bulk
@@ -92,7 +92,7 @@ def _view(request: Request, session: Any) -> dict[str, Any]:
     ctx = desk(request)
     f = queue_filter(request.query_params)
     page = queue_page_number(request.query_params)
-    rows = query_alerts(session, f, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE,
+    rows = alert_rows(session, f, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE,
                         now=ctx.now())
     return {"alerts": rows[:PAGE_SIZE], "f": f, "page": page,
             "prev_query": queue_query(f, page - 1) if page > 1 else None,
@@ -115,7 +115,7 @@ def _chart(request: Request, session: Any, f: QueueFilter) -> str:
 def queue_page(request: Request, me: PageReader, session: DB) -> Response:
     view = _view(request, session)
     return render(request, "queue.html", {
-        **view, "sources": sources(session), "topics": desk(request).topic_names,
+        **view, "sources": source_choices(session), "topics": desk(request).topic_names,
         "chart": _chart(request, session, view["f"]),
     })
 

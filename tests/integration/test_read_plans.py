@@ -16,7 +16,14 @@ from sqlalchemy.orm import Session
 
 from monitor.db import make_engine, make_sessionmaker
 from monitor.models import Item
-from responders.queue import QueueCursor, QueueFilter, count_alerts, query_alerts
+from responders.queue import (
+    QueueCursor,
+    QueueFilter,
+    alert_rows,
+    count_alerts,
+    query_alerts,
+    source_choices,
+)
 from responders.schema import migrate
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -99,6 +106,23 @@ def test_queue_pages_use_an_index(filled: Any, f: QueueFilter) -> None:
         assert second and (second[0].priority, second[0].due_at, second[0].id) > (
             first[-1].priority, first[-1].due_at, first[-1].id)
         assert not {a.id for a in first} & {a.id for a in second}
+
+
+@pytest.mark.parametrize("f", [
+    QueueFilter(), QueueFilter(state="all"), QueueFilter(state="responded"),
+    QueueFilter(priority="P1", state="all"), QueueFilter(state="all", sort="newest"),
+], ids=["open", "all", "one-state", "priority", "newest"])
+def test_list_rows_use_an_index(filled: Any, f: QueueFilter) -> None:
+    # The queue page's and the API's lean read (alert_rows): the alerts' index, the items'
+    # and sources' primary keys, for the first page and the one after it.
+    with filled() as session:
+        first = alert_rows(session, f, limit=50)
+        assert [r.id for r in first] == [a.id for a in query_alerts(session, f, limit=50)]
+        after = QueueCursor.of(first[-1]) if f.sort == "priority" else None
+        _no_seq_scan(_explain_all(session, lambda: alert_rows(session, f, limit=50)))
+        _no_seq_scan(_explain_all(session, lambda: alert_rows(session, f, limit=50,
+                                                              after=after)))
+        assert len(source_choices(session)) == 20
 
 
 def test_the_open_count_uses_an_index(filled: Any) -> None:

@@ -11,7 +11,7 @@ from monitor.errors import InputError
 from responders.digest import (
     AlertRec,
     IsoWeek,
-    ItemRec,
+    ItemGroup,
     PubRec,
     WeekData,
     build_digest,
@@ -75,8 +75,8 @@ def test_change_text(now: int, before: int, text: str) -> None:
 
 
 def item(day: int, hour: int, topics: tuple[str, ...] = ("lawyers",), label: str | None =
-         "negative", score: float | None = 0.1, kind: str = "weibo") -> ItemRec:
-    return ItemRec(datetime(2026, 11, day, hour, tzinfo=SH), kind, topics, label, score)
+         "negative", score: float | None = 0.1, kind: str = "weibo") -> ItemGroup:
+    return ItemGroup.one(datetime(2026, 11, day, hour, tzinfo=SH), kind, topics, label, score)
 
 
 def alert(i: int, created: datetime, due: datetime, state: str = "new", *,
@@ -90,7 +90,7 @@ def test_items_count_on_their_local_day_and_week() -> None:
     data = WeekData([
         item(15, 23),                      # Sunday of W46: previous week
         item(16, 0),                       # Monday 00:00 local: first hour of W47
-        ItemRec(datetime(2026, 11, 15, 16, 30, tzinfo=UTC), "news", (), "neutral", 0.5),
+        ItemGroup.one(datetime(2026, 11, 15, 16, 30, tzinfo=UTC), "news", (), "neutral", 0.5),
         item(22, 23),                      # last hour of W47
         item(23, 0),                       # next week: ignored
     ], [], [])
