@@ -479,7 +479,10 @@ def load_week(session: Session, week: IsoWeek, tz: str) -> WeekData:
                    reach, count in session.execute(
                        select(Alert.id, Alert.priority, Alert.state, Alert.topics,
                               Alert.created_at, Alert.due_at, Alert.state_changed_at,
-                              Item.title, Item.link, Source.name, Event.reach,
+                              # an untitled post (most Weibo posts) by its opening words
+                              func.coalesce(func.nullif(Item.title, ""),
+                                            func.substr(Item.text, 1, 60)),
+                              Item.link, Source.name, Event.reach,
                               Event.item_count)
                        .join(Item, Item.id == Alert.item_id)
                        .join(Source, Source.id == Item.source_id)

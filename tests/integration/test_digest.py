@@ -399,3 +399,25 @@ def test_digest_names_topics_as_the_admins_edited_them(seeded: dict[str, int], s
     with sessions() as s:
         d = digest_for(s, W47, settings)
     assert "戒毒（已改名）" in {row.name for row in d.by_topic}
+
+
+def test_an_untitled_post_is_named_by_its_opening_words(seeded: dict[str, int], sessions: Any,
+                                                        settings: Any) -> None:
+    """Most Weibo posts have no title: the digest names their alert by the post's opening
+    words, as the queue does, not as （无标题）."""
+    from sqlalchemy import select as select_
+
+    from monitor.models import Item
+    from responders.models import Alert
+
+    with sessions() as s:
+        before = digest_for(s, W47, settings)
+        first = before.top_alerts[0]
+        item = s.scalars(select_(Item).join(Alert, Alert.item_id == Item.id)
+                         .where(Alert.id == first.id)).one()
+        item.title = ""
+        s.commit()
+        after = digest_for(s, W47, settings)
+        named = next(a for a in after.top_alerts if a.id == first.id)
+        assert "无标题" not in named.title
+        assert named.title.rstrip("…")[:20] == item.text[:20]
