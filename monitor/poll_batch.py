@@ -25,27 +25,32 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
+from monitor.coverage import close_spans
 from monitor.errors import FetchError
 from monitor.fetch import FetchPolicy, fetch, shared_ssl_context
 from monitor.models import Item, Source
 from monitor.polling import (
+    Fetched,
     FetchFailed,
     FetchOutcome,
     PollPlan,
     PollReport,
     PollSettings,
     apply_poll,
+    is_silent,
     parse_result,
     plan_poll,
 )
+from monitor.schedule import PollOutcome, next_check_at, phase_of
 
 __all__ = ["BatchLimits", "HostGate", "apply_many", "claim_room", "fetch_many",
-           "group_by_host", "host_caps", "read_plans"]
+           "group_by_host", "host_caps", "not_modified_values", "read_plans"]
 
 
 @dataclass(frozen=True)
@@ -220,37 +225,119 @@ def _host_key(plan: PollPlan) -> str:
 def apply_many(session: Session, plans: Sequence[PollPlan],
                outcomes: Sequence[FetchOutcome | None], *, cfg: PollSettings, now: datetime,
                jitter: Callable[[], float]) -> list[PollReport]:
-    """Step 3 for a batch, in the caller's transaction: the rows loaded by one query (then
-    apply_poll finds them in the session), each outcome applied. A source not reached (None)
-    gives its lease back: due at the next tick, nothing else changed. Sources removed while
-    they were fetched are left out. Flushes."""
+    """Step 3 for a batch, in the caller's transaction. A source not reached (None) gives
+    its lease back: due at the next tick, nothing else changed. Sources removed while they
+    were fetched are left out. Flushes.
+
+    Most polls are 304s of healthy sources, and for those the outcome is a handful of column
+    values known without the ORM (`not_modified_values`): they are written by one
+    executemany UPDATE, and their coverage spans closed by one UPDATE for the batch — where
+    the ORM path paid, per source, an object load, a unit-of-work flush (note_poll's
+    UPDATE autoflushed each row on its own) and a coverage UPDATE. Everything else (a body,
+    a failure, a source silent or going silent) goes through polling.apply_poll, on rows
+    loaded by one query."""
     if len(plans) != len(outcomes):
         raise ValueError("one outcome per plan")
     ids = [p.source_id for p in plans]
-    rows = {s.id: s for s in session.scalars(select(Source).where(Source.id.in_(ids)))
-            } if ids else {}
+    state = {r.id: r for r in session.execute(
+        select(Source.id, Source.interval_s, Source.silent_since, Source.items_seen)
+        .where(Source.id.in_(ids)))} if ids else {}
     # What the silence check of each productive source needs, in one grouped query instead
     # of one per source (only a poll that stores nothing new asks; its answer is unchanged
     # by the batch's own writes, which add no item to such a source).
-    asks = [i for i, s in rows.items() if s.silent_since is None and s.items_seen > 0]
+    asks = [i for i, r in state.items() if r.silent_since is None and r.items_seen > 0]
     last_new: dict[int, datetime | None] = dict.fromkeys(asks)
     if asks:
         last_new.update({sid: at for sid, at in session.execute(
             select(Item.source_id, func.max(Item.fetched_at))
             .where(Item.source_id.in_(asks)).group_by(Item.source_id))})
-    reports = []
+    fast: list[dict[str, object]] = []
+    slow: list[tuple[PollPlan, FetchOutcome]] = []
+    deferred: list[int] = []
+    fast_ids: list[int] = []
+    reports_by_id: dict[int, PollReport] = {}
     for plan, outcome in zip(plans, outcomes, strict=True):
+        row = state.get(plan.source_id)
+        if row is None:
+            continue  # removed while it was fetched
         if outcome is None:
-            source = rows.get(plan.source_id)
-            if source is not None:
-                source.next_check_at = now
+            deferred.append(plan.source_id)
             continue
-        report = apply_poll(session, plan, outcome, cfg=cfg, now=now, jitter=jitter(),
-                            last_new_item=last_new.get(plan.source_id), flush=False)
-        if report is not None:
-            reports.append(report)
-    session.flush()  # the batch's UPDATEs together
-    return reports
+        values = not_modified_values(
+            outcome, source_id=row.id, interval_s=row.interval_s,
+            silent_since=row.silent_since, items_seen=row.items_seen,
+            last_new_item=last_new.get(row.id), cfg=cfg, now=now, jitter=jitter())
+        if values is None or not isinstance(outcome, Fetched):
+            slow.append((plan, outcome))
+            continue
+        fast.append(values)
+        fast_ids.append(row.id)
+        reports_by_id[row.id] = PollReport(source_id=row.id, ok=True, not_modified=True,
+                                           warnings=outcome.warnings)
+    # Core on the table: a plain executemany, no ORM bulk-update machinery per row.
+    table = cast(Table, Source.__table__)
+    if deferred:
+        session.execute(update(table).where(table.c.id.in_(deferred))
+                        .values(next_check_at=now))
+    if fast:
+        session.execute(update(table).where(table.c.id == bindparam("b_id"))
+                        .values({c: bindparam(f"b_{c}") for c in _FAST_COLUMNS}), fast)
+        # Healthy now: close whatever span was open (monitor.coverage.note_poll, for all).
+        close_spans(session, fast_ids, now)
+    if slow:
+        # The ORM objects for the rest, one query (apply_poll then finds them in the session).
+        session.scalars(select(Source).where(Source.id.in_([p.source_id for p, _ in slow])))
+        for plan, outcome in slow:
+            report = apply_poll(session, plan, outcome, cfg=cfg, now=now, jitter=jitter(),
+                                last_new_item=last_new.get(plan.source_id), flush=False)
+            if report is not None:
+                reports_by_id[plan.source_id] = report
+    session.flush()  # the ORM path's UPDATEs together
+    return [reports_by_id[p.source_id] for p in plans if p.source_id in reports_by_id]
+
+
+# What a healthy 304 writes (not_modified_values' keys, without their "b_" prefix).
+_FAST_COLUMNS = ("etag", "last_modified", "last_checked_at", "last_success_at",
+                 "last_status", "failure_count", "last_error", "last_warning",
+                 "next_check_at")
+
+
+def not_modified_values(outcome: FetchOutcome, *, source_id: int, interval_s: int,
+                        silent_since: datetime | None, items_seen: int,
+                        last_new_item: datetime | None, cfg: PollSettings, now: datetime,
+                        jitter: float) -> dict[str, object] | None:
+    """Pure: the row values (keys "b_" + column, with "b_id") polling.apply_poll would write
+    for a 304 of a source that is not silent and does not go silent now — or None when the
+    outcome is anything else (a body, a failure, silence: the ORM path, which also writes
+    the silence warning and span). Same values as apply_poll's: the validators (a 304 may
+    renew them), checked and successful now, failures and messages cleared, the next check
+    as scheduled for a 304 with failure_count 0."""
+    if not isinstance(outcome, Fetched) or not outcome.result.not_modified or outcome.entries:
+        return None
+    if silent_since is not None:
+        return None
+    if items_seen > 0 and is_silent(last_new_item, now, interval_s=interval_s,
+                                    silent_after=cfg.silent_after):
+        return None
+    result = outcome.result
+    return {
+        "b_id": source_id,
+        "b_etag": result.etag,
+        "b_last_modified": result.last_modified,
+        "b_last_checked_at": now,
+        "b_last_success_at": now,
+        "b_last_status": result.status,
+        "b_failure_count": 0,
+        "b_last_error": None,
+        "b_last_warning": "; ".join(outcome.warnings) if outcome.warnings else None,
+        "b_next_check_at": next_check_at(
+            now,
+            PollOutcome(ok=True, not_modified=True, retry_after_s=result.retry_after_s,
+                        max_age_s=result.max_age_s),
+            interval_s=interval_s, failure_count=0, min_interval_s=cfg.min_interval_s,
+            max_backoff_s=cfg.max_backoff_s, jitter=jitter,
+            phase=phase_of(source_id) if cfg.slots else None),
+    }
 
 
 def host_caps(hosts: Sequence[str], *, per_host: int, tick_s: float,
