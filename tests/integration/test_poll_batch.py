@@ -187,3 +187,23 @@ def test_a_304_that_makes_a_source_silent_takes_the_full_path(
     assert "源可能已失效" in str(many[_ROW.index("last_warning")])
     assert many[-1] == ["silent"]
     assert reports[0].went_silent
+
+
+def test_a_batch_of_304s_keeps_one_connection_alive(
+        fake_web: FakeWeb, sessions: sessionmaker[Session]) -> None:  # noqa: F811
+    # A 304 read to its (empty) end goes back to the keep-alive pool; closed unread, each
+    # conditional GET opened a TCP connection of its own.
+    for k in range(5):
+        fake_web.add_feed(f"/k{k}.xml", many_items_feed(1, prefix=f"k{k}"), etag=f'"k{k}"')
+    ids = [_add(sessions, f"长连{k}", fake_web.url(f"/k{k}.xml")) for k in range(5)]
+    one = BatchLimits(threads=1, host_connections=1, budget_s=60)
+    for at in (NOW, NOW + timedelta(minutes=10)):
+        with sessions() as s:
+            plans = read_plans(s, ids, cfg=CFG, now=at)
+        outcomes = fetch_many(plans, policy=POLICY, cfg=CFG, now=at, limits=one)
+        with sessions() as s:
+            apply_many(s, plans, outcomes, cfg=CFG, now=at, jitter=lambda: 0.0)
+            s.commit()
+    assert all(isinstance(o, Fetched) and o.result.not_modified for o in outcomes)
+    second = fake_web.requests[5:]
+    assert len(second) == 5 and len({r.peer for r in second}) == 1
