@@ -4,20 +4,23 @@
 1. `read_plans` — one short read for the whole batch (one query for the rows, one for each
    host's last request), the same plans `polling.plan_poll` makes for one source.
 2. `fetch_many` — with no session open, the batch's requests run on a small thread pool:
-   each host gets its own keep-alive client holding at most `host_connections`
-   connections, and requests to one host keep the host's politeness spacing between their
-   starts (Weibo's 0.5 s), so concurrency comes from many hosts, never from hammering one.
+   each host gets `host_connections` keep-alive clients of one connection each, a thread
+   holding one for its request (connections live for the batch; a 304 is read to its end
+   so its connection is reused), and requests to one host keep the host's politeness
+   spacing between their starts (Weibo's 0.5 s), so concurrency comes from many hosts,
+   never from hammering one.
    Every request is `monitor.fetch.fetch`: the same scheme, address, redirect, size and
    time checks as a single poll.
-3. `apply_many` — the outcomes recorded by `polling.apply_poll`, all in the caller's one
-   short transaction (the rows were loaded by one query, so no source costs a round trip of
-   its own).
+3. `apply_many` — the outcomes recorded in the caller's one short transaction: the
+   healthy 304s (most polls) by one executemany UPDATE, the rest by `polling.apply_poll`
+   on rows loaded by one query, so no source costs a round trip of its own.
 
 Domain code: flushes, never commits; the task (tasks.jobs.poll_batch) is the boundary.
 """
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -141,18 +144,28 @@ class HostGate:
 
 
 @contextmanager
-def _clients(hosts: Sequence[str], limits: BatchLimits) -> Iterator[dict[str, httpx.Client]]:
-    """One keep-alive client per host. trust_env=False: an environment proxy would bypass
+def _clients(hosts: Sequence[str], limits: BatchLimits
+             ) -> Iterator[dict[str, queue.SimpleQueue[httpx.Client]]]:
+    """Per host, `host_connections` keep-alive clients of one connection each, handed out
+    to one thread at a time: the per-host connection limit, and no connection pool shared
+    between threads (httpcore's sync pool can close an idle connection another thread was
+    just given — seen here as "[Errno 9] Bad file descriptor" once 304s kept their
+    connections; encode/httpcore#1110). trust_env=False: an environment proxy would bypass
     fetch's address checks (as in monitor.fetch)."""
-    pool_limits = httpx.Limits(max_connections=limits.host_connections,
-                               max_keepalive_connections=limits.host_connections)
-    clients = {h: httpx.Client(follow_redirects=False, trust_env=False, limits=pool_limits,
-                               verify=shared_ssl_context())
-               for h in hosts}
+    one = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    free: dict[str, queue.SimpleQueue[httpx.Client]] = {}
+    made: list[httpx.Client] = []
+    for host in hosts:
+        free[host] = queue.SimpleQueue()
+        for _ in range(limits.host_connections):
+            client = httpx.Client(follow_redirects=False, trust_env=False, limits=one,
+                                  verify=shared_ssl_context())
+            made.append(client)
+            free[host].put(client)
     try:
-        yield clients
+        yield free
     finally:
-        for client in clients.values():
+        for client in made:
             client.close()
 
 
@@ -177,13 +190,13 @@ def fetch_many(plans: Sequence[PollPlan], *, policy: FetchPolicy, cfg: PollSetti
         if host not in gates:
             interval = cfg.host_intervals.get(host, cfg.default_host_interval) if host else 0.0
             gates[host] = HostGate(interval, plan.wait_s, sleep=sleep)
-    # Per host at most host_connections in flight: one semaphore each.
-    slots = {h: threading.Semaphore(limits.host_connections) for h in gates}
-
+    # Per host at most host_connections in flight: a thread holds one of the host's
+    # clients (one connection each) for its request.
     with _clients(list(gates), limits) as clients:
         def one(index: int) -> FetchOutcome | None:
             plan, host = plans[index], host_of[index]
-            with slots[host]:
+            client = clients[host].get()
+            try:
                 if clock() > give_up:
                     return None
                 gates[host].wait()
@@ -192,11 +205,13 @@ def fetch_many(plans: Sequence[PollPlan], *, policy: FetchPolicy, cfg: PollSetti
                 try:
                     result = fetch(plan.url, policy=policy, now=now, etag=plan.etag,
                                    last_modified=plan.last_modified,
-                                   allow_private=plan.allow_private, client=clients[host])
+                                   allow_private=plan.allow_private, client=client)
                 except FetchError as exc:
                     if timings is not None:
                         timings[index] = max(0.0, time.monotonic() - started)
                     return FetchFailed(exc.message, exc.status, exc.retry_after_s)
+            finally:
+                clients[host].put(client)
             parsed = parse_result(plan, result, cfg, now)
             if timings is not None:
                 timings[index] = max(0.0, time.monotonic() - started)
