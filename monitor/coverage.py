@@ -42,11 +42,7 @@ def note_poll(session: Session, source: Source, now: datetime) -> None:
     """Record the poll just applied to `source` in the spans (see the module doc). Flushes."""
     state = _state(source)
     if state is None:
-        session.execute(
-            update(CoverageGap)
-            .where(CoverageGap.source_id == source.id, CoverageGap.ended_at.is_(None))
-            .values(ended_at=now)
-            .execution_options(synchronize_session=False))
+        close_spans(session, [source.id], now)
         return
     open_gaps = session.scalars(select(CoverageGap).where(
         CoverageGap.source_id == source.id, CoverageGap.ended_at.is_(None))).all()
@@ -63,6 +59,18 @@ def note_poll(session: Session, source: Source, now: datetime) -> None:
     session.add(CoverageGap(source_id=source.id, kind=state, started_at=min(started, now),
                             detail=(detail or "")[:500] or None))
     session.flush()
+
+
+def close_spans(session: Session, source_ids: Sequence[int], now: datetime) -> None:
+    """End the open span of each of these sources, healthy at `now` (one UPDATE, usually
+    matching nothing: the batch of 304s in monitor.poll_batch calls it for all at once)."""
+    if not source_ids:
+        return
+    session.execute(
+        update(CoverageGap)
+        .where(CoverageGap.source_id.in_(source_ids), CoverageGap.ended_at.is_(None))
+        .values(ended_at=now)
+        .execution_options(synchronize_session=False))
 
 
 @dataclass(frozen=True)

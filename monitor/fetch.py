@@ -468,6 +468,10 @@ def _fetch_hops(
                     ) from exc
                 continue
             if status == 304:
+                # A 304 has no body (RFC 9110), but the connection goes back to the
+                # keep-alive pool only once its response was read to the end: closed
+                # unread, every conditional GET paid a new TCP connection.
+                response.read()
                 return FetchResult(
                     url=str(current), status=304, body=b"", not_modified=True,
                     etag=response.headers.get("etag") or etag,

@@ -4,20 +4,23 @@
 1. `read_plans` — one short read for the whole batch (one query for the rows, one for each
    host's last request), the same plans `polling.plan_poll` makes for one source.
 2. `fetch_many` — with no session open, the batch's requests run on a small thread pool:
-   each host gets its own keep-alive client holding at most `host_connections`
-   connections, and requests to one host keep the host's politeness spacing between their
-   starts (Weibo's 0.5 s), so concurrency comes from many hosts, never from hammering one.
+   each host gets `host_connections` keep-alive clients of one connection each, a thread
+   holding one for its request (connections live for the batch; a 304 is read to its end
+   so its connection is reused), and requests to one host keep the host's politeness
+   spacing between their starts (Weibo's 0.5 s), so concurrency comes from many hosts,
+   never from hammering one.
    Every request is `monitor.fetch.fetch`: the same scheme, address, redirect, size and
    time checks as a single poll.
-3. `apply_many` — the outcomes recorded by `polling.apply_poll`, all in the caller's one
-   short transaction (the rows were loaded by one query, so no source costs a round trip of
-   its own).
+3. `apply_many` — the outcomes recorded in the caller's one short transaction: the
+   healthy 304s (most polls) by one executemany UPDATE, the rest by `polling.apply_poll`
+   on rows loaded by one query, so no source costs a round trip of its own.
 
 Domain code: flushes, never commits; the task (tasks.jobs.poll_batch) is the boundary.
 """
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -25,27 +28,32 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
+from monitor.coverage import close_spans
 from monitor.errors import FetchError
 from monitor.fetch import FetchPolicy, fetch, shared_ssl_context
 from monitor.models import Item, Source
 from monitor.polling import (
+    Fetched,
     FetchFailed,
     FetchOutcome,
     PollPlan,
     PollReport,
     PollSettings,
     apply_poll,
+    is_silent,
     parse_result,
     plan_poll,
 )
+from monitor.schedule import PollOutcome, next_check_at, phase_of
 
 __all__ = ["BatchLimits", "HostGate", "apply_many", "claim_room", "fetch_many",
-           "group_by_host", "host_caps", "read_plans"]
+           "group_by_host", "host_caps", "not_modified_values", "read_plans"]
 
 
 @dataclass(frozen=True)
@@ -136,18 +144,28 @@ class HostGate:
 
 
 @contextmanager
-def _clients(hosts: Sequence[str], limits: BatchLimits) -> Iterator[dict[str, httpx.Client]]:
-    """One keep-alive client per host. trust_env=False: an environment proxy would bypass
+def _clients(hosts: Sequence[str], limits: BatchLimits
+             ) -> Iterator[dict[str, queue.SimpleQueue[httpx.Client]]]:
+    """Per host, `host_connections` keep-alive clients of one connection each, handed out
+    to one thread at a time: the per-host connection limit, and no connection pool shared
+    between threads (httpcore's sync pool can close an idle connection another thread was
+    just given — seen here as "[Errno 9] Bad file descriptor" once 304s kept their
+    connections; encode/httpcore#1110). trust_env=False: an environment proxy would bypass
     fetch's address checks (as in monitor.fetch)."""
-    pool_limits = httpx.Limits(max_connections=limits.host_connections,
-                               max_keepalive_connections=limits.host_connections)
-    clients = {h: httpx.Client(follow_redirects=False, trust_env=False, limits=pool_limits,
-                               verify=shared_ssl_context())
-               for h in hosts}
+    one = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    free: dict[str, queue.SimpleQueue[httpx.Client]] = {}
+    made: list[httpx.Client] = []
+    for host in hosts:
+        free[host] = queue.SimpleQueue()
+        for _ in range(limits.host_connections):
+            client = httpx.Client(follow_redirects=False, trust_env=False, limits=one,
+                                  verify=shared_ssl_context())
+            made.append(client)
+            free[host].put(client)
     try:
-        yield clients
+        yield free
     finally:
-        for client in clients.values():
+        for client in made:
             client.close()
 
 
@@ -172,13 +190,13 @@ def fetch_many(plans: Sequence[PollPlan], *, policy: FetchPolicy, cfg: PollSetti
         if host not in gates:
             interval = cfg.host_intervals.get(host, cfg.default_host_interval) if host else 0.0
             gates[host] = HostGate(interval, plan.wait_s, sleep=sleep)
-    # Per host at most host_connections in flight: one semaphore each.
-    slots = {h: threading.Semaphore(limits.host_connections) for h in gates}
-
+    # Per host at most host_connections in flight: a thread holds one of the host's
+    # clients (one connection each) for its request.
     with _clients(list(gates), limits) as clients:
         def one(index: int) -> FetchOutcome | None:
             plan, host = plans[index], host_of[index]
-            with slots[host]:
+            client = clients[host].get()
+            try:
                 if clock() > give_up:
                     return None
                 gates[host].wait()
@@ -187,11 +205,13 @@ def fetch_many(plans: Sequence[PollPlan], *, policy: FetchPolicy, cfg: PollSetti
                 try:
                     result = fetch(plan.url, policy=policy, now=now, etag=plan.etag,
                                    last_modified=plan.last_modified,
-                                   allow_private=plan.allow_private, client=clients[host])
+                                   allow_private=plan.allow_private, client=client)
                 except FetchError as exc:
                     if timings is not None:
                         timings[index] = max(0.0, time.monotonic() - started)
                     return FetchFailed(exc.message, exc.status, exc.retry_after_s)
+            finally:
+                clients[host].put(client)
             parsed = parse_result(plan, result, cfg, now)
             if timings is not None:
                 timings[index] = max(0.0, time.monotonic() - started)
@@ -220,37 +240,119 @@ def _host_key(plan: PollPlan) -> str:
 def apply_many(session: Session, plans: Sequence[PollPlan],
                outcomes: Sequence[FetchOutcome | None], *, cfg: PollSettings, now: datetime,
                jitter: Callable[[], float]) -> list[PollReport]:
-    """Step 3 for a batch, in the caller's transaction: the rows loaded by one query (then
-    apply_poll finds them in the session), each outcome applied. A source not reached (None)
-    gives its lease back: due at the next tick, nothing else changed. Sources removed while
-    they were fetched are left out. Flushes."""
+    """Step 3 for a batch, in the caller's transaction. A source not reached (None) gives
+    its lease back: due at the next tick, nothing else changed. Sources removed while they
+    were fetched are left out. Flushes.
+
+    Most polls are 304s of healthy sources, and for those the outcome is a handful of column
+    values known without the ORM (`not_modified_values`): they are written by one
+    executemany UPDATE, and their coverage spans closed by one UPDATE for the batch — where
+    the ORM path paid, per source, an object load, a unit-of-work flush (note_poll's
+    UPDATE autoflushed each row on its own) and a coverage UPDATE. Everything else (a body,
+    a failure, a source silent or going silent) goes through polling.apply_poll, on rows
+    loaded by one query."""
     if len(plans) != len(outcomes):
         raise ValueError("one outcome per plan")
     ids = [p.source_id for p in plans]
-    rows = {s.id: s for s in session.scalars(select(Source).where(Source.id.in_(ids)))
-            } if ids else {}
+    state = {r.id: r for r in session.execute(
+        select(Source.id, Source.interval_s, Source.silent_since, Source.items_seen)
+        .where(Source.id.in_(ids)))} if ids else {}
     # What the silence check of each productive source needs, in one grouped query instead
     # of one per source (only a poll that stores nothing new asks; its answer is unchanged
     # by the batch's own writes, which add no item to such a source).
-    asks = [i for i, s in rows.items() if s.silent_since is None and s.items_seen > 0]
+    asks = [i for i, r in state.items() if r.silent_since is None and r.items_seen > 0]
     last_new: dict[int, datetime | None] = dict.fromkeys(asks)
     if asks:
         last_new.update({sid: at for sid, at in session.execute(
             select(Item.source_id, func.max(Item.fetched_at))
             .where(Item.source_id.in_(asks)).group_by(Item.source_id))})
-    reports = []
+    fast: list[dict[str, object]] = []
+    slow: list[tuple[PollPlan, FetchOutcome]] = []
+    deferred: list[int] = []
+    fast_ids: list[int] = []
+    reports_by_id: dict[int, PollReport] = {}
     for plan, outcome in zip(plans, outcomes, strict=True):
+        row = state.get(plan.source_id)
+        if row is None:
+            continue  # removed while it was fetched
         if outcome is None:
-            source = rows.get(plan.source_id)
-            if source is not None:
-                source.next_check_at = now
+            deferred.append(plan.source_id)
             continue
-        report = apply_poll(session, plan, outcome, cfg=cfg, now=now, jitter=jitter(),
-                            last_new_item=last_new.get(plan.source_id), flush=False)
-        if report is not None:
-            reports.append(report)
-    session.flush()  # the batch's UPDATEs together
-    return reports
+        values = not_modified_values(
+            outcome, source_id=row.id, interval_s=row.interval_s,
+            silent_since=row.silent_since, items_seen=row.items_seen,
+            last_new_item=last_new.get(row.id), cfg=cfg, now=now, jitter=jitter())
+        if values is None or not isinstance(outcome, Fetched):
+            slow.append((plan, outcome))
+            continue
+        fast.append(values)
+        fast_ids.append(row.id)
+        reports_by_id[row.id] = PollReport(source_id=row.id, ok=True, not_modified=True,
+                                           warnings=outcome.warnings)
+    # Core on the table: a plain executemany, no ORM bulk-update machinery per row.
+    table = cast(Table, Source.__table__)
+    if deferred:
+        session.execute(update(table).where(table.c.id.in_(deferred))
+                        .values(next_check_at=now))
+    if fast:
+        session.execute(update(table).where(table.c.id == bindparam("b_id"))
+                        .values({c: bindparam(f"b_{c}") for c in _FAST_COLUMNS}), fast)
+        # Healthy now: close whatever span was open (monitor.coverage.note_poll, for all).
+        close_spans(session, fast_ids, now)
+    if slow:
+        # The ORM objects for the rest, one query (apply_poll then finds them in the session).
+        session.scalars(select(Source).where(Source.id.in_([p.source_id for p, _ in slow])))
+        for plan, outcome in slow:
+            report = apply_poll(session, plan, outcome, cfg=cfg, now=now, jitter=jitter(),
+                                last_new_item=last_new.get(plan.source_id), flush=False)
+            if report is not None:
+                reports_by_id[plan.source_id] = report
+    session.flush()  # the ORM path's UPDATEs together
+    return [reports_by_id[p.source_id] for p in plans if p.source_id in reports_by_id]
+
+
+# What a healthy 304 writes (not_modified_values' keys, without their "b_" prefix).
+_FAST_COLUMNS = ("etag", "last_modified", "last_checked_at", "last_success_at",
+                 "last_status", "failure_count", "last_error", "last_warning",
+                 "next_check_at")
+
+
+def not_modified_values(outcome: FetchOutcome, *, source_id: int, interval_s: int,
+                        silent_since: datetime | None, items_seen: int,
+                        last_new_item: datetime | None, cfg: PollSettings, now: datetime,
+                        jitter: float) -> dict[str, object] | None:
+    """Pure: the row values (keys "b_" + column, with "b_id") polling.apply_poll would write
+    for a 304 of a source that is not silent and does not go silent now — or None when the
+    outcome is anything else (a body, a failure, silence: the ORM path, which also writes
+    the silence warning and span). Same values as apply_poll's: the validators (a 304 may
+    renew them), checked and successful now, failures and messages cleared, the next check
+    as scheduled for a 304 with failure_count 0."""
+    if not isinstance(outcome, Fetched) or not outcome.result.not_modified or outcome.entries:
+        return None
+    if silent_since is not None:
+        return None
+    if items_seen > 0 and is_silent(last_new_item, now, interval_s=interval_s,
+                                    silent_after=cfg.silent_after):
+        return None
+    result = outcome.result
+    return {
+        "b_id": source_id,
+        "b_etag": result.etag,
+        "b_last_modified": result.last_modified,
+        "b_last_checked_at": now,
+        "b_last_success_at": now,
+        "b_last_status": result.status,
+        "b_failure_count": 0,
+        "b_last_error": None,
+        "b_last_warning": "; ".join(outcome.warnings) if outcome.warnings else None,
+        "b_next_check_at": next_check_at(
+            now,
+            PollOutcome(ok=True, not_modified=True, retry_after_s=result.retry_after_s,
+                        max_age_s=result.max_age_s),
+            interval_s=interval_s, failure_count=0, min_interval_s=cfg.min_interval_s,
+            max_backoff_s=cfg.max_backoff_s, jitter=jitter,
+            phase=phase_of(source_id) if cfg.slots else None),
+    }
 
 
 def host_caps(hosts: Sequence[str], *, per_host: int, tick_s: float,

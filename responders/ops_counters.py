@@ -16,7 +16,8 @@ with RabbitMQ and no `metrics.redis_url`, polls are not counted (the gauges stil
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,21 +70,45 @@ def _client(url: str) -> Any:
 
 def record_poll(url: str | None, kind: str, outcome: str, fetch_s: float | None) -> bool:
     """Count one poll (and its fetch time, when a request was made). False when not counted."""
-    if url is None:
+    return record_polls(url, [(kind, outcome, fetch_s)])
+
+
+def poll_increments(polls: Iterable[tuple[str, str, float | None]]
+                    ) -> tuple[Counter[str], Counter[str], dict[str, float]]:
+    """Pure: what polls (kind, outcome, fetch seconds or None) add — to the polls hash, to
+    the fetch hash's integer fields, to its `kind|sum` fields — summed per field."""
+    counts: Counter[str] = Counter()
+    fetch: Counter[str] = Counter()
+    sums: dict[str, float] = {}
+    for kind, outcome, fetch_s in polls:
+        counts[f"{kind}|{outcome}"] += 1
+        if fetch_s is not None:
+            fetch.update(fetch_fields(kind, fetch_s))
+            fetch[f"{kind}|count"] += 1
+            sums[f"{kind}|sum"] = sums.get(f"{kind}|sum", 0.0) + fetch_s
+    return counts, fetch, sums
+
+
+def record_polls(url: str | None, polls: Sequence[tuple[str, str, float | None]]) -> bool:
+    """Count a batch of polls in one pipelined round trip, each field incremented once by
+    the batch's sum (a poll batch task counts its 25 polls together, not 25 round trips).
+    False when not counted."""
+    if url is None or not polls:
         return False
     import redis
 
+    counts, fetch, sums = poll_increments(polls)
     try:
         pipe = _client(url).pipeline(transaction=False)
-        pipe.hincrby(POLLS_KEY, f"{kind}|{outcome}", 1)
-        if fetch_s is not None:
-            for name, one in fetch_fields(kind, fetch_s).items():
-                pipe.hincrby(FETCH_KEY, name, one)
-            pipe.hincrbyfloat(FETCH_KEY, f"{kind}|sum", fetch_s)
-            pipe.hincrby(FETCH_KEY, f"{kind}|count", 1)
+        for name, n in counts.items():
+            pipe.hincrby(POLLS_KEY, name, n)
+        for name, n in fetch.items():
+            pipe.hincrby(FETCH_KEY, name, n)
+        for name, total in sums.items():
+            pipe.hincrbyfloat(FETCH_KEY, name, total)
         pipe.execute()
     except (redis.RedisError, OSError) as exc:
-        log.debug("metrics: poll not counted (%s)", exc)
+        log.debug("metrics: polls not counted (%s)", exc)
         return False
     return True
 

@@ -61,16 +61,20 @@ def _kick_outbox() -> None:
         log.warning("outbox: could not ask for a drain now (%s); beat's tick will", exc)
 
 
-def _count_poll(rt: Runtime, kind: str, report: polling.PollReport,
-                fetch_s: float | None) -> None:
-    """After the commit: add the poll to the counters /metrics reads (responders
-    .ops_counters; best effort, a Redis error costs the count only)."""
-    from responders.ops_counters import counters_url, outcome_of, record_poll
+def _count_polls(rt: Runtime, polls: Sequence[tuple[str, polling.PollReport, float | None]]
+                 ) -> None:
+    """After the commit: add the polls (kind, report, fetch seconds) to the counters
+    /metrics reads (responders.ops_counters; one round trip for a batch; best effort, a
+    Redis error costs the count only)."""
+    from responders.ops_counters import counters_url, outcome_of, record_polls
     from tasks.embedded import EmbeddedBroker
 
     broker = rt.settings.broker_url or EmbeddedBroker(rt.settings.home).url
     url = counters_url(rt.settings.tree.metrics.redis_url, broker)
-    record_poll(url, kind, outcome_of(report.ok, report.not_modified), fetch_s)
+    record_polls(url, [(kind, outcome_of(r.ok, r.not_modified), fetch_s)
+                       for kind, r, fetch_s in polls])
+
+
 def _poll_backlog() -> int | None:
     """Messages waiting on the `poll` queue (Redis and RabbitMQ both answer a passive
     declare with the count), or None when the broker does not say."""
@@ -167,8 +171,7 @@ def poll_batch(source_ids: list[int], lease: str | None = None) -> dict[str, obj
     # After the commit, the operator's counters (/metrics): one per poll applied.
     took = {p.source_id: t for p, t in zip(plans, timings, strict=True)}
     kinds = {p.source_id: p.kind for p in plans}
-    for r in reports:
-        _count_poll(rt, kinds.get(r.source_id, ""), r, took.get(r.source_id))
+    _count_polls(rt, [(kinds.get(r.source_id, ""), r, took.get(r.source_id)) for r in reports])
     failed = [r for r in reports if not r.ok]
     for r in failed:
         log.warning("source %s failed: %s", r.source_id, r.error)
@@ -210,7 +213,7 @@ def poll_source(source_id: int, lease: str | None = None) -> dict[str, object]:
         session.commit()
     if report is None:  # removed while it was being fetched
         return {"source_id": source_id, "gone": True}
-    _count_poll(rt, plan.kind, report, fetch_s)
+    _count_polls(rt, [(plan.kind, report, fetch_s)])
     for chunk in _chunks(report.new_item_ids, rt.settings.analyze.batch_size):
         analyze_items.delay(chunk)
     if not report.ok:

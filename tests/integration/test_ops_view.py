@@ -23,7 +23,7 @@ from monitor.models import Item, Source
 from monitor.settings import Settings, load_settings
 from monitor.sources import SourceSpec, upsert_source
 from responders.models import Alert, OutboxMessage
-from responders.ops_counters import counters_url, read_counters, record_poll
+from responders.ops_counters import counters_url, read_counters, record_poll, record_polls
 from responders.status import BrokerInfo
 from responders.web import create_app
 from tasks.celery_app import QUEUES
@@ -115,11 +115,11 @@ def test_metrics_show_the_database_the_broker_and_the_workers_counts(ops: Ops) -
     app = celery_app(ops.settings)
     for source_id in (1, 2):  # two polls waiting: no worker runs in this test
         app.send_task("monitor.poll_source", args=[source_id, None], queue="poll")
-    # What a worker's poll_source adds after its commit (tasks.jobs._count_poll).
+    # What a worker's poll_source and poll_batch add after their commit (tasks.jobs
+    # ._count_polls): one poll, and a batch of two counted in one round trip.
     url = counters_url("", ops.broker_url)
     assert record_poll(url, "weibo", "error", 0.3)
-    assert record_poll(url, "news", "not_modified", 0.02)
-    assert record_poll(url, "news", "ok", 1.7)
+    assert record_polls(url, [("news", "not_modified", 0.02), ("news", "ok", 1.7)])
 
     m = scrape(ops.client)
     assert m[("yuqing_queue_depth", (("queue", "poll"),))] == 2

@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from monitor.fetch import FetchPolicy
-from monitor.models import Item, Source
+from monitor.fetch import FetchPolicy, FetchResult
+from monitor.models import CoverageGap, Item, Source
 from monitor.poll_batch import BatchLimits, apply_many, fetch_many, read_plans
-from monitor.polling import FetchFailed
+from monitor.polling import Fetched, FetchFailed, apply_poll
 from monitor.sources import SourceSpec, upsert_source
 from tests.support.fake_web import FakeWeb, fake_web  # noqa: F401 (fixture)
 from tests.support.feeds import many_items_feed
@@ -118,3 +118,92 @@ def test_sources_not_reached_within_the_budget_are_due_again_untouched(
         left = [s.get(Source, i) for i in ids[2:]]
         assert all(x.next_check_at == NOW and x.last_checked_at is None
                    and x.failure_count == 0 for x in left)
+
+
+_ROW = ("etag", "last_modified", "last_checked_at", "last_success_at", "last_status",
+        "failure_count", "last_error", "last_warning", "next_check_at", "silent_since",
+        "items_seen")
+
+
+def _row(s: Session, source_id: int) -> tuple[object, ...]:
+    src = s.get(Source, source_id)
+    open_gaps = s.scalars(select(CoverageGap.kind).where(
+        CoverageGap.source_id == source_id, CoverageGap.ended_at.is_(None))).all()
+    return (*(getattr(src, c) for c in _ROW), sorted(open_gaps))
+
+
+def _both_ways(sessions: sessionmaker[Session], source_id: int, outcome: Fetched,
+               now: datetime) -> tuple[tuple[object, ...], tuple[object, ...], list]:
+    """The row after polling.apply_poll (rolled back), and after apply_many (committed)."""
+    with sessions() as s:
+        plan = read_plans(s, [source_id], cfg=CFG, now=now)[0]
+    with sessions() as s:
+        apply_poll(s, plan, outcome, cfg=CFG, now=now, jitter=0.3)
+        one = _row(s, source_id)
+        s.rollback()
+    with sessions() as s:
+        reports = apply_many(s, [plan], [outcome], cfg=CFG, now=now, jitter=lambda: 0.3)
+        s.commit()
+    with sessions() as s:
+        return one, _row(s, source_id), reports
+
+
+def _not_modified(etag: str) -> Fetched:
+    return Fetched(FetchResult(url="http://x/", status=304, body=b"", not_modified=True,
+                               etag=etag, last_modified="Wed, 02 Dec 2026 07:00:00 GMT",
+                               content_type=None, max_age_s=None, retry_after_s=None))
+
+
+def test_a_304_of_a_failing_source_writes_what_one_poll_writes_and_ends_its_gap(
+        sessions: sessionmaker[Session]) -> None:
+    # The batch's 304s are written by one Core UPDATE, not by apply_poll: the same row must
+    # come out, and the failing span (监测盲区) must end as note_poll ends it.
+    sid = _add(sessions, "曾失败", "http://127.0.0.1:9/feed.xml")
+    with sessions() as s:
+        src = s.get(Source, sid)
+        src.failure_count, src.last_error, src.last_status = 3, "HTTP 500", 500
+        src.last_warning = "old warning"
+        s.add(CoverageGap(source_id=sid, kind="failing", started_at=NOW - timedelta(hours=1)))
+        s.commit()
+    later = NOW + timedelta(minutes=10)
+    one, many, reports = _both_ways(sessions, sid, _not_modified('"v2"'), later)
+    assert many == one
+    assert many[:8] == ('"v2"', "Wed, 02 Dec 2026 07:00:00 GMT", later, later, 304, 0, None,
+                        None)
+    assert many[-1] == []  # the failing span ended
+    assert [(r.source_id, r.ok, r.not_modified) for r in reports] == [(sid, True, True)]
+
+
+def test_a_304_that_makes_a_source_silent_takes_the_full_path(
+        fake_web: FakeWeb, sessions: sessionmaker[Session]) -> None:  # noqa: F811
+    fake_web.add_feed("/quiet.xml", many_items_feed(2, prefix="q"), etag='"q1"')
+    sid = _add(sessions, "沉默", fake_web.url("/quiet.xml"))
+    _poll(sessions, [sid], NOW)
+    # Its items are old: a 304 now finds nothing new for more than silent_after intervals.
+    much_later = NOW + timedelta(seconds=600 * (CFG.silent_after + 1))
+    one, many, reports = _both_ways(sessions, sid, _not_modified('"q1"'), much_later)
+    assert many == one
+    assert many[_ROW.index("silent_since")] == much_later
+    assert "源可能已失效" in str(many[_ROW.index("last_warning")])
+    assert many[-1] == ["silent"]
+    assert reports[0].went_silent
+
+
+def test_a_batch_of_304s_keeps_one_connection_alive(
+        fake_web: FakeWeb, sessions: sessionmaker[Session]) -> None:  # noqa: F811
+    # A 304 read to its (empty) end goes back to the keep-alive pool; closed unread, each
+    # conditional GET opened a TCP connection of its own.
+    for k in range(5):
+        fake_web.add_feed(f"/k{k}.xml", many_items_feed(1, prefix=f"k{k}"), etag=f'"k{k}"')
+    ids = [_add(sessions, f"长连{k}", fake_web.url(f"/k{k}.xml")) for k in range(5)]
+    one = BatchLimits(threads=1, host_connections=1, budget_s=60)
+    for at in (NOW, NOW + timedelta(minutes=10)):
+        with sessions() as s:
+            plans = read_plans(s, ids, cfg=CFG, now=at)
+        outcomes = fetch_many(plans, policy=POLICY, cfg=CFG, now=at, limits=one)
+        with sessions() as s:
+            apply_many(s, plans, outcomes, cfg=CFG, now=at, jitter=lambda: 0.0)
+            s.commit()
+    assert all(isinstance(o, Fetched) and o.result.not_modified for o in outcomes)
+    second = fake_web.requests[5:]
+    assert len(second) == 5 and len({r.peer for r in second}) == 1

@@ -33,6 +33,7 @@ class Request:
     path: str  # with the query string
     headers: Mapping[str, str]  # lower-cased names
     body: bytes = b""  # what a POST sent (webhook tests)
+    peer: tuple[str, int] | None = None  # the client's address and port: one per connection
 
 
 @dataclass
@@ -200,7 +201,8 @@ class FakeWeb:
     def _dispatch(self, h: BaseHTTPRequestHandler) -> None:
         length = int(h.headers.get("Content-Length") or 0)
         body = h.rfile.read(length) if h.command == "POST" and length else b""
-        req = Request(h.command, h.path, {k.lower(): v for k, v in h.headers.items()}, body)
+        req = Request(h.command, h.path, {k.lower(): v for k, v in h.headers.items()}, body,
+                      peer=(str(h.client_address[0]), int(h.client_address[1])))
         route_path = h.path if h.path in self._routes else h.path.split("?", 1)[0]
         with self._lock:
             self._hits[route_path] += 1

@@ -3,9 +3,14 @@ gate (with an injected clock: no sleeping, no timing)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
-from monitor.poll_batch import HostGate, group_by_host, host_caps
+from monitor.fetch import FetchResult
+from monitor.poll_batch import HostGate, group_by_host, host_caps, not_modified_values
+from monitor.polling import Fetched, FetchFailed
+from tests.support.settings import poll_settings
 
 
 @pytest.mark.parametrize(
@@ -91,3 +96,37 @@ def test_claim_room_fills_the_poll_queue_up_to_its_limit(backlog: int | None,
     from monitor.poll_batch import claim_room
 
     assert claim_room(backlog, max_queued=100, host_batch=25, batch_size=2000) == expected
+
+
+_NOW = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
+_CFG = poll_settings()
+
+
+def _result(status: int = 304) -> FetchResult:
+    return FetchResult(url="http://x/", status=status, body=b"" if status == 304 else b"<rss/>",
+                       not_modified=status == 304, etag='"e"', last_modified=None,
+                       content_type=None, max_age_s=None, retry_after_s=None)
+
+
+@pytest.mark.parametrize(
+    ("outcome", "silent_since", "items_seen", "last_new", "fast"),
+    [
+        (Fetched(_result()), None, 0, None, True),               # never productive
+        (Fetched(_result()), None, 5, _NOW - timedelta(minutes=5), True),   # lively
+        (Fetched(_result()), None, 5, _NOW - timedelta(days=30), False),    # goes silent
+        (Fetched(_result()), _NOW - timedelta(days=1), 5, None, False),     # is silent
+        (Fetched(_result(200)), None, 0, None, False),            # a body
+        (FetchFailed("HTTP 500", 500), None, 0, None, False),     # a failure
+    ],
+)
+def test_only_a_healthy_304_takes_the_bulk_update(
+        outcome: Fetched | FetchFailed, silent_since: datetime | None, items_seen: int,
+        last_new: datetime | None, fast: bool) -> None:
+    values = not_modified_values(outcome, source_id=7, interval_s=600,
+                                 silent_since=silent_since, items_seen=items_seen,
+                                 last_new_item=last_new, cfg=_CFG, now=_NOW, jitter=0.0)
+    assert (values is not None) == fast
+    if values is not None:
+        assert values["b_id"] == 7 and values["b_last_status"] == 304
+        assert values["b_failure_count"] == 0 and values["b_last_error"] is None
+        assert values["b_next_check_at"] > _NOW  # type: ignore[operator]
