@@ -111,7 +111,16 @@ def settled(sessions: sessionmaker[Session], fake_web: FakeWeb, n_items: int) ->
 
 def wait_settled(sessions: sessionmaker[Session], fake_web: FakeWeb, n_items: int,
                  timeout: float, what: str) -> None:
-    wait_until(lambda: settled(sessions, fake_web, n_items), timeout, what, every=0.5)
+    try:
+        wait_until(lambda: settled(sessions, fake_web, n_items), timeout, what, every=0.5)
+    except AssertionError as exc:
+        # Which part never settled: a timeout alone (one in a CI run under load) said nothing.
+        pending = count(sessions, OutboxMessage, OutboxMessage.state.in_(("pending", "sending")))
+        missing = urgent_alerts(sessions) - {a for a, _ in alert_posts(fake_web)}
+        raise AssertionError(
+            f"{exc}: stored {count(sessions)}/{n_items}, analysed {analysed(sessions)}, "
+            f"outbox pending/sending {pending}, urgent alerts never posted {sorted(missing)}"
+        ) from None
 
 
 def assert_exactly_once(sessions: sessionmaker[Session], fake_web: FakeWeb, n_items: int,
