@@ -9,9 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import lru_cache
-from typing import cast
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -51,15 +50,28 @@ def story_vocabulary(taxonomy: Taxonomy) -> frozenset[str]:
 
 
 def claim(session: Session, item_ids: Sequence[int], now: datetime) -> set[int]:
-    """Mark the items analysed, conditional on the state we came from, in one statement:
-    the ids it returns are this transaction's to analyse, count and group. If another worker
-    analysed one meanwhile (a redelivered batch running side by side), it is not returned —
-    which is what keeps events and counters right under redelivery."""
+    """Claim the items not yet analysed for this transaction: the ids it returns are this
+    transaction's to analyse, count and group. If another worker analysed one meanwhile (a
+    redelivered batch running side by side), it is not returned — which is what keeps events
+    and counters right under redelivery.
+
+    On PostgreSQL a row lock claims them (FOR UPDATE SKIP LOCKED: a batch another worker
+    holds is skipped, not waited for) and nothing is written yet: the item's analysis, its
+    event and its sketch are then written by one UPDATE (monitor.event_store.attach). Every
+    write of an item row is a new row version in each of its indexes, the trigram GIN of
+    its text among them (core_0007), so one write instead of three is most of the
+    database's work per item. On SQLite the claim is a conditional UPDATE, as it takes the
+    database's single write lock, which attach's serialisation relies on."""
     if not item_ids:
         return set()
+    where = (one_of(session, Item.id, sorted(item_ids)), Item.analyzed_at.is_(None))
+    if session.get_bind().dialect.name == "postgresql":
+        locked = session.execute(select(Item.id).where(*where).order_by(Item.id)
+                                 .with_for_update(skip_locked=True))
+        return {int(i) for i in locked.scalars()}
     rows = session.execute(
         update(Item)
-        .where(one_of(session, Item.id, sorted(item_ids)), Item.analyzed_at.is_(None))
+        .where(*where)
         .values(analyzed_at=now, analysis_runs=Item.analysis_runs + 1)
         .returning(Item.id)
         .execution_options(synchronize_session=False))
@@ -111,46 +123,31 @@ def analyze_items(
     claimed = claim(session, [item.id for item in items], now)
     if not claimed:
         return []
-    table = cast(Table, Item.__table__)
     # The scorer the batch was scored with is one model (monitor.sentiment.active): its
     # version goes on every item of the batch.
     version = model_version(scorer)
-    values = [
-        {"b_id": item.id,
-         "b_score": sentiment.score if sentiment else None,
-         "b_label": sentiment.label if sentiment else None,
-         "b_neg": sentiment.p_negative if sentiment else None,
-         "b_neu": sentiment.p_neutral if sentiment else None,
-         "b_pos": sentiment.p_positive if sentiment else None,
-         "b_topics": list(topics), "b_keywords": keywords}
-        for item, sentiment, topics, keywords, _d, _m in planned if item.id in claimed]
-    # One executemany for the batch's own values (not an UPDATE per item).
-    session.execute(
-        update(table).where(table.c.id == bindparam("b_id")).values(
-            sentiment_score=bindparam("b_score"), sentiment_label=bindparam("b_label"),
-            sentiment_engine=scorer.name, sentiment_model=version,
-            sentiment_p_negative=bindparam("b_neg"),
-            sentiment_p_neutral=bindparam("b_neu"), sentiment_p_positive=bindparam("b_pos"),
-            topics=bindparam("b_topics"),
-            keywords=bindparam("b_keywords")),
-        values)
+    # The batch's own values, written with each item's event in attach's one UPDATE per
+    # item (claim says why one).
+    values = {
+        item.id: {"analyzed_at": now,
+                  "analysis_runs": (item.analysis_runs or 0) + 1,
+                  "sentiment_score": sentiment.score if sentiment else None,
+                  "sentiment_label": sentiment.label if sentiment else None,
+                  "sentiment_engine": scorer.name,
+                  "sentiment_model": version,
+                  "sentiment_p_negative": sentiment.p_negative if sentiment else None,
+                  "sentiment_p_neutral": sentiment.p_neutral if sentiment else None,
+                  "sentiment_p_positive": sentiment.p_positive if sentiment else None,
+                  "topics": list(topics), "keywords": keywords}
+        for item, sentiment, topics, keywords, _d, _m in planned if item.id in claimed}
     out: list[Analysis] = []
     fresh: list[Item] = []
-    for item, sentiment, topics, keywords, decision, mine in planned:
+    for item, sentiment, topics, _keywords, decision, mine in planned:
         if item.id not in claimed:
             continue
-        # The UPDATEs bypassed the loaded objects: give them the values written, as
-        # committed state (no refresh query per item, nothing marked to write again).
-        for attr, value in (("sentiment_score", sentiment.score if sentiment else None),
-                            ("sentiment_label", sentiment.label if sentiment else None),
-                            ("sentiment_engine", scorer.name),
-                            ("sentiment_model", version),
-                            ("sentiment_p_negative", sentiment.p_negative if sentiment else None),
-                            ("sentiment_p_neutral", sentiment.p_neutral if sentiment else None),
-                            ("sentiment_p_positive", sentiment.p_positive if sentiment else None),
-                            ("topics", list(topics)),
-                            ("keywords", keywords), ("analyzed_at", now),
-                            ("analysis_runs", (item.analysis_runs or 0) + 1)):
+        # The UPDATE bypasses the loaded objects: give them the values written, as committed
+        # state (no refresh query per item, nothing marked to write again).
+        for attr, value in values[item.id].items():
             set_committed_value(item, attr, value)
         out.append(Analysis(item.id, sentiment, topics, decision, own=mine))
         fresh.append(item)
@@ -164,5 +161,6 @@ def analyze_items(
         vocabulary=story_vocabulary(taxonomy),
         own=own,
         praise=frozenset(praise),
+        values=values,
     )
     return [replace(a, event=updates.get(a.item_id)) for a in out]

@@ -9,7 +9,8 @@ term index within the window, burst baselines from the hourly counters (monitor.
 Concurrency: two workers attaching near-duplicates at the same moment could each create an
 event for one story. The attach step is therefore serialised: on PostgreSQL by a
 transaction-scoped advisory lock; on SQLite the analysing transaction already holds the
-database's single write lock (it has written the items' analysis) before it gets here.
+database's single write lock (its claim has written the items' analysis time,
+monitor.analyze.claim) before it gets here.
 """
 
 from __future__ import annotations
@@ -137,6 +138,7 @@ def attach(
     vocabulary: frozenset[str] = frozenset(),
     own: OwnVoice | None = None,
     praise: Container[int] = frozenset(),
+    values: Mapping[int, Mapping[str, Any]] | None = None,
 ) -> dict[int, EventUpdate]:
     """Attach `items` (just analysed) to events. `decisions` gives each item's own flagging
     priority. Returns item id → the update of its event. Items already attached are skipped
@@ -146,7 +148,10 @@ def attach(
     words (monitor.stories.field_vocabulary of the taxonomy), damped in story vectors;
     `own` tells the office's own posts, left out of the story's clock (EventUpdate);
     `praise` names the batch's board messages that only praise (flagging.praise_only):
-    they are not requests, so no "尚未回复" alert is raised for them.
+    they are not requests, so no "尚未回复" alert is raised for them. `values` gives, per
+    item, more of its columns to write (its analysis, monitor.analyze): written in the same
+    UPDATE as its event and sketch, as one write of an item row costs a new row version in
+    every index of the table (monitor.analyze.claim).
 
     An item joins, in this order: the event of the post it reposts; else the events it
     matches — as a near-duplicate of an event's first text, or by its story vector against
@@ -155,6 +160,12 @@ def attach(
     story, and the later ones are merged into the earliest (EventUpdate.merged names them).
     """
     pending = [i for i in items if i.event_id is None]
+    table = cast(Table, Item.__table__)
+    values = values or {}
+    done = [i for i in items if i.event_id is not None and values.get(i.id)]
+    if done:
+        # Attached before (nothing to join): only the given columns to write.
+        _write_items(session, table, [{"b_id": i.id, **_bound(values[i.id])} for i in done])
     if not pending:
         return {}
     # The text work (story vectors, near-duplicate sketches) before the lock: it is most of
@@ -265,11 +276,9 @@ def attach(
     session.flush()
     # The items' event and sketch in one executemany after the events exist (the items'
     # foreign key), each to its final event when a later post of the batch merged its first.
-    table = cast(Table, Item.__table__)
-    session.execute(update(table).where(table.c.id == bindparam("b_id"))
-                    .values(event_id=bindparam("b_event"), signature=bindparam("b_sig")),
-                    [{"b_id": i.id, "b_event": _resolve(merged, item_event[i.id]),
-                      "b_sig": sketches[i.id]} for i in pending])
+    _write_items(session, table, [{"b_id": i.id, "b_event": _resolve(merged, item_event[i.id]),
+                                   "b_sig": sketches[i.id], **_bound(values.get(i.id, {}))}
+                                  for i in pending])
     for item in pending:
         set_committed_value(item, "event_id", _resolve(merged, item_event[item.id]))
         set_committed_value(item, "signature", sketches[item.id])
@@ -304,6 +313,23 @@ def attach(
                    if eid in times else u for eid, u in updates.items()}
     session.flush()
     return {item_id: updates[_resolve(merged, eid)] for item_id, eid in item_event.items()}
+
+
+def _bound(columns: Mapping[str, Any]) -> dict[str, Any]:
+    """Column values as the bound parameters _write_items names them ("b_" + column)."""
+    return {f"b_{name}": value for name, value in columns.items()}
+
+
+def _write_items(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """One executemany UPDATE of items by id; rows share their keys ("b_id", "b_event" for
+    event_id, "b_sig" for signature, "b_<column>" for any other column)."""
+    if not rows:
+        return
+    named = {"b_event": "event_id", "b_sig": "signature"}
+    columns: dict[str, Any] = {named.get(key, key[2:]): bindparam(key)
+                               for key in rows[0] if key != "b_id"}
+    session.execute(update(table).where(table.c.id == bindparam("b_id")).values(columns),
+                    list(rows))
 
 
 def _story_clock(session: Session, event_ids: Sequence[int], own: OwnVoice | None

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.analyze import analyze_items
@@ -218,3 +218,33 @@ def test_the_event_window_counts_from_the_stories_time_not_the_clock(
         s.commit()
         items = {i.id: i for i in s.scalars(select(Item))}
         assert items[first].event_id == items[retold].event_id is not None
+
+
+def test_analysis_writes_each_item_row_once_on_postgresql(
+        sessions: sessionmaker[Session], taxonomy: Taxonomy, sla: SLA) -> None:
+    """Every write of an item row is a new row version in each of the table's indexes (the
+    trigram GIN of its text among them): the analysis, its event and its sketch go in one
+    UPDATE per item, and the claim only locks the rows. Counted by PostgreSQL itself for the
+    transaction (pg_stat_xact_user_tables), so a second write per item would show."""
+    with sessions() as s:
+        if s.get_bind().dialect.name != "postgresql":
+            pytest.skip("row-version counts are PostgreSQL's (set YUQING_TEST_DATABASE_URL)")
+        weibo = _source(s, "weibo", "weibo")
+        news = _source(s, "news", "news")
+        ids = [_item(s, weibo, STORY, external_id="W1"),
+               _item(s, news, "【大河报】" + STORY, external_id="N1"),
+               _item(s, news, OTHER, external_id="N2")]
+        s.commit()
+
+        def updated() -> int:
+            return int(s.scalar(text(
+                "SELECT n_tup_upd FROM pg_stat_xact_user_tables WHERE relname = 'items'")) or 0)
+
+        before = updated()
+        _run(s, ids, taxonomy, sla)
+        assert updated() - before == len(ids)
+        s.commit()
+        rows = s.scalars(select(Item).where(Item.id.in_(ids))).all()
+        # … and that one write holds all of it.
+        assert all(r.analyzed_at is not None and r.analysis_runs == 1 and r.event_id
+                   and r.signature and r.sentiment_label == "negative" for r in rows)
