@@ -282,7 +282,7 @@ def attach(
     for item in pending:
         set_committed_value(item, "event_id", _resolve(merged, item_event[item.id]))
         set_committed_value(item, "signature", sketches[item.id])
-    index.save(session, touched.values())
+    index.save(session, touched.values(), created=created)
     into: dict[int, list[int]] = {}
     for gone, kept in merged.items():
         into.setdefault(_resolve(merged, kept), []).append(gone)
@@ -423,6 +423,10 @@ class _CandidateIndex:
     # The candidates put or dropped since the index was loaded: an earlier `judge` over
     # candidates none of which is here still holds (attach's first pass, reused).
     touched: set[int] = field(default_factory=set)
+    # (term, event) rows read from event_terms: already filed, so save need not write them;
+    # and each candidate's last sighting as read, which its term rows already hold.
+    filed: set[tuple[str, int]] = field(default_factory=set)
+    filed_seen: dict[int, datetime] = field(default_factory=dict)
 
     @classmethod
     def load(cls, session: Session, horizon: datetime, terms: set[str], *,
@@ -432,6 +436,7 @@ class _CandidateIndex:
         signature (stories.MATTER_MARK), seen since `matter` (the later of it and the
         horizon: a signature never narrows the event window)."""
         postings: dict[str, set[int]] = {}
+        filed: set[tuple[str, int]] = set()
         versions: dict[int, int] = {}
         seen: dict[int, datetime] = {}
         anchors = {t for t in terms if followup_anchor(t)}
@@ -451,6 +456,7 @@ class _CandidateIndex:
                                EventTerm.last_seen_at >= since,
                                Event.merged_into.is_(None))):
                     postings.setdefault(term, set()).add(event_id)
+                    filed.add((term, event_id))
                     versions[event_id] = count
                     # an event's last sighting is written on all of its terms (save)
                     known = seen.get(event_id)
@@ -483,7 +489,8 @@ class _CandidateIndex:
             firsts[eid] = first_at
         if len(cache) > _CACHE_MAX:
             cache.clear()  # a bound on memory; the next batch reads its window afresh
-        return cls(postings, sketches, profiles, {}, kinds, seen, firsts)
+        return cls(postings, sketches, profiles, {}, kinds, seen, firsts, filed=filed,
+                   filed_seen=dict(seen))
 
     def matches(self, sketch: Sequence[int], vector: Mapping[str, float],
                 cfg: EventSettings, *, message: bool, at: datetime) -> list[int]:
@@ -586,21 +593,35 @@ class _CandidateIndex:
         for members in self.terms.values():
             members.discard(event_id)
 
-    def save(self, session: Session, events: Iterable[Event]) -> None:
+    def save(self, session: Session, events: Iterable[Event], *,
+             created: Container[int] = frozenset()) -> None:
         """File each touched event under its profile's strongest terms, as of now: new terms
         are added, the event's last sighting is written on all of its terms. Terms that
         dropped out of the profile stay filed: a stale term only makes an event a candidate,
-        and the profile decides."""
+        and the profile decides.
+
+        Only what changed is written: a (term, event) row read at load is not inserted
+        again, and a term row already at the event's last sighting is not rewritten — in a
+        steady stream most touched events keep their strongest terms and their last
+        sighting moves seldom, and every row written, even with the value it had, is a new
+        row version (ten per post before, the most rows the analysis wrote)."""
+        live = [ev for ev in events if ev.kind != "merged"]
         rows = [{"term": t, "event_id": ev.id, "last_seen_at": ev.last_seen_at}
-                for ev in events if ev.kind != "merged"
-                for t in index_terms(ev.story_terms)]
-        if not rows:
+                for ev in live for t in index_terms(ev.story_terms)
+                if (t, ev.id) not in self.filed]
+        if rows:
+            session.execute(insert_ignore(session, EventTerm.__table__), rows)
+        # The batch's new events were filed just now, at their last sighting; a loaded one
+        # seen no later than its rows say needs nothing.
+        moved = [{"eid": ev.id, "seen": ev.last_seen_at} for ev in live
+                 if ev.id not in created and not (ev.id in self.filed_seen
+                                                  and ev.last_seen_at <= self.filed_seen[ev.id])]
+        if not moved:
             return
-        session.execute(insert_ignore(session, EventTerm.__table__), rows)
-        seen = [{"eid": ev.id, "seen": ev.last_seen_at} for ev in events if ev.kind != "merged"]
         table = cast(Table, EventTerm.__table__)
-        session.execute(update(table).where(table.c.event_id == bindparam("eid"))
-                        .values(last_seen_at=bindparam("seen")), seen)
+        session.execute(update(table).where(table.c.event_id == bindparam("eid"),
+                                            table.c.last_seen_at < bindparam("seen"))
+                        .values(last_seen_at=bindparam("seen")), moved)
 
 
 # event id → (item count, sketch, profile, kind, first sighting) as last read, per database

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from monitor.analyze import analyze_items
 from monitor.event_store import EventSettings
 from monitor.flagging import FlagPolicy
-from monitor.models import Event, Item, Source
+from monitor.models import Event, EventTerm, Item, Source
 from monitor.topics import Taxonomy
 from responders.alerts import open_alerts
 from responders.models import Alert
@@ -248,3 +248,39 @@ def test_analysis_writes_each_item_row_once_on_postgresql(
         # … and that one write holds all of it.
         assert all(r.analyzed_at is not None and r.analysis_runs == 1 and r.event_id
                    and r.signature and r.sentiment_label == "negative" for r in rows)
+
+
+def test_term_rows_follow_the_events_last_sighting_and_are_not_rewritten_idle(
+        sessions: sessionmaker[Session], taxonomy: Taxonomy, sla: SLA) -> None:
+    """The candidate index (event_terms) holds each event's last sighting on every term row:
+    a later post moves all of them; a post that does not move it (an older copy found late)
+    writes no term row at all (PostgreSQL counts the transaction's row writes)."""
+    with sessions() as s:
+        news = _source(s, "news", "news")
+        first = _item(s, news, STORY, at=NOW - timedelta(hours=5))
+        _run(s, [first], taxonomy, sla, now=NOW)
+        s.commit()
+        later = _item(s, news, "【大河报】" + STORY, at=NOW - timedelta(hours=1))
+        _run(s, [later], taxonomy, sla, now=NOW)
+        s.commit()
+        event = s.scalars(select(Event)).one()
+        assert event.item_count == 2 and event.last_seen_at == NOW - timedelta(hours=1)
+        stamps = s.scalars(select(EventTerm.last_seen_at)
+                           .where(EventTerm.event_id == event.id)).all()
+        assert stamps and set(stamps) == {event.last_seen_at}
+        postgres = s.get_bind().dialect.name == "postgresql"
+
+        def written() -> int:
+            return int(s.scalar(text(
+                "SELECT n_tup_upd + n_tup_ins FROM pg_stat_xact_user_tables "
+                "WHERE relname = 'event_terms'")) or 0) if postgres else 0
+
+        before = written()
+        older = _item(s, news, "【转载】" + STORY, at=NOW - timedelta(hours=3))
+        _run(s, [older], taxonomy, sla, now=NOW)
+        assert s.get(Event, event.id).item_count == 3  # type: ignore[union-attr]
+        if postgres:
+            assert written() - before == 0
+        s.commit()
+        assert set(s.scalars(select(EventTerm.last_seen_at)
+                             .where(EventTerm.event_id == event.id))) == {NOW - timedelta(hours=1)}
