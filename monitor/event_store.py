@@ -54,6 +54,13 @@ from monitor.stories import (
 )
 
 _LOCK_KEY = 0x59510003  # "YQ" + issue 3: any constant both workers agree on
+# Bounds on the candidates of a post, so that its cost does not grow with how busy the
+# window is (issue 12: a year of a province's stream stored). Far above what a story
+# needs: on the labelled triage set no term files more than 10 events of the window, no
+# post has more than 19 candidates, and the events posts join rank in the first three by
+# shared weight (tests/integration/test_candidate_bounds.py).
+EVENTS_PER_TERM = 64  # the latest events filed under one term (_CandidateIndex.load)
+CANDIDATES_PER_POST = 32  # the candidates weighed for one post, by shared weight (_strongest)
 
 
 @dataclass(frozen=True)
@@ -201,9 +208,10 @@ def attach(
     # the candidates the batch has changed meanwhile are weighed again (_CandidateIndex.judge).
     memos: dict[int, dict[int, tuple[float | None, float | None]]] = {i.id: {} for i in pending}
     likely = {e for i in pending for e in index.judge(
-        index.near(vectors[i.id], cfg, message=_is_message(i, kinds.get(i.source_id, "news")),
-                   at=seen_at(i)), sketches[i.id], vectors[i.id], cfg, at=seen_at(i),
-        memo=memos[i.id])}
+        _strongest(index, index.near(vectors[i.id], cfg,
+                                     message=_is_message(i, kinds.get(i.source_id, "news")),
+                                     at=seen_at(i)), vectors[i.id]),
+        sketches[i.id], vectors[i.id], cfg, at=seen_at(i), memo=memos[i.id])}
     loaded = _load_events(session, {*originals.values(), *likely})
     new_ids = _new_event_ids(session, len(pending))
     touched: dict[int, Event] = {}
@@ -228,8 +236,10 @@ def attach(
                 if target is not None:
                     joined.append(_resolve(merged, target))
             if not joined:
-                judged = index.judge(index.near(vector, cfg, message=message, at=seen_at(item)),
-                                     sig, vector, cfg, at=seen_at(item), memo=memos[item.id])
+                near = _strongest(index, index.near(vector, cfg, message=message,
+                                                    at=seen_at(item)), vector)
+                judged = index.judge(near, sig, vector, cfg, at=seen_at(item),
+                                     memo=memos[item.id])
                 joined = list(dict.fromkeys(_resolve(merged, e) for e in judged))
             event: Event | None = None
             if joined:
@@ -313,6 +323,26 @@ def attach(
                    if eid in times else u for eid, u in updates.items()}
     session.flush()
     return {item_id: updates[_resolve(merged, eid)] for item_id, eid in item_event.items()}
+
+
+def _strongest(index: _CandidateIndex, near: set[int], vector: Mapping[str, float],
+               limit: int = CANDIDATES_PER_POST) -> set[int]:
+    """The `limit` candidates of `near` closest to the post's story vector by the dot
+    product with their profiles (the numerator of the cosine story_hit weighs) — all of them
+    when there are no more. Bounds the weighing per post (judge) however busy the window
+    is. The profile, not the postings, because a crowded term's postings hold only its
+    latest events (EVENTS_PER_TERM): an older story found through its own rarer words still
+    counts the common words it shares."""
+    if len(near) <= limit:
+        return near
+
+    def closeness(e: int) -> float:
+        profile = index.profiles.get(e) or {}
+        return sum(w * profile.get(t, 0.0) for t, w in vector.items())
+
+    # Ties: the newer event (ids grow with time), so the choice is the same in every run.
+    ranked = sorted(near, key=lambda e: (-closeness(e), -e))
+    return set(ranked[:limit])
 
 
 def _bound(columns: Mapping[str, Any]) -> dict[str, Any]:
@@ -448,13 +478,22 @@ class _CandidateIndex:
         for group, since in ((plain, horizon), (anchors, followup),
                              (signed, min(horizon, matter or horizon))):
             for chunk in _chunks(sorted(group), 500):
+                # The latest EVENTS_PER_TERM events of each term: a common word filed by
+                # hundreds of events in a busy week adds little to any post's match, and
+                # the events a post belongs to share its rarer terms too.
+                rank = func.row_number().over(partition_by=EventTerm.term,
+                                              order_by=(EventTerm.last_seen_at.desc(),
+                                                        EventTerm.event_id.desc()))
+                ranked = (select(EventTerm.term, EventTerm.event_id, Event.item_count,
+                                 EventTerm.last_seen_at, rank.label("rank"))
+                          .join(Event, Event.id == EventTerm.event_id)
+                          .where(one_of(session, EventTerm.term, chunk),
+                                 EventTerm.last_seen_at >= since,
+                                 Event.merged_into.is_(None))
+                          .subquery())
                 for term, event_id, count, last in conn.execute(
-                        select(EventTerm.term, EventTerm.event_id, Event.item_count,
-                               EventTerm.last_seen_at)
-                        .join(Event, Event.id == EventTerm.event_id)
-                        .where(one_of(session, EventTerm.term, chunk),
-                               EventTerm.last_seen_at >= since,
-                               Event.merged_into.is_(None))):
+                        select(ranked.c.term, ranked.c.event_id, ranked.c.item_count,
+                               ranked.c.last_seen_at).where(ranked.c.rank <= EVENTS_PER_TERM)):
                     postings.setdefault(term, set()).add(event_id)
                     filed.add((term, event_id))
                     versions[event_id] = count
