@@ -283,9 +283,32 @@ def attach(
             index.put(event, item)
             item_event[item.id] = event.id
             touched[event.id] = event
+    into: dict[int, list[int]] = {}
+    for gone, kept in merged.items():
+        into.setdefault(_resolve(merged, kept), []).append(gone)
+    # Each touched event's verdict before any event is written, so that the flush below
+    # writes every event of the batch once, figures and verdict together (an UPDATE per
+    # event, and one more for the verdict, before). Nothing here reads an event row: no
+    # autoflush.
+    with session.no_autoflush:
+        # The burst test's counters: this batch's items into their (final) events' hours
+        # and their topics' hours, then every touched event's and topic's hours in one
+        # read — never a scan of the items stored (monitor.counters).
+        counters.add_event_items(session, [(_resolve(merged, item_event[i.id]), seen_at(i))
+                                           for i in pending])
+        counters.add_topic_items(session, [(i.topics or [], seen_at(i)) for i in pending])
+        longest = max(cfg.bursts.social_baseline_h, cfg.bursts.news_baseline_h)
+        reader = counters.BurstReader.load(
+            session, events=touched, topics={t for ev in touched.values() for t in ev.topics},
+            since=now - timedelta(seconds=cfg.bursts.window_s, hours=longest + 1))
+        updates = {eid: _refresh(session, ev, kinds, now, cfg, topic_names, reader,
+                                 created=eid in created, previous=previous[eid],
+                                 praise=praise)
+                   for eid, ev in touched.items()}
     session.flush()
-    # The items' event and sketch in one executemany after the events exist (the items'
-    # foreign key), each to its final event when a later post of the batch merged its first.
+    # The items' analysis, event and sketch in one executemany after the events exist (the
+    # items' foreign key), each to its final event when a later post of the batch merged
+    # its first.
     _write_items(session, table, [{"b_id": i.id, "b_event": _resolve(merged, item_event[i.id]),
                                    "b_sig": sketches[i.id], **_bound(values.get(i.id, {}))}
                                   for i in pending])
@@ -293,22 +316,6 @@ def attach(
         set_committed_value(item, "event_id", _resolve(merged, item_event[item.id]))
         set_committed_value(item, "signature", sketches[item.id])
     index.save(session, touched.values(), created=created)
-    into: dict[int, list[int]] = {}
-    for gone, kept in merged.items():
-        into.setdefault(_resolve(merged, kept), []).append(gone)
-    # The burst test's counters: this batch's items into their (final) events' hours and
-    # their topics' hours, then every touched event's and topic's hours in one read — never
-    # a scan of the items stored (monitor.counters).
-    counters.add_event_items(session, [(_resolve(merged, item_event[i.id]), seen_at(i))
-                                       for i in pending])
-    counters.add_topic_items(session, [(i.topics or [], seen_at(i)) for i in pending])
-    longest = max(cfg.bursts.social_baseline_h, cfg.bursts.news_baseline_h)
-    reader = counters.BurstReader.load(
-        session, events=touched, topics={t for ev in touched.values() for t in ev.topics},
-        since=now - timedelta(seconds=cfg.bursts.window_s, hours=longest + 1))
-    updates = {eid: _refresh(session, ev, kinds, now, cfg, topic_names, reader,
-                             created=eid in created, previous=previous[eid], praise=praise)
-               for eid, ev in touched.items()}
     updates = {eid: replace(u, merged=tuple(sorted(into.get(eid, ())))) for eid, u in
                updates.items()}
     # The story's clock, for the events that need their first alert now (bounded: only
@@ -321,7 +328,6 @@ def attach(
         updates = {eid: replace(u, story_published_at=times.get(eid, (None, None))[0],
                                 story_first_seen=times.get(eid, (None, None))[1])
                    if eid in times else u for eid, u in updates.items()}
-    session.flush()
     return {item_id: updates[_resolve(merged, eid)] for item_id, eid in item_event.items()}
 
 

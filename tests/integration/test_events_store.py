@@ -249,6 +249,20 @@ def test_analysis_writes_each_item_row_once_on_postgresql(
         assert all(r.analyzed_at is not None and r.analysis_runs == 1 and r.event_id
                    and r.signature and r.sentiment_label == "negative" for r in rows)
 
+        # A post joining a stored event writes that event's row once, its figures and its
+        # verdict together.
+        def events_updated() -> int:
+            return int(s.scalar(text(
+                "SELECT n_tup_upd FROM pg_stat_xact_user_tables WHERE relname = 'events'")) or 0)
+
+        joining = _item(s, weibo, "转发：" + STORY, external_id="W2")
+        s.commit()
+        before = events_updated()
+        _run(s, [joining], taxonomy, sla)
+        assert events_updated() - before == 1
+        s.commit()
+        assert s.get(Item, joining).event_id == rows[0].event_id  # type: ignore[union-attr]
+
 
 def test_term_rows_follow_the_events_last_sighting_and_are_not_rewritten_idle(
         sessions: sessionmaker[Session], taxonomy: Taxonomy, sla: SLA) -> None:
