@@ -42,6 +42,7 @@ from monitor.office import OwnVoice
 from monitor.settings_schema import EventsSection
 from monitor.social.board import is_answered
 from monitor.stories import (
+    INDEX_TERMS,
     MATTER_MARK,
     StoryPolicy,
     StoryPost,
@@ -61,6 +62,7 @@ _LOCK_KEY = 0x59510003  # "YQ" + issue 3: any constant both workers agree on
 # shared weight (tests/integration/test_candidate_bounds.py).
 EVENTS_PER_TERM = 64  # the latest events filed under one term (_CandidateIndex.load)
 CANDIDATES_PER_POST = 32  # the candidates weighed for one post, by shared weight (_strongest)
+LOOKUP_TERMS = INDEX_TERMS  # a post's strongest terms it looks events up by (_lookup_terms)
 
 
 @dataclass(frozen=True)
@@ -194,7 +196,11 @@ def attach(
     # still joins the event it belongs to.
     earliest = min(min(seen_at(i) for i in pending), now)
     horizon = earliest - timedelta(days=cfg.window_days)
-    index = _CandidateIndex.load(session, horizon, {t for v in vectors.values() for t in v},
+    # Each post looks events up by its strongest terms, as events are filed by theirs, and
+    # by every name that pins a matter down (anchors, matter signatures): its weaker terms
+    # only ever found events it does not belong to, and read their rows.
+    lookups = {i.id: _lookup_terms(vectors[i.id]) for i in pending}
+    index = _CandidateIndex.load(session, horizon, {t for v in lookups.values() for t in v},
                                  followup=earliest - timedelta(days=cfg.followup_days),
                                  matter=earliest - timedelta(hours=cfg.stories.matter_hours))
     originals = _repost_events(session, [i.repost_of for i in pending if i.repost_of])
@@ -207,10 +213,11 @@ def attach(
     # Each post's verdicts on its candidates, kept for the joining pass below: there only
     # the candidates the batch has changed meanwhile are weighed again (_CandidateIndex.judge).
     memos: dict[int, dict[int, tuple[float | None, float | None]]] = {i.id: {} for i in pending}
+    close: dict[int, dict[int, float]] = {i.id: {} for i in pending}  # _strongest's memos
     likely = {e for i in pending for e in index.judge(
-        _strongest(index, index.near(vectors[i.id], cfg,
+        _strongest(index, index.near(lookups[i.id], cfg,
                                      message=_is_message(i, kinds.get(i.source_id, "news")),
-                                     at=seen_at(i)), vectors[i.id]),
+                                     at=seen_at(i)), vectors[i.id], memo=close[i.id]),
         sketches[i.id], vectors[i.id], cfg, at=seen_at(i), memo=memos[i.id])}
     loaded = _load_events(session, {*originals.values(), *likely})
     new_ids = _new_event_ids(session, len(pending))
@@ -236,8 +243,9 @@ def attach(
                 if target is not None:
                     joined.append(_resolve(merged, target))
             if not joined:
-                near = _strongest(index, index.near(vector, cfg, message=message,
-                                                    at=seen_at(item)), vector)
+                near = _strongest(index, index.near(lookups[item.id], cfg, message=message,
+                                                    at=seen_at(item)), vector,
+                                  memo=close[item.id])
                 judged = index.judge(near, sig, vector, cfg, at=seen_at(item),
                                      memo=memos[item.id])
                 joined = list(dict.fromkeys(_resolve(merged, e) for e in judged))
@@ -331,20 +339,36 @@ def attach(
     return {item_id: updates[_resolve(merged, eid)] for item_id, eid in item_event.items()}
 
 
+def _lookup_terms(vector: Mapping[str, float]) -> dict[str, float]:
+    """The part of a post's story vector it looks candidates up by (attach): its
+    LOOKUP_TERMS strongest terms, and its follow-up anchors and matter signatures."""
+    strongest = set(index_terms(vector, LOOKUP_TERMS))
+    return {t: w for t, w in vector.items()
+            if t in strongest or t.startswith(MATTER_MARK) or followup_anchor(t)}
+
+
 def _strongest(index: _CandidateIndex, near: set[int], vector: Mapping[str, float],
-               limit: int = CANDIDATES_PER_POST) -> set[int]:
+               limit: int = CANDIDATES_PER_POST, *,
+               memo: dict[int, float] | None = None) -> set[int]:
     """The `limit` candidates of `near` closest to the post's story vector by the dot
     product with their profiles (the numerator of the cosine story_hit weighs) — all of them
     when there are no more. Bounds the weighing per post (judge) however busy the window
     is. The profile, not the postings, because a crowded term's postings hold only its
     latest events (EVENTS_PER_TERM): an older story found through its own rarer words still
-    counts the common words it shares."""
+    counts the common words it shares. `memo` (candidate → closeness, kept by the caller for
+    this post) is reused for candidates not put or dropped since, as in judge."""
     if len(near) <= limit:
         return near
+    words = vector.keys()
+    known = {} if memo is None else memo
 
     def closeness(e: int) -> float:
-        profile = index.profiles.get(e) or {}
-        return sum(w * profile.get(t, 0.0) for t, w in vector.items())
+        found = known.get(e)
+        if found is None or e in index.touched:
+            profile = index.profiles.get(e) or {}
+            # The shared terms by a set intersection in C (a profile may hold hundreds).
+            found = known[e] = sum(vector[t] * profile[t] for t in words & profile.keys())
+        return found
 
     # Ties: the newer event (ids grow with time), so the choice is the same in every run.
     ranked = sorted(near, key=lambda e: (-closeness(e), -e))
