@@ -36,7 +36,7 @@ from monitor.bursts import (
     higher,
 )
 from monitor.db import insert_ignore, one_of
-from monitor.events import SKETCH_SIZE, ClusterPolicy, signature, similarity
+from monitor.events import SKETCH_SIZE, ClusterPolicy, signature, similarity_of_sets
 from monitor.models import Event, EventTerm, Item, Source
 from monitor.office import OwnVoice
 from monitor.settings_schema import EventsSection
@@ -457,6 +457,7 @@ class _CandidateIndex:
     # and each candidate's last sighting as read, which its term rows already hold.
     filed: set[tuple[str, int]] = field(default_factory=set)
     filed_seen: dict[int, datetime] = field(default_factory=dict)
+    _sketch_sets: dict[int, frozenset[int]] = field(default_factory=dict)  # see _sketch_set
 
     @classmethod
     def load(cls, session: Session, horizon: datetime, terms: set[str], *,
@@ -586,8 +587,8 @@ class _CandidateIndex:
                 other = self.sketches.get(e)
                 if (weigh_dups and other is not None and len(other) >= floor
                         and not (prefilter and mine.isdisjoint(other))):
-                    score = similarity(sketch, other)
-                    similar = score if score >= policy.threshold else None
+                    similar = similarity_of_sets(mine, self._sketch_set(e, other),
+                                                 floor=policy.threshold)
                 story: float | None = None
                 profile = self.profiles.get(e)
                 if post is not None and profile is not None:
@@ -613,8 +614,16 @@ class _CandidateIndex:
         out.extend(eid for _score, eid in hits if eid not in out)
         return out
 
+    def _sketch_set(self, event_id: int, sketch: list[int]) -> frozenset[int]:
+        # Each candidate is weighed against many posts of a batch: its sketch's set once.
+        found = self._sketch_sets.get(event_id)
+        if found is None:
+            found = self._sketch_sets[event_id] = frozenset(sketch)
+        return found
+
     def put(self, event: Event, item: Item) -> None:
         self.touched.add(event.id)
+        self._sketch_sets.pop(event.id, None)
         self.kinds[event.id] = event.kind
         self.seen[event.id] = event.last_seen_at
         self.first[event.id] = event.first_seen_at
@@ -627,6 +636,7 @@ class _CandidateIndex:
 
     def drop(self, event_id: int) -> None:
         self.touched.add(event_id)
+        self._sketch_sets.pop(event_id, None)
         self.sketches.pop(event_id, None)
         self.profiles.pop(event_id, None)
         for members in self.terms.values():

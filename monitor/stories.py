@@ -336,20 +336,22 @@ def tokens(text: str, extra: frozenset[str] = frozenset()) -> list[tuple[str, bo
     characters — that is where names are (涧西, 王某某), and names are what tell one matter
     from another. Single characters are dropped. A term is written as a name when it ends in,
     or is followed by, a place's or an institution's suffix (涧西区, 金博大律所 …)."""
-    words = _dictionary()
+    lengths, known = _lexicon(extra)
     out: list[tuple[str, bool]] = [(m.group(), True) for m in _PERSON.finditer(text)]
     text = _PERSON.sub(" ", text)
     for run in _HAN_RUN.findall(text):
         i, n, unknown = 0, len(run), ""
         while i < n:
-            for size in range(min(_MAX_WORD, n - i), 1, -1):
-                piece = run[i : i + size]
-                if piece in words or piece in extra:
+            # Only the lengths a word starting with these two characters has are tried, the
+            # longest first: the same match as trying every length from _MAX_WORD down.
+            for size in lengths.get(run[i : i + 2], ()):
+                if i + size <= n and run[i : i + size] in known:
                     break
             else:
                 unknown += run[i]
                 i += 1
                 continue
+            piece = run[i : i + size]
             _keep_unknown(unknown, piece[0], out)
             unknown = ""
             after = run[i + size] if i + size < n else ""
@@ -357,6 +359,19 @@ def tokens(text: str, extra: frozenset[str] = frozenset()) -> list[tuple[str, bo
             i += size
         _keep_unknown(unknown, "", out)
     return out
+
+
+@lru_cache(maxsize=8)
+def _lexicon(extra: frozenset[str]) -> tuple[dict[str, tuple[int, ...]], frozenset[str]]:
+    """The words `tokens` matches (the dictionary's and `extra`'s, 2 to _MAX_WORD long) and,
+    by their first two characters, the lengths they come in, longest first. Built once per
+    field vocabulary (a frozenset hashes once), not one set union per post."""
+    fitting = {w for w in extra if 2 <= len(w) <= _MAX_WORD}
+    known = _dictionary() | fitting if fitting else _dictionary()
+    by_start: dict[str, set[int]] = {}
+    for word in known:
+        by_start.setdefault(word[:2], set()).add(len(word))
+    return {k: tuple(sorted(v, reverse=True)) for k, v in by_start.items()}, known
 
 
 # Characters that glue onto a name in running text ("在涧西", "那个所里没了"): trimmed from
@@ -502,12 +517,18 @@ class StoryPost:
     outages: set[str]
     signed: set[str]
     terms: frozenset[str]
+    incidents: frozenset[str]
+    # The post's terms that anchor (anchor_level > 0), with their level: story_hit's
+    # "which shared term pins it down" reads these instead of every term.
+    anchors: Mapping[str, int]
 
     @classmethod
     def of(cls, vector: Mapping[str, float]) -> StoryPost:
         return cls(vector, _places(vector), {t for t in vector if _matter_tag(t)},
                    {t for t in vector if _outage(t)},
-                   {t for t in vector if t.startswith(MATTER_MARK)}, frozenset(vector))
+                   {t for t in vector if t.startswith(MATTER_MARK)}, frozenset(vector),
+                   frozenset(t for t in vector if _incident(t)),
+                   {t: level for t in vector if (level := anchor_level(t))})
 
 
 def story_hit(post: StoryPost, profile: Mapping[str, float], policy: StoryPolicy, *,
@@ -520,11 +541,13 @@ def story_hit(post: StoryPost, profile: Mapping[str, float], policy: StoryPolicy
     # set operation first (most candidates of a busy window stop here), the cosine only
     # for the rest — the same sum, in the same order, as before.
     common = post.terms.intersection(profile)
+    if len(common) < policy.min_shared - 1:
+        return None  # below `need` (below), whichever labels the two share
     # The same incident in custody told two ways at once (戒毒所·死亡 and 戒毒所·殴打)
     # within outage_hours of the candidate: a vague rumour ("某戒毒所…被打死了") and the
     # debunk hours later share little but those keys. One key alone is not enough (a
     # meeting to "严防脱管" is no escape); two named places still part below.
-    recent_incident = current and sum(_incident(t) for t in common) >= 2
+    recent_incident = current and len(post.incidents & common) >= 2
     # One matter signature or one outage shared, in time: the key and two more terms
     # are enough, as for an incident (the rewrites share little else).
     # A post that says where, and a story that does not say it (yet): the same kind of
@@ -532,12 +555,13 @@ def story_hit(post: StoryPost, profile: Mapping[str, float], policy: StoryPolicy
     # place so far). The signature labels only a post whose places the story names; it
     # still anchors one alike enough to pass the threshold on its words.
     same_matter = near and bool(signed & common)
-    labels_matter = same_matter and places <= _places(profile)
     same_outage = current and bool(outages & common)
     need = (policy.min_shared - 1 if recent_incident or same_matter or same_outage
             else policy.min_shared)
     if len(common) < need:
         return None
+    other = _places(profile)
+    labels_matter = same_matter and places <= other
     score, shared = cosine(vector, profile)
     down = [t for t in outages if t in profile]
     if down and not current:
@@ -555,21 +579,19 @@ def story_hit(post: StoryPost, profile: Mapping[str, float], policy: StoryPolicy
             shared -= len(kinds)
     # An incident in custody in the same named place (洛阳 + 社区矫正·脱逃) is one matter
     # too: the report, the capture and the analysis piece weeks later share little else.
-    placed = bool(places & _places(profile)) and any(
-        _incident(t) and t in profile for t in vector)
+    placed = bool(places & other) and not post.incidents.isdisjoint(profile)
     labelled = (bool(down) or placed or recent_incident or labels_matter
                 or any(t in profile for t in post.tags))
     bar = policy.tagged if labelled else policy.threshold
     if score < min(bar, policy.threshold) or shared < need:
         return None
-    other = _places(profile)
     if places and other and not places & other:
         # Both say where, and not the same place: two matters of one kind (an escape in
         # 洛阳, another in 周口), however alike their words.
         return None
     if score < policy.unanchored:
         # A signature outside its time window anchors nothing: it names a kind of matter.
-        level = max((anchor_level(t) for t in vector if t in profile
+        level = max((lv for t, lv in post.anchors.items() if t in profile
                      and (same_matter or not t.startswith(MATTER_MARK))), default=0)
         if level == 0 or (level == 1 and score < policy.city_anchored):
             return None
