@@ -552,7 +552,11 @@ class _CandidateIndex:
         # seen (a follow-up of the complaint a week or more later); best_story decides.
         signed_before = at - timedelta(hours=cfg.stories.matter_hours)
         signed = [t for t in vector if t.startswith(MATTER_MARK)]
-        return {e for t in vector for e in self.terms.get(t, ())
+        filed: set[int] = set()
+        for t in vector:
+            filed.update(self.terms.get(t, ()))
+        # Each event once, however many of the post's terms it is filed under.
+        return {e for e in filed
                 if not (message and self.kinds.get(e) == "message")
                 and (e not in self.seen or self.seen[e] >= stale_before
                      or any(a in self.profiles.get(e, ()) for a in anchors)
@@ -578,6 +582,7 @@ class _CandidateIndex:
         post = StoryPost.of(vector) if vector else None
         since = at - timedelta(hours=cfg.stories.outage_hours)
         span = timedelta(hours=cfg.stories.matter_hours)
+        after, before = at - span, at + span
         dup: tuple[float, int] | None = None
         hits: list[tuple[float, int]] = []
         for e in sorted(near):
@@ -599,8 +604,8 @@ class _CandidateIndex:
                     # finds a later story as well as a late post an earlier one).
                     story = story_hit(post, profile, cfg.stories,
                                       current=seen is None or seen >= since,
-                                      near=(seen is None or seen >= at - span)
-                                      and (first is None or first <= at + span))
+                                      near=(seen is None or seen >= after)
+                                      and (first is None or first <= before))
                 verdict = (similar, story)
                 if memo is not None:
                     memo[e] = verdict

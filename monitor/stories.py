@@ -40,6 +40,7 @@ from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 from monitor.errors import ConfigError
 from monitor.text import normalize_text
@@ -473,8 +474,8 @@ def cosine(a: Mapping[str, float], b: Mapping[str, float]) -> tuple[float, int]:
     """Cosine of two normalised vectors and the number of terms they share."""
     if len(a) > len(b):
         a, b = b, a
-    shared = [t for t in a if t in b]
-    return sum(a[t] * b[t] for t in shared), len(shared)
+    products = [w * b[t] for t, w in a.items() if t in b]  # the smaller's order, as always
+    return sum(products), len(products)
 
 
 def index_terms(profile: Mapping[str, float], k: int = INDEX_TERMS) -> list[str]:
@@ -524,11 +525,28 @@ class StoryPost:
 
     @classmethod
     def of(cls, vector: Mapping[str, float]) -> StoryPost:
-        return cls(vector, _places(vector), {t for t in vector if _matter_tag(t)},
-                   {t for t in vector if _outage(t)},
-                   {t for t in vector if t.startswith(MATTER_MARK)}, frozenset(vector),
-                   frozenset(t for t in vector if _incident(t)),
-                   {t: level for t in vector if (level := anchor_level(t))})
+        kinds = [(t, _kinds(t)) for t in vector]
+        return cls(vector, {t for t, k in kinds if k.place}, {t for t, k in kinds if k.tag},
+                   {t for t, k in kinds if k.outage}, {t for t, k in kinds if k.signed},
+                   frozenset(vector), frozenset(t for t, k in kinds if k.incident),
+                   {t: k.level for t, k in kinds if k.level})
+
+
+class _Kinds(NamedTuple):
+    place: bool     # a city or a county (_places)
+    tag: bool       # a matter tag (_matter_tag)
+    outage: bool    # an outage key (_outage)
+    signed: bool    # a matter signature (MATTER_MARK)
+    incident: bool  # an incident key (_incident)
+    level: int      # anchor_level
+
+
+# What a term is, by the term alone: the same few thousand terms recur in post after post,
+# and each is read for every candidate's comparison. Bounded: terms are open-ended.
+@lru_cache(maxsize=1 << 16)
+def _kinds(term: str) -> _Kinds:
+    return _Kinds(term in _CITIES or term in _COUNTIES, _matter_tag(term), _outage(term),
+                  term.startswith(MATTER_MARK), _incident(term), anchor_level(term))
 
 
 def story_hit(post: StoryPost, profile: Mapping[str, float], policy: StoryPolicy, *,
@@ -613,6 +631,7 @@ def _matter_tag(term: str) -> bool:
     return term.startswith(TAG_MARK) and len(term) - len(TAG_MARK) >= MATTER_TAG_CHARS
 
 
+@lru_cache(maxsize=1 << 16)  # read for every term of every post (the candidate index)
 def followup_anchor(term: str) -> bool:
     """A name that pins one matter down for weeks, so that a follow-up (the investigation's
     result, a re-examination, a verdict) finds the story after the event window: an
