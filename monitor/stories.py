@@ -37,7 +37,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Container, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
@@ -114,9 +114,20 @@ class BackgroundIdf:
 
     docs: int
     df: Mapping[str, int]
+    # Every known term's idf, computed once (read for every term of every post); a term the
+    # background does not know has df 0: `unknown`.
+    _idf: dict[str, float] = field(init=False, repr=False, compare=False)
+    _unknown: float = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_idf", {t: self._formula(n) for t, n in self.df.items()})
+        object.__setattr__(self, "_unknown", self._formula(0))
+
+    def _formula(self, df: int) -> float:
+        return math.log((self.docs + 1) / (df + 1))
 
     def idf(self, term: str) -> float:
-        return math.log((self.docs + 1) / (self.df.get(term, 0) + 1))
+        return self._idf.get(term, self._unknown)
 
 
 @dataclass(frozen=True)
@@ -308,7 +319,8 @@ def incidents(text: str) -> list[str]:
     """Incident keys (NAME_MARK + kind of place + what happened) the text names: an
     incident in custody (戒毒所·死亡), a service of the office going down (法考·故障)."""
     places = {kind for word, kind in _CUSTODY.items() if word in text}
-    what = {kind for word, kind in _INCIDENT.items() if word in text}
+    # what happened matters only in a place of custody, which most texts do not name
+    what = {kind for word, kind in _INCIDENT.items() if word in text} if places else set()
     out = {f"{NAME_MARK}{p}·{w}" for p in places for w in what}
     if any(word in text for word in _OUTAGES):
         out.update(f"{NAME_MARK}{kind}·故障" for word, kind in _SERVICES.items() if word in text)
@@ -346,33 +358,67 @@ def tokens(text: str, extra: frozenset[str] = frozenset()) -> list[tuple[str, bo
             # Only the lengths a word starting with these two characters has are tried, the
             # longest first: the same match as trying every length from _MAX_WORD down.
             for size in lengths.get(run[i : i + 2], ()):
-                if i + size <= n and run[i : i + size] in known:
+                if i + size <= n and (word := known.get(run[i : i + size])) is not None:
                     break
             else:
                 unknown += run[i]
                 i += 1
                 continue
-            piece = run[i : i + size]
-            _keep_unknown(unknown, piece[0], out)
-            unknown = ""
-            after = run[i + size] if i + size < n else ""
-            out.append((_stem(piece), piece[-1] in _NAME_SUFFIX or after in _NAME_SUFFIX))
+            if unknown:
+                _keep_unknown(unknown, run[i], out)
+                unknown = ""
+            stem, named = word
             i += size
+            out.append((stem, named or (i < n and run[i] in _NAME_SUFFIX)))
         _keep_unknown(unknown, "", out)
     return out
 
 
+# A word `tokens` matches → its term (_stem) and whether it ends in a name's suffix.
+_Known = Mapping[str, tuple[str, bool]]
+
+
 @lru_cache(maxsize=8)
-def _lexicon(extra: frozenset[str]) -> tuple[dict[str, tuple[int, ...]], frozenset[str]]:
-    """The words `tokens` matches (the dictionary's and `extra`'s, 2 to _MAX_WORD long) and,
-    by their first two characters, the lengths they come in, longest first. Built once per
-    field vocabulary (a frozenset hashes once), not one set union per post."""
-    fitting = {w for w in extra if 2 <= len(w) <= _MAX_WORD}
-    known = _dictionary() | fitting if fitting else _dictionary()
-    by_start: dict[str, set[int]] = {}
-    for word in known:
-        by_start.setdefault(word[:2], set()).add(len(word))
-    return {k: tuple(sorted(v, reverse=True)) for k, v in by_start.items()}, known
+def _lexicon(extra: frozenset[str]) -> tuple[Mapping[str, tuple[int, ...]], _Known]:
+    """The words `tokens` matches (the dictionary's and `extra`'s, 2 to _MAX_WORD long),
+    with their terms, and by their first two characters the lengths they come in, longest
+    first. Once per field vocabulary (a frozenset hashes once), not a set union per post;
+    the dictionary's part once per process, whatever the vocabulary."""
+    base_lengths, base = _dictionary_lexicon()
+    fitting = [w for w in extra if 2 <= len(w) <= _MAX_WORD and w not in base]
+    if not fitting:
+        return base_lengths, base
+    lengths = dict(base_lengths)
+    for start, mask in _length_masks(fitting).items():
+        for size in lengths.get(start, ()):
+            mask |= 1 << size
+        lengths[start] = _LONGEST_FIRST[mask]
+    return lengths, {**base, **_terms_of(fitting)}
+
+
+@lru_cache(maxsize=1)
+def _dictionary_lexicon() -> tuple[Mapping[str, tuple[int, ...]], _Known]:
+    words = _dictionary()
+    lengths = {start: _LONGEST_FIRST[mask] for start, mask in _length_masks(words).items()}
+    return lengths, _terms_of(words)
+
+
+def _terms_of(words: Iterable[str]) -> dict[str, tuple[str, bool]]:
+    return {w: (_stem(w), w[-1] in _NAME_SUFFIX) for w in words}
+
+
+def _length_masks(words: Iterable[str]) -> dict[str, int]:
+    """First two characters → a bit per length of the words that start with them."""
+    masks: dict[str, int] = {}
+    for word in words:
+        start = word[:2]
+        masks[start] = masks.get(start, 0) | 1 << len(word)
+    return masks
+
+
+# A length mask (bit n: a word of n characters) → its lengths, longest first.
+_LONGEST_FIRST = [tuple(n for n in range(_MAX_WORD, 1, -1) if mask >> n & 1)
+                  for mask in range(1 << (_MAX_WORD + 1))]
 
 
 # Characters that glue onto a name in running text ("在涧西", "那个所里没了"): trimmed from

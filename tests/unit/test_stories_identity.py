@@ -6,6 +6,8 @@ float for float — a speed-up that changed a single verdict would fail here."""
 from __future__ import annotations
 
 import json
+import math
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -89,6 +91,48 @@ def _reference_tokens(text: str, extra: frozenset[str]) -> list[tuple[str, bool]
     return out
 
 
+def _reference_incidents(text: str) -> list[str]:
+    places = {kind for word, kind in stories._CUSTODY.items() if word in text}
+    what = {kind for word, kind in stories._INCIDENT.items() if word in text}
+    out = {f"{stories.NAME_MARK}{p}·{w}" for p in places for w in what}
+    if any(word in text for word in stories._OUTAGES):
+        out.update(f"{stories.NAME_MARK}{kind}·故障" for word, kind in stories._SERVICES.items()
+                   if word in text)
+    return sorted(out)
+
+
+def _reference_vector(text: str, background: stories.BackgroundIdf, damped: frozenset[str],
+                      k: int = stories.TERMS_PER_POST) -> dict[str, float]:
+    """story_vector on the reference tokens, the idf formula evaluated per term and the
+    reference incidents."""
+    plain = story_text(text)
+    found = _reference_tokens(plain, damped)
+    counts = Counter(t for t, _ in found)
+    if not counts:
+        return {}
+    named = {t for t, is_name in found if is_name}
+    weights: dict[str, float] = {}
+    for term, tf in counts.items():
+        idf = math.log((background.docs + 1) / (background.df.get(term, 0) + 1))
+        w = (1.0 + math.log(tf)) * idf
+        if term in damped:
+            w *= POLICY.damp
+        elif term in named:
+            w *= 1.5
+        weights[term] = w
+    for term in named:
+        if term not in stories._dictionary() and term not in damped and term in weights:
+            weights[stories.NAME_MARK + term] = weights[term] * 0.5
+    top_weight = max(weights.values())
+    keys = stories.names(plain)
+    assert stories.incidents(plain) == _reference_incidents(plain)
+    for key in keys:
+        weights.setdefault(key, top_weight)
+    top = sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+    norm = math.sqrt(sum(w * w for _, w in top)) or 1.0
+    return {term: round(w / norm, 4) for term, w in top}
+
+
 def _reference_similarity(a: Sequence[int], b: Sequence[int], k: int = SKETCH_SIZE) -> float:
     if not a or not b:
         return 0.0
@@ -156,6 +200,16 @@ def test_tokens_equal_the_plain_forward_maximum_matching(corpus: list[str],
         plain = story_text(text)
         assert tokens(plain, vocabulary) == _reference_tokens(plain, vocabulary), text
         assert tokens(plain) == _reference_tokens(plain, frozenset()), text
+
+
+def test_story_vectors_equal_the_reference(corpus: list[str],
+                                          vocabulary: frozenset[str]) -> None:
+    background = load_background()
+    for text in corpus:
+        got = story_vector(text, background, vocabulary, POLICY)
+        want = _reference_vector(text, background, vocabulary)
+        assert got == want, text
+        assert list(got) == list(want)  # the same order too (index_terms reads it)
 
 
 def test_similarity_equals_the_plain_bottom_k_estimate(corpus: list[str]) -> None:
