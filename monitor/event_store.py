@@ -49,6 +49,7 @@ from monitor.stories import (
     index_terms,
     load_background,
     merge_profiles,
+    named_places,
     story_hit,
     story_vector,
 )
@@ -458,6 +459,7 @@ class _CandidateIndex:
     filed: set[tuple[str, int]] = field(default_factory=set)
     filed_seen: dict[int, datetime] = field(default_factory=dict)
     _sketch_sets: dict[int, frozenset[int]] = field(default_factory=dict)  # see _sketch_set
+    _places_of: dict[int, set[str]] = field(default_factory=dict)  # see _places
 
     @classmethod
     def load(cls, session: Session, horizon: datetime, terms: set[str], *,
@@ -605,7 +607,8 @@ class _CandidateIndex:
                     story = story_hit(post, profile, cfg.stories,
                                       current=seen is None or seen >= since,
                                       near=(seen is None or seen >= after)
-                                      and (first is None or first <= before))
+                                      and (first is None or first <= before),
+                                      profile_places=self._places(e, profile))
                 verdict = (similar, story)
                 if memo is not None:
                     memo[e] = verdict
@@ -626,9 +629,17 @@ class _CandidateIndex:
             found = self._sketch_sets[event_id] = frozenset(sketch)
         return found
 
+    def _places(self, event_id: int, profile: dict[str, float]) -> set[str]:
+        # … and its profile's places, read by every comparison that passes the first test.
+        found = self._places_of.get(event_id)
+        if found is None:
+            found = self._places_of[event_id] = named_places(profile)
+        return found
+
     def put(self, event: Event, item: Item) -> None:
         self.touched.add(event.id)
         self._sketch_sets.pop(event.id, None)
+        self._places_of.pop(event.id, None)
         self.kinds[event.id] = event.kind
         self.seen[event.id] = event.last_seen_at
         self.first[event.id] = event.first_seen_at
@@ -642,6 +653,7 @@ class _CandidateIndex:
     def drop(self, event_id: int) -> None:
         self.touched.add(event_id)
         self._sketch_sets.pop(event_id, None)
+        self._places_of.pop(event_id, None)
         self.sketches.pop(event_id, None)
         self.profiles.pop(event_id, None)
         for members in self.terms.values():

@@ -52,6 +52,7 @@ __all__ = [
     "cosine",
     "load_background",
     "merge_profiles",
+    "named_places",
     "story_vector",
 ]
 
@@ -529,7 +530,8 @@ def index_terms(profile: Mapping[str, float], k: int = INDEX_TERMS) -> list[str]
     return [t for t, _ in sorted(profile.items(), key=lambda kv: (-kv[1], kv[0]))[:k]]
 
 
-def _places(vector: Mapping[str, float]) -> set[str]:
+def named_places(vector: Mapping[str, float]) -> set[str]:
+    """The cities and counties among a vector's terms."""
     return {t for t in vector if t in _CITIES or t in _COUNTIES}
 
 
@@ -579,7 +581,7 @@ class StoryPost:
 
 
 class _Kinds(NamedTuple):
-    place: bool     # a city or a county (_places)
+    place: bool     # a city or a county (named_places)
     tag: bool       # a matter tag (_matter_tag)
     outage: bool    # an outage key (_outage)
     signed: bool    # a matter signature (MATTER_MARK)
@@ -596,10 +598,12 @@ def _kinds(term: str) -> _Kinds:
 
 
 def story_hit(post: StoryPost, profile: Mapping[str, float], policy: StoryPolicy, *,
-              current: bool, near: bool) -> float | None:
+              current: bool, near: bool,
+              profile_places: set[str] | None = None) -> float | None:
     """best_story's verdict on one candidate: the score when the post joins it, else None.
     A function of the post, the candidate's profile and whether the candidate is in
-    best_story's `current` and `near` alone, so a caller may keep it while those stand."""
+    best_story's `current` and `near` alone, so a caller may keep it while those stand.
+    `profile_places`: the profile's named_places, from a caller that keeps them."""
     vector, places, signed, outages = post.vector, post.places, post.signed, post.outages
     # Fewer shared terms than min_shared never joins, whatever the cosine: counted by a
     # set operation first (most candidates of a busy window stop here), the cosine only
@@ -624,7 +628,7 @@ def story_hit(post: StoryPost, profile: Mapping[str, float], policy: StoryPolicy
             else policy.min_shared)
     if len(common) < need:
         return None
-    other = _places(profile)
+    other = named_places(profile) if profile_places is None else profile_places
     labels_matter = same_matter and places <= other
     score, shared = cosine(vector, profile)
     down = [t for t in outages if t in profile]

@@ -151,13 +151,13 @@ def _reference_cosine(a: Mapping[str, float], b: Mapping[str, float]) -> tuple[f
 def _reference_hit(vector: Mapping[str, float], profile: Mapping[str, float],
                    policy: StoryPolicy, *, current: bool, near: bool) -> float | None:
     """story_hit as it read before its fast paths: every predicate on every term."""
-    places = stories._places(vector)
+    places = stories.named_places(vector)
     signed = {t for t in vector if t.startswith(MATTER_MARK)}
     outages = {t for t in vector if stories._outage(t)}
     common = frozenset(vector).intersection(profile)
     recent_incident = current and sum(stories._incident(t) for t in common) >= 2
     same_matter = near and bool(signed & common)
-    labels_matter = same_matter and places <= stories._places(profile)
+    labels_matter = same_matter and places <= stories.named_places(profile)
     same_outage = current and bool(outages & common)
     need = (policy.min_shared - 1 if recent_incident or same_matter or same_outage
             else policy.min_shared)
@@ -174,14 +174,14 @@ def _reference_hit(vector: Mapping[str, float], profile: Mapping[str, float],
         score -= sum(vector[t] * profile[t] for t in kinds)
         if not same_matter:
             shared -= len(kinds)
-    placed = bool(places & stories._places(profile)) and any(
+    placed = bool(places & stories.named_places(profile)) and any(
         stories._incident(t) and t in profile for t in vector)
     labelled = (bool(down) or placed or recent_incident or labels_matter
                 or any(stories._matter_tag(t) and t in profile for t in vector))
     bar = policy.tagged if labelled else policy.threshold
     if score < min(bar, policy.threshold) or shared < need:
         return None
-    other = stories._places(profile)
+    other = stories.named_places(profile)
     if places and other and not places & other:
         return None
     if score < policy.unanchored:
