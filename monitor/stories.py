@@ -39,6 +39,7 @@ from collections import Counter
 from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
+from operator import itemgetter
 from pathlib import Path
 from typing import NamedTuple
 
@@ -477,13 +478,15 @@ def story_vector(text: str, background: BackgroundIdf, damped: frozenset[str],
     """A post's top-k terms by weight, L2-normalised (empty for a post with no words)."""
     plain = story_text(text)
     found = tokens(plain, damped)
-    counts = Counter(t for t, _ in found)
+    counts = Counter([t for t, _ in found])
     if not counts:
         return {}
     named = {t for t, is_name in found if is_name}
     weights: dict[str, float] = {}
+    idf = background.idf
     for term, tf in counts.items():
-        w = (1.0 + math.log(tf)) * background.idf(term)
+        # most terms occur once: 1 + ln 1 = 1.0 exactly, and 1.0 * idf is idf
+        w = idf(term) if tf == 1 else (1.0 + math.log(tf)) * idf(term)
         if term in damped:
             w *= policy.damp
         elif term in named:
@@ -499,9 +502,15 @@ def story_vector(text: str, background: BackgroundIdf, damped: frozenset[str],
     top_weight = max(weights.values())
     for key in names(plain):
         weights.setdefault(key, top_weight)
-    top = sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+    top = _strongest(weights, k)
     norm = math.sqrt(sum(w * w for _, w in top)) or 1.0
     return {term: round(w / norm, 4) for term, w in top}
+
+
+def _strongest(weights: Mapping[str, float], k: int) -> list[tuple[str, float]]:
+    """The k heaviest (term, weight) pairs, heaviest first, ties by term: sorted by term, then
+    stably by weight (no key function per pair: two sorts in C)."""
+    return sorted(sorted(weights.items()), key=itemgetter(1), reverse=True)[:k]
 
 
 def merge_profiles(a: Mapping[str, float], b: Mapping[str, float],
@@ -512,7 +521,7 @@ def merge_profiles(a: Mapping[str, float], b: Mapping[str, float],
     summed: dict[str, float] = dict(a)
     for term, w in b.items():
         summed[term] = summed.get(term, 0.0) + w
-    top = sorted(summed.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+    top = _strongest(summed, k)
     norm = math.sqrt(sum(w * w for _, w in top)) or 1.0
     return {term: round(w / norm, 4) for term, w in top}
 
@@ -527,7 +536,7 @@ def cosine(a: Mapping[str, float], b: Mapping[str, float]) -> tuple[float, int]:
 
 def index_terms(profile: Mapping[str, float], k: int = INDEX_TERMS) -> list[str]:
     """The profile's strongest terms: what the candidate index files an event under."""
-    return [t for t, _ in sorted(profile.items(), key=lambda kv: (-kv[1], kv[0]))[:k]]
+    return [t for t, _ in _strongest(profile, k)]
 
 
 def named_places(vector: Mapping[str, float]) -> set[str]:

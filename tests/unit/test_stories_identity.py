@@ -212,6 +212,26 @@ def test_story_vectors_equal_the_reference(corpus: list[str],
         assert list(got) == list(want)  # the same order too (index_terms reads it)
 
 
+def test_profiles_and_index_terms_equal_the_reference(corpus: list[str],
+                                                      vocabulary: frozenset[str]) -> None:
+    """merge_profiles and index_terms: top k by (-weight, term), as a key function sorts."""
+    def top(weights: Mapping[str, float], k: int) -> list[tuple[str, float]]:
+        return sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+
+    profile: dict[str, float] = {}
+    for vector in _vectors(corpus, vocabulary):
+        summed = dict(profile)
+        for term, w in vector.items():
+            summed[term] = summed.get(term, 0.0) + w
+        best = top(summed, stories.TERMS_PER_PROFILE)
+        norm = math.sqrt(sum(w * w for _, w in best)) or 1.0
+        want = {term: round(w / norm, 4) for term, w in best}
+        got = stories.merge_profiles(profile, vector)
+        assert got == want and list(got) == list(want)
+        assert stories.index_terms(got) == [t for t, _ in top(got, stories.INDEX_TERMS)]
+        profile = got if len(profile) < 200 else {}
+
+
 def test_similarity_equals_the_plain_bottom_k_estimate(corpus: list[str]) -> None:
     sketches = [s for s in (signature(t) for t in corpus[::3]) if s]
     pairs = 0
