@@ -36,7 +36,7 @@ from monitor.bursts import (
     higher,
 )
 from monitor.db import insert_ignore, one_of
-from monitor.events import SKETCH_SIZE, ClusterPolicy, signature, similarity
+from monitor.events import SKETCH_SIZE, ClusterPolicy, signature, similarity_of_sets
 from monitor.models import Event, EventTerm, Item, Source
 from monitor.office import OwnVoice
 from monitor.settings_schema import EventsSection
@@ -50,6 +50,7 @@ from monitor.stories import (
     index_terms,
     load_background,
     merge_profiles,
+    named_places,
     story_hit,
     story_vector,
 )
@@ -487,6 +488,8 @@ class _CandidateIndex:
     # and each candidate's last sighting as read, which its term rows already hold.
     filed: set[tuple[str, int]] = field(default_factory=set)
     filed_seen: dict[int, datetime] = field(default_factory=dict)
+    _sketch_sets: dict[int, frozenset[int]] = field(default_factory=dict)  # see _sketch_set
+    _places_of: dict[int, set[str]] = field(default_factory=dict)  # see _places
 
     @classmethod
     def load(cls, session: Session, horizon: datetime, terms: set[str], *,
@@ -581,7 +584,11 @@ class _CandidateIndex:
         # seen (a follow-up of the complaint a week or more later); best_story decides.
         signed_before = at - timedelta(hours=cfg.stories.matter_hours)
         signed = [t for t in vector if t.startswith(MATTER_MARK)]
-        return {e for t in vector for e in self.terms.get(t, ())
+        filed: set[int] = set()
+        for t in vector:
+            filed.update(self.terms.get(t, ()))
+        # Each event once, however many of the post's terms it is filed under.
+        return {e for e in filed
                 if not (message and self.kinds.get(e) == "message")
                 and (e not in self.seen or self.seen[e] >= stale_before
                      or any(a in self.profiles.get(e, ()) for a in anchors)
@@ -607,6 +614,7 @@ class _CandidateIndex:
         post = StoryPost.of(vector) if vector else None
         since = at - timedelta(hours=cfg.stories.outage_hours)
         span = timedelta(hours=cfg.stories.matter_hours)
+        after, before = at - span, at + span
         dup: tuple[float, int] | None = None
         hits: list[tuple[float, int]] = []
         for e in sorted(near):
@@ -616,8 +624,8 @@ class _CandidateIndex:
                 other = self.sketches.get(e)
                 if (weigh_dups and other is not None and len(other) >= floor
                         and not (prefilter and mine.isdisjoint(other))):
-                    score = similarity(sketch, other)
-                    similar = score if score >= policy.threshold else None
+                    similar = similarity_of_sets(mine, self._sketch_set(e, other),
+                                                 floor=policy.threshold)
                 story: float | None = None
                 profile = self.profiles.get(e)
                 if post is not None and profile is not None:
@@ -628,8 +636,9 @@ class _CandidateIndex:
                     # finds a later story as well as a late post an earlier one).
                     story = story_hit(post, profile, cfg.stories,
                                       current=seen is None or seen >= since,
-                                      near=(seen is None or seen >= at - span)
-                                      and (first is None or first <= at + span))
+                                      near=(seen is None or seen >= after)
+                                      and (first is None or first <= before),
+                                      profile_places=self._places(e, profile))
                 verdict = (similar, story)
                 if memo is not None:
                     memo[e] = verdict
@@ -643,8 +652,24 @@ class _CandidateIndex:
         out.extend(eid for _score, eid in hits if eid not in out)
         return out
 
+    def _sketch_set(self, event_id: int, sketch: list[int]) -> frozenset[int]:
+        # Each candidate is weighed against many posts of a batch: its sketch's set once.
+        found = self._sketch_sets.get(event_id)
+        if found is None:
+            found = self._sketch_sets[event_id] = frozenset(sketch)
+        return found
+
+    def _places(self, event_id: int, profile: dict[str, float]) -> set[str]:
+        # … and its profile's places, read by every comparison that passes the first test.
+        found = self._places_of.get(event_id)
+        if found is None:
+            found = self._places_of[event_id] = named_places(profile)
+        return found
+
     def put(self, event: Event, item: Item) -> None:
         self.touched.add(event.id)
+        self._sketch_sets.pop(event.id, None)
+        self._places_of.pop(event.id, None)
         self.kinds[event.id] = event.kind
         self.seen[event.id] = event.last_seen_at
         self.first[event.id] = event.first_seen_at
@@ -657,6 +682,8 @@ class _CandidateIndex:
 
     def drop(self, event_id: int) -> None:
         self.touched.add(event_id)
+        self._sketch_sets.pop(event_id, None)
+        self._places_of.pop(event_id, None)
         self.sketches.pop(event_id, None)
         self.profiles.pop(event_id, None)
         for members in self.terms.values():

@@ -27,6 +27,7 @@ import re
 import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from monitor.settings_schema import EventsSection
@@ -114,10 +115,29 @@ def similarity(a: Sequence[int], b: Sequence[int], k: int = SKETCH_SIZE) -> floa
     (exact when both sets have fewer than k members)."""
     if not a or not b:
         return 0.0
-    sa, sb = set(a), set(b)
-    union_bottom = sorted(sa | sb)[:k]
-    both = sum(1 for h in union_bottom if h in sa and h in sb)
-    return both / len(union_bottom)
+    score = similarity_of_sets(set(a), set(b), k)
+    return 0.0 if score is None else score  # never None: no floor
+
+
+def similarity_of_sets(sa: AbstractSet[int], sb: AbstractSet[int], k: int = SKETCH_SIZE,
+                       floor: float = 0.0) -> float | None:
+    """`similarity` of two non-empty sketches given as sets (a caller comparing one sketch
+    with many makes its set once), or None when it is below `floor`. Equal to `similarity`,
+    float for float: the bottom k of the union are its values up to the k-th smallest, so
+    the shared values among them are the shared values up to that one — counted over the
+    shared values (few, for most pairs), not over the k. With more than k values in the
+    union the estimate is at most shared/k: a pair below the floor by that bound is not
+    sorted at all."""
+    both = sa & sb
+    union = len(sa) + len(sb) - len(both)
+    if union <= k:
+        score = len(both) / union
+    elif len(both) / k < floor:
+        return None
+    else:
+        cut = sorted(sa | sb)[k - 1]
+        score = sum(1 for h in both if h <= cut) / k
+    return score if score >= floor else None
 
 
 def _find(parent: list[int], i: int) -> int:

@@ -37,9 +37,11 @@ import math
 import re
 from collections import Counter
 from collections.abc import Container, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
+from operator import itemgetter
 from pathlib import Path
+from typing import NamedTuple
 
 from monitor.errors import ConfigError
 from monitor.text import normalize_text
@@ -51,6 +53,7 @@ __all__ = [
     "cosine",
     "load_background",
     "merge_profiles",
+    "named_places",
     "story_vector",
 ]
 
@@ -113,9 +116,20 @@ class BackgroundIdf:
 
     docs: int
     df: Mapping[str, int]
+    # Every known term's idf, computed once (read for every term of every post); a term the
+    # background does not know has df 0: `unknown`.
+    _idf: dict[str, float] = field(init=False, repr=False, compare=False)
+    _unknown: float = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_idf", {t: self._formula(n) for t, n in self.df.items()})
+        object.__setattr__(self, "_unknown", self._formula(0))
+
+    def _formula(self, df: int) -> float:
+        return math.log((self.docs + 1) / (df + 1))
 
     def idf(self, term: str) -> float:
-        return math.log((self.docs + 1) / (self.df.get(term, 0) + 1))
+        return self._idf.get(term, self._unknown)
 
 
 @dataclass(frozen=True)
@@ -307,7 +321,8 @@ def incidents(text: str) -> list[str]:
     """Incident keys (NAME_MARK + kind of place + what happened) the text names: an
     incident in custody (戒毒所·死亡), a service of the office going down (法考·故障)."""
     places = {kind for word, kind in _CUSTODY.items() if word in text}
-    what = {kind for word, kind in _INCIDENT.items() if word in text}
+    # what happened matters only in a place of custody, which most texts do not name
+    what = {kind for word, kind in _INCIDENT.items() if word in text} if places else set()
     out = {f"{NAME_MARK}{p}·{w}" for p in places for w in what}
     if any(word in text for word in _OUTAGES):
         out.update(f"{NAME_MARK}{kind}·故障" for word, kind in _SERVICES.items() if word in text)
@@ -336,27 +351,76 @@ def tokens(text: str, extra: frozenset[str] = frozenset()) -> list[tuple[str, bo
     characters — that is where names are (涧西, 王某某), and names are what tell one matter
     from another. Single characters are dropped. A term is written as a name when it ends in,
     or is followed by, a place's or an institution's suffix (涧西区, 金博大律所 …)."""
-    words = _dictionary()
+    lengths, known = _lexicon(extra)
     out: list[tuple[str, bool]] = [(m.group(), True) for m in _PERSON.finditer(text)]
     text = _PERSON.sub(" ", text)
     for run in _HAN_RUN.findall(text):
         i, n, unknown = 0, len(run), ""
         while i < n:
-            for size in range(min(_MAX_WORD, n - i), 1, -1):
-                piece = run[i : i + size]
-                if piece in words or piece in extra:
+            # Only the lengths a word starting with these two characters has are tried, the
+            # longest first: the same match as trying every length from _MAX_WORD down.
+            for size in lengths.get(run[i : i + 2], ()):
+                if i + size <= n and (word := known.get(run[i : i + size])) is not None:
                     break
             else:
                 unknown += run[i]
                 i += 1
                 continue
-            _keep_unknown(unknown, piece[0], out)
-            unknown = ""
-            after = run[i + size] if i + size < n else ""
-            out.append((_stem(piece), piece[-1] in _NAME_SUFFIX or after in _NAME_SUFFIX))
+            if unknown:
+                _keep_unknown(unknown, run[i], out)
+                unknown = ""
+            stem, named = word
             i += size
+            out.append((stem, named or (i < n and run[i] in _NAME_SUFFIX)))
         _keep_unknown(unknown, "", out)
     return out
+
+
+# A word `tokens` matches → its term (_stem) and whether it ends in a name's suffix.
+_Known = Mapping[str, tuple[str, bool]]
+
+
+@lru_cache(maxsize=8)
+def _lexicon(extra: frozenset[str]) -> tuple[Mapping[str, tuple[int, ...]], _Known]:
+    """The words `tokens` matches (the dictionary's and `extra`'s, 2 to _MAX_WORD long),
+    with their terms, and by their first two characters the lengths they come in, longest
+    first. Once per field vocabulary (a frozenset hashes once), not a set union per post;
+    the dictionary's part once per process, whatever the vocabulary."""
+    base_lengths, base = _dictionary_lexicon()
+    fitting = [w for w in extra if 2 <= len(w) <= _MAX_WORD and w not in base]
+    if not fitting:
+        return base_lengths, base
+    lengths = dict(base_lengths)
+    for start, mask in _length_masks(fitting).items():
+        for size in lengths.get(start, ()):
+            mask |= 1 << size
+        lengths[start] = _LONGEST_FIRST[mask]
+    return lengths, {**base, **_terms_of(fitting)}
+
+
+@lru_cache(maxsize=1)
+def _dictionary_lexicon() -> tuple[Mapping[str, tuple[int, ...]], _Known]:
+    words = _dictionary()
+    lengths = {start: _LONGEST_FIRST[mask] for start, mask in _length_masks(words).items()}
+    return lengths, _terms_of(words)
+
+
+def _terms_of(words: Iterable[str]) -> dict[str, tuple[str, bool]]:
+    return {w: (_stem(w), w[-1] in _NAME_SUFFIX) for w in words}
+
+
+def _length_masks(words: Iterable[str]) -> dict[str, int]:
+    """First two characters → a bit per length of the words that start with them."""
+    masks: dict[str, int] = {}
+    for word in words:
+        start = word[:2]
+        masks[start] = masks.get(start, 0) | 1 << len(word)
+    return masks
+
+
+# A length mask (bit n: a word of n characters) → its lengths, longest first.
+_LONGEST_FIRST = [tuple(n for n in range(_MAX_WORD, 1, -1) if mask >> n & 1)
+                  for mask in range(1 << (_MAX_WORD + 1))]
 
 
 # Characters that glue onto a name in running text ("在涧西", "那个所里没了"): trimmed from
@@ -414,13 +478,15 @@ def story_vector(text: str, background: BackgroundIdf, damped: frozenset[str],
     """A post's top-k terms by weight, L2-normalised (empty for a post with no words)."""
     plain = story_text(text)
     found = tokens(plain, damped)
-    counts = Counter(t for t, _ in found)
+    counts = Counter([t for t, _ in found])
     if not counts:
         return {}
     named = {t for t, is_name in found if is_name}
     weights: dict[str, float] = {}
+    idf = background.idf
     for term, tf in counts.items():
-        w = (1.0 + math.log(tf)) * background.idf(term)
+        # most terms occur once: 1 + ln 1 = 1.0 exactly, and 1.0 * idf is idf
+        w = idf(term) if tf == 1 else (1.0 + math.log(tf)) * idf(term)
         if term in damped:
             w *= policy.damp
         elif term in named:
@@ -436,9 +502,15 @@ def story_vector(text: str, background: BackgroundIdf, damped: frozenset[str],
     top_weight = max(weights.values())
     for key in names(plain):
         weights.setdefault(key, top_weight)
-    top = sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+    top = _strongest(weights, k)
     norm = math.sqrt(sum(w * w for _, w in top)) or 1.0
     return {term: round(w / norm, 4) for term, w in top}
+
+
+def _strongest(weights: Mapping[str, float], k: int) -> list[tuple[str, float]]:
+    """The k heaviest (term, weight) pairs, heaviest first, ties by term: sorted by term, then
+    stably by weight (no key function per pair: two sorts in C)."""
+    return sorted(sorted(weights.items()), key=itemgetter(1), reverse=True)[:k]
 
 
 def merge_profiles(a: Mapping[str, float], b: Mapping[str, float],
@@ -449,7 +521,7 @@ def merge_profiles(a: Mapping[str, float], b: Mapping[str, float],
     summed: dict[str, float] = dict(a)
     for term, w in b.items():
         summed[term] = summed.get(term, 0.0) + w
-    top = sorted(summed.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+    top = _strongest(summed, k)
     norm = math.sqrt(sum(w * w for _, w in top)) or 1.0
     return {term: round(w / norm, 4) for term, w in top}
 
@@ -458,16 +530,17 @@ def cosine(a: Mapping[str, float], b: Mapping[str, float]) -> tuple[float, int]:
     """Cosine of two normalised vectors and the number of terms they share."""
     if len(a) > len(b):
         a, b = b, a
-    shared = [t for t in a if t in b]
-    return sum(a[t] * b[t] for t in shared), len(shared)
+    products = [w * b[t] for t, w in a.items() if t in b]  # the smaller's order, as always
+    return sum(products), len(products)
 
 
 def index_terms(profile: Mapping[str, float], k: int = INDEX_TERMS) -> list[str]:
     """The profile's strongest terms: what the candidate index files an event under."""
-    return [t for t, _ in sorted(profile.items(), key=lambda kv: (-kv[1], kv[0]))[:k]]
+    return [t for t, _ in _strongest(profile, k)]
 
 
-def _places(vector: Mapping[str, float]) -> set[str]:
+def named_places(vector: Mapping[str, float]) -> set[str]:
+    """The cities and counties among a vector's terms."""
     return {t for t in vector if t in _CITIES or t in _COUNTIES}
 
 
@@ -502,29 +575,56 @@ class StoryPost:
     outages: set[str]
     signed: set[str]
     terms: frozenset[str]
+    incidents: frozenset[str]
+    # The post's terms that anchor (anchor_level > 0), with their level: story_hit's
+    # "which shared term pins it down" reads these instead of every term.
+    anchors: Mapping[str, int]
 
     @classmethod
     def of(cls, vector: Mapping[str, float]) -> StoryPost:
-        return cls(vector, _places(vector), {t for t in vector if _matter_tag(t)},
-                   {t for t in vector if _outage(t)},
-                   {t for t in vector if t.startswith(MATTER_MARK)}, frozenset(vector))
+        kinds = [(t, _kinds(t)) for t in vector]
+        return cls(vector, {t for t, k in kinds if k.place}, {t for t, k in kinds if k.tag},
+                   {t for t, k in kinds if k.outage}, {t for t, k in kinds if k.signed},
+                   frozenset(vector), frozenset(t for t, k in kinds if k.incident),
+                   {t: k.level for t, k in kinds if k.level})
+
+
+class _Kinds(NamedTuple):
+    place: bool     # a city or a county (named_places)
+    tag: bool       # a matter tag (_matter_tag)
+    outage: bool    # an outage key (_outage)
+    signed: bool    # a matter signature (MATTER_MARK)
+    incident: bool  # an incident key (_incident)
+    level: int      # anchor_level
+
+
+# What a term is, by the term alone: the same few thousand terms recur in post after post,
+# and each is read for every candidate's comparison. Bounded: terms are open-ended.
+@lru_cache(maxsize=1 << 16)
+def _kinds(term: str) -> _Kinds:
+    return _Kinds(term in _CITIES or term in _COUNTIES, _matter_tag(term), _outage(term),
+                  term.startswith(MATTER_MARK), _incident(term), anchor_level(term))
 
 
 def story_hit(post: StoryPost, profile: Mapping[str, float], policy: StoryPolicy, *,
-              current: bool, near: bool) -> float | None:
+              current: bool, near: bool,
+              profile_places: set[str] | None = None) -> float | None:
     """best_story's verdict on one candidate: the score when the post joins it, else None.
     A function of the post, the candidate's profile and whether the candidate is in
-    best_story's `current` and `near` alone, so a caller may keep it while those stand."""
+    best_story's `current` and `near` alone, so a caller may keep it while those stand.
+    `profile_places`: the profile's named_places, from a caller that keeps them."""
     vector, places, signed, outages = post.vector, post.places, post.signed, post.outages
     # Fewer shared terms than min_shared never joins, whatever the cosine: counted by a
     # set operation first (most candidates of a busy window stop here), the cosine only
     # for the rest — the same sum, in the same order, as before.
     common = post.terms.intersection(profile)
+    if len(common) < policy.min_shared - 1:
+        return None  # below `need` (below), whichever labels the two share
     # The same incident in custody told two ways at once (戒毒所·死亡 and 戒毒所·殴打)
     # within outage_hours of the candidate: a vague rumour ("某戒毒所…被打死了") and the
     # debunk hours later share little but those keys. One key alone is not enough (a
     # meeting to "严防脱管" is no escape); two named places still part below.
-    recent_incident = current and sum(_incident(t) for t in common) >= 2
+    recent_incident = current and len(post.incidents & common) >= 2
     # One matter signature or one outage shared, in time: the key and two more terms
     # are enough, as for an incident (the rewrites share little else).
     # A post that says where, and a story that does not say it (yet): the same kind of
@@ -532,12 +632,13 @@ def story_hit(post: StoryPost, profile: Mapping[str, float], policy: StoryPolicy
     # place so far). The signature labels only a post whose places the story names; it
     # still anchors one alike enough to pass the threshold on its words.
     same_matter = near and bool(signed & common)
-    labels_matter = same_matter and places <= _places(profile)
     same_outage = current and bool(outages & common)
     need = (policy.min_shared - 1 if recent_incident or same_matter or same_outage
             else policy.min_shared)
     if len(common) < need:
         return None
+    other = named_places(profile) if profile_places is None else profile_places
+    labels_matter = same_matter and places <= other
     score, shared = cosine(vector, profile)
     down = [t for t in outages if t in profile]
     if down and not current:
@@ -555,21 +656,19 @@ def story_hit(post: StoryPost, profile: Mapping[str, float], policy: StoryPolicy
             shared -= len(kinds)
     # An incident in custody in the same named place (洛阳 + 社区矫正·脱逃) is one matter
     # too: the report, the capture and the analysis piece weeks later share little else.
-    placed = bool(places & _places(profile)) and any(
-        _incident(t) and t in profile for t in vector)
+    placed = bool(places & other) and not post.incidents.isdisjoint(profile)
     labelled = (bool(down) or placed or recent_incident or labels_matter
                 or any(t in profile for t in post.tags))
     bar = policy.tagged if labelled else policy.threshold
     if score < min(bar, policy.threshold) or shared < need:
         return None
-    other = _places(profile)
     if places and other and not places & other:
         # Both say where, and not the same place: two matters of one kind (an escape in
         # 洛阳, another in 周口), however alike their words.
         return None
     if score < policy.unanchored:
         # A signature outside its time window anchors nothing: it names a kind of matter.
-        level = max((anchor_level(t) for t in vector if t in profile
+        level = max((lv for t, lv in post.anchors.items() if t in profile
                      and (same_matter or not t.startswith(MATTER_MARK))), default=0)
         if level == 0 or (level == 1 and score < policy.city_anchored):
             return None
@@ -591,6 +690,7 @@ def _matter_tag(term: str) -> bool:
     return term.startswith(TAG_MARK) and len(term) - len(TAG_MARK) >= MATTER_TAG_CHARS
 
 
+@lru_cache(maxsize=1 << 16)  # read for every term of every post (the candidate index)
 def followup_anchor(term: str) -> bool:
     """A name that pins one matter down for weeks, so that a follow-up (the investigation's
     result, a re-examination, a verdict) finds the story after the event window: an
