@@ -264,7 +264,7 @@ def attach(
                     for other in events[1:]:
                         if other.id not in previous:
                             previous[other.id] = cast(Priority | None, other.priority)
-                        _merge(session, event, other)
+                        _merge(session, event, other, created=created)
                         merged[other.id] = event.id
                         index.drop(other.id)
                         touched.pop(other.id, None)
@@ -739,12 +739,20 @@ def _chunks(values: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
         yield values[start : start + size]
 
 
-def _merge(session: Session, kept: Event, gone: Event) -> None:
+def _merge(session: Session, kept: Event, gone: Event, *,
+           created: Container[int] = frozenset()) -> None:
     """Fold `gone` into `kept`: its items move, its figures add up, it is kept as a row of
-    kind "merged" (merged_into) so that links to it still resolve, and filed under no term."""
-    session.flush()
-    session.execute(update(Item).where(Item.event_id == gone.id).values(event_id=kept.id)
-                    .execution_options(synchronize_session="fetch"))
+    kind "merged" (merged_into) so that links to it still resolve, and filed under no term.
+    `created` names the batch's new events: one of them holds no stored item, term row or
+    counter yet (attach writes the batch's at its end, to the final event), so folding it
+    touches no stored row — the common case, a later post of the batch bridging two."""
+    if gone.id not in created:
+        if kept.id in created:
+            session.flush()  # the kept event's row, which the items' foreign key needs
+        session.execute(update(Item).where(Item.event_id == gone.id).values(event_id=kept.id)
+                        .execution_options(synchronize_session="fetch"))
+        session.execute(delete(EventTerm).where(EventTerm.event_id == gone.id))
+        counters.merge_events(session, kept.id, gone.id)
     kept.item_count += gone.item_count
     kept.source_ids = list(dict.fromkeys([*kept.source_ids, *gone.source_ids]))
     kept.reach += gone.reach
@@ -763,8 +771,6 @@ def _merge(session: Session, kept: Event, gone: Event) -> None:
     gone.kind = "merged"
     gone.merged_into = kept.id
     gone.item_count = 0
-    session.execute(delete(EventTerm).where(EventTerm.event_id == gone.id))
-    counters.merge_events(session, kept.id, gone.id)
 
 
 def _add(event: Event, item: Item, decision: Priority | None, *, own: bool = False) -> None:

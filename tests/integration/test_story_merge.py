@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from monitor import counters
 from monitor.analyze import analyze_items
 from monitor.event_store import EventSettings
 from monitor.flagging import FlagPolicy
@@ -22,6 +23,13 @@ from responders.models import Alert, AuditEntry, Output
 from responders.sla import SLA
 from tests.support.analysis import analyse, source_row
 from tests.support.settings import defaults
+
+
+def counters_of(session: Session, event_id: int) -> dict[datetime, int]:
+    """The burst counters' hours of one event (monitor.counters)."""
+    reader = counters.BurstReader.load(session, events=[event_id], topics=[],
+                                       since=NOW - timedelta(days=1))
+    return reader.event(event_id)
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
@@ -207,3 +215,36 @@ def test_a_merge_of_a_late_found_p1_and_a_live_half_runs_the_p1_clock(
         assert p1.due_at < sla.deadline("P3", later).due_at  # the case is a real one
         assert kept.due_at == p1.due_at and kept.sla_rule == p1.rule
         assert kept.milestones == list(p1.milestones)
+
+
+@pytest.mark.parametrize("stored", ["none", "one"])
+def test_a_merge_inside_one_batch_leaves_one_event_and_its_counts(
+        sessions: sessionmaker[Session], taxonomy: Taxonomy, sla: SLA, stored: str) -> None:
+    """Bridging inside one batch: both halves new (the folded event held no stored row yet),
+    or the later half stored before and folded into a new, earlier half (the kept event's
+    row must exist before the stored items move to it)."""
+    with sessions() as s:
+        weibo, news = _source(s, "微博搜索", "weibo"), _source(s, "大河报", "news")
+        later, bridge_at = NOW + timedelta(hours=3), NOW + timedelta(hours=5)
+        wages = _item(s, news, WAGES, later, 2)
+        if stored == "one":
+            _run(s, [wages], taxonomy, sla, later)
+            s.commit()
+        batch = [_item(s, weibo, LAWYER, NOW, 1), _item(s, weibo, BRIDGE, bridge_at, 3)]
+        _run(s, batch if stored == "one" else [batch[0], wages, batch[1]], taxonomy, sla,
+             bridge_at)
+        s.commit()
+        live = s.scalars(select(Event).where(Event.kind != "merged")).all()
+        assert len(live) == 1 and live[0].item_count == 3
+        story = live[0]
+        assert {i.event_id for i in s.scalars(select(Item))} == {story.id}
+        assert story.first_seen_at == NOW  # the earliest half is the one kept
+        folded = s.scalars(select(Event).where(Event.kind == "merged")).all()
+        assert len(folded) == 1  # the two halves were two events, and one was folded
+        for gone in folded:
+            assert gone.merged_into == story.id
+            assert not s.scalars(select(EventTerm).where(EventTerm.event_id == gone.id)).all()
+        assert s.scalars(select(EventTerm).where(EventTerm.event_id == story.id)).all()
+        hours = counters_of(s, story.id)
+        assert sum(hours.values()) == 3  # the three posts, counted once each, on the story
+        assert len(s.scalars(select(Alert)).all()) == 1
