@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import hashlib
 import html
+import operator
 import re
 import unicodedata
 from calendar import timegm
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from email.utils import parsedate_to_datetime
-from functools import lru_cache
+from functools import cache, lru_cache
 from html.parser import HTMLParser
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import zhconv
 from feedparser.datetimes import _parse_date as feedparser_date
+from zhconv.zhconv import getdict as zhconv_table
 
 from monitor.errors import ConfigError
 
@@ -154,8 +156,32 @@ def normalize_text(text: str, *, to_simplified: bool) -> str:
 def _normalize(text: str, to_simplified: bool) -> str:
     plain = _fold_fullwidth(strip_html(text))
     if to_simplified and plain:
-        plain = zhconv.convert(plain, "zh-cn")
+        plain = _to_simplified(plain)
     return _fold_whitespace(plain)
+
+
+@cache
+def _zh_cn_changes() -> tuple[frozenset[str], frozenset[str]]:
+    """What must occur in a text for zhconv's zh-cn conversion to change it: one of the
+    single characters it changes, or the last two characters of one of the phrases it
+    changes that holds none of those characters ("保障著" → "保障着")."""
+    changed = [key for key, value in zhconv_table("zh-cn").items() if key != value]
+    chars = frozenset(key for key in changed if len(key) == 1)
+    tails = frozenset(key[-2:] for key in changed if chars.isdisjoint(key))
+    return chars, tails
+
+
+def _to_simplified(text: str) -> str:
+    """zhconv.convert(text, "zh-cn"), which costs tens of µs in Python per text, skipped when
+    it would hand the text back unchanged. zhconv replaces, left to right, the longest key of
+    its table that starts at each position; the output differs from the input only if some
+    key whose value differs from it occurs in the text, and every such key holds a changed
+    character or ends in a tail (_zh_cn_changes). Most simplified text has neither."""
+    chars, tails = _zh_cn_changes()
+    if chars.isdisjoint(text) and tails.isdisjoint(map(operator.add, text, text[1:])):
+        return text
+    result: str = zhconv.convert(text, "zh-cn")
+    return result
 
 
 def _canonical(text: str) -> str:

@@ -1,0 +1,46 @@
+"""monitor.text's zh-cn conversion skips zhconv only where zhconv would change nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import zhconv
+from zhconv.zhconv import getdict
+
+from monitor import text
+from monitor.text import _to_simplified
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+def _texts() -> list[str]:
+    table = getdict("zh-cn")
+    out = []
+    for key, value in table.items():
+        # Each key alone, inside a sentence, and its value (simplified already, or not).
+        out += [key, f"据报道{key}的情况，{value}。", value]
+    for name in ("triage/posts.jsonl", "events_corpus.jsonl", "justice_sentiment.jsonl"):
+        for line in (DATA / name).read_text(encoding="utf-8").splitlines():
+            out.append(str(json.loads(line)["text"]))
+    return out
+
+
+def test_equals_zhconv_on_every_table_key_and_the_text_corpora() -> None:
+    texts = _texts()
+    assert len(texts) > 30_000
+    differ = [t for t in texts if _to_simplified(t) != zhconv.convert(t, "zh-cn")]
+    assert differ == []
+
+
+def test_plain_simplified_text_does_not_go_through_zhconv(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(text.zhconv, "convert", lambda *_: pytest.fail("zhconv was called"))
+    assert _to_simplified("县司法局开展“送法进乡村”巡回宣讲，发放资料6000余份。") \
+        == "县司法局开展“送法进乡村”巡回宣讲，发放资料6000余份。"
+
+
+def test_traditional_text_and_changed_phrases_still_convert() -> None:
+    assert _to_simplified("司法局調解員") == "司法局调解员"
+    assert _to_simplified("权益保障著力") == zhconv.convert("权益保障著力", "zh-cn")
