@@ -18,6 +18,7 @@ doubt, decline.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 from xml.parsers import expat
@@ -40,6 +41,7 @@ _ITEM_TEXT: dict[str, str | None] = {
     "title": "title", "link": "link", "guid": "id", "pubDate": "published",
     "description": "summary", "category": None, "comments": None,
 }
+_C1 = re.compile("[" + "".join(map(chr, sorted(_cp1252))) + "]")
 _GUID_ATTRS: tuple[dict[str, str], ...] = ({}, {"isPermaLink": "false"}, {"isPermaLink": "true"})
 
 
@@ -61,7 +63,8 @@ def _as_feedparser_stores(text: str) -> str:
         text = text.encode("iso-8859-1").decode("utf-8")
     except (UnicodeEncodeError, UnicodeDecodeError):
         pass
-    return text.translate(_cp1252)
+    # str.translate looks up every character; only C1 controls are in the table.
+    return text.translate(_cp1252) if _C1.search(text) else text
 
 
 def _plain_value(raw: str) -> str:

@@ -140,6 +140,9 @@ _FULLWIDTH_TABLE = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)
 _FULLWIDTH_TABLE[0x3000] = ord(" ")
 
 
+_FOLDABLE = re.compile("[" + "".join(map(chr, sorted(_FULLWIDTH_TABLE))) + "]")
+
+
 def _fold_fullwidth(text: str) -> str:
     return text.translate(_FULLWIDTH_TABLE)
 
@@ -154,7 +157,9 @@ def normalize_text(text: str, *, to_simplified: bool) -> str:
 # text. A small cache saves the repeats (zhconv is most of the cost); bounded, so memory is.
 @lru_cache(maxsize=1024)
 def _normalize(text: str, to_simplified: bool) -> str:
-    plain = _fold_fullwidth(strip_html(text))
+    plain = strip_html(text)
+    if _FOLDABLE.search(plain):  # str.translate looks up every character; most have none
+        plain = _fold_fullwidth(plain)
     if to_simplified and plain:
         plain = _to_simplified(plain)
     return _fold_whitespace(plain)

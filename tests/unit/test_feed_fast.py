@@ -104,6 +104,7 @@ EDGE_CASES = [
     _item("<title>  县司法局 \r\n 开展 </title><link> https://a.example/1 </link>" + _PUB),
     _item("<title>Ã©tude â€“ mojibake</title><description>cafÃ© \x85 \x96 text</description>"),
     _item("<title>C1: \x80\x85\x9f</title><link>http:///a.example/x</link>"),
+    _item("<title>every C1: " + "".join(map(chr, range(0x80, 0xA0))) + "</title>"),
     _item("<title>a &gt; b</title>"),
     _item("<title>a &amp; b</title><link>https://a.example/?a=1&amp;b=2</link>"),
     _item("<title><![CDATA[plain in cdata]]></title><description><![CDATA[<p>html</p>]]>"

@@ -1,4 +1,5 @@
-"""monitor.text's zh-cn conversion skips zhconv only where zhconv would change nothing."""
+"""monitor.text's shortcuts: the zh-cn conversion skips zhconv, and the full-width folding
+skips str.translate, only where they would change nothing."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import zhconv
 from zhconv.zhconv import getdict
 
 from monitor import text
-from monitor.text import _to_simplified
+from monitor.text import _FOLDABLE, _fold_fullwidth, _to_simplified
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -44,3 +45,9 @@ def test_plain_simplified_text_does_not_go_through_zhconv(
 def test_traditional_text_and_changed_phrases_still_convert() -> None:
     assert _to_simplified("司法局調解員") == "司法局调解员"
     assert _to_simplified("权益保障著力") == zhconv.convert("权益保障著力", "zh-cn")
+
+
+def test_full_width_folding_is_skipped_only_when_it_changes_nothing() -> None:
+    texts = [chr(c) for c in range(0x3000, 0x10000)] + _texts()[-2000:]
+    assert [t for t in texts if not _FOLDABLE.search(t) and _fold_fullwidth(t) != t] == []
+    assert text.normalize_text("２０２６年（ＡＢＣ）", to_simplified=True) == "2026年（ABC）"
