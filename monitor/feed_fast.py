@@ -21,12 +21,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any
-from xml.parsers import expat
+from xml.etree import ElementTree
 
 from feedparser.html import _cp1252
 from feedparser.urls import _urljoin
 
 from monitor.evidence_raw import body_text
+from monitor.feed_repair import CheckedXml
 
 __all__ = ["FastFeed", "read_simple_rss"]
 
@@ -45,10 +46,6 @@ _C1 = re.compile("[" + "".join(map(chr, sorted(_cp1252))) + "]")
 _GUID_ATTRS: tuple[dict[str, str], ...] = ({}, {"isPermaLink": "false"}, {"isPermaLink": "true"})
 
 
-class _Decline(Exception):
-    pass
-
-
 @dataclass(frozen=True)
 class FastFeed:
     feed: dict[str, Any]  # the feed-level keys feedparser would store (title, title_detail)
@@ -59,10 +56,13 @@ class FastFeed:
 def _as_feedparser_stores(text: str) -> str:
     """The last steps of feedparser's pop() for a str on a UTF-8 document: its repair of
     UTF-8 read as Latin-1, then its windows-1252 mapping of C1 controls."""
-    try:
-        text = text.encode("iso-8859-1").decode("utf-8")
-    except (UnicodeEncodeError, UnicodeDecodeError):
-        pass
+    # Only a text of Latin-1 characters, not all ASCII, can change (ASCII comes back as it
+    # was; beyond U+00FF the encoding fails); asking first spares an exception per field.
+    if not text.isascii() and max(text) <= "\xff":
+        try:
+            text = text.encode("iso-8859-1").decode("utf-8")
+        except UnicodeDecodeError:
+            pass
     # str.translate looks up every character; only C1 controls are in the table.
     return text.translate(_cp1252) if _C1.search(text) else text
 
@@ -83,121 +83,96 @@ def _html_value(raw: str) -> str:
     return _as_feedparser_stores(raw.strip().replace("\r\n", "\n"))
 
 
-class _Reader:
-    def __init__(self, parser: Any, document: bytes) -> None:
-        self.parser = parser
-        self.document = document
-        self.stack: list[str] = []
-        self.text: list[str] = []
-        self.feed: dict[str, Any] = {}
-        self.entries: list[dict[str, Any]] = []
-        self.bodies: list[str] = []
-        self.seen: set[str] = set()  # text elements already met in this item
-        self.item_start = 0
-        self.permalink = False
-        self.channels = 0
-
-    def start(self, name: str, attrs: dict[str, str]) -> None:
-        if "".join(self.text).strip():
-            raise _Decline  # text beside elements: feedparser files it somewhere odd
-        depth = len(self.stack)
-        parent = self.stack[-1] if self.stack else ""
-        if depth == 0:
-            ok = name == "rss" and set(attrs) <= {"version"}
-        elif depth == 1:
-            self.channels += 1
-            ok = name == "channel" and not attrs and self.channels == 1
-        elif depth == 2:
-            ok = (name in _CHANNEL_TEXT or name == "item") and not attrs
-            if name == "item":
-                self._begin_item()
-        elif depth == 3 and parent == "item":
-            ok = name in _ITEM_TEXT and name not in self.seen and (
-                not attrs or (name == "guid" and attrs in _GUID_ATTRS))
-            self.seen.add(name)
-            if name == "guid":
-                self.permalink = attrs.get("isPermaLink", "true") == "true"
-        else:
-            ok = False  # an element inside a text element: markup feedparser would keep
-        if not ok:
-            raise _Decline
-        self.stack.append(name)
-        self.text = []
-
-    def _begin_item(self) -> None:
-        self.item_start = self.parser.CurrentByteIndex
-        self.entries.append({})
-        self.seen = set()
-
-    def data(self, text: str) -> None:
-        self.text.append(text)
-
-    def end(self, name: str) -> None:
-        self.stack.pop()
-        depth = len(self.stack)
-        text = "".join(self.text)
-        self.text = []
-        if name in ("rss", "channel", "item") and depth < 3:
-            if text.strip():
-                raise _Decline
-            if name == "item":
-                self._end_item()
-            return
-        if "<" in text or "&" in text:
-            raise _Decline
-        if depth == 2 and name == "title":
-            value = _plain_value(text)
-            self.feed["title"] = value
-            self.feed["title_detail"] = {"type": "text/plain", "value": value}
-        elif depth == 3:
-            self._item_field(name, text)
-
-    def _item_field(self, name: str, text: str) -> None:
-        entry = self.entries[-1]
-        key = _ITEM_TEXT[name]
-        if key == "title":
-            value = _plain_value(text)
-            entry["title"] = value
-            entry["title_detail"] = {"type": "text/plain", "value": value}
-        elif key == "summary":
-            value = _html_value(text)
-            entry["summary"] = value
-            entry["summary_detail"] = {"type": "text/html", "value": value}
-        elif key == "link":
-            entry["link"] = _uri_value(text)
-        elif key == "id":
-            value = _uri_value(text) if self.permalink else _plain_value(text)
-            entry["id"] = value
-            if self.permalink:
-                # feedparser: a permalink guid is the link unless a <link> came before it; a
-                # later <link> overwrites it.
-                entry.setdefault("link", value)
-        elif key == "published":
-            entry["published"] = _plain_value(text)
-
-    def _end_item(self) -> None:
-        at = self.parser.CurrentByteIndex
-        close = self.document.find(b">", at)
-        end = close + 1 if close >= 0 else len(self.document)
-        self.bodies.append(body_text(self.document[self.item_start:end]))
-
-
-def read_simple_rss(document: bytes) -> FastFeed | None:
-    """feedparser's reading of `document` (checked by monitor.feed_repair.check_xml) when it
-    is the plainest RSS shape described above, else None."""
-    parser = expat.ParserCreate()
-    reader = _Reader(parser, document)
-    parser.StartElementHandler = reader.start
-    parser.EndElementHandler = reader.end
-    parser.CharacterDataHandler = reader.data
-    parser.StartDoctypeDeclHandler = _decline
-    parser.buffer_text = True
+def read_simple_rss(checked: CheckedXml) -> FastFeed | None:
+    """feedparser's reading of the checked document when it is the plainest RSS shape
+    described above, else None."""
+    document = checked.document
+    if b"<!DOCTYPE" in document or b"xmlns" in document:
+        return None  # a DOCTYPE sets feedparser's version; a namespace, its element names
     try:
-        parser.Parse(document, True)
-    except (_Decline, expat.ExpatError):
+        # ElementTree's C parser: no Python call per element. The document has passed
+        # check_xml, so it declares no entity and none is ever loaded.
+        rss = ElementTree.fromstring(document)
+    except ElementTree.ParseError:
         return None
-    return FastFeed(reader.feed, reader.entries, reader.bodies)
+    if rss.tag != "rss" or not set(rss.attrib) <= {"version"} or _text_beside(rss) \
+            or len(rss) != 1:
+        return None
+    channel = rss[0]
+    if channel.tag != "channel" or channel.attrib or _text_beside(channel):
+        return None
+    feed: dict[str, Any] = {}
+    entries: list[dict[str, Any]] = []
+    for child in channel:
+        if child.tag == "item":
+            entry = _item(child)
+            if entry is None:
+                return None
+            entries.append(entry)
+        elif child.tag in _CHANNEL_TEXT and not child.attrib and (
+                text := _leaf_text(child)) is not None:
+            if child.tag == "title":
+                value = _plain_value(text)
+                feed["title"] = value
+                feed["title_detail"] = {"type": "text/plain", "value": value}
+        else:
+            return None
+    if len(checked.entry_spans) != len(entries):
+        return None
+    bodies = [body_text(document[start:end]) for start, end in checked.entry_spans]
+    return FastFeed(feed, entries, bodies)
 
 
-def _decline(*_: Any) -> None:
-    raise _Decline
+def _text_beside(element: ElementTree.Element) -> bool:
+    """Text directly in a container element (before or between its children), which
+    feedparser files under whatever it is reading then."""
+    return bool((element.text or "").strip()) or any(
+        (child.tail or "").strip() for child in element)
+
+
+def _leaf_text(element: ElementTree.Element) -> str | None:
+    """The text of an element with no children and no markup in it, else None."""
+    text = element.text or ""
+    if len(element) or "<" in text or "&" in text:
+        return None
+    return text
+
+
+def _item(item: ElementTree.Element) -> dict[str, Any] | None:
+    if item.attrib or _text_beside(item):
+        return None
+    entry: dict[str, Any] = {}
+    seen: set[str] = set()
+    for child in item:
+        name = child.tag
+        text = _leaf_text(child)
+        if name not in _ITEM_TEXT or name in seen or text is None or (
+                child.attrib and not (name == "guid" and child.attrib in _GUID_ATTRS)):
+            return None
+        seen.add(name)
+        _item_field(entry, name, text, child.attrib)
+    return entry
+
+
+def _item_field(entry: dict[str, Any], name: str, text: str, attrs: dict[str, str]) -> None:
+    key = _ITEM_TEXT[name]
+    if key == "title":
+        value = _plain_value(text)
+        entry["title"] = value
+        entry["title_detail"] = {"type": "text/plain", "value": value}
+    elif key == "summary":
+        value = _html_value(text)
+        entry["summary"] = value
+        entry["summary_detail"] = {"type": "text/html", "value": value}
+    elif key == "link":
+        entry["link"] = _uri_value(text)
+    elif key == "id":
+        permalink = attrs.get("isPermaLink", "true") == "true"
+        value = _uri_value(text) if permalink else _plain_value(text)
+        entry["id"] = value
+        if permalink:
+            # feedparser: a permalink guid is the link unless a <link> came before it; a
+            # later <link> overwrites it.
+            entry.setdefault("link", value)
+    elif key == "published":
+        entry["published"] = _plain_value(text)

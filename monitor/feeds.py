@@ -21,7 +21,7 @@ import html
 import io
 import re
 from calendar import timegm
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -178,7 +178,7 @@ def _own_title(found: tuple[str, bool] | None, *, to_simplified: bool) -> str | 
 
 
 def _entry(entry: Any, *, to_simplified: bool, default_tz: str, own_title: str | None,
-           problems: list[str]) -> FeedEntry:
+           problems: list[str], body: str | None) -> FeedEntry:
     title = _plain(entry.get("title_detail"), entry.get("title", ""), to_simplified=to_simplified)
     if own_title is not None and own_title != title:
         # feedparser took a nested element's title (an <image> after the item's own).
@@ -192,7 +192,8 @@ def _entry(entry: Any, *, to_simplified: bool, default_tz: str, own_title: str |
     if not entry_id:
         stamp = published_at.isoformat() if published_at else ""
         entry_id = hashlib.sha256("\x1f".join((title, stamp, text)).encode()).hexdigest()
-    return FeedEntry(entry_id, title, text, link, author, published_at, _pictures(entry))
+    return FeedEntry(entry_id, title, text, link, author, published_at, _pictures(entry),
+                     raw=body, raw_type=XML if body else None)
 
 
 _SAID_ONE_BY_ONE = 3  # entry problems named one by one before they are counted
@@ -223,7 +224,7 @@ def parse_feed(
         raise ParseError(f"not a feed: the XML root element is <{root}>, not RSS, RDF or Atom")
 
     if root == "rss":
-        fast = read_simple_rss(checked.document)
+        fast = read_simple_rss(checked)
         if fast is not None:
             read = _assemble(fast.feed, fast.entries, fast.bodies, checked.entry_titles,
                              list(warnings), to_simplified=to_simplified,
@@ -265,11 +266,10 @@ def _assemble(feed: Any, raw_entries: list[Any], bodies: list[str],
         own = _own_title(own_titles[index - 1], to_simplified=to_simplified) \
             if own_titles else None
         entry = _entry(raw, to_simplified=to_simplified, default_tz=default_tz,
-                       own_title=own, problems=problems)
+                       own_title=own, problems=problems,
+                       body=(bodies[index - 1] or None) if bodies else None)
         if fast and _undecided_date(raw, entry, problems):
             return None
-        if bodies and bodies[index - 1]:
-            entry = replace(entry, raw=bodies[index - 1], raw_type=XML)
         undated.extend(f"entry {index}: {problem}" for problem in problems)
         if undated and len(undated) <= _SAID_ONE_BY_ONE and problems:
             warnings.append(f"{undated[-1]}; left undated")
