@@ -4,21 +4,22 @@ feedparser re-parses the whole (already checked) document through a heavy Python
 on a 100-item feed that is two thirds of parse_feed's CPU. Most feeds a worker polls in bulk
 are the simplest RSS 2.0 shape: <rss><channel> with a few text elements, items of title,
 link, guid, pubDate and description, all plain text. For exactly that shape this module
-reads the fields in one expat pass and hands back what feedparser would have stored for them
-(the same keys, the same values after the same steps), so monitor.feeds builds its entries
-from them unchanged.
+reads the fields from an ElementTree of the checked document and hands back what feedparser
+would have stored for them (the same keys, the same values after the same steps), so
+monitor.feeds builds its entries from them unchanged.
 
 Anything else declines (returns None) and the caller uses feedparser: another root, any
-namespace or prefix, any attribute but rss@version and guid@isPermaLink, a DOCTYPE, an
-element not listed below, an element inside a text element, text directly in rss, channel or
-item, an element twice in one item, and any text with "<" or "&" in it (markup, which
-feedparser would sanitise, resolve and guess the type of). Declining is always safe: when in
-doubt, decline.
+namespace or prefix ("xmlns" anywhere), any attribute but rss@version and guid@isPermaLink,
+a DOCTYPE, an element not listed below, an element inside a text element, text directly in
+rss, channel or item, an element twice in the channel or in one item, and any text with "<" or "&" in it
+(markup, which feedparser would sanitise, resolve and guess the type of). Declining is
+always safe: when in doubt, decline.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from xml.etree import ElementTree
@@ -37,13 +38,7 @@ _CHANNEL_TEXT = frozenset({
     "title", "link", "description", "language", "copyright", "managingEditor", "webMaster",
     "pubDate", "lastBuildDate", "generator", "docs", "ttl", "category",
 })
-# Text elements of <item>, and the key feedparser stores each under (None: not one we read).
-_ITEM_TEXT: dict[str, str | None] = {
-    "title": "title", "link": "link", "guid": "id", "pubDate": "published",
-    "description": "summary", "category": None, "comments": None,
-}
 _C1 = re.compile("[" + "".join(map(chr, sorted(_cp1252))) + "]")
-_GUID_ATTRS: tuple[dict[str, str], ...] = ({}, {"isPermaLink": "false"}, {"isPermaLink": "true"})
 
 
 @dataclass(frozen=True)
@@ -73,8 +68,10 @@ def _plain_value(raw: str) -> str:
 
 def _uri_value(raw: str) -> str:
     # feedparser resolves link and permalink guids against the document's base, which for an
-    # in-memory stream without xml:base is "" (its _urljoin still mends "http:///x").
-    return _as_feedparser_stores(_urljoin("", raw.strip()))
+    # in-memory stream without xml:base is "": its _urljoin then only mends "http:///x" (it
+    # drops the slashes after "://"; urljoin with no base hands the address back).
+    value = raw.strip()
+    return _as_feedparser_stores(_urljoin("", value) if ":///" in value else value)
 
 
 def _html_value(raw: str) -> str:
@@ -95,22 +92,24 @@ def read_simple_rss(checked: CheckedXml) -> FastFeed | None:
         rss = ElementTree.fromstring(document)
     except ElementTree.ParseError:
         return None
-    if rss.tag != "rss" or not set(rss.attrib) <= {"version"} or _text_beside(rss) \
+    if rss.tag != "rss" or not set(rss.keys()) <= {"version"} or _text_beside(rss) \
             or len(rss) != 1:
         return None
     channel = rss[0]
-    if channel.tag != "channel" or channel.attrib or _text_beside(channel):
+    if channel.tag != "channel" or channel.keys() or _text_beside(channel):
         return None
     feed: dict[str, Any] = {}
     entries: list[dict[str, Any]] = []
+    seen: set[str] = set()  # a second <title> is not stored by feedparser: keep it simple
     for child in channel:
         if child.tag == "item":
             entry = _item(child)
             if entry is None:
                 return None
             entries.append(entry)
-        elif child.tag in _CHANNEL_TEXT and not child.attrib and (
+        elif child.tag in _CHANNEL_TEXT and child.tag not in seen and not child.keys() and (
                 text := _leaf_text(child)) is not None:
+            seen.add(child.tag)
             if child.tag == "title":
                 value = _plain_value(text)
                 feed["title"] = value
@@ -139,40 +138,63 @@ def _leaf_text(element: ElementTree.Element) -> str | None:
 
 
 def _item(item: ElementTree.Element) -> dict[str, Any] | None:
-    if item.attrib or _text_beside(item):
+    """The keys feedparser would store for one <item>, or None to decline."""
+    if item.keys() or (item.text or "").strip():
         return None
     entry: dict[str, Any] = {}
     seen: set[str] = set()
     for child in item:
         name = child.tag
-        text = _leaf_text(child)
-        if name not in _ITEM_TEXT or name in seen or text is None or (
-                child.attrib and not (name == "guid" and child.attrib in _GUID_ATTRS)):
+        text = child.text or ""
+        read = _ITEM_FIELDS.get(name)
+        if (read is None or name in seen or len(child) or "<" in text or "&" in text
+                or (child.tail or "").strip()):
+            return None
+        if child.keys() and not (name == "guid" and len(child.keys()) == 1
+                                 and child.get("isPermaLink") in ("true", "false")):
             return None
         seen.add(name)
-        _item_field(entry, name, text, child.attrib)
+        read(entry, text, child)
     return entry
 
 
-def _item_field(entry: dict[str, Any], name: str, text: str, attrs: dict[str, str]) -> None:
-    key = _ITEM_TEXT[name]
-    if key == "title":
+def _title(entry: dict[str, Any], text: str, _element: ElementTree.Element) -> None:
+    value = _plain_value(text)
+    entry["title"] = value
+    entry["title_detail"] = {"type": "text/plain", "value": value}
+
+
+def _description(entry: dict[str, Any], text: str, _element: ElementTree.Element) -> None:
+    value = _html_value(text)
+    entry["summary"] = value
+    entry["summary_detail"] = {"type": "text/html", "value": value}
+
+
+def _link(entry: dict[str, Any], text: str, _element: ElementTree.Element) -> None:
+    entry["link"] = _uri_value(text)
+
+
+def _guid(entry: dict[str, Any], text: str, element: ElementTree.Element) -> None:
+    if element.get("isPermaLink", "true") == "true":
+        value = _uri_value(text)
+        # feedparser: a permalink guid is the link unless a <link> came before it; a later
+        # <link> overwrites it.
+        entry.setdefault("link", value)
+    else:
         value = _plain_value(text)
-        entry["title"] = value
-        entry["title_detail"] = {"type": "text/plain", "value": value}
-    elif key == "summary":
-        value = _html_value(text)
-        entry["summary"] = value
-        entry["summary_detail"] = {"type": "text/html", "value": value}
-    elif key == "link":
-        entry["link"] = _uri_value(text)
-    elif key == "id":
-        permalink = attrs.get("isPermaLink", "true") == "true"
-        value = _uri_value(text) if permalink else _plain_value(text)
-        entry["id"] = value
-        if permalink:
-            # feedparser: a permalink guid is the link unless a <link> came before it; a
-            # later <link> overwrites it.
-            entry.setdefault("link", value)
-    elif key == "published":
-        entry["published"] = _plain_value(text)
+    entry["id"] = value
+
+
+def _pub_date(entry: dict[str, Any], text: str, _element: ElementTree.Element) -> None:
+    entry["published"] = _plain_value(text)
+
+
+def _unread(_entry: dict[str, Any], _text: str, _element: ElementTree.Element) -> None:
+    """An item element feedparser stores under a key monitor.feeds never reads."""
+
+
+# The text elements an <item> may have, each with what feedparser stores for it.
+_ITEM_FIELDS: dict[str, Callable[[dict[str, Any], str, ElementTree.Element], None]] = {
+    "title": _title, "description": _description, "link": _link, "guid": _guid,
+    "pubDate": _pub_date, "category": _unread, "comments": _unread,
+}

@@ -139,6 +139,9 @@ EDGE_CASES = [
     b"</item></channel></rss>",
     b"<rss version=\"2.0\"><channel><item><title>a</title></item><title>late</title>"
     b"<item><title>b</title></item></channel></rss>",
+    b"<rss version=\"2.0\"><channel><title>first</title><item><title>a</title></item>"
+    b"<title>second</title></channel></rss>",
+    b"<rss version=\"2.0\"><channel><title>first</title><title>second</title></channel></rss>",
     b"<rss version=\"2.0\"><channel><title>t</title></channel><channel><item><title>two"
     b"</title></item></channel></rss>",
     b"<rss version=\"2.0\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\"><channel><item>"
