@@ -11,9 +11,9 @@ monitor.feeds builds its entries from them unchanged.
 Anything else declines (returns None) and the caller uses feedparser: another root, any
 namespace or prefix ("xmlns" anywhere), any attribute but rss@version and guid@isPermaLink,
 a DOCTYPE, an element not listed below, an element inside a text element, text directly in
-rss, channel or item, an element twice in the channel or in one item, and any text with "<" or "&" in it
-(markup, which feedparser would sanitise, resolve and guess the type of). Declining is
-always safe: when in doubt, decline.
+rss, channel or item, an element twice in the channel or in one item, and any text with
+"<" or "&" in it (markup, which feedparser would sanitise, resolve and guess the type of).
+Declining is always safe: when in doubt, decline.
 """
 
 from __future__ import annotations
