@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import html
-import operator
 import re
 import unicodedata
 from calendar import timegm
@@ -165,15 +164,36 @@ def _normalize(text: str, to_simplified: bool) -> str:
     return _fold_whitespace(plain)
 
 
-@cache
-def _zh_cn_changes() -> tuple[frozenset[str], frozenset[str]]:
+@dataclass(frozen=True)
+class _ZhCnChanges:
     """What must occur in a text for zhconv's zh-cn conversion to change it: one of the
-    single characters it changes, or the last two characters of one of the phrases it
-    changes that holds none of those characters ("保障著" → "保障着")."""
+    single characters it changes, or the last two characters ("tail") of one of the
+    phrases it changes that holds none of those characters ("保障著" → "保障着")."""
+
+    chars: frozenset[str]
+    # Finds a changed character of the BMP or any character beyond it: every changed
+    # character, and more (a character class with astral members is searched character by
+    # character against a list; without them, against a bitmap in C).
+    maybe_char: re.Pattern[str]
+    tails: frozenset[str]
+    # Finds, one character long, a tail's first character followed by a tail's second one:
+    # where every tail starts, and more.
+    maybe_tail: re.Pattern[str]
+
+
+def _char_class(chars: set[str] | frozenset[str]) -> str:
+    return "[" + "".join(map(re.escape, sorted(chars))) + "]"
+
+
+@cache
+def _zh_cn_changes() -> _ZhCnChanges:
     changed = [key for key, value in zhconv_table("zh-cn").items() if key != value]
     chars = frozenset(key for key in changed if len(key) == 1)
     tails = frozenset(key[-2:] for key in changed if chars.isdisjoint(key))
-    return chars, tails
+    maybe_char = _char_class({c for c in chars if c <= "\uffff"}) + "|[\U00010000-\U0010ffff]"
+    maybe_tail = _char_class({t[0] for t in tails}) + "(?=" + _char_class({t[1] for t in tails}) \
+        + ")"
+    return _ZhCnChanges(chars, re.compile(maybe_char), tails, re.compile(maybe_tail))
 
 
 def _to_simplified(text: str) -> str:
@@ -181,9 +201,12 @@ def _to_simplified(text: str) -> str:
     it would hand the text back unchanged. zhconv replaces, left to right, the longest key of
     its table that starts at each position; the output differs from the input only if some
     key whose value differs from it occurs in the text, and every such key holds a changed
-    character or ends in a tail (_zh_cn_changes). Most simplified text has neither."""
-    chars, tails = _zh_cn_changes()
-    if chars.isdisjoint(text) and tails.isdisjoint(map(operator.add, text, text[1:])):
+    character or ends in a tail (_ZhCnChanges). Most simplified text has neither; the regex
+    character classes rule most texts out in C before any pair is looked at."""
+    changes = _zh_cn_changes()
+    if (not changes.maybe_char.search(text) or changes.chars.isdisjoint(text)) and not any(
+            text[at.start():at.start() + 2] in changes.tails
+            for at in changes.maybe_tail.finditer(text)):
         return text
     result: str = zhconv.convert(text, "zh-cn")
     return result
