@@ -156,12 +156,13 @@ def normalize_text(text: str, *, to_simplified: bool) -> str:
 # text. A small cache saves the repeats (zhconv is most of the cost); bounded, so memory is.
 @lru_cache(maxsize=1024)
 def _normalize(text: str, to_simplified: bool) -> str:
-    plain = strip_html(text)
+    stripped = plain = strip_html(text)  # whitespace already folded
     if _FOLDABLE.search(plain):  # str.translate looks up every character; most have none
         plain = _fold_fullwidth(plain)
     if to_simplified and plain:
         plain = _to_simplified(plain)
-    return _fold_whitespace(plain)
+    # Folding is idempotent: only a text the two steps above changed needs folding again.
+    return plain if plain is stripped else _fold_whitespace(plain)
 
 
 @dataclass(frozen=True)
