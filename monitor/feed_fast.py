@@ -3,17 +3,18 @@
 feedparser re-parses the whole (already checked) document through a heavy Python SAX mixin;
 on a 100-item feed that is two thirds of parse_feed's CPU. Most feeds a worker polls in bulk
 are the simplest RSS 2.0 shape: <rss><channel> with a few text elements, items of title,
-link, guid, pubDate and description, all plain text. For exactly that shape this module
-reads the fields from an ElementTree of the checked document and hands back what feedparser
-would have stored for them (the same keys, the same values after the same steps), so
-monitor.feeds builds its entries from them unchanged.
+link, guid, pubDate, author and description. For exactly that shape this module reads the
+fields from an ElementTree of the checked document and hands back what feedparser would have
+stored for them (the same keys, the same values after the same steps; an HTML description
+goes through feedparser's own URI resolver and sanitiser), so monitor.feeds builds its
+entries from them unchanged.
 
 Anything else declines (returns None) and the caller uses feedparser: another root, any
 namespace or prefix ("xmlns" anywhere), any attribute but rss@version and guid@isPermaLink,
 a DOCTYPE, an element not listed below, an element inside a text element, text directly in
-rss, channel or item, an element twice in the channel or in one item, and any text with
-"<" or "&" in it (markup, which feedparser would sanitise, resolve and guess the type of).
-Declining is always safe: when in doubt, decline.
+rss, channel or item, an element twice in the channel or in one item, and "<" or "&" in
+any text but an item's description (feedparser guesses whether a title is HTML, and mends
+"&" in links). Declining is always safe: when in doubt, decline.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from typing import Any
 from xml.etree import ElementTree
 
 from feedparser.html import _cp1252
-from feedparser.urls import _urljoin
+from feedparser.sanitizer import _sanitize_html
+from feedparser.urls import _urljoin, resolve_relative_uris
 
 from monitor.evidence_raw import body_text
 from monitor.feed_repair import CheckedXml
@@ -72,12 +74,6 @@ def _uri_value(raw: str) -> str:
     # drops the slashes after "://"; urljoin with no base hands the address back).
     value = raw.strip()
     return _as_feedparser_stores(_urljoin("", value) if ":///" in value else value)
-
-
-def _html_value(raw: str) -> str:
-    # Text without "<" or "&" comes through feedparser's URI resolver and sanitiser as it
-    # went in; the sanitiser then strips it again and turns CRLF into LF.
-    return _as_feedparser_stores(raw.strip().replace("\r\n", "\n"))
 
 
 def read_simple_rss(checked: CheckedXml) -> FastFeed | None:
@@ -147,8 +143,8 @@ def _item(item: ElementTree.Element) -> dict[str, Any] | None:
         name = child.tag
         text = child.text or ""
         read = _ITEM_FIELDS.get(name)
-        if (read is None or name in seen or len(child) or "<" in text or "&" in text
-                or (child.tail or "").strip()):
+        if (read is None or name in seen or len(child) or (child.tail or "").strip()
+                or (name not in _MARKUP_READ and ("<" in text or "&" in text))):
             return None
         if child.keys() and not (name == "guid" and len(child.keys()) == 1
                                  and child.get("isPermaLink") in ("true", "false")):
@@ -165,7 +161,16 @@ def _title(entry: dict[str, Any], text: str, _element: ElementTree.Element) -> N
 
 
 def _description(entry: dict[str, Any], text: str, _element: ElementTree.Element) -> None:
-    value = _html_value(text)
+    value = text.strip()
+    if "<" in value or "&" in value:
+        # HTML (escaped or in CDATA): feedparser's own URI resolver and sanitiser, as its
+        # pop() applies them to an RSS description (base "", the document read as UTF-8).
+        value = _sanitize_html(resolve_relative_uris(value, "", "utf-8", "text/html"),
+                               "utf-8", "text/html")
+    else:
+        # Plain text comes through both as it went in; the sanitiser turns CRLF into LF.
+        value = value.replace("\r\n", "\n")
+    value = _as_feedparser_stores(value)
     entry["summary"] = value
     entry["summary_detail"] = {"type": "text/html", "value": value}
 
@@ -189,6 +194,12 @@ def _pub_date(entry: dict[str, Any], text: str, _element: ElementTree.Element) -
     entry["published"] = _plain_value(text)
 
 
+def _author(entry: dict[str, Any], text: str, _element: ElementTree.Element) -> None:
+    # feedparser keeps the text as "author" and only parses an e-mail address out of it
+    # into author_detail, which monitor.feeds does not read.
+    entry["author"] = _plain_value(text)
+
+
 def _unread(_entry: dict[str, Any], _text: str, _element: ElementTree.Element) -> None:
     """An item element feedparser stores under a key monitor.feeds never reads."""
 
@@ -196,5 +207,7 @@ def _unread(_entry: dict[str, Any], _text: str, _element: ElementTree.Element) -
 # The text elements an <item> may have, each with what feedparser stores for it.
 _ITEM_FIELDS: dict[str, Callable[[dict[str, Any], str, ElementTree.Element], None]] = {
     "title": _title, "description": _description, "link": _link, "guid": _guid,
-    "pubDate": _pub_date, "category": _unread, "comments": _unread,
+    "pubDate": _pub_date, "author": _author, "category": _unread, "comments": _unread,
 }
+# The one element whose text may hold markup: it is read as feedparser reads it.
+_MARKUP_READ = frozenset({"description"})

@@ -94,6 +94,18 @@ def _bench_like() -> Iterator[bytes]:
                    for i, (title, text) in enumerate(chunk)])
 
 
+def _bench_like_html() -> Iterator[bytes]:
+    """The same feeds with HTML descriptions (escaped, as generators write them)."""
+    texts = _corpus_texts()
+    for start in range(0, len(texts), 100):
+        chunk = texts[start:start + 100]
+        yield rss([(f"h-{start + i}", title,
+                    f"<p>{text}</p><p><img src=\"https://img.example/{i}.jpg\"> "
+                    f"<img alt=\"[赞]\" src=\"/e/zan.gif\"><br>&nbsp;（h{start}）</p>",
+                    f"https://bench.example/h/{i}")
+                   for i, (title, text) in enumerate(chunk)])
+
+
 def _item(inner: str, channel: str = "<title>t</title>") -> bytes:
     return (f"<?xml version=\"1.0\"?><rss version=\"2.0\"><channel>{channel}"
             f"<item>{inner}</item></channel></rss>").encode()
@@ -130,6 +142,15 @@ EDGE_CASES = [
     _item("<title>x</title><!-- a comment --><?pi here?>" + _PUB),
     _item("<title>a<!-- c -->b<?pi x?>c</title><description>d<!-- c -->e</description>"),
     _item("<title>xmlns in a title</title>"),
+    _item("<title>h</title><description><![CDATA[<p>段落一</p><img src=\"/rel/a.png\" "
+          "alt=\"[doge]\"><script>alert(1)</script><p style=\"color:red\" onclick=\"x()\">"
+          "二&nbsp;三 &amp; 四</p><img src=\"https://a.example/b.jpg\">]]></description>"),
+    _item("<title>h</title><description>&lt;b&gt;escaped&lt;/b&gt; &amp;amp; "
+          "&lt;a href=\"rel\"&gt;link&lt;/a&gt;&lt;br/&gt;\r\nnext</description>"),
+    _item("<title>h</title><description><![CDATA[<!-- c --><![CDATA[x]]&gt;<div>未闭合]]>"
+          "</description>"),
+    _item("<title>h</title><author>fazhi@demo.example (大河报记者 陈思远)</author>"),
+    _item("<title>h</title><author>  网友“豫东小李” </author>"),
     _item("<title>\u3000全角\u00a0ＡＢＣ２０２６\u200b</title>"),
     _item("<title>x</title>", channel=""),
     _item("<title>x</title>", channel="<title> 頻道 </title><description>d</description>"
@@ -170,8 +191,8 @@ def test_fixture_and_demo_feeds_read_the_same(path: Path,
 
 def test_bench_like_feeds_take_the_fast_path_and_read_the_same(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    bodies = list(_bench_like())
-    assert len(bodies) > 15
+    bodies = list(_bench_like()) + list(_bench_like_html())
+    assert len(bodies) > 30
     for body in bodies:
         fast, reference, readings = _both(body, "application/rss+xml; charset=utf-8",
                                           monkeypatch)
