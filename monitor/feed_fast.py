@@ -10,11 +10,11 @@ goes through feedparser's own URI resolver and sanitiser), so monitor.feeds buil
 entries from them unchanged.
 
 Anything else declines (returns None) and the caller uses feedparser: another root, any
-namespace or prefix ("xmlns" anywhere), any attribute but rss@version and guid@isPermaLink,
-a DOCTYPE, an element not listed below, an element inside a text element, text directly in
-rss, channel or item, an element twice in the channel or in one item, and "<" or "&" in
-any text but an item's description (feedparser guesses whether a title is HTML, and mends
-"&" in links). Declining is always safe: when in doubt, decline.
+namespace or prefix but a channel's <atom:link href=…/>, any attribute but rss@version and
+guid@isPermaLink, a DOCTYPE, an element not listed below, an element inside a text element,
+text directly in rss, channel or item, an element twice in the channel or in one item, and
+"<" or "&" in any text but an item's description (feedparser guesses whether a title is
+HTML, and mends "&" in links). Declining is always safe: when in doubt, decline.
 """
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ from monitor.feed_repair import CheckedXml
 
 __all__ = ["FastFeed", "read_simple_rss"]
 
+_ATOM_DECLARATION = b'xmlns:atom="http://www.w3.org/2005/Atom"'
+_ATOM_LINK = "{http://www.w3.org/2005/Atom}link"
 # Text elements of <channel> that only describe the feed; their values are not used for the
 # entries, and none of them changes feedparser's state beyond its own key.
 _CHANNEL_TEXT = frozenset({
@@ -80,7 +82,7 @@ def read_simple_rss(checked: CheckedXml) -> FastFeed | None:
     """feedparser's reading of the checked document when it is the plainest RSS shape
     described above, else None."""
     document = checked.document
-    if b"<!DOCTYPE" in document or b"xmlns" in document:
+    if b"<!DOCTYPE" in document or not _known_namespaces(document):
         return None  # a DOCTYPE sets feedparser's version; a namespace, its element names
     try:
         # ElementTree's C parser: no Python call per element. The document has passed
@@ -103,6 +105,8 @@ def read_simple_rss(checked: CheckedXml) -> FastFeed | None:
             if entry is None:
                 return None
             entries.append(entry)
+        elif child.tag == _ATOM_LINK and _self_link(child):
+            pass  # feedparser files it among the feed's links; nothing an entry reads
         elif child.tag in _CHANNEL_TEXT and child.tag not in seen and not child.keys() and (
                 text := _leaf_text(child)) is not None:
             seen.add(child.tag)
@@ -116,6 +120,24 @@ def read_simple_rss(checked: CheckedXml) -> FastFeed | None:
         return None
     bodies = [body_text(document[start:end]) for start, end in checked.entry_spans]
     return FastFeed(feed, entries, bodies)
+
+
+def _known_namespaces(document: bytes) -> bool:
+    """Whether the only namespace declared is the one RSS bridges (RSSHub, WordPress) put
+    on <rss> for their <atom:link rel="self">: feedparser reads that element as a feed link
+    and nothing else."""
+    declared = document.count(b"xmlns")
+    if not declared:
+        return True
+    root = document.find(b"<rss")
+    root_tag = document[root:document.find(b">", root)] if root >= 0 else b""
+    return declared == 1 and _ATOM_DECLARATION in root_tag
+
+
+def _self_link(element: ElementTree.Element) -> bool:
+    """An empty <atom:link href=…> in the channel (with href, feedparser reads no text)."""
+    return (element.get("href") is not None and set(element.keys()) <= {"href", "rel", "type"}
+            and not len(element) and not (element.text or "").strip())
 
 
 def _text_beside(element: ElementTree.Element) -> bool:

@@ -165,6 +165,16 @@ EDGE_CASES = [
     b"<rss version=\"2.0\"><channel><title>first</title><title>second</title></channel></rss>",
     b"<rss version=\"2.0\"><channel><title>t</title></channel><channel><item><title>two"
     b"</title></item></channel></rss>",
+    b"<rss version=\"2.0\" xmlns:atom=\"http://www.w3.org/2005/Atom\"><channel><title>t"
+    b"</title><atom:link href=\"https://a.example/feed\" rel=\"self\" "
+    b"type=\"application/rss+xml\"/><atom:link href=\"https://a.example/\" rel=\"alternate\" "
+    b"type=\"text/html\"/><item><title>atom self link</title></item></channel></rss>",
+    b"<rss version=\"2.0\" xmlns:atom=\"http://www.w3.org/2005/Atom\"><channel><item>"
+    b"<title>x</title><atom:link href=\"https://a.example/i\"/></item></channel></rss>",
+    b"<rss version=\"2.0\" xmlns:atom=\"http://www.w3.org/2005/Atom\"><channel>"
+    b"<atom:link rel=\"self\">text</atom:link><item><title>x</title></item></channel></rss>",
+    b"<rss version=\"2.0\" xmlns:a=\"http://www.w3.org/2005/Atom\"><channel>"
+    b"<a:link href=\"https://a.example/\"/><item><title>x</title></item></channel></rss>",
     b"<rss version=\"2.0\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\"><channel><item>"
     b"<title>x</title><dc:creator>d</dc:creator></item></channel></rss>",
     b"<rss version=\"2.0\"><channel><item><title>a</title></item><item><title>b</title>"
