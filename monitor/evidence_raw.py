@@ -55,11 +55,13 @@ def entry_bodies(document: bytes) -> list[str] | None:
         parser.Parse(document, True)
     except expat.ExpatError:
         return None
-    out = []
-    for s, e in spans:
-        text = document[s:e].decode("utf-8", errors="replace")
-        out.append(text if len(text) <= MAX_RAW_CHARS else "")
-    return out
+    return [body_text(document[s:e]) for s, e in spans]
+
+
+def body_text(element: bytes) -> str:
+    """One entry element's bytes as kept raw: "" when it is too large to keep."""
+    text = element.decode("utf-8", errors="replace")
+    return text if len(text) <= MAX_RAW_CHARS else ""
 
 
 def json_body(post: Mapping[str, Any] | Any) -> str | None:

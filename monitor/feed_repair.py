@@ -166,6 +166,9 @@ class CheckedXml:
     # Per entry element, in order: the raw text of its own <title> child and whether that
     # title is plain text (Atom type="text"), or None when it has none.
     entry_titles: tuple[tuple[str, bool] | None, ...]
+    # Per entry element, in order: its byte span in `document`, from its start tag's "<" to
+    # its end tag's ">".
+    entry_spans: tuple[tuple[int, int], ...] = ()
 
 
 class _Hostile(Exception):
@@ -175,8 +178,9 @@ class _Hostile(Exception):
 class _Walk:
     """The expat handlers' state: the element stack and where a break could be cut."""
 
-    def __init__(self, parser: Any) -> None:
+    def __init__(self, parser: Any, document: bytes) -> None:
         self.parser = parser
+        self.document = document
         self.stack: list[str] = []
         self.root = ""
         self.root_seen = False
@@ -187,7 +191,9 @@ class _Walk:
         # entries complete by then)
         self.cut: tuple[int, tuple[str, ...], int] | None = None
         self.titles: list[tuple[str, bool] | None] = []
+        self.spans: list[tuple[int, int]] = []
         self._entry_depth: int | None = None
+        self._entry_start = 0
         self._title_depth: int | None = None
         self._title_parts: list[str] = []
         self._title_plain = False
@@ -202,6 +208,7 @@ class _Walk:
         if self._entry_depth is None and local in _ENTRY_ELEMENTS and depth > 1:
             self._entry_depth = depth
             self.titles.append(None)
+            self._entry_start = self.parser.CurrentByteIndex
         elif (self._entry_depth is not None and depth == self._entry_depth + 1
               and name == "title" and self.titles[-1] is None):
             self._title_depth, self._title_parts = depth, []
@@ -220,16 +227,20 @@ class _Walk:
             self._title_depth = None
         if self._entry_depth == depth:
             self._entry_depth = None
+            # CurrentByteIndex is where the end tag starts ("</"), or just after "/>".
+            at = self.parser.CurrentByteIndex
+            close = self.document.find(b">", at)
+            self.spans.append((self._entry_start, close + 1 if close >= 0 else len(self.document)))
             self.entries_done += 1
         if self._entry_depth is None and self.stack:
             # CurrentByteIndex is where this end tag starts; the cut goes after its ">".
             self.cut = (self.parser.CurrentByteIndex, tuple(self.stack), self.entries_done)
 
 
-def _walker() -> tuple[Any, _Walk]:
+def _walker(document: bytes) -> tuple[Any, _Walk]:
     parser = expat.ParserCreate()
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
-    walk = _Walk(parser)
+    walk = _Walk(parser, document)
 
     def entity_decl(name: str, is_param: int, *_: Any) -> None:
         raise _Hostile(
@@ -252,7 +263,7 @@ def _walker() -> tuple[Any, _Walk]:
 def check_xml(document: bytes, warnings: list[str]) -> CheckedXml:
     """The checked (possibly cut) document, or ParseError: refused, or malformed before any
     complete part."""
-    parser, walk = _walker()
+    parser, walk = _walker(document)
     try:
         parser.Parse(document, True)
     except _Hostile as exc:
@@ -261,7 +272,7 @@ def check_xml(document: bytes, warnings: list[str]) -> CheckedXml:
         reason = expat.ErrorString(exc.code) if exc.code else str(exc)
         where = f"{reason} at line {exc.lineno}, column {exc.offset + 1}"
         return _cut_at_break(document, walk, where, warnings)
-    return CheckedXml(walk.root, document, tuple(walk.titles))
+    return CheckedXml(walk.root, document, tuple(walk.titles), tuple(walk.spans))
 
 
 def _cut_at_break(document: bytes, broken: _Walk, where: str,
@@ -278,7 +289,7 @@ def _cut_at_break(document: bytes, broken: _Walk, where: str,
     end = offset if document[:offset].endswith(b"/>") else document.find(b">", offset) + 1
     closing = "".join(f"</{name}>" for name in reversed(open_elements)).encode()
     repaired = document[:end] + closing
-    parser, walk = _walker()
+    parser, walk = _walker(repaired)
     try:
         parser.Parse(repaired, True)
     except (_Hostile, expat.ExpatError):
@@ -286,4 +297,4 @@ def _cut_at_break(document: bytes, broken: _Walk, where: str,
     kept = "1 entry" if complete == 1 else f"{complete} entries"
     warnings.append(f"the feed breaks off or is malformed ({where}); kept the {kept} "
                     "complete before that point, dropped everything after it")
-    return CheckedXml(walk.root, repaired, tuple(walk.titles))
+    return CheckedXml(walk.root, repaired, tuple(walk.titles), tuple(walk.spans))

@@ -21,7 +21,7 @@ import html
 import io
 import re
 from calendar import timegm
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,6 +30,7 @@ import feedparser
 from monitor.errors import ParseError
 from monitor.evidence_raw import XML, entry_bodies
 from monitor.feed_encoding import BOMS, decode_document, sniff_wide
+from monitor.feed_fast import read_simple_rss
 from monitor.feed_repair import check_xml, repair_text
 from monitor.text import normalize_text, read_datetime
 
@@ -177,7 +178,7 @@ def _own_title(found: tuple[str, bool] | None, *, to_simplified: bool) -> str | 
 
 
 def _entry(entry: Any, *, to_simplified: bool, default_tz: str, own_title: str | None,
-           problems: list[str]) -> FeedEntry:
+           problems: list[str], body: str | None) -> FeedEntry:
     title = _plain(entry.get("title_detail"), entry.get("title", ""), to_simplified=to_simplified)
     if own_title is not None and own_title != title:
         # feedparser took a nested element's title (an <image> after the item's own).
@@ -191,7 +192,8 @@ def _entry(entry: Any, *, to_simplified: bool, default_tz: str, own_title: str |
     if not entry_id:
         stamp = published_at.isoformat() if published_at else ""
         entry_id = hashlib.sha256("\x1f".join((title, stamp, text)).encode()).hexdigest()
-    return FeedEntry(entry_id, title, text, link, author, published_at, _pictures(entry))
+    return FeedEntry(entry_id, title, text, link, author, published_at, _pictures(entry),
+                     raw=body, raw_type=XML if body else None)
 
 
 _SAID_ONE_BY_ONE = 3  # entry problems named one by one before they are counted
@@ -221,27 +223,53 @@ def parse_feed(
     if root not in _FEED_ROOTS:
         raise ParseError(f"not a feed: the XML root element is <{root}>, not RSS, RDF or Atom")
 
+    if root == "rss":
+        fast = read_simple_rss(checked)
+        if fast is not None:
+            read = _assemble(fast.feed, fast.entries, fast.bodies, checked.entry_titles,
+                             list(warnings), to_simplified=to_simplified,
+                             default_tz=default_tz, fast=True)
+            if read is not None:
+                return read
     parsed = feedparser.parse(io.BytesIO(checked.document), sanitize_html=True)
     if parsed.get("bozo") and parsed.get("bozo_exception") is not None:
         # expat accepted the document, so this is feedparser being picky; keep going.
         warnings.append(f"feedparser: {parsed['bozo_exception']}")
+    read = _assemble(parsed.feed, parsed.entries, entry_bodies(checked.document) or [],
+                     checked.entry_titles, warnings, to_simplified=to_simplified,
+                     default_tz=default_tz, fast=False)
+    assert read is not None  # only the fast reading declines
+    return read
 
+
+def _undecided_date(raw: Any, entry: FeedEntry, problems: list[str]) -> bool:
+    """Whether the entry had a date string that read_datetime could not read; feedparser's
+    own reading of it (published_parsed) is then the answer, which the fast path lacks."""
+    return entry.published_at is None and not problems and isinstance(
+        dict.get(raw, "published"), str)
+
+
+def _assemble(feed: Any, raw_entries: list[Any], bodies: list[str],
+              entry_titles: tuple[tuple[str, bool] | None, ...], warnings: list[str], *,
+              to_simplified: bool, default_tz: str, fast: bool) -> ParsedFeed | None:
+    """The ParsedFeed from feedparser's reading (or the fast path's equal one); None when
+    the fast path's reading lacks something an entry needs."""
     own_titles: tuple[tuple[str, bool] | None, ...] = ()
-    if len(checked.entry_titles) == len(parsed.entries):
-        own_titles = checked.entry_titles  # else the counts disagree: trust feedparser
-    bodies = entry_bodies(checked.document) or []
-    if len(bodies) != len(parsed.entries):
+    if len(entry_titles) == len(raw_entries):
+        own_titles = entry_titles  # else the counts disagree: trust feedparser
+    if len(bodies) != len(raw_entries):
         bodies = []  # counts disagree: keep no raw bodies rather than wrong ones
     entries: list[FeedEntry] = []
     undated: list[str] = []
-    for index, raw in enumerate(parsed.entries, start=1):
+    for index, raw in enumerate(raw_entries, start=1):
         problems: list[str] = []
         own = _own_title(own_titles[index - 1], to_simplified=to_simplified) \
             if own_titles else None
         entry = _entry(raw, to_simplified=to_simplified, default_tz=default_tz,
-                       own_title=own, problems=problems)
-        if bodies and bodies[index - 1]:
-            entry = replace(entry, raw=bodies[index - 1], raw_type=XML)
+                       own_title=own, problems=problems,
+                       body=(bodies[index - 1] or None) if bodies else None)
+        if fast and _undecided_date(raw, entry, problems):
+            return None
         undated.extend(f"entry {index}: {problem}" for problem in problems)
         if undated and len(undated) <= _SAID_ONE_BY_ONE and problems:
             warnings.append(f"{undated[-1]}; left undated")
@@ -254,6 +282,6 @@ def parse_feed(
         warnings.append(f"{len(undated) - _SAID_ONE_BY_ONE} more entries have an impossible "
                         "time zone too; left undated")
     feed_title = _plain(
-        parsed.feed.get("title_detail"), parsed.feed.get("title", ""), to_simplified=to_simplified
+        feed.get("title_detail"), feed.get("title", ""), to_simplified=to_simplified
     )
     return ParsedFeed(feed_title or None, tuple(entries), tuple(warnings))

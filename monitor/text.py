@@ -14,12 +14,13 @@ from calendar import timegm
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from email.utils import parsedate_to_datetime
-from functools import lru_cache
+from functools import cache, lru_cache
 from html.parser import HTMLParser
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import zhconv
 from feedparser.datetimes import _parse_date as feedparser_date
+from zhconv.zhconv import getdict as zhconv_table
 
 from monitor.errors import ConfigError
 
@@ -138,6 +139,9 @@ _FULLWIDTH_TABLE = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)
 _FULLWIDTH_TABLE[0x3000] = ord(" ")
 
 
+_FOLDABLE = re.compile("[" + "".join(map(chr, sorted(_FULLWIDTH_TABLE))) + "]")
+
+
 def _fold_fullwidth(text: str) -> str:
     return text.translate(_FULLWIDTH_TABLE)
 
@@ -152,10 +156,61 @@ def normalize_text(text: str, *, to_simplified: bool) -> str:
 # text. A small cache saves the repeats (zhconv is most of the cost); bounded, so memory is.
 @lru_cache(maxsize=1024)
 def _normalize(text: str, to_simplified: bool) -> str:
-    plain = _fold_fullwidth(strip_html(text))
+    stripped = plain = strip_html(text)  # whitespace already folded
+    if _FOLDABLE.search(plain):  # str.translate looks up every character; most have none
+        plain = _fold_fullwidth(plain)
     if to_simplified and plain:
-        plain = zhconv.convert(plain, "zh-cn")
-    return _fold_whitespace(plain)
+        plain = _to_simplified(plain)
+    # Folding is idempotent: only a text the two steps above changed needs folding again.
+    return plain if plain is stripped else _fold_whitespace(plain)
+
+
+@dataclass(frozen=True)
+class _ZhCnChanges:
+    """What must occur in a text for zhconv's zh-cn conversion to change it: one of the
+    single characters it changes, or the last two characters ("tail") of one of the
+    phrases it changes that holds none of those characters ("保障著" → "保障着")."""
+
+    chars: frozenset[str]
+    # Finds a changed character of the BMP or any character beyond it: every changed
+    # character, and more (a character class with astral members is searched character by
+    # character against a list; without them, against a bitmap in C).
+    maybe_char: re.Pattern[str]
+    tails: frozenset[str]
+    # Finds, one character long, a tail's first character followed by a tail's second one:
+    # where every tail starts, and more.
+    maybe_tail: re.Pattern[str]
+
+
+def _char_class(chars: set[str] | frozenset[str]) -> str:
+    return "[" + "".join(map(re.escape, sorted(chars))) + "]"
+
+
+@cache
+def _zh_cn_changes() -> _ZhCnChanges:
+    changed = [key for key, value in zhconv_table("zh-cn").items() if key != value]
+    chars = frozenset(key for key in changed if len(key) == 1)
+    tails = frozenset(key[-2:] for key in changed if chars.isdisjoint(key))
+    maybe_char = _char_class({c for c in chars if c <= "\uffff"}) + "|[\U00010000-\U0010ffff]"
+    maybe_tail = _char_class({t[0] for t in tails}) + "(?=" + _char_class({t[1] for t in tails}) \
+        + ")"
+    return _ZhCnChanges(chars, re.compile(maybe_char), tails, re.compile(maybe_tail))
+
+
+def _to_simplified(text: str) -> str:
+    """zhconv.convert(text, "zh-cn"), which costs tens of µs in Python per text, skipped when
+    it would hand the text back unchanged. zhconv replaces, left to right, the longest key of
+    its table that starts at each position; the output differs from the input only if some
+    key whose value differs from it occurs in the text, and every such key holds a changed
+    character or ends in a tail (_ZhCnChanges). Most simplified text has neither; the regex
+    character classes rule most texts out in C before any pair is looked at."""
+    changes = _zh_cn_changes()
+    if (not changes.maybe_char.search(text) or changes.chars.isdisjoint(text)) and not any(
+            text[at.start():at.start() + 2] in changes.tails
+            for at in changes.maybe_tail.finditer(text)):
+        return text
+    result: str = zhconv.convert(text, "zh-cn")
+    return result
 
 
 def _canonical(text: str) -> str:
