@@ -526,7 +526,8 @@ class _CandidateIndex:
                           .subquery())
                 for term, event_id, count, last in conn.execute(
                         select(ranked.c.term, ranked.c.event_id, ranked.c.item_count,
-                               ranked.c.last_seen_at).where(ranked.c.rank <= EVENTS_PER_TERM)):
+                               ranked.c.last_seen_at).where(ranked.c.rank <= EVENTS_PER_TERM)
+                        ).all():  # one fetchall: a row at a time costs twice the CPU
                     postings.setdefault(term, set()).add(event_id)
                     filed.add((term, event_id))
                     versions[event_id] = count
@@ -547,7 +548,7 @@ class _CandidateIndex:
             for eid, count, sig, story, kind, first_at in session.execute(
                     select(Event.id, Event.item_count, Event.signature, Event.story_terms,
                            Event.kind, Event.first_seen_at)
-                    .where(one_of(session, Event.id, chunk_ids))):
+                    .where(one_of(session, Event.id, chunk_ids))).all():
                 cache[int(eid)] = (int(count), list(sig or []), dict(story or {}), str(kind),
                                    first_at)
         sketches: dict[int, list[int]] = {}
