@@ -22,9 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
-import ahocorasick
 import numpy as np
 import numpy.typing as npt
 
@@ -61,26 +59,44 @@ def _negates(before: str) -> bool:
     return any(neg in before for neg in NEGATORS)
 
 
+# A word's entry in `WeightedLexicon.words`: its score (None when it is only the beginning of
+# longer words) and whether longer words begin with it (so the scan must go on).
+Entry = tuple[float | None, bool]
+
+
 @dataclass(frozen=True)
 class WeightedLexicon:
-    """An Aho–Corasick automaton over the lexicon; `features` is the whole of its use."""
+    """The lexicon as one dictionary of words and their prefixes; `features` is its use."""
 
-    automaton: Any  # ahocorasick.Automaton: value of a word is (length, score)
+    words: dict[str, Entry]
     size: int
     sha256: str
 
     def matches(self, text: str) -> list[tuple[int, int, float]]:
         """(start, end, score) of the leftmost-longest, non-overlapping lexicon words."""
-        # Leftmost first, then longest: sorted as plain tuples (start, -length, …) — no key
-        # function per match. Two matches with the same start and length are the same word.
-        found = sorted((end + 1 - length, -length, end + 1, score)
-                       for end, (length, score) in self.automaton.iter(text))
+        # Leftmost-longest without overlaps is a left-to-right scan: at each position take the
+        # longest word that starts there and jump past it. A prefix dictionary ends each probe
+        # as soon as no word can continue, so a position costs two or three dict look-ups —
+        # half the CPU of collecting every (overlapping) Aho–Corasick match and sorting them.
+        get = self.words.get
         chosen: list[tuple[int, int, float]] = []
-        taken_to = 0
-        for start, _, end, score in found:
-            if start >= taken_to:
+        start, size = 0, len(text)
+        while start < size:
+            end, score, probe = start, 0.0, start + 1
+            while probe <= size:
+                entry = get(text[start:probe])
+                if entry is None:
+                    break
+                if entry[0] is not None:
+                    end, score = probe, entry[0]
+                if not entry[1]:
+                    break
+                probe += 1
+            if end > start:
                 chosen.append((start, end, score))
-                taken_to = end
+                start = end
+            else:
+                start += 1
         return chosen
 
     def features(self, text: str) -> npt.NDArray[np.float32]:
@@ -115,11 +131,18 @@ def load_weighted_lexicon(path: Path = WEIGHTED_LEXICON) -> WeightedLexicon:
     except (OSError, EOFError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read sentiment lexicon {path}: {exc}") from exc
     entries = _parse(text.splitlines(), str(path))
-    automaton = ahocorasick.Automaton()
+    return WeightedLexicon(_prefix_table(entries), len(entries), hashlib.sha256(raw).hexdigest())
+
+
+def _prefix_table(entries: dict[str, float]) -> dict[str, Entry]:
+    table: dict[str, Entry] = {}
+    for word in entries:
+        for cut in range(1, len(word)):
+            prefix = word[:cut]
+            table[prefix] = (entries.get(prefix), True)
     for word, score in entries.items():
-        automaton.add_word(word, (len(word), score))
-    automaton.make_automaton()
-    return WeightedLexicon(automaton, len(entries), hashlib.sha256(raw).hexdigest())
+        table[word] = (score, word in table and table[word][1])
+    return table
 
 
 def build_weighted_lexicon(
