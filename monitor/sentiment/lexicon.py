@@ -101,11 +101,17 @@ class WeightedLexicon:
 
     def features(self, text: str) -> npt.NDArray[np.float32]:
         """`WEIGHTED_FEATURES` of a normalized text: log1p of summed |scores| per group."""
+        return np.log1p(np.asarray(self.sums(text), dtype=np.float32))
+
+    def sums(self, text: str) -> list[float]:
+        """The summed |scores| behind `features`, for featurizing a batch with one log1p."""
         sums = [0.0, 0.0, 0.0, 0.0]
         for start, _, score in self.matches(text):
-            slot = (0 if score > 0 else 1) + (2 if negated_at(text, start) else 0)
+            # `negated_at` inlined: a call per word was a sixth of this function's time.
+            before = text[start - NEGATION_WINDOW if start > NEGATION_WINDOW else 0 : start]
+            slot = (0 if score > 0 else 1) + (2 if _negates(before) else 0)
             sums[slot] += abs(score)
-        return np.log1p(np.asarray(sums, dtype=np.float32))
+        return sums
 
 
 def _parse(lines: Iterable[str], origin: str) -> dict[str, float]:

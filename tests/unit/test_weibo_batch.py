@@ -215,8 +215,15 @@ def test_score_many_equals_the_per_text_reference(
     assert scored > 1500
 
 
-def test_features_equal_the_reference_text_by_text(model: WeiboModel) -> None:
-    f = model.featurizer
+@pytest.mark.parametrize("featurizer", [
+    None,  # the shipped model's
+    Featurizer(bits=16, orders=(1, 2), weighted_scale=0.0),
+    Featurizer(lexicon_scale=3.0, weighted_scale=0.3),
+])
+def test_features_equal_the_reference_text_by_text(
+    model: WeiboModel, featurizer: Featurizer | None
+) -> None:
+    f = featurizer or model.featurizer
     texts = list(corpus())
     for text, (indices, values) in zip(texts, f.sparse_many(texts), strict=True):
         ref_indices, ref_values = _reference_sparse(f, text)
@@ -230,6 +237,7 @@ def test_ngrams_of_a_batch_equal_each_text_alone_for_any_orders() -> None:
         for text, got in zip(texts, hashed_ngrams_many(texts, orders, 20), strict=True):
             assert got.tolist() == _reference_ngrams(text, orders, 20).tolist()
     assert hashed_ngrams_many([], (1, 2), 20) == []
+    assert Featurizer().sparse_many([]) == []
 
 
 # Texts made of lexicon words, their fragments, negators and punctuation: the cases where
