@@ -232,8 +232,8 @@ class Featurizer:
                        .reshape(rows, -1)) * np.float32(self.lexicon_scale)
         if self.weighted_scale:
             lexicon = load_weighted_lexicon()
-            sums = np.array([lexicon.sums(n) for n in norms], dtype=np.float32)
-            weighted = np.log1p(sums.reshape(rows, -1)) * np.float32(self.weighted_scale)
+            sums = lexicon.sums_many(norms).astype(np.float32)
+            weighted = np.log1p(sums) * np.float32(self.weighted_scale)
         else:  # off: the lexicon file is not needed
             weighted = np.zeros((rows, len(WEIGHTED_FEATURES)), dtype=np.float32)
         dense = np.concatenate([lex, weighted], axis=1)

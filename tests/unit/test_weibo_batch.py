@@ -253,3 +253,12 @@ def test_lexicons_equal_the_reference_on_dense_text(text: str) -> None:
     assert load_weighted_lexicon().matches(norm) == _reference_matches(norm)
     for terms in (POSITIVE_TERMS, NEGATIVE_TERMS):
         assert _hits(norm, terms) == _reference_hits(norm, terms)
+
+
+def test_words_never_span_two_texts_of_a_batch() -> None:
+    lex = load_weighted_lexicon()
+    texts = ["开", "心", "不", "开心", "满", "意", "", "不满意", "😀"]
+    alone = [lex.sums_many([t])[0].tolist() for t in texts]
+    assert lex.sums_many(texts).tolist() == alone
+    assert [end for _, end, _ in lex.matches("开心")] == [2]  # one word within a text
+    assert lex.sums_many([]).shape == (0, 4)
