@@ -187,10 +187,14 @@ def hashed_ngrams_many(texts: Sequence[str], orders: Sequence[int], bits: int
     buckets = (mixed >> np.uint64(64 - bits)).astype(np.int64)
     # Owner in the high bits: one sort gives every text's sorted unique buckets, side by side.
     # (A sort and a neighbour test: np.unique hashes first, four times slower on these keys.)
-    keys = np.sort((np.concatenate(owners) << bits) | buckets)
+    # int32 keys sort twice as fast, and a batch of 200 at 20 bits fits them.
+    key_type = np.dtype(np.int32 if len(texts) << bits <= np.iinfo(np.int32).max else np.int64)
+    keys: npt.NDArray[np.signedinteger[Any]] = np.sort(
+        ((np.concatenate(owners) << bits) | buckets).astype(key_type))
     keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]
-    bounds = np.searchsorted(keys, np.arange(len(texts) + 1, dtype=np.int64) << bits)
-    low = keys & ((1 << bits) - 1)
+    starts = (np.arange(len(texts) + 1) << bits).astype(key_type)
+    bounds = np.searchsorted(keys, starts)
+    low = (keys & ((1 << bits) - 1)).astype(np.int64)
     return [low[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
@@ -348,9 +352,14 @@ class WeiboModel:
 
         Without a polarity head the margin is the three-class one (`positive_margin`).
         """
-        out = np.empty((len(texts), self._table.shape[1]), dtype=np.float64)
-        for i, (indices, values) in enumerate(self.featurizer.sparse_many(texts)):
-            out[i] = values @ self._table[indices] + self._table_bias
+        rows = self.featurizer.sparse_many(texts)
+        # The dot products stay one per text, in the featurizer's order: float32 sums are
+        # rounded as they go, so only the same products in the same order give the same bits.
+        dots = np.empty((len(rows), self._table.shape[1]),
+                        dtype=np.result_type(np.float32, self._table))
+        for i, (indices, values) in enumerate(rows):
+            dots[i] = values @ self._table[indices]
+        out = (dots + self._table_bias).astype(np.float64)
         logits = out[:, : len(LABELS)]
         margin = out[:, len(LABELS)] if self.polarity is not None else positive_margin(logits)
         return logits, margin
