@@ -119,40 +119,13 @@ class WeightedLexicon:
         times more CPU.
         """
         trie = self.trie
-        codes = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32)
-        codes = codes.astype(np.int64)
+        codes = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32
+                              ).astype(np.int64)
         sizes = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
         offsets = np.concatenate(([0], np.cumsum(sizes)))
         owner = np.repeat(np.arange(len(texts), dtype=np.int64), sizes)
-        known = codes < (1 << trie.shift)  # a larger code point is in no word
-        longest = np.zeros(codes.size, dtype=np.int64)  # end of the longest word, 0: none
-        word = np.zeros(codes.size, dtype=np.int64)  # its node
-        pos = np.flatnonzero(known)
-        node = trie.roots[codes[pos]]
-        pos, node = pos[node > 0], node[node > 0]
-        depth = 1
-        while pos.size:
-            ends = ~np.isnan(trie.scores[node])
-            longest[pos[ends]] = pos[ends] + depth  # deeper steps overwrite: longest wins
-            word[pos[ends]] = node[ends]
-            at = pos + depth
-            inside = at < codes.size
-            pos, node, at = pos[inside], node[inside], at[inside]
-            inside = (owner[at] == owner[pos]) & known[at]  # words never span two texts
-            pos, node, at = pos[inside], node[inside], at[inside]
-            key = (node << trie.shift) | codes[at]
-            edge = np.minimum(np.searchsorted(trie.edges, key), trie.edges.size - 1)
-            hit = trie.edges[edge] == key
-            pos, node = pos[hit], trie.children[edge[hit]]
-            depth += 1
-        chosen: list[int] = []
-        taken_to = 0
-        candidates = np.flatnonzero(longest)
-        for start, end in zip(candidates.tolist(), longest[candidates].tolist(), strict=True):
-            if start >= taken_to:  # words never span texts, so one pass serves the batch
-                chosen.append(start)
-                taken_to = end
-        at = np.array(chosen, dtype=np.int64)
+        longest, word = _longest_words(trie, codes, owner)
+        at = _leftmost_longest(longest)
         whose = owner[at]
         starts = at - offsets[whose]
         negator = (codes[:, None] == trie.negators).any(axis=1)
@@ -160,6 +133,47 @@ class WeightedLexicon:
         for back in range(1, NEGATION_WINDOW + 1):
             near |= (starts >= back) & negator[np.maximum(at - back, 0)]
         return whose, starts, longest[at] - offsets[whose], trie.scores[word[at]], near
+
+
+def _longest_words(trie: Trie, codes: npt.NDArray[np.int64], owner: npt.NDArray[np.int64]
+                   ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """For each position of `codes`: the end of the longest word starting there (0: none)
+    and its trie node. `owner` (the text of each code) keeps words inside one text."""
+    known = codes < (1 << trie.shift)  # a larger code point is in no word
+    longest = np.zeros(codes.size, dtype=np.int64)
+    word = np.zeros(codes.size, dtype=np.int64)
+    pos = np.flatnonzero(known)
+    node = trie.roots[codes[pos]]
+    pos, node = pos[node > 0], node[node > 0]
+    depth = 1
+    while pos.size:
+        ends = ~np.isnan(trie.scores[node])
+        longest[pos[ends]] = pos[ends] + depth  # deeper steps overwrite: longest wins
+        word[pos[ends]] = node[ends]
+        at = pos + depth
+        inside = at < codes.size
+        pos, node, at = pos[inside], node[inside], at[inside]
+        inside = (owner[at] == owner[pos]) & known[at]
+        pos, node, at = pos[inside], node[inside], at[inside]
+        key = (node << trie.shift) | codes[at]
+        edge = np.minimum(np.searchsorted(trie.edges, key), trie.edges.size - 1)
+        hit = trie.edges[edge] == key
+        pos, node = pos[hit], trie.children[edge[hit]]
+        depth += 1
+    return longest, word
+
+
+def _leftmost_longest(longest: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Positions of the words kept: from the left, each longest word not inside one kept
+    before it. Words never span two texts, so one pass serves the whole batch."""
+    chosen: list[int] = []
+    taken_to = 0
+    candidates = np.flatnonzero(longest)
+    for start, end in zip(candidates.tolist(), longest[candidates].tolist(), strict=True):
+        if start >= taken_to:
+            chosen.append(start)
+            taken_to = end
+    return np.array(chosen, dtype=np.int64)
 
 
 def _parse(lines: Iterable[str], origin: str) -> dict[str, float]:
