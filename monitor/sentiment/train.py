@@ -205,16 +205,21 @@ class Design:
         )
 
 
+FEATURIZE_BATCH = 2000  # texts featurized together when training (featurize)
+
+
 def featurize(
     featurizer: Featurizer, texts: Sequence[str]
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
     """Raw CSR arrays (indptr, global feature ids, values) of `texts`."""
     idx_parts, val_parts, lengths = [], [], []
-    for text in texts:
-        idx, val = featurizer.sparse(text)
-        idx_parts.append(idx)
-        val_parts.append(val)
-        lengths.append(idx.size)
+    # In batches (sparse_many: the per-text numpy calls cost more than the arithmetic),
+    # bounded so a large training set is not featurized in one piece.
+    for start in range(0, len(texts), FEATURIZE_BATCH):
+        for idx, val in featurizer.sparse_many(texts[start : start + FEATURIZE_BATCH]):
+            idx_parts.append(idx)
+            val_parts.append(val)
+            lengths.append(idx.size)
     indptr = np.zeros(len(texts) + 1, dtype=np.int64)
     np.cumsum(lengths, out=indptr[1:])
     return indptr, np.concatenate(idx_parts), np.concatenate(val_parts).astype(np.float64)
