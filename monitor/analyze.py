@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import lru_cache
+from typing import cast
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -47,6 +48,15 @@ def story_vocabulary(taxonomy: Taxonomy) -> frozenset[str]:
     words += [term for t in taxonomy.topics for r in t.rules for term in (*r.all, *r.any)]
     words += [*taxonomy.watch, *(h.term for h in taxonomy.sensitive_terms)]
     return field_vocabulary(words)
+
+
+_ANALYSED = "yuqing.analysed"  # session.info key of the batch last analysed
+
+
+def analysed(session: Session) -> dict[int, Item]:
+    """The items of the batch this session analysed last, by id (as analyze_items wrote
+    them; a caller checks they are not expired by a commit since)."""
+    return cast(dict[int, Item], session.info.get(_ANALYSED, {}))
 
 
 def claim(session: Session, item_ids: Sequence[int], now: datetime) -> set[int]:
@@ -151,6 +161,9 @@ def analyze_items(
             set_committed_value(item, attr, value)
         out.append(Analysis(item.id, sentiment, topics, decision, own=mine))
         fresh.append(item)
+    # Kept for the alerts opened next in this transaction (analysed): the session holds its
+    # objects only weakly, so without this they are gone by then and read again.
+    session.info[_ANALYSED] = {item.id: item for item in fresh}
     updates = attach(
         session,
         fresh,

@@ -16,11 +16,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, case, select
+from sqlalchemy import Select, case, inspect, select
 from sqlalchemy import update as update_
 from sqlalchemy.orm import Session, joinedload
 
-from monitor.analyze import Analysis
+from monitor.analyze import Analysis, analysed
 from monitor.db import insert_ignore, one_of
 from monitor.event_store import EventUpdate
 from monitor.flagging import FlagDecision, combine_reasons
@@ -236,7 +236,14 @@ def _items(session: Session, item_ids: Sequence[int]) -> dict[int, Item]:
     """The batch's items by id, in chunked IN queries (they are usually in the session
     already, just analysed; this keeps them referenced and loads any that are not)."""
     out: dict[int, Item] = {}
-    wanted = sorted(set(item_ids))
+    # The batch the analysis just wrote, as it left them (monitor.analyze.analysed): reading
+    # the rows again (every column, the JSON ones decoded) was most of opening its alerts.
+    held = analysed(session)
+    for item_id in set(item_ids):
+        item = held.get(item_id)
+        if item is not None and not inspect(item).expired_attributes:
+            out[item_id] = item
+    wanted = sorted(set(item_ids) - out.keys())
     for start in range(0, len(wanted), 500):
         out.update((i.id, i) for i in session.scalars(
             select(Item).where(one_of(session, Item.id, wanted[start : start + 500]))))
