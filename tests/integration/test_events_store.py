@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.analyze import analyze_items
@@ -298,3 +298,33 @@ def test_term_rows_follow_the_events_last_sighting_and_are_not_rewritten_idle(
         s.commit()
         assert set(s.scalars(select(EventTerm.last_seen_at)
                              .where(EventTerm.event_id == event.id))) == {NOW - timedelta(hours=1)}
+
+
+def test_alerts_open_on_the_analysed_items_without_reading_them_again(
+        sessions: sessionmaker[Session], taxonomy: Taxonomy, sla: SLA) -> None:
+    """open_alerts, right after the analysis in one transaction (as tasks.jobs runs them),
+    reads the batch's items from the analysis, not from the database again."""
+    with sessions() as s:
+        weibo = _source(s, "weibo", "weibo")
+        ids = [_item(s, weibo, STORY, external_id="W1"), _item(s, weibo, OTHER, external_id="W2")]
+        s.commit()
+        analyses = analyze_items(s, ids, scorer=AlwaysNegative(), taxonomy=taxonomy,
+                                 policy=FlagPolicy.from_section(defaults().flagging), now=NOW,
+                                 events=EventSettings.from_section(defaults().events),
+                                 own=own_voice())
+        statements: list[str] = []
+
+        def seen(conn: object, cursor: object, statement: str, *args: object) -> None:
+            statements.append(statement)
+
+        engine = s.get_bind()
+        event.listen(engine, "before_cursor_execute", seen)
+        try:
+            created = open_alerts(s, analyses, sla, NOW)
+        finally:
+            event.remove(engine, "before_cursor_execute", seen)
+        assert created  # alerts were opened …
+        item_reads = [q for q in statements if q.lstrip().upper().startswith("SELECT")
+                      and "FROM items" in q and "items.text" in q]
+        assert item_reads == []  # … without reading the items' rows again
+        s.commit()
