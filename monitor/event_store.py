@@ -184,10 +184,11 @@ def attach(
     vectors = {i.id: story_vector(item_text(i), background, vocabulary, cfg.stories)
                for i in pending}
     sketches = {i.id: signature(item_text(i)) for i in pending}
-    # The sources' names and kinds before the lock too: the lock guards events, not sources
-    # (a source renamed meanwhile is as likely either side of it).
-    sources = {int(sid): (str(name), str(kind)) for sid, name, kind in
-               session.execute(select(Source.id, Source.name, Source.kind)).all()}
+    # The batch's sources' names and kinds before the lock too: the lock guards events, not
+    # sources (a source renamed meanwhile is as likely either side of it). Only the batch's:
+    # a province watches thousands of sources, and all of them per batch was a read that
+    # grew with the watch list. The touched events' other sources are read after the loop.
+    sources = _sources(session, {i.source_id for i in pending})
     _lock(session)
     kinds = {sid: kind for sid, (_name, kind) in sources.items()}
     mine = {i.id for i in pending if own is not None
@@ -299,6 +300,10 @@ def attach(
     # writes every event of the batch once, figures and verdict together (an UPDATE per
     # event, and one more for the verdict, before). Nothing here reads an event row: no
     # autoflush.
+    # The kinds of the touched events' sources (social or news: the burst test's baseline).
+    kinds.update((sid, kind) for sid, (_n, kind) in _sources(
+        session, {int(x) for ev in touched.values() for x in ev.source_ids} - kinds.keys()
+    ).items())
     with session.no_autoflush:
         # The burst test's counters: this batch's items into their (final) events' hours
         # and their topics' hours, then every touched event's and topic's hours in one
@@ -374,6 +379,15 @@ def _strongest(index: _CandidateIndex, near: set[int], vector: Mapping[str, floa
     # Ties: the newer event (ids grow with time), so the choice is the same in every run.
     ranked = sorted(near, key=lambda e: (-closeness(e), -e))
     return set(ranked[:limit])
+
+
+def _sources(session: Session, ids: Iterable[int]) -> dict[int, tuple[str, str]]:
+    """Source id → (name, kind) of these sources, in chunked queries."""
+    out: dict[int, tuple[str, str]] = {}
+    for chunk in _chunks(sorted(set(ids)), 500):
+        out.update((int(sid), (str(name), str(kind))) for sid, name, kind in session.execute(
+            select(Source.id, Source.name, Source.kind).where(one_of(session, Source.id, chunk))))
+    return out
 
 
 def _bound(columns: Mapping[str, Any]) -> dict[str, Any]:
