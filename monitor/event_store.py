@@ -300,11 +300,12 @@ def attach(
     # writes every event of the batch once, figures and verdict together (an UPDATE per
     # event, and one more for the verdict, before). Nothing here reads an event row: no
     # autoflush.
-    # The kinds of the touched events' sources (social or news: the burst test's baseline).
-    kinds.update((sid, kind) for sid, (_n, kind) in _sources(
-        session, {int(x) for ev in touched.values() for x in ev.source_ids} - kinds.keys()
-    ).items())
     with session.no_autoflush:
+        # The kinds of the touched events' sources (social or news: the burst test's
+        # baseline).
+        kinds.update((sid, kind) for sid, (_n, kind) in _sources(
+            session, {int(x) for ev in touched.values() for x in ev.source_ids} - kinds.keys()
+        ).items())
         # The burst test's counters: this batch's items into their (final) events' hours
         # and their topics' hours, then every touched event's and topic's hours in one
         # read — never a scan of the items stored (monitor.counters).

@@ -255,13 +255,18 @@ def test_analysis_writes_each_item_row_once_on_postgresql(
             return int(s.scalar(text(
                 "SELECT n_tup_upd FROM pg_stat_xact_user_tables WHERE relname = 'events'")) or 0)
 
-        joining = _item(s, weibo, "转发：" + STORY, external_id="W2")
+        # (from a source the batch has not seen: its kind is read with the others')
+        # and spreading, so that its verdict changes too: figures and verdict, one write)
+        joining = _item(s, _source(s, "weibo2", "weibo"), "转发：" + STORY, external_id="W2",
+                        reposts=50_000)
+        priority = s.get(Event, rows[0].event_id).priority  # type: ignore[union-attr]
         s.commit()
         before = events_updated()
         _run(s, [joining], taxonomy, sla)
         assert events_updated() - before == 1
         s.commit()
         assert s.get(Item, joining).event_id == rows[0].event_id  # type: ignore[union-attr]
+        assert s.get(Event, rows[0].event_id).priority != priority  # type: ignore[union-attr]
 
 
 def test_term_rows_follow_the_events_last_sighting_and_are_not_rewritten_idle(
