@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Connection, Engine, Table, bindparam, delete, func, select, text, update
+from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -331,6 +332,7 @@ def attach(
         set_committed_value(item, "event_id", _resolve(merged, item_event[item.id]))
         set_committed_value(item, "signature", sketches[item.id])
     index.save(session, touched.values(), created=created)
+    _cache_on_commit(session, touched.values())
     updates = {eid: replace(u, merged=tuple(sorted(into.get(eid, ())))) for eid, u in
                updates.items()}
     # The story's clock, for the events that need their first alert now (bounded: only
@@ -748,6 +750,32 @@ def _cache_for(session: Session) -> dict[int, _Cached]:
     bind = session.get_bind()
     engine = bind.engine if isinstance(bind, Connection) else bind
     return _CACHES.setdefault(engine, {})
+
+
+_PENDING = "yuqing.event_cache_pending"  # session.info: this transaction's events, as written
+
+
+def _cache_on_commit(session: Session, events: Iterable[Event]) -> None:
+    """The batch's events as this transaction leaves them go into the process's cache when
+    (and only when) it commits — committed state then, and the next batch need not read
+    back what this one wrote (most of a busy window's candidates, batch after batch). A
+    rollback drops them."""
+    pending: dict[int, _Cached] = session.info.setdefault(_PENDING, {})
+    pending.update((ev.id, (int(ev.item_count), list(ev.signature or []),
+                            dict(ev.story_terms or {}), str(ev.kind), ev.first_seen_at))
+                   for ev in events if ev.kind != "merged")
+    if not session.info.get(_PENDING + ".hooked"):
+        session.info[_PENDING + ".hooked"] = True
+        cache = _cache_for(session)
+
+        def committed(done: Session) -> None:
+            cache.update(done.info.pop(_PENDING, {}))
+
+        def rolled_back(done: Session) -> None:
+            done.info.pop(_PENDING, None)
+
+        sa_event.listen(session, "after_commit", committed)
+        sa_event.listen(session, "after_rollback", rolled_back)
 
 
 def _chunks(values: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import event, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from monitor import event_store
 from monitor.analyze import analyze_items
 from monitor.event_store import EventSettings
 from monitor.flagging import FlagPolicy
@@ -333,3 +334,28 @@ def test_alerts_open_on_the_analysed_items_without_reading_them_again(
                       and "FROM items" in q and "items.text" in q]
         assert item_reads == []  # … without reading the items' rows again
         s.commit()
+
+
+def test_the_candidate_cache_takes_a_batchs_events_only_when_it_commits(
+        sessions: sessionmaker[Session], taxonomy: Taxonomy, sla: SLA) -> None:
+    """What a batch wrote is cached as the next batch would read it — after the commit, so
+    the next batch does not read it back; a rolled-back batch's events never are."""
+    with sessions() as s:
+        news = _source(s, "news", "news")
+        first = _item(s, news, STORY)
+        _run(s, [first], taxonomy, sla)
+        event_id = s.get(Item, first).event_id  # type: ignore[union-attr]
+        cache = event_store._cache_for(s)
+        assert event_id not in cache  # not before the commit
+        s.commit()
+        event = s.get(Event, event_id)
+        assert event is not None
+        assert cache[event_id] == (1, list(event.signature), dict(event.story_terms),
+                                   event.kind, event.first_seen_at)
+        again = _item(s, news, "【大河报】" + STORY)
+        _run(s, [again], taxonomy, sla)
+        s.rollback()
+        assert cache[event_id][0] == 1  # the rolled-back join left the cache as committed
+        _run(s, [_item(s, news, "【转载】" + STORY)], taxonomy, sla)
+        s.commit()
+        assert cache[event_id][0] == 2
