@@ -102,7 +102,9 @@ def shingles(text: str, size: int = SHINGLE) -> set[int]:
     """Stable 32-bit hashes (crc32: the same in every process, unlike hash()) of n-grams."""
     if len(text) < size:
         return {zlib.crc32(text.encode("utf-8"))} if text else set()
-    return {zlib.crc32(text[i : i + size].encode("utf-8")) for i in range(len(text) - size + 1)}
+    # map over the n-grams: the same hashes, without a Python-level call frame per n-gram
+    grams = [text[i : i + size] for i in range(len(text) - size + 1)]
+    return set(map(zlib.crc32, map(str.encode, grams)))
 
 
 def signature(text: str, k: int = SKETCH_SIZE) -> list[int]:

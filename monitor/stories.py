@@ -355,7 +355,9 @@ def tokens(text: str, extra: frozenset[str] = frozenset()) -> list[tuple[str, bo
     out: list[tuple[str, bool]] = [(m.group(), True) for m in _PERSON.finditer(text)]
     text = _PERSON.sub(" ", text)
     for run in _HAN_RUN.findall(text):
-        i, n, unknown = 0, len(run), ""
+        # `start`: where the current run of unknown characters began (sliced once, at its
+        # end, rather than grown a character at a time)
+        i, n, start = 0, len(run), 0
         while i < n:
             # Only the lengths a word starting with these two characters has are tried, the
             # longest first: the same match as trying every length from _MAX_WORD down.
@@ -363,16 +365,16 @@ def tokens(text: str, extra: frozenset[str] = frozenset()) -> list[tuple[str, bo
                 if i + size <= n and (word := known.get(run[i : i + size])) is not None:
                     break
             else:
-                unknown += run[i]
                 i += 1
                 continue
-            if unknown:
-                _keep_unknown(unknown, run[i], out)
-                unknown = ""
+            if start < i:
+                _keep_unknown(run[start:i], run[i], out)
             stem, named = word
             i += size
+            start = i
             out.append((stem, named or (i < n and run[i] in _NAME_SUFFIX)))
-        _keep_unknown(unknown, "", out)
+        if start < n:
+            _keep_unknown(run[start:], "", out)
     return out
 
 
@@ -425,15 +427,15 @@ _LONGEST_FIRST = [tuple(n for n in range(_MAX_WORD, 1, -1) if mask >> n & 1)
 
 # Characters that glue onto a name in running text ("在涧西", "那个所里没了"): trimmed from
 # the ends of an unknown run so that the name itself is the term.
-_GLUE = frozenset("在的了是和与到从去把被给对向那这个里说也都就还又很已将并不我你他她它们")
+_GLUE_CHARS = "在的了是和与到从去把被给对向那这个里说也都就还又很已将并不我你他她它们"
 
 
 def _keep_unknown(run: str, after: str, out: list[tuple[str, bool]]) -> None:
-    while run and run[0] in _GLUE:
-        run = run[1:]
-    while run and run[-1] in _GLUE:
-        run = run[:-1]
-        after = ""
+    # str.strip with a character set: the same trimming as a loop per character, in C.
+    head = run.lstrip(_GLUE_CHARS)
+    run = head.rstrip(_GLUE_CHARS)
+    if len(run) < len(head):
+        after = ""  # trimmed at the end: what follows the name is glue, not its suffix
     if 2 <= len(run) <= 4:
         out.append((_stem(run), run[-1] in _NAME_SUFFIX or after in _NAME_SUFFIX))
 
@@ -483,10 +485,11 @@ def story_vector(text: str, background: BackgroundIdf, damped: frozenset[str],
         return {}
     named = {t for t, is_name in found if is_name}
     weights: dict[str, float] = {}
-    idf = background.idf
+    # background.idf without a method call per term (read for every term of every post)
+    idf, unknown = background._idf.get, background._unknown
     for term, tf in counts.items():
         # most terms occur once: 1 + ln 1 = 1.0 exactly, and 1.0 * idf is idf
-        w = idf(term) if tf == 1 else (1.0 + math.log(tf)) * idf(term)
+        w = idf(term, unknown) if tf == 1 else (1.0 + math.log(tf)) * idf(term, unknown)
         if term in damped:
             w *= policy.damp
         elif term in named:
@@ -582,11 +585,32 @@ class StoryPost:
 
     @classmethod
     def of(cls, vector: Mapping[str, float]) -> StoryPost:
-        kinds = [(t, _kinds(t)) for t in vector]
-        return cls(vector, {t for t, k in kinds if k.place}, {t for t, k in kinds if k.tag},
-                   {t for t, k in kinds if k.outage}, {t for t, k in kinds if k.signed},
-                   frozenset(vector), frozenset(t for t, k in kinds if k.incident),
-                   {t: k.level for t, k in kinds if k.level})
+        places: set[str] = set()
+        tags: set[str] = set()
+        outages: set[str] = set()
+        signed: set[str] = set()
+        incidents: set[str] = set()
+        anchors: dict[str, int] = {}
+        # One pass over the terms, and only over the few that are of some kind: most terms
+        # are ordinary words (_ORDINARY), whose kinds are all false and whose level is 0.
+        for t in vector:
+            k = _kinds(t)
+            if k is _ORDINARY:
+                continue
+            if k.place:
+                places.add(t)
+            if k.tag:
+                tags.add(t)
+            if k.outage:
+                outages.add(t)
+            if k.signed:
+                signed.add(t)
+            if k.incident:
+                incidents.add(t)
+            if k.level:
+                anchors[t] = k.level
+        return cls(vector, places, tags, outages, signed, frozenset(vector),
+                   frozenset(incidents), anchors)
 
 
 class _Kinds(NamedTuple):
@@ -602,8 +626,12 @@ class _Kinds(NamedTuple):
 # and each is read for every candidate's comparison. Bounded: terms are open-ended.
 @lru_cache(maxsize=1 << 16)
 def _kinds(term: str) -> _Kinds:
-    return _Kinds(term in _CITIES or term in _COUNTIES, _matter_tag(term), _outage(term),
-                  term.startswith(MATTER_MARK), _incident(term), anchor_level(term))
+    kinds = _Kinds(term in _CITIES or term in _COUNTIES, _matter_tag(term), _outage(term),
+                   term.startswith(MATTER_MARK), _incident(term), anchor_level(term))
+    return _ORDINARY if kinds == _ORDINARY else kinds  # one object: StoryPost.of tests `is`
+
+
+_ORDINARY = _Kinds(False, False, False, False, False, 0)
 
 
 def story_hit(post: StoryPost, profile: Mapping[str, float], policy: StoryPolicy, *,
