@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import zlib
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -17,7 +18,14 @@ import pytest
 from monitor import stories
 from monitor.analyze import story_vocabulary
 from monitor.event_store import EventSettings, _CandidateIndex
-from monitor.events import SKETCH_SIZE, signature, similarity, similarity_of_sets
+from monitor.events import (
+    SKETCH_SIZE,
+    matching_text,
+    shingles,
+    signature,
+    similarity,
+    similarity_of_sets,
+)
 from monitor.feeds import parse_feed
 from monitor.stories import (
     MATTER_MARK,
@@ -141,6 +149,13 @@ def _reference_similarity(a: Sequence[int], b: Sequence[int], k: int = SKETCH_SI
     return sum(1 for h in union_bottom if h in sa and h in sb) / len(union_bottom)
 
 
+def _reference_shingles(text: str, size: int = 3) -> set[int]:
+    """crc32 of each n-gram encoded on its own."""
+    if len(text) < size:
+        return {zlib.crc32(text.encode("utf-8"))} if text else set()
+    return {zlib.crc32(text[i : i + size].encode("utf-8")) for i in range(len(text) - size + 1)}
+
+
 def _reference_cosine(a: Mapping[str, float], b: Mapping[str, float]) -> tuple[float, int]:
     if len(a) > len(b):
         a, b = b, a
@@ -260,6 +275,19 @@ def test_similarity_equals_the_plain_bottom_k_estimate(corpus: list[str]) -> Non
                 assert floored == (want if want >= floor else None)
             rewritten += 0.3 < want < 1.0
     assert rewritten > 200
+
+
+def test_shingles_equal_the_n_grams_hashed_one_by_one(corpus: list[str]) -> None:
+    """The bytes sliced from one encoding (ASCII or all-Chinese texts) against each n-gram
+    encoded: the matching texts of the corpus, their raw texts, and texts of every width
+    mixed (2-byte Latin and Cyrillic, 4-byte emoji and CJK extension B, and sums of mixed
+    widths that equal 3 bytes a character)."""
+    mixed = ["abc", "ab", "a", "", "洛阳", "洛阳市", "洛阳abc涧西", "ééé", "é😀", "é😀é😀",
+             "😀😀😀", "𠀀𠀀𠀀洛阳", "привет мир", "a😀洛", "洛阳\u0800\uffff", "12348热线打不通"]
+    texts = [*map(matching_text, corpus), *corpus, *mixed]
+    for text in texts:
+        for size in (3, 2, 1):
+            assert shingles(text, size) == _reference_shingles(text, size), text
 
 
 def _vectors(corpus: list[str], vocabulary: frozenset[str]) -> list[dict[str, float]]:
