@@ -109,6 +109,21 @@ def _reference_incidents(text: str) -> list[str]:
     return sorted(out)
 
 
+def _reference_names(text: str) -> list[str]:
+    """names() with every pattern run on every text and a substring test per word."""
+    out = [stories.TAG_MARK + m for m in stories._TAG.findall(text)]
+    out += [stories.NAME_MARK + m for m in stories._BOOK.findall(text)]
+    out += [stories.NAME_MARK + m for m in stories._TITLED.findall(text) if len(m) >= 2]
+    for m in stories._INSTITUTION.finditer(text):
+        prefix, kind = m.group(1), stories._INSTITUTION_KINDS[m.group(2)]
+        if not (set(prefix) & stories._NOT_A_NAME) and prefix not in stories._GENERIC_PREFIX:
+            out.append(f"{stories.NAME_MARK}{prefix}{kind}")
+    out.extend(stories.NAME_MARK + n for n in stories._NUMBER.findall(text))
+    matters = [MATTER_MARK + key for key, services, problems in stories._MATTERS
+               if any(s in text for s in services) and any(p in text for p in problems)]
+    return out + _reference_incidents(text) + matters
+
+
 def _reference_vector(text: str, background: stories.BackgroundIdf, damped: frozenset[str],
                       k: int = stories.TERMS_PER_POST) -> dict[str, float]:
     """story_vector on the reference tokens, the idf formula evaluated per term and the
@@ -134,6 +149,7 @@ def _reference_vector(text: str, background: stories.BackgroundIdf, damped: froz
     top_weight = max(weights.values())
     keys = stories.names(plain)
     assert stories.incidents(plain) == _reference_incidents(plain)
+    assert keys == _reference_names(plain)
     for key in keys:
         weights.setdefault(key, top_weight)
     top = sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
