@@ -373,30 +373,56 @@ def tokens(text: str, extra: frozenset[str] = frozenset()) -> list[tuple[str, bo
     from another. Single characters are dropped. A term is written as a name when it ends in,
     or is followed by, a place's or an institution's suffix (涧西区, 金博大律所 …)."""
     lengths, known = _lexicon(extra)
+    segmented = _segmented(extra)
+    if len(segmented) > _SEGMENTED_MAX:
+        segmented.clear()  # a bound on memory; the runs of the next posts fill it again
     out: list[tuple[str, bool]] = [(m.group(), True) for m in _PERSON.finditer(text)]
     text = _PERSON.sub(" ", text)
     for run in _HAN_RUN.findall(text):
-        # `start`: where the current run of unknown characters began (sliced once, at its
-        # end, rather than grown a character at a time)
-        i, n, start = 0, len(run), 0
-        while i < n:
-            # Only the lengths a word starting with these two characters has are tried, the
-            # longest first: the same match as trying every length from _MAX_WORD down.
-            for size in lengths.get(run[i : i + 2], ()):
-                if i + size <= n and (word := known.get(run[i : i + size])) is not None:
-                    break
-            else:
-                i += 1
-                continue
-            if start < i:
-                _keep_unknown(run[start:i], run[i], out)
-            stem, named = word
-            i += size
-            start = i
-            out.append((stem, named or (i < n and run[i] in _NAME_SUFFIX)))
-        if start < n:
-            _keep_unknown(run[start:], "", out)
+        found = segmented.get(run)
+        if found is None:
+            found = segmented[run] = _segment(run, lengths, known)
+        out += found
     return out
+
+
+# The same clauses recur from post to post (a story's rewrites, reposts, set phrases): a
+# run's words are a function of the run and the vocabulary alone, so each run is segmented
+# once while it is remembered. Bounded: runs are open-ended.
+_SEGMENTED_MAX = 1 << 16
+
+
+@lru_cache(maxsize=8)
+def _segmented(extra: frozenset[str]) -> dict[str, tuple[tuple[str, bool], ...]]:
+    """Runs already segmented with this field vocabulary → their words (see tokens)."""
+    return {}
+
+
+def _segment(run: str, lengths: Mapping[str, tuple[int, ...]],
+             known: _Known) -> tuple[tuple[str, bool], ...]:
+    """`tokens` of one run of Chinese characters."""
+    out: list[tuple[str, bool]] = []
+    # `start`: where the current run of unknown characters began (sliced once, at its
+    # end, rather than grown a character at a time)
+    i, n, start = 0, len(run), 0
+    while i < n:
+        # Only the lengths a word starting with these two characters has are tried, the
+        # longest first: the same match as trying every length from _MAX_WORD down.
+        for size in lengths.get(run[i : i + 2], ()):
+            if i + size <= n and (word := known.get(run[i : i + size])) is not None:
+                break
+        else:
+            i += 1
+            continue
+        if start < i:
+            _keep_unknown(run[start:i], run[i], out)
+        stem, named = word
+        i += size
+        start = i
+        out.append((stem, named or (i < n and run[i] in _NAME_SUFFIX)))
+    if start < n:
+        _keep_unknown(run[start:], "", out)
+    return tuple(out)
 
 
 # A word `tokens` matches → its term (_stem) and whether it ends in a name's suffix.
