@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor import stories
+from monitor import events, stories
 from monitor.analyze import story_vocabulary
 from monitor.event_store import EventSettings, _CandidateIndex
 from monitor.events import (
@@ -40,6 +40,7 @@ from monitor.stories import (
     story_vector,
     tokens,
 )
+from monitor.text import normalize_text
 from monitor.topics import Taxonomy
 from tests.support.settings import defaults
 
@@ -306,6 +307,34 @@ def test_shingles_equal_the_n_grams_hashed_one_by_one(corpus: list[str]) -> None
     for text in texts:
         for size in (3, 2, 1):
             assert shingles(text, size) == _reference_shingles(text, size), text
+
+
+def _reference_story_text(text: str) -> str:
+    plain = normalize_text(text, to_simplified=True)
+    for pattern in (stories._URL, stories._CHAIN, stories._MENTION, stories._EMOTICON,
+                    stories._OUTLET, stories._FILLER):
+        plain = pattern.sub(" ", plain)
+    return plain
+
+
+def _reference_matching_text(text: str) -> str:
+    plain = events._URL.sub(" ", normalize_text(text, to_simplified=True))
+    pieces: list[str] = []
+    for seg in events._CHAIN.split(plain):
+        pieces.extend(events._QUOTE_LEAD.split(events._REPOST_WORDS.sub(" ", seg)))
+    body = max(pieces, key=lambda p: len(events._ANY_PUNCT.sub("", p)), default="")
+    for pattern in (events._HASHTAG, events._OUTLET, events._MENTION):
+        body = pattern.sub(" ", body)
+    return events._ANY_PUNCT.sub("", body).lower()
+
+
+def test_story_and_matching_texts_equal_every_pattern_applied(corpus: list[str]) -> None:
+    """The link pattern skipped on texts without "://" or ".", one piece not weighed."""
+    links = ["看这里https://t.cn/A6abc 洛阳涧西", "WWW.henan.gov.cn 通报", "HTTPS://X.cn/1 回应",
+             "httpſ://x.cn 全文", "转发 @某某：原文 http://t.cn/x //@乙: 评论", "网址www.例子", ""]
+    for text in [*corpus, *links]:
+        assert story_text(text) == _reference_story_text(text), text
+        assert matching_text(text) == _reference_matching_text(text), text
 
 
 def _vectors(corpus: list[str], vocabulary: frozenset[str]) -> list[dict[str, float]]:
