@@ -390,7 +390,7 @@ def tokens(text: str, extra: frozenset[str] = frozenset()) -> list[tuple[str, bo
 # The same clauses recur from post to post (a story's rewrites, reposts, set phrases): a
 # run's words are a function of the run and the vocabulary alone, so each run is segmented
 # once while it is remembered. Bounded: runs are open-ended.
-_SEGMENTED_MAX = 1 << 16
+_SEGMENTED_MAX = 1 << 15  # some 13 MB at ~400 bytes a run and its words: ~6,000 posts
 
 
 @lru_cache(maxsize=8)
