@@ -630,6 +630,9 @@ class _CandidateIndex:
         mine = set(sketch)
         prefilter = policy.threshold > 0
         post = StoryPost.of(vector) if vector else None
+        # story_hit's first test, made here so that the many candidates sharing too few
+        # terms skip the call and the time tests (story_hit would return None for them)
+        few = cfg.stories.min_shared - 1
         since = at - timedelta(hours=cfg.stories.outage_hours)
         span = timedelta(hours=cfg.stories.matter_hours)
         after, before = at - span, at + span
@@ -646,7 +649,8 @@ class _CandidateIndex:
                                                  floor=policy.threshold)
                 story: float | None = None
                 profile = self.profiles.get(e)
-                if post is not None and profile is not None:
+                if (post is not None and profile is not None
+                        and len(post.terms.intersection(profile)) >= few):
                     seen = self.seen.get(e)
                     first = self.first.get(e)
                     # current: seen within outage_hours; near: the post within matter_hours

@@ -85,13 +85,16 @@ _ANY_PUNCT = re.compile(r"[\W_]+", re.UNICODE)
 def matching_text(text: str) -> str:
     """The part of a post that carries its story, folded for comparison."""
     plain = normalize_text(text, to_simplified=True)
-    plain = _URL.sub(" ", plain)
+    if "://" in plain or "." in plain:  # in every link; the case-blind scan is the slowest
+        plain = _URL.sub(" ", plain)
     segments = [s for s in _CHAIN.split(plain)]
     pieces: list[str] = []
     for seg in segments:
         seg = _REPOST_WORDS.sub(" ", seg)
         pieces.extend(_QUOTE_LEAD.split(seg))
-    body = max(pieces, key=lambda p: len(_ANY_PUNCT.sub("", p)), default="")
+    # most posts are one piece: no chain, no quote, so nothing to weigh
+    body = pieces[0] if len(pieces) == 1 else max(
+        pieces, key=lambda p: len(_ANY_PUNCT.sub("", p)), default="")
     body = _HASHTAG.sub(" ", body)
     body = _OUTLET.sub(" ", body)
     body = _MENTION.sub(" ", body)
@@ -102,7 +105,23 @@ def shingles(text: str, size: int = SHINGLE) -> set[int]:
     """Stable 32-bit hashes (crc32: the same in every process, unlike hash()) of n-grams."""
     if len(text) < size:
         return {zlib.crc32(text.encode("utf-8"))} if text else set()
-    return {zlib.crc32(text[i : i + size].encode("utf-8")) for i in range(len(text) - size + 1)}
+    # A text whose characters all take one width in UTF-8 — ASCII, or (most matching texts)
+    # Chinese alone, 3 bytes each — is encoded once and its n-grams sliced from the bytes:
+    # the same bytes, so the same hashes, as encoding each n-gram.
+    if text.isascii():
+        width = 1
+    elif _THREE_BYTES.fullmatch(text):
+        width = 3
+    else:
+        grams = [text[i : i + size] for i in range(len(text) - size + 1)]
+        return set(map(zlib.crc32, map(str.encode, grams)))
+    data, step = text.encode("utf-8"), width * size
+    return set(map(zlib.crc32, [data[i : i + step]
+                                for i in range(0, len(data) - step + 1, width)]))
+
+
+# Characters of three bytes in UTF-8 (U+0800..U+FFFF; a surrogate fails to encode anyway).
+_THREE_BYTES = re.compile("[\u0800-\uffff]+")
 
 
 def signature(text: str, k: int = SKETCH_SIZE) -> list[int]:

@@ -183,7 +183,8 @@ def story_text(text: str) -> str:
     """The words of a post that can tell its story: no links, mentions, repost markers,
     emoticons or platform filler. Hashtags stay: #洛阳戒毒所学员死亡# names the matter."""
     plain = normalize_text(text, to_simplified=True)
-    plain = _URL.sub(" ", plain)
+    if "://" in plain or "." in plain:  # in every link; the case-blind scan is the slowest
+        plain = _URL.sub(" ", plain)
     plain = _CHAIN.sub(" ", plain)
     plain = _MENTION.sub(" ", plain)
     plain = _EMOTICON.sub(" ", plain)
@@ -235,6 +236,7 @@ _INSTITUTION_KINDS = {
 _INSTITUTION = re.compile(
     "([\u4e00-\u9fff0-9]{2})(?:[市区县])?[某一]?(" + "|".join(sorted(_INSTITUTION_KINDS, key=len,
                                                              reverse=True)) + ")")
+_ANY_KIND = re.compile("|".join(_INSTITUTION_KINDS))
 _INSTITUTION_NAMES = tuple(sorted(set(_INSTITUTION_KINDS.values())))
 _NOT_A_NAME = frozenset("一这那该此某家个的在是了到与及等所区县市省去来找给向从对")
 # Words that stand before an institution's kind without naming one.
@@ -245,6 +247,7 @@ _GENERIC_PREFIX = frozenset(
 # Numbers that name a thing (the 12348 hotline, a sum of 28000): three digits or more, not a
 # year, which every story of the year shares.
 _NUMBER = re.compile(r"(?<![0-9])(?!(?:19|20)[0-9]{2}(?![0-9]))[0-9]{3,}(?![0-9])")
+_DIGITS = re.compile("[0-9]{3}")  # in every _NUMBER
 
 
 _SURNAMES = _PERSON.pattern[: _PERSON.pattern.index("]") + 1]
@@ -311,20 +314,36 @@ _MATTERS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
 )
 
 
+def _any_of(words: Iterable[str]) -> re.Pattern[str]:
+    """Finds any of the words: one scan in C instead of a substring test per word."""
+    return re.compile("|".join(map(re.escape, words)))
+
+
+# _MATTERS with each list of words as one pattern (matters() reads them for every post).
+_MATTER_PATTERNS = tuple((key, _any_of(services), _any_of(problems))
+                         for key, services, problems in _MATTERS)
+
+
 def matters(text: str) -> list[str]:
     """The matter signatures (MATTER_MARK + service/problem) the text names."""
-    return [MATTER_MARK + key for key, services, problems in _MATTERS
-            if any(s in text for s in services) and any(p in text for p in problems)]
+    return [MATTER_MARK + key for key, services, problems in _MATTER_PATTERNS
+            if services.search(text) and problems.search(text)]
+
+
+# A place of custody, an outage word: most texts name neither, and one search says so.
+_ANY_CUSTODY = _any_of(_CUSTODY)
+_ANY_OUTAGE = _any_of(_OUTAGES)
 
 
 def incidents(text: str) -> list[str]:
     """Incident keys (NAME_MARK + kind of place + what happened) the text names: an
     incident in custody (戒毒所·死亡), a service of the office going down (法考·故障)."""
-    places = {kind for word, kind in _CUSTODY.items() if word in text}
+    places = ({kind for word, kind in _CUSTODY.items() if word in text}
+              if _ANY_CUSTODY.search(text) else set())
     # what happened matters only in a place of custody, which most texts do not name
     what = {kind for word, kind in _INCIDENT.items() if word in text} if places else set()
     out = {f"{NAME_MARK}{p}·{w}" for p in places for w in what}
-    if any(word in text for word in _OUTAGES):
+    if _ANY_OUTAGE.search(text):
         out.update(f"{NAME_MARK}{kind}·故障" for word, kind in _SERVICES.items() if word in text)
     return sorted(out)
 
@@ -335,11 +354,14 @@ def names(text: str) -> list[str]:
     out: list[str] = [TAG_MARK + m for m in _TAG.findall(text)]
     out += [NAME_MARK + m for m in _BOOK.findall(text)]
     out += [NAME_MARK + m for m in _TITLED.findall(text) if len(m) >= 2]
-    for m in _INSTITUTION.finditer(text):
+    # Each of the two patterns below is slow to scan (a class or a look-behind first); what
+    # they must contain (an institution's kind, three digits) is quick to look for first.
+    for m in _INSTITUTION.finditer(text) if _ANY_KIND.search(text) else ():
         prefix, kind = m.group(1), _INSTITUTION_KINDS[m.group(2)]
         if not (set(prefix) & _NOT_A_NAME) and prefix not in _GENERIC_PREFIX:
             out.append(f"{NAME_MARK}{prefix}{kind}")
-    out.extend(NAME_MARK + n for n in _NUMBER.findall(text))
+    if _DIGITS.search(text):
+        out.extend(NAME_MARK + n for n in _NUMBER.findall(text))
     return out + incidents(text) + matters(text)
 
 
@@ -352,28 +374,56 @@ def tokens(text: str, extra: frozenset[str] = frozenset()) -> list[tuple[str, bo
     from another. Single characters are dropped. A term is written as a name when it ends in,
     or is followed by, a place's or an institution's suffix (涧西区, 金博大律所 …)."""
     lengths, known = _lexicon(extra)
+    segmented = _segmented(extra)
+    if len(segmented) > _SEGMENTED_MAX:
+        segmented.clear()  # a bound on memory; the runs of the next posts fill it again
     out: list[tuple[str, bool]] = [(m.group(), True) for m in _PERSON.finditer(text)]
     text = _PERSON.sub(" ", text)
     for run in _HAN_RUN.findall(text):
-        i, n, unknown = 0, len(run), ""
-        while i < n:
-            # Only the lengths a word starting with these two characters has are tried, the
-            # longest first: the same match as trying every length from _MAX_WORD down.
-            for size in lengths.get(run[i : i + 2], ()):
-                if i + size <= n and (word := known.get(run[i : i + size])) is not None:
-                    break
-            else:
-                unknown += run[i]
-                i += 1
-                continue
-            if unknown:
-                _keep_unknown(unknown, run[i], out)
-                unknown = ""
-            stem, named = word
-            i += size
-            out.append((stem, named or (i < n and run[i] in _NAME_SUFFIX)))
-        _keep_unknown(unknown, "", out)
+        found = segmented.get(run)
+        if found is None:
+            found = segmented[run] = _segment(run, lengths, known)
+        out += found
     return out
+
+
+# The same clauses recur from post to post (a story's rewrites, reposts, set phrases): a
+# run's words are a function of the run and the vocabulary alone, so each run is segmented
+# once while it is remembered. Bounded: runs are open-ended.
+_SEGMENTED_MAX = 1 << 15  # some 13 MB at ~400 bytes a run and its words: ~6,000 posts
+
+
+@lru_cache(maxsize=8)
+def _segmented(extra: frozenset[str]) -> dict[str, tuple[tuple[str, bool], ...]]:
+    """Runs already segmented with this field vocabulary → their words (see tokens)."""
+    return {}
+
+
+def _segment(run: str, lengths: Mapping[str, tuple[int, ...]],
+             known: _Known) -> tuple[tuple[str, bool], ...]:
+    """`tokens` of one run of Chinese characters."""
+    out: list[tuple[str, bool]] = []
+    # `start`: where the current run of unknown characters began (sliced once, at its
+    # end, rather than grown a character at a time)
+    i, n, start = 0, len(run), 0
+    while i < n:
+        # Only the lengths a word starting with these two characters has are tried, the
+        # longest first: the same match as trying every length from _MAX_WORD down.
+        for size in lengths.get(run[i : i + 2], ()):
+            if i + size <= n and (word := known.get(run[i : i + size])) is not None:
+                break
+        else:
+            i += 1
+            continue
+        if start < i:
+            _keep_unknown(run[start:i], run[i], out)
+        stem, named = word
+        i += size
+        start = i
+        out.append((stem, named or (i < n and run[i] in _NAME_SUFFIX)))
+    if start < n:
+        _keep_unknown(run[start:], "", out)
+    return tuple(out)
 
 
 # A word `tokens` matches → its term (_stem) and whether it ends in a name's suffix.
@@ -425,15 +475,15 @@ _LONGEST_FIRST = [tuple(n for n in range(_MAX_WORD, 1, -1) if mask >> n & 1)
 
 # Characters that glue onto a name in running text ("在涧西", "那个所里没了"): trimmed from
 # the ends of an unknown run so that the name itself is the term.
-_GLUE = frozenset("在的了是和与到从去把被给对向那这个里说也都就还又很已将并不我你他她它们")
+_GLUE_CHARS = "在的了是和与到从去把被给对向那这个里说也都就还又很已将并不我你他她它们"
 
 
 def _keep_unknown(run: str, after: str, out: list[tuple[str, bool]]) -> None:
-    while run and run[0] in _GLUE:
-        run = run[1:]
-    while run and run[-1] in _GLUE:
-        run = run[:-1]
-        after = ""
+    # str.strip with a character set: the same trimming as a loop per character, in C.
+    head = run.lstrip(_GLUE_CHARS)
+    run = head.rstrip(_GLUE_CHARS)
+    if len(run) < len(head):
+        after = ""  # trimmed at the end: what follows the name is glue, not its suffix
     if 2 <= len(run) <= 4:
         out.append((_stem(run), run[-1] in _NAME_SUFFIX or after in _NAME_SUFFIX))
 
@@ -483,10 +533,11 @@ def story_vector(text: str, background: BackgroundIdf, damped: frozenset[str],
         return {}
     named = {t for t, is_name in found if is_name}
     weights: dict[str, float] = {}
-    idf = background.idf
+    # background.idf without a method call per term (read for every term of every post)
+    idf, unknown = background._idf.get, background._unknown
     for term, tf in counts.items():
         # most terms occur once: 1 + ln 1 = 1.0 exactly, and 1.0 * idf is idf
-        w = idf(term) if tf == 1 else (1.0 + math.log(tf)) * idf(term)
+        w = idf(term, unknown) if tf == 1 else (1.0 + math.log(tf)) * idf(term, unknown)
         if term in damped:
             w *= policy.damp
         elif term in named:
@@ -582,11 +633,32 @@ class StoryPost:
 
     @classmethod
     def of(cls, vector: Mapping[str, float]) -> StoryPost:
-        kinds = [(t, _kinds(t)) for t in vector]
-        return cls(vector, {t for t, k in kinds if k.place}, {t for t, k in kinds if k.tag},
-                   {t for t, k in kinds if k.outage}, {t for t, k in kinds if k.signed},
-                   frozenset(vector), frozenset(t for t, k in kinds if k.incident),
-                   {t: k.level for t, k in kinds if k.level})
+        places: set[str] = set()
+        tags: set[str] = set()
+        outages: set[str] = set()
+        signed: set[str] = set()
+        incidents: set[str] = set()
+        anchors: dict[str, int] = {}
+        # One pass over the terms, and only over the few that are of some kind: most terms
+        # are ordinary words (_ORDINARY), whose kinds are all false and whose level is 0.
+        for t in vector:
+            k = _kinds(t)
+            if k is _ORDINARY:
+                continue
+            if k.place:
+                places.add(t)
+            if k.tag:
+                tags.add(t)
+            if k.outage:
+                outages.add(t)
+            if k.signed:
+                signed.add(t)
+            if k.incident:
+                incidents.add(t)
+            if k.level:
+                anchors[t] = k.level
+        return cls(vector, places, tags, outages, signed, frozenset(vector),
+                   frozenset(incidents), anchors)
 
 
 class _Kinds(NamedTuple):
@@ -602,8 +674,12 @@ class _Kinds(NamedTuple):
 # and each is read for every candidate's comparison. Bounded: terms are open-ended.
 @lru_cache(maxsize=1 << 16)
 def _kinds(term: str) -> _Kinds:
-    return _Kinds(term in _CITIES or term in _COUNTIES, _matter_tag(term), _outage(term),
-                  term.startswith(MATTER_MARK), _incident(term), anchor_level(term))
+    kinds = _Kinds(term in _CITIES or term in _COUNTIES, _matter_tag(term), _outage(term),
+                   term.startswith(MATTER_MARK), _incident(term), anchor_level(term))
+    return _ORDINARY if kinds == _ORDINARY else kinds  # one object: StoryPost.of tests `is`
+
+
+_ORDINARY = _Kinds(False, False, False, False, False, 0)
 
 
 def story_hit(post: StoryPost, profile: Mapping[str, float], policy: StoryPolicy, *,

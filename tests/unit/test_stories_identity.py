@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import zlib
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -14,10 +15,17 @@ from pathlib import Path
 
 import pytest
 
-from monitor import stories
+from monitor import events, stories
 from monitor.analyze import story_vocabulary
 from monitor.event_store import EventSettings, _CandidateIndex
-from monitor.events import SKETCH_SIZE, signature, similarity, similarity_of_sets
+from monitor.events import (
+    SKETCH_SIZE,
+    matching_text,
+    shingles,
+    signature,
+    similarity,
+    similarity_of_sets,
+)
 from monitor.feeds import parse_feed
 from monitor.stories import (
     MATTER_MARK,
@@ -32,6 +40,7 @@ from monitor.stories import (
     story_vector,
     tokens,
 )
+from monitor.text import normalize_text
 from monitor.topics import Taxonomy
 from tests.support.settings import defaults
 
@@ -101,6 +110,21 @@ def _reference_incidents(text: str) -> list[str]:
     return sorted(out)
 
 
+def _reference_names(text: str) -> list[str]:
+    """names() with every pattern run on every text and a substring test per word."""
+    out = [stories.TAG_MARK + m for m in stories._TAG.findall(text)]
+    out += [stories.NAME_MARK + m for m in stories._BOOK.findall(text)]
+    out += [stories.NAME_MARK + m for m in stories._TITLED.findall(text) if len(m) >= 2]
+    for m in stories._INSTITUTION.finditer(text):
+        prefix, kind = m.group(1), stories._INSTITUTION_KINDS[m.group(2)]
+        if not (set(prefix) & stories._NOT_A_NAME) and prefix not in stories._GENERIC_PREFIX:
+            out.append(f"{stories.NAME_MARK}{prefix}{kind}")
+    out.extend(stories.NAME_MARK + n for n in stories._NUMBER.findall(text))
+    matters = [MATTER_MARK + key for key, services, problems in stories._MATTERS
+               if any(s in text for s in services) and any(p in text for p in problems)]
+    return out + _reference_incidents(text) + matters
+
+
 def _reference_vector(text: str, background: stories.BackgroundIdf, damped: frozenset[str],
                       k: int = stories.TERMS_PER_POST) -> dict[str, float]:
     """story_vector on the reference tokens, the idf formula evaluated per term and the
@@ -126,6 +150,7 @@ def _reference_vector(text: str, background: stories.BackgroundIdf, damped: froz
     top_weight = max(weights.values())
     keys = stories.names(plain)
     assert stories.incidents(plain) == _reference_incidents(plain)
+    assert keys == _reference_names(plain)
     for key in keys:
         weights.setdefault(key, top_weight)
     top = sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
@@ -139,6 +164,13 @@ def _reference_similarity(a: Sequence[int], b: Sequence[int], k: int = SKETCH_SI
     sa, sb = set(a), set(b)
     union_bottom = sorted(sa | sb)[:k]
     return sum(1 for h in union_bottom if h in sa and h in sb) / len(union_bottom)
+
+
+def _reference_shingles(text: str, size: int = 3) -> set[int]:
+    """crc32 of each n-gram encoded on its own."""
+    if len(text) < size:
+        return {zlib.crc32(text.encode("utf-8"))} if text else set()
+    return {zlib.crc32(text[i : i + size].encode("utf-8")) for i in range(len(text) - size + 1)}
 
 
 def _reference_cosine(a: Mapping[str, float], b: Mapping[str, float]) -> tuple[float, int]:
@@ -196,10 +228,12 @@ def _reference_hit(vector: Mapping[str, float], profile: Mapping[str, float],
 
 def test_tokens_equal_the_plain_forward_maximum_matching(corpus: list[str],
                                                         vocabulary: frozenset[str]) -> None:
-    for text in corpus:
-        plain = story_text(text)
-        assert tokens(plain, vocabulary) == _reference_tokens(plain, vocabulary), text
-        assert tokens(plain) == _reference_tokens(plain, frozenset()), text
+    stories._segmented.cache_clear()
+    for _pass in ("runs segmented afresh", "runs remembered"):
+        for text in corpus:
+            plain = story_text(text)
+            assert tokens(plain, vocabulary) == _reference_tokens(plain, vocabulary), text
+            assert tokens(plain) == _reference_tokens(plain, frozenset()), text
 
 
 def test_story_vectors_equal_the_reference(corpus: list[str],
@@ -260,6 +294,47 @@ def test_similarity_equals_the_plain_bottom_k_estimate(corpus: list[str]) -> Non
                 assert floored == (want if want >= floor else None)
             rewritten += 0.3 < want < 1.0
     assert rewritten > 200
+
+
+def test_shingles_equal_the_n_grams_hashed_one_by_one(corpus: list[str]) -> None:
+    """The bytes sliced from one encoding (ASCII or all-Chinese texts) against each n-gram
+    encoded: the matching texts of the corpus, their raw texts, and texts of every width
+    mixed (2-byte Latin and Cyrillic, 4-byte emoji and CJK extension B, and sums of mixed
+    widths that equal 3 bytes a character)."""
+    mixed = ["abc", "ab", "a", "", "洛阳", "洛阳市", "洛阳abc涧西", "ééé", "é😀", "é😀é😀",
+             "😀😀😀", "𠀀𠀀𠀀洛阳", "привет мир", "a😀洛", "洛阳\u0800\uffff", "12348热线打不通"]
+    texts = [*map(matching_text, corpus), *corpus, *mixed]
+    for text in texts:
+        for size in (3, 2, 1):
+            assert shingles(text, size) == _reference_shingles(text, size), text
+
+
+def _reference_story_text(text: str) -> str:
+    plain = normalize_text(text, to_simplified=True)
+    for pattern in (stories._URL, stories._CHAIN, stories._MENTION, stories._EMOTICON,
+                    stories._OUTLET, stories._FILLER):
+        plain = pattern.sub(" ", plain)
+    return plain
+
+
+def _reference_matching_text(text: str) -> str:
+    plain = events._URL.sub(" ", normalize_text(text, to_simplified=True))
+    pieces: list[str] = []
+    for seg in events._CHAIN.split(plain):
+        pieces.extend(events._QUOTE_LEAD.split(events._REPOST_WORDS.sub(" ", seg)))
+    body = max(pieces, key=lambda p: len(events._ANY_PUNCT.sub("", p)), default="")
+    for pattern in (events._HASHTAG, events._OUTLET, events._MENTION):
+        body = pattern.sub(" ", body)
+    return events._ANY_PUNCT.sub("", body).lower()
+
+
+def test_story_and_matching_texts_equal_every_pattern_applied(corpus: list[str]) -> None:
+    """The link pattern skipped on texts without "://" or ".", one piece not weighed."""
+    links = ["看这里https://t.cn/A6abc 洛阳涧西", "WWW.henan.gov.cn 通报", "HTTPS://X.cn/1 回应",
+             "httpſ://x.cn 全文", "转发 @某某：原文 http://t.cn/x //@乙: 评论", "网址www.例子", ""]
+    for text in [*corpus, *links]:
+        assert story_text(text) == _reference_story_text(text), text
+        assert matching_text(text) == _reference_matching_text(text), text
 
 
 def _vectors(corpus: list[str], vocabulary: frozenset[str]) -> list[dict[str, float]]:
