@@ -20,7 +20,6 @@ of post a text is (a debunk, an explainer, an official notice, praise, a complai
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +28,7 @@ from typing import Any, Literal, TypeVar
 import ahocorasick
 
 from monitor.errors import ConfigError
+from monitor.nfkc import nfkc
 from monitor.yamlfile import read_yaml
 
 Level = Literal["severe", "elevated"]
@@ -110,7 +110,7 @@ class TopicMatch:
 
 def normalize(text: str) -> str:
     """The form both terms and texts are compared in (NFKC, lower case)."""
-    return unicodedata.normalize("NFKC", text).lower()
+    return nfkc(text).lower()
 
 
 @dataclass
