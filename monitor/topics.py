@@ -120,7 +120,8 @@ class _Roles:
     topics: set[int] = field(default_factory=set)  # topics whose keyword or rule uses it
     watch: bool = False
     sensitive: Level | None = None
-    markers: list[MarkerHit] = field(default_factory=list)  # hits this term gives, if found
+    # (rank in Taxonomy.markers, hit) of the hits this term gives, if found
+    markers: list[tuple[int, MarkerHit]] = field(default_factory=list)
 
 
 class Taxonomy:
@@ -144,7 +145,6 @@ class Taxonomy:
             + [SensitiveHit(t, "elevated") for t in elevated]
         )
         self._names: dict[str, str] = {}
-        self._rank: dict[MarkerHit, int] = {}
         for topic in self.topics:
             if topic.id in self._names:
                 raise ConfigError(f"topic {topic.id!r}: duplicate id")
@@ -181,9 +181,7 @@ class Taxonomy:
             MarkerHit(term, genre) for genre in GENRES for term in (markers or {}).get(genre, ())
         ))
         for rank, marker in enumerate(self.markers):
-            entry = role(marker.term)
-            entry.markers.append(marker)
-            self._rank[marker] = rank
+            role(marker.term).markers.append((rank, marker))
         self.idioms: tuple[str, ...] = tuple(idioms)
         self.watch_exclude: tuple[str, ...] = tuple(watch_exclude)
         # sensitive term / watch name (normalised) -> the phrases that carry it in another
@@ -269,9 +267,8 @@ class Taxonomy:
              for entry in self._sensitive_of[form]), key=_first))
         # Markers come from the found terms, not from a walk over every marker: the cost
         # follows what the text holds, not the size of the lists.
-        markers = sorted(
-            (hit for term in found for hit in self._roles[term].markers), key=self._rank.__getitem__
-        )
+        markers = [hit for _rank, hit in sorted(
+            (entry for term in found for entry in self._roles[term].markers), key=_first)]
         return TopicMatch(
             topics=tuple(matched),
             watch_hits=watch_hits,
