@@ -62,6 +62,15 @@ def praise_only(match: TopicMatch) -> bool:
     return not any(match.marked(g) for g in ("rumour", "misconduct", "complaint", "request"))
 
 
+def _marked(match: TopicMatch) -> dict[Genre, tuple[str, ...]]:
+    """Each genre's terms found, in config order, as `TopicMatch.marked` gives them: one pass
+    over the hits, where asking `marked` for each genre decide() looks at walks them 16 times."""
+    terms: dict[Genre, list[str]] = {}
+    for hit in match.markers:
+        terms.setdefault(hit.genre, []).append(hit.term)
+    return {genre: tuple(found) for genre, found in terms.items()}
+
+
 def _join(terms: tuple[str, ...] | list[str]) -> str:
     return "、".join(dict.fromkeys(terms))
 
@@ -136,23 +145,24 @@ def decide(
     watch = bool(match.watch_hits)
     board = kind == "board"
 
-    debunk = match.marked("debunk")
-    handled = match.marked("handled")
-    rumour = match.marked("rumour")
-    misconduct = match.marked("misconduct")
-    voice = match.marked("complaint")
+    marked = _marked(match)
+    debunk = marked.get("debunk", ())
+    handled = marked.get("handled", ())
+    rumour = marked.get("rumour", ())
+    misconduct = marked.get("misconduct", ())
+    voice = marked.get("complaint", ())
     complaint = bool(elevated or voice)
     # A complainant's own words outweigh notice/explainer wording around them; a rumour
     # outweighs a 感谢 or 点赞 in the same breath ("谢谢转发，戒毒所打死人了") and a notice
     # ("网传…召开会议"), but not an explainer: 律师解读 quotes the rumour to answer it
     # ("网传‘被打死可获赔上百万’…并非").
-    explained = bool(match.marked("explainer"))
-    framed = (explained or bool(match.marked("notice"))) and not voice and (
+    explained = "explainer" in marked
+    framed = (explained or "notice" in marked) and not voice and (
         explained or not rumour)
     # Debunks quote the rumour (网传 …), so hearsay words cannot outweigh one; a complainant
     # who keeps doubting ("辟谣了？凭什么还不让家属见人") can.
     debunked = bool(debunk) and not voice
-    friendly = bool(match.marked("praise") or match.marked("support")) and not rumour
+    friendly = ("praise" in marked or "support" in marked) and not rumour
 
     reasons: list[str] = []
     if match.topics:
@@ -160,7 +170,7 @@ def decide(
     if watch:
         reasons.append("提及本单位：" + _join(list(match.watch_hits)))
     for genre in GENRES:
-        found = match.marked(genre)
+        found = marked.get(genre)
         if found:
             reasons.append(f"{_GENRE_WORDS[genre]}：{_join(found)}")
     if incident:

@@ -20,18 +20,19 @@ of post a text is (a debunk, an explainer, an official notice, praise, a complai
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import ahocorasick
 
 from monitor.errors import ConfigError
+from monitor.nfkc import nfkc
 from monitor.yamlfile import read_yaml
 
 Level = Literal["severe", "elevated"]
+_T = TypeVar("_T")
 _LEVELS: tuple[Level, ...] = ("severe", "elevated")
 
 # The kinds of marker sensitive.yaml may list, in the order hits are reported. What each means
@@ -109,7 +110,7 @@ class TopicMatch:
 
 def normalize(text: str) -> str:
     """The form both terms and texts are compared in (NFKC, lower case)."""
-    return unicodedata.normalize("NFKC", text).lower()
+    return nfkc(text).lower()
 
 
 @dataclass
@@ -119,7 +120,8 @@ class _Roles:
     topics: set[int] = field(default_factory=set)  # topics whose keyword or rule uses it
     watch: bool = False
     sensitive: Level | None = None
-    markers: list[MarkerHit] = field(default_factory=list)  # hits this term gives, if found
+    # (rank in Taxonomy.markers, hit) of the hits this term gives, if found
+    markers: list[tuple[int, MarkerHit]] = field(default_factory=list)
 
 
 class Taxonomy:
@@ -143,7 +145,6 @@ class Taxonomy:
             + [SensitiveHit(t, "elevated") for t in elevated]
         )
         self._names: dict[str, str] = {}
-        self._rank: dict[MarkerHit, int] = {}
         for topic in self.topics:
             if topic.id in self._names:
                 raise ConfigError(f"topic {topic.id!r}: duplicate id")
@@ -180,9 +181,7 @@ class Taxonomy:
             MarkerHit(term, genre) for genre in GENRES for term in (markers or {}).get(genre, ())
         ))
         for rank, marker in enumerate(self.markers):
-            entry = role(marker.term)
-            entry.markers.append(marker)
-            self._rank[marker] = rank
+            role(marker.term).markers.append((rank, marker))
         self.idioms: tuple[str, ...] = tuple(idioms)
         self.watch_exclude: tuple[str, ...] = tuple(watch_exclude)
         # sensitive term / watch name (normalised) -> the phrases that carry it in another
@@ -193,9 +192,13 @@ class Taxonomy:
         for phrase in self.idioms + self.watch_exclude:
             role(phrase)
         self._roles = roles
-        # Normalised once here, not once per text.
-        self._watch_forms = tuple((w, normalize(w)) for w in self.watch)
-        self._sensitive_forms = tuple((h, normalize(h.term)) for h in self.sensitive_terms)
+        # Normalised once here, not once per text: match() only looks terms up.
+        self._topic_forms = tuple(_TopicForms.of(topic) for topic in self.topics)
+        self._watch_of = _positions((normalize(w), w) for w in self.watch)
+        # A form listed under both levels only reports the entries of its graver level.
+        self._sensitive_of = _positions(
+            (form, hit) for hit in self.sensitive_terms
+            if roles[form := normalize(hit.term)].sensitive == hit.level)
 
         self._automaton: Any = ahocorasick.Automaton()
         for term in roles:
@@ -248,34 +251,24 @@ class Taxonomy:
         matched: list[str] = []
         reasons: list[str] = []
         for index in sorted(candidates):
-            topic = self.topics[index]
-            if any(normalize(t) in found for t in topic.exclude):
-                continue
-            why = [k for k in topic.keywords if normalize(k) in found]
-            for rule in topic.rules:
-                if _rule_holds(rule, found):
-                    why += list(rule.all) + [t for t in rule.any if normalize(t) in found]
+            why = self._topic_forms[index].reasons(found)
             if why:
-                matched.append(topic.id)
+                matched.append(self.topics[index].id)
                 reasons += why
 
-        watch_hits = tuple(
-            w
-            for w, form in self._watch_forms
-            if form in found and not _only_inside(form, self._others_of, text, found)
-        )
-        sensitive = tuple(
-            hit
-            for hit, form in self._sensitive_forms
-            if form in found
-            and self._roles[form].sensitive == hit.level
-            and not _only_inside(form, self._idioms_of, text, found)
-        )
+        # Walk the found terms, not the lists; the positions put the hits back in list order.
+        watch_hits = tuple(w for _position, w in sorted(
+            (entry for form in found if form in self._watch_of
+             and not _only_inside(form, self._others_of, text, found)
+             for entry in self._watch_of[form]), key=_first))
+        sensitive = tuple(hit for _position, hit in sorted(
+            (entry for form in found if form in self._sensitive_of
+             and not _only_inside(form, self._idioms_of, text, found)
+             for entry in self._sensitive_of[form]), key=_first))
         # Markers come from the found terms, not from a walk over every marker: the cost
         # follows what the text holds, not the size of the lists.
-        markers = sorted(
-            (hit for term in found for hit in self._roles[term].markers), key=self._rank.__getitem__
-        )
+        markers = [hit for _rank, hit in sorted(
+            (entry for term in found for entry in self._roles[term].markers), key=_first)]
         return TopicMatch(
             topics=tuple(matched),
             watch_hits=watch_hits,
@@ -315,12 +308,71 @@ def _only_inside(term: str, carriers_of: dict[str, tuple[str, ...]], text: str,
     return body.count(term) <= inside
 
 
-def _rule_holds(rule: Rule, found: set[str]) -> bool:
-    if not all(normalize(t) in found for t in rule.all):
-        return False
-    if rule.any and not any(normalize(t) in found for t in rule.any):
-        return False
-    return not any(normalize(t) in found for t in rule.none)
+@dataclass(frozen=True)
+class _RuleForms:
+    """One rule with its terms normalised (each `any` term kept beside its form: a reason
+    names the term as configured)."""
+
+    rule: Rule
+    all: tuple[str, ...]
+    any: tuple[tuple[str, str], ...]
+    none: tuple[str, ...]
+
+    @classmethod
+    def of(cls, rule: Rule) -> _RuleForms:
+        return cls(rule, tuple(normalize(t) for t in rule.all),
+                   tuple((t, normalize(t)) for t in rule.any),
+                   tuple(normalize(t) for t in rule.none))
+
+    def reasons(self, found: set[str]) -> list[str] | None:
+        """The terms that make the rule hold, or None when it does not."""
+        if not all(form in found for form in self.all):
+            return None
+        named = [t for t, form in self.any if form in found]
+        if self.any and not named:
+            return None
+        if any(form in found for form in self.none):
+            return None
+        return list(self.rule.all) + named
+
+
+@dataclass(frozen=True)
+class _TopicForms:
+    """One topic's keywords, rules and excludes, normalised once per taxonomy."""
+
+    keywords: tuple[tuple[str, str], ...]
+    rules: tuple[_RuleForms, ...]
+    exclude: tuple[str, ...]
+
+    @classmethod
+    def of(cls, topic: Topic) -> _TopicForms:
+        return cls(tuple((k, normalize(k)) for k in topic.keywords),
+                   tuple(_RuleForms.of(r) for r in topic.rules),
+                   tuple(normalize(t) for t in topic.exclude))
+
+    def reasons(self, found: set[str]) -> list[str]:
+        """The terms that make the topic match (empty: it does not)."""
+        if any(form in found for form in self.exclude):
+            return []
+        why = [k for k, form in self.keywords if form in found]
+        for rule in self.rules:
+            named = rule.reasons(found)
+            if named is not None:
+                why += named
+        return why
+
+
+def _positions(pairs: Iterable[tuple[str, _T]]) -> dict[str, list[tuple[int, _T]]]:
+    """form -> the (list position, entry) pairs that have it: a list walked through the
+    found terms can be put back in list order."""
+    out: dict[str, list[tuple[int, _T]]] = {}
+    for position, (form, entry) in enumerate(pairs):
+        out.setdefault(form, []).append((position, entry))
+    return out
+
+
+def _first(entry: tuple[int, object]) -> int:
+    return entry[0]
 
 
 # -- validation helpers ---------------------------------------------------------------------

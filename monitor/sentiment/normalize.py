@@ -8,7 +8,8 @@ its own so that the lexicon (which the model imports) need not import the model 
 from __future__ import annotations
 
 import re
-import unicodedata
+
+from monitor.nfkc import nfkc
 
 _URL = re.compile(r"https?://[^\s\u3000-\u9fff]*|www\.[^\s\u3000-\u9fff]*")
 # @mentions name a user, not a feeling; they are reduced to one marker so that no user's name
@@ -25,7 +26,7 @@ def normalize(text: str) -> str:
     NFKC turns full-width Latin letters, digits and punctuation into their ASCII forms, so
     "！" and "!" are one feature; digits collapse to "0" (dates and counts are not opinions).
     """
-    text = unicodedata.normalize("NFKC", text).lower()
+    text = nfkc(text).lower()
     text = _URL.sub(" ", text)
     text = _MENTION.sub("@", text)
     text = _DIGITS.sub("0", text)

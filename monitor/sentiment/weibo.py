@@ -21,7 +21,6 @@ import re
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -82,29 +81,39 @@ LEXICON_FEATURES: tuple[str, ...] = (
 )
 
 
-@lru_cache(maxsize=8)
-def _term_automaton(terms: tuple[str, ...]) -> Any:
-    """An automaton over `terms` whose value is (rank, length): rank is a term's place in the
-    longest-first order `_hits` gives terms their spans in (equal lengths keep their order)."""
+def _ranked(terms: Sequence[str]) -> list[str]:
+    """Terms in the longest-first order `_claim` gives them their spans in (equal lengths keep
+    their order)."""
+    return sorted(dict.fromkeys(terms), key=len, reverse=True)
+
+
+def _domain_automaton() -> Any:
+    """One automaton over both domain lists, so a text is scanned once for the two: a term's
+    value is ((list, rank, length), ...), one entry per list (0 positive, 1 negative) it is in."""
+    places: dict[str, list[tuple[int, int, int]]] = {}
+    for which, terms in enumerate((POSITIVE_TERMS, NEGATIVE_TERMS)):
+        for rank, term in enumerate(_ranked(terms)):
+            places.setdefault(term, []).append((which, rank, len(term)))
     automaton = ahocorasick.Automaton()
-    ranked = sorted(dict.fromkeys(terms), key=len, reverse=True)
-    for rank, term in enumerate(ranked):
-        automaton.add_word(term, (rank, len(term)))
+    for term, entries in places.items():
+        automaton.add_word(term, tuple(entries))
     automaton.make_automaton()
     return automaton
 
 
-def _hits(text: str, terms: Sequence[str]) -> tuple[int, int]:
-    """(plain hits, negated hits) of `terms` in `text`; a term inside a longer one counts once.
+_DOMAIN = _domain_automaton()
+
+
+def _claim(text: str, found: list[tuple[int, int, int]]) -> tuple[int, int]:
+    """(plain hits, negated hits) of one list's occurrences (rank, start, length) in `text`; a
+    term inside a longer one counts once.
 
     Longer terms claim their spans first, each term's occurrences from the left: one scan
     finds every occurrence, sorted into that order, instead of one `find` loop per term.
     """
     plain = negated = 0
     taken: set[int] = set()
-    found = sorted((rank, end + 1 - length, length)
-                   for end, (rank, length) in _term_automaton(tuple(terms)).iter(text))
-    for _rank, start, length in found:
+    for _rank, start, length in sorted(found):
         span = range(start, start + length)
         if not taken.intersection(span):
             taken.update(span)
@@ -126,8 +135,12 @@ def lexicon_features(text: str) -> npt.NDArray[np.float32]:
 
 def lexicon_counts(text: str) -> list[int]:
     """The counts behind `lexicon_features`, for featurizing a batch with one log1p."""
-    pos, pos_negated = _hits(text, POSITIVE_TERMS)
-    neg, neg_negated = _hits(text, NEGATIVE_TERMS)
+    found: tuple[list[tuple[int, int, int]], ...] = ([], [])
+    for end, places in _DOMAIN.iter(text):
+        for which, rank, length in places:
+            found[which].append((rank, end + 1 - length, length))
+    pos, pos_negated = _claim(text, found[0])
+    neg, neg_negated = _claim(text, found[1])
     return [pos, neg, pos_negated, neg_negated, text.count("?"), text.count("!")]
 
 
