@@ -190,7 +190,6 @@ def attach(
     # a province watches thousands of sources, and all of them per batch was a read that
     # grew with the watch list. The touched events' other sources are read after the loop.
     sources = _sources(session, {i.source_id for i in pending})
-    _lock(session)
     kinds = {sid: kind for sid, (_name, kind) in sources.items()}
     mine = {i.id for i in pending if own is not None
             and own.is_own(sources.get(i.source_id, ("", ""))[0], i.author)}
@@ -203,25 +202,42 @@ def attach(
     # by every name that pins a matter down (anchors, matter signatures): its weaker terms
     # only ever found events it does not belong to, and read their rows.
     lookups = {i.id: _lookup_terms(vectors[i.id]) for i in pending}
-    index = _CandidateIndex.load(session, horizon, {t for v in lookups.values() for t in v},
+    terms = {t for v in lookups.values() for t in v}
+    # The candidate index, and each post's verdicts on it, before the lock as well: reading
+    # thousands of index rows and weighing each post against a busy window's candidates was
+    # most of the work done under the lock, which serialised the workers. The mark first,
+    # then the index: an event written between the two is in both, and read twice is no
+    # harm; written after the mark, it is read again under the lock (refresh).
+    mark = _change_mark(session)
+    index = _CandidateIndex.load(session, horizon, terms,
                                  followup=earliest - timedelta(days=cfg.followup_days),
                                  matter=earliest - timedelta(hours=cfg.stories.matter_hours))
-    originals = _repost_events(session, [i.repost_of for i in pending if i.repost_of])
-    # The events the batch will join, kept here (the session's identity map holds objects
-    # only weakly): those reposts join, and the stored events the batch's posts match as
-    # the index stands (a first pass of the matching below, without the batch's own
-    # events) — in one query, not one per event joined, and not every candidate: the window
-    # may hold thousands. An event joined only through this batch's own growth is loaded
-    # when first joined.
     # Each post's verdicts on its candidates, kept for the joining pass below: there only
-    # the candidates the batch has changed meanwhile are weighed again (_CandidateIndex.judge).
+    # the candidates changed since (by another worker, or by this batch's own posts) are
+    # weighed again (_CandidateIndex.judge).
     memos: dict[int, dict[int, tuple[float | None, float | None]]] = {i.id: {} for i in pending}
     close: dict[int, dict[int, float]] = {i.id: {} for i in pending}  # _strongest's memos
+
     likely = {e for i in pending for e in index.judge(
         _strongest(index, index.near(lookups[i.id], cfg,
                                      message=_is_message(i, kinds.get(i.source_id, "news")),
                                      at=seen_at(i)), vectors[i.id], memo=close[i.id]),
         sketches[i.id], vectors[i.id], cfg, at=seen_at(i), memo=memos[i.id])}
+    _lock(session)
+    # What other workers wrote since the mark, into the index (its candidates marked
+    # touched, so the memos above are not trusted for them); this batch's events carry the
+    # next number.
+    seq = index.refresh(session, mark, terms)
+    # The refreshed candidates are loaded with the likely ones (bounded: a batch or two of
+    # another worker's events), rather than weighing every post again here.
+    likely |= {e for e in index.touched if e in index.profiles}
+    originals = _repost_events(session, [i.repost_of for i in pending if i.repost_of])
+    # The events the batch will join, kept here (the session's identity map holds objects
+    # only weakly): those reposts join, and the stored events the batch's posts match as
+    # the index stands (the first pass above, without the batch's own events) — in one
+    # query, not one per event joined, and not every candidate: the window may hold
+    # thousands. Read under the lock: these rows are what the batch writes back. An event
+    # joined only through this batch's own growth is loaded when first joined.
     loaded = _load_events(session, {*originals.values(), *likely})
     new_ids = _new_event_ids(session, len(pending))
     touched: dict[int, Event] = {}
@@ -297,6 +313,10 @@ def attach(
     into: dict[int, list[int]] = {}
     for gone, kept in merged.items():
         into.setdefault(_resolve(merged, kept), []).append(gone)
+    # Every event this batch writes, the merged ones too, carries its number: the next
+    # worker's refresh reads them (and drops the merged ones from its index).
+    for ev in [*touched.values(), *(loaded[g] for g in merged if g in loaded)]:
+        ev.changed_seq = seq
     # Each touched event's verdict before any event is written, so that the flush below
     # writes every event of the batch once, figures and verdict together (an UPDATE per
     # event, and one more for the verdict, before). Nothing here reads an event row: no
@@ -465,6 +485,11 @@ def _new_event_ids(session: Session, n: int) -> list[int]:
     return list(range(int(top) + 1, int(top) + 1 + n))
 
 
+def _change_mark(session: Session) -> int:
+    """The highest change number written (Event.changed_seq): what a reader has seen."""
+    return int(session.scalar(select(func.max(Event.changed_seq))) or 0)
+
+
 def _resolve(merged: Mapping[int, int], event_id: int) -> int:
     while event_id in merged:
         event_id = merged[event_id]
@@ -581,6 +606,44 @@ class _CandidateIndex:
             cache.clear()  # a bound on memory; the next batch reads its window afresh
         return cls(postings, sketches, profiles, {}, kinds, seen, firsts, filed=filed,
                    filed_seen=dict(seen))
+
+    def refresh(self, session: Session, mark: int, terms: set[str]) -> int:
+        """Under the lock: the events written since `mark` (Event.changed_seq) into the
+        index as they stand now — a merged one dropped, any other put back if it is a
+        candidate already or filed under one of the batch's `terms` — each marked touched.
+        Returns the number this batch's writes carry: the next after the last written (the
+        lock makes the numbers follow the commits). Other workers' batches since the mark
+        are a batch or two: this reads their events, not the window."""
+        cache = _cache_for(session)
+        top = mark
+        for (eid, count, sig, story, kind, first_at, last_at, merged_into,
+             changed) in session.execute(
+                select(Event.id, Event.item_count, Event.signature, Event.story_terms,
+                       Event.kind, Event.first_seen_at, Event.last_seen_at, Event.merged_into,
+                       Event.changed_seq).where(Event.changed_seq > mark)).all():
+            eid, top = int(eid), max(top, int(changed))
+            if kind == "merged" or merged_into is not None:
+                cache.pop(eid, None)
+                if eid in self.profiles or eid in self.seen:
+                    self.drop(eid)
+                continue
+            # Committed rows, as load's cache holds them.
+            entry: _Cached = (int(count), list(sig or []), dict(story or {}), str(kind),
+                              first_at)
+            cache[eid] = entry
+            filed = index_terms(entry[2])
+            if eid not in self.profiles and terms.isdisjoint(filed):
+                continue
+            self.touched.add(eid)
+            self._sketch_sets.pop(eid, None)
+            self._places_of.pop(eid, None)
+            self.sketches[eid], self.profiles[eid], self.kinds[eid] = entry[1], entry[2], kind
+            self.seen[eid], self.first[eid] = last_at, first_at
+            for term in filed:
+                self.terms.setdefault(term, set()).add(eid)
+                self.filed.add((term, eid))  # the other worker's save filed these
+            self.filed_seen[eid] = last_at
+        return top + 1
 
     def matches(self, sketch: Sequence[int], vector: Mapping[str, float],
                 cfg: EventSettings, *, message: bool, at: datetime) -> list[int]:

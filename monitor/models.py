@@ -202,6 +202,11 @@ class Event(Base):
     # The story profile (monitor.stories): term → weight, the sum of its posts' vectors.
     story_terms: Mapped[dict[str, Any]] = mapped_column(default=dict)
     merged_into: Mapped[int | None] = mapped_column(Integer, default=None, index=True)
+    # The attach batch that last wrote the event (monitor.event_store.attach, under its
+    # lock, so the numbers grow in commit order): a worker that read the candidate index
+    # before taking the lock re-reads only the events written since (core_0012).
+    changed_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0",
+                                             index=True)
 
     first_item: Mapped[Item | None] = relationship(foreign_keys=[first_item_id])
 

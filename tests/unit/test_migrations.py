@@ -266,9 +266,10 @@ def test_a_database_at_the_old_head_upgrades_with_every_row_kept(empty_databases
     # created_at (clock_from NULL), no publication time is known, and it is not backfill.
     assert [r[-3:] for r in after["alerts"]] == [(None, None, False)]
     after["alerts"] = [r[:-3] for r in after["alerts"]]
-    # core_0003 added the event's story profile (empty) and merged_into (none) at the end.
-    assert [r[-2:] for r in after["events"]] == [({}, None)]
-    after["events"] = [r[:-2] for r in after["events"]]
+    # core_0003 added the event's story profile (empty) and merged_into (none) at the end,
+    # core_0012 the change number after them (0: written before any reader's mark).
+    assert [r[-3:] for r in after["events"]] == [({}, None, 0)]
+    after["events"] = [r[:-3] for r in after["events"]]
     # desk_0005 added outputs.own_item_id at the end: an old output records no own post.
     assert [r[-1:] for r in after["outputs"]] == [(None,)]
     after["outputs"] = [r[:-1] for r in after["outputs"]]
