@@ -21,7 +21,19 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, Table, bindparam, delete, func, select, text, update
+from sqlalchemy import (
+    Connection,
+    DateTime,
+    Engine,
+    Table,
+    bindparam,
+    delete,
+    func,
+    select,
+    text,
+    type_coerce,
+    update,
+)
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -45,6 +57,7 @@ from monitor.social.board import is_answered
 from monitor.stories import (
     INDEX_TERMS,
     MATTER_MARK,
+    NAME_MARK,
     StoryPolicy,
     StoryPost,
     followup_anchor,
@@ -64,6 +77,7 @@ _LOCK_KEY = 0x59510003  # "YQ" + issue 3: any constant both workers agree on
 # shared weight (tests/integration/test_candidate_bounds.py).
 EVENTS_PER_TERM = 64  # the latest events filed under one term (_CandidateIndex.load)
 CANDIDATES_PER_POST = 32  # the candidates weighed for one post, by shared weight (_strongest)
+LEAD_TERMS = 2  # a post's strongest terms, one of which alone makes a candidate (near)
 LOOKUP_TERMS = INDEX_TERMS  # a post's strongest terms it looks events up by (_lookup_terms)
 
 
@@ -217,11 +231,12 @@ def attach(
     # weighed again (_CandidateIndex.judge).
     memos: dict[int, dict[int, tuple[float | None, float | None]]] = {i.id: {} for i in pending}
     close: dict[int, dict[int, float]] = {i.id: {} for i in pending}  # _strongest's memos
-
-    likely = {e for i in pending for e in index.judge(
-        _strongest(index, index.near(lookups[i.id], cfg,
+    # … and each post's candidates as first found (again: what changed since is added).
+    firsts = {i.id: index.first_near(lookups[i.id], cfg,
                                      message=_is_message(i, kinds.get(i.source_id, "news")),
-                                     at=seen_at(i)), vectors[i.id], memo=close[i.id]),
+                                     at=seen_at(i)) for i in pending}
+    likely = {e for i in pending for e in index.judge(
+        _strongest(index, firsts[i.id][0], vectors[i.id], memo=close[i.id]),
         sketches[i.id], vectors[i.id], cfg, at=seen_at(i), memo=memos[i.id])}
     _lock(session)
     # What other workers wrote since the mark, into the index (its candidates marked
@@ -262,9 +277,9 @@ def attach(
                 if target is not None:
                     joined.append(_resolve(merged, target))
             if not joined:
-                near = _strongest(index, index.near(lookups[item.id], cfg, message=message,
-                                                    at=seen_at(item)), vector,
-                                  memo=close[item.id])
+                near = _strongest(index, index.again(firsts[item.id], lookups[item.id], cfg,
+                                                     message=message, at=seen_at(item)),
+                                  vector, memo=close[item.id])
                 judged = index.judge(near, sig, vector, cfg, at=seen_at(item),
                                      memo=memos[item.id])
                 joined = list(dict.fromkeys(_resolve(merged, e) for e in judged))
@@ -526,6 +541,9 @@ class _CandidateIndex:
     # The candidates put or dropped since the index was loaded: an earlier `judge` over
     # candidates none of which is here still holds (attach's first pass, reused).
     touched: set[int] = field(default_factory=set)
+    # term → the events filed under it since the index was loaded (put, refresh): what a
+    # post's candidates can have gained since its first pass (again).
+    fresh: dict[str, set[int]] = field(default_factory=dict)
     # (term, event) rows read from event_terms: already filed, so save need not write them;
     # and each candidate's last sighting as read, which its term rows already hold.
     filed: set[tuple[str, int]] = field(default_factory=set)
@@ -550,6 +568,11 @@ class _CandidateIndex:
         # Thousands of rows a batch: read on the session's connection (plain Core rows, no
         # ORM result layer — a third of this read's CPU), in the session's transaction.
         conn = session.connection()
+        # PostgreSQL returns the zone with each time: read as it comes, without the UTC
+        # column type's conversion per row (a tenth of this read); times compare the same.
+        last_seen: Any = (type_coerce(EventTerm.last_seen_at, DateTime(timezone=True))
+                          .label("last_seen_at")
+                          if conn.dialect.name == "postgresql" else EventTerm.last_seen_at)
         for group, since in ((plain, horizon), (anchors, followup),
                              (signed, min(horizon, matter or horizon))):
             for chunk in _chunks(sorted(group), 500):
@@ -560,7 +583,7 @@ class _CandidateIndex:
                                               order_by=(EventTerm.last_seen_at.desc(),
                                                         EventTerm.event_id.desc()))
                 ranked = (select(EventTerm.term, EventTerm.event_id, Event.item_count,
-                                 EventTerm.last_seen_at, rank.label("rank"))
+                                 last_seen, rank.label("rank"))
                           .join(Event, Event.id == EventTerm.event_id)
                           .where(one_of(session, EventTerm.term, chunk),
                                  EventTerm.last_seen_at >= since,
@@ -641,6 +664,7 @@ class _CandidateIndex:
             self.seen[eid], self.first[eid] = last_at, first_at
             for term in filed:
                 self.terms.setdefault(term, set()).add(eid)
+                self.fresh.setdefault(term, set()).add(eid)
                 self.filed.add((term, eid))  # the other worker's save filed these
             self.filed_seen[eid] = last_at
         return top + 1
@@ -657,18 +681,79 @@ class _CandidateIndex:
 
     def near(self, vector: Mapping[str, float], cfg: EventSettings, *, message: bool,
              at: datetime) -> set[int]:
-        """The candidates `matches` weighs for a post: filed under one of its terms, and in
+        """The candidates `matches` weighs for a post: filed under its terms (below), and in
         the window (or a follow-up, or a signed matter, in theirs)."""
+        return self.first_near(vector, cfg, message=message, at=at)[0]
+
+    def first_near(self, vector: Mapping[str, float], cfg: EventSettings, *, message: bool,
+                   at: datetime) -> tuple[set[int], set[int]]:
+        """`near`, and every event filed under any of the post's terms (for `again`).
+
+        Filed under one of the post's LEAD_TERMS strongest terms or under a name
+        (NAME_MARK: anchors, tags, matter signatures), or under two of its terms at least:
+        an event that shares one lesser term with the post shares little else (a story
+        joins on min_shared terms), and in a busy window such events were nine in ten of
+        a post's candidates."""
+        lead = self._lead(vector)
+        filed: set[int] = set()
+        once: set[int] = set()
+        for t in vector:
+            found = self.terms.get(t)
+            if not found:
+                continue
+            if t in lead:
+                filed.update(found)
+            else:
+                filed.update(found & once)
+            once.update(found)
+        return self._window(filed, vector, cfg, message=message, at=at), once
+
+    def again(self, first: tuple[set[int], set[int]], vector: Mapping[str, float],
+              cfg: EventSettings, *, message: bool, at: datetime) -> set[int]:
+        """`near` now, from the post's `first_near` and what changed since: an event not
+        touched since is filed and timed as it was, so only the touched ones (and those
+        filed since, `fresh`) are tested again — the same set, without the union of every
+        posting per post."""
+        near0, once0 = first
+        if not self.touched:
+            return near0
+        changed = once0 & self.touched
+        for t in vector:
+            found = self.fresh.get(t)
+            if found:
+                changed |= found
+        out = near0 - self.touched
+        if changed:
+            lead = self._lead(vector)
+            filed = set()
+            for e in changed:
+                hits = 0
+                for t in vector:
+                    if e in self.terms.get(t, ()):
+                        if t in lead:
+                            hits = 2
+                            break
+                        hits += 1
+                        if hits >= 2:
+                            break
+                if hits >= 2:
+                    filed.add(e)
+            out |= self._window(filed, vector, cfg, message=message, at=at)
+        return out
+
+    @staticmethod
+    def _lead(vector: Mapping[str, float]) -> set[str]:
+        strongest = sorted(vector, key=lambda t: (-vector[t], t))[:LEAD_TERMS]
+        return {*strongest, *(t for t in vector if t.startswith(NAME_MARK))}
+
+    def _window(self, filed: set[int], vector: Mapping[str, float], cfg: EventSettings, *,
+                message: bool, at: datetime) -> set[int]:
         stale_before = at - timedelta(days=cfg.window_days)
         anchors = [t for t in vector if followup_anchor(t)]
         # A matter signature keeps an event a candidate for matter_hours after it was last
         # seen (a follow-up of the complaint a week or more later); best_story decides.
         signed_before = at - timedelta(hours=cfg.stories.matter_hours)
         signed = [t for t in vector if t.startswith(MATTER_MARK)]
-        filed: set[int] = set()
-        for t in vector:
-            filed.update(self.terms.get(t, ()))
-        # Each event once, however many of the post's terms it is filed under.
         return {e for e in filed
                 if not (message and self.kinds.get(e) == "message")
                 and (e not in self.seen or self.seen[e] >= stale_before
@@ -762,6 +847,7 @@ class _CandidateIndex:
         self.profiles[event.id] = dict(event.story_terms)
         for term in index_terms(event.story_terms):
             self.terms.setdefault(term, set()).add(event.id)
+            self.fresh.setdefault(term, set()).add(event.id)
         if item.external_id:
             self.by_external.setdefault(item.external_id, event.id)
 

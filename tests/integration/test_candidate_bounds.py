@@ -17,6 +17,7 @@ from monitor import event_store
 from monitor.event_store import CANDIDATES_PER_POST, EVENTS_PER_TERM, _CandidateIndex, _strongest
 from monitor.models import Event, EventTerm, Item
 from tests.support.analysis import analyse, shipped_sla, shipped_taxonomy, source_row
+from tests.support.settings import defaults
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 FIRST = ("网友反映洛阳市某公证处办理继承公证要求提供的证明材料过多，跑了五趟还没办成，"
@@ -118,3 +119,54 @@ def test_strongest_keeps_the_candidates_closest_to_the_post() -> None:
     assert _strongest(index, {1, 2}, vector, limit=5) == {1, 2}
     # a tie goes to the newer event
     assert _strongest(index, {4, 5}, {"z": 1.0}, limit=1) == {5}
+
+
+def _bare_index(terms: dict[str, set[int]]) -> _CandidateIndex:
+    events = {e for members in terms.values() for e in members}
+    return _CandidateIndex(terms={t: set(m) for t, m in terms.items()}, sketches={},
+                           profiles={e: {} for e in events}, by_external={}, kinds={},
+                           seen={e: NOW for e in events}, first={e: NOW for e in events})
+
+
+def test_one_shared_lesser_term_makes_no_candidate_a_lead_term_or_two_terms_do() -> None:
+    cfg = event_store.EventSettings.from_section(defaults().events)
+    # The post's terms by weight: 洛阳 and 公证处 lead (LEAD_TERMS = 2), the rest are lesser.
+    vector = {"洛阳": 0.9, "公证处": 0.8, "继承": 0.4, "材料": 0.3, "跑了": 0.2,
+              "＠洛阳市公证处": 0.1}
+    assert event_store.LEAD_TERMS == 2
+    index = _bare_index({
+        "洛阳": {1},                   # a lead term alone
+        "继承": {2, 3}, "材料": {3},   # 2: one lesser term; 3: two
+        "跑了": {4},                   # one lesser term
+        "＠洛阳市公证处": {5},          # a name alone
+    })
+    assert index.near(vector, cfg, message=False, at=NOW) == {1, 3, 5}
+
+
+def test_again_is_near_after_the_index_changes() -> None:
+    """attach weighs each post twice (before the lock, then joining): the second time its
+    candidates come from the first and what changed since (again). Over random indexes and
+    random puts, drops and refreshes, that is the set near finds from scratch."""
+    import random
+
+    cfg = event_store.EventSettings.from_section(defaults().events)
+    rng = random.Random(7)
+    words = [f"词{k}" for k in range(30)] + ["＠名甲", "＠名乙"]
+    for _round in range(200):
+        index = _bare_index({w: set(rng.sample(range(1, 40), rng.randrange(0, 6)))
+                             for w in words})
+        vector = {w: rng.random() for w in rng.sample(words, 12)}
+        first = index.first_near(vector, cfg, message=False, at=NOW)
+        for _change in range(rng.randrange(1, 6)):
+            e = rng.randrange(1, 50)
+            if rng.random() < 0.25:
+                index.drop(e)
+            else:  # put or refresh: filed under more terms, as the event now stands
+                index.touched.add(e)
+                index.profiles.setdefault(e, {})
+                index.seen[e] = NOW
+                for w in rng.sample(words, 3):
+                    index.terms.setdefault(w, set()).add(e)
+                    index.fresh.setdefault(w, set()).add(e)
+        assert index.again(first, vector, cfg, message=False, at=NOW) == \
+            index.near(vector, cfg, message=False, at=NOW)
