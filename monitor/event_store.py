@@ -10,7 +10,9 @@ Concurrency: two workers attaching near-duplicates at the same moment could each
 event for one story. The attach step is therefore serialised: on PostgreSQL by a
 transaction-scoped advisory lock; on SQLite the analysing transaction already holds the
 database's single write lock (its claim has written the items' analysis time,
-monitor.analyze.claim) before it gets here.
+monitor.analyze.claim) before it gets here. The reads and the weighing that need no lock
+(text work, the candidate index, each post's first verdicts) run before it; under it, only
+the events other workers wrote since (Event.changed_seq) are read again (attach).
 """
 
 from __future__ import annotations
@@ -544,9 +546,9 @@ class _CandidateIndex:
     # term → the events filed under it since the index was loaded (put, refresh): what a
     # post's candidates can have gained since its first pass (again).
     fresh: dict[str, set[int]] = field(default_factory=dict)
-    # (term, event) rows read from event_terms: already filed, so save need not write them;
-    # and each candidate's last sighting as read, which its term rows already hold.
-    filed: set[tuple[str, int]] = field(default_factory=set)
+    # term → the events read filed under it from event_terms: already filed, so save need not
+    # write them; and each candidate's last sighting as read, which its term rows hold.
+    filed: dict[str, set[int]] = field(default_factory=dict)
     filed_seen: dict[int, datetime] = field(default_factory=dict)
     _sketch_sets: dict[int, frozenset[int]] = field(default_factory=dict)  # see _sketch_set
     _places_of: dict[int, set[str]] = field(default_factory=dict)  # see _places
@@ -559,7 +561,6 @@ class _CandidateIndex:
         signature (stories.MATTER_MARK), seen since `matter` (the later of it and the
         horizon: a signature never narrows the event window)."""
         postings: dict[str, set[int]] = {}
-        filed: set[tuple[str, int]] = set()
         versions: dict[int, int] = {}
         seen: dict[int, datetime] = {}
         anchors = {t for t in terms if followup_anchor(t)}
@@ -593,8 +594,10 @@ class _CandidateIndex:
                         select(ranked.c.term, ranked.c.event_id, ranked.c.item_count,
                                ranked.c.last_seen_at).where(ranked.c.rank <= EVENTS_PER_TERM)
                         ).all():  # one fetchall: a row at a time costs twice the CPU
-                    postings.setdefault(term, set()).add(event_id)
-                    filed.add((term, event_id))
+                    found = postings.get(term)
+                    if found is None:
+                        found = postings[term] = set()
+                    found.add(event_id)
                     versions[event_id] = count
                     # an event's last sighting is written on all of its terms (save)
                     known = seen.get(event_id)
@@ -627,6 +630,8 @@ class _CandidateIndex:
             firsts[eid] = first_at
         if len(cache) > _CACHE_MAX:
             cache.clear()  # a bound on memory; the next batch reads its window afresh
+        # The rows as read, apart from the postings that the batch's events will join.
+        filed = {term: set(members) for term, members in postings.items()}
         return cls(postings, sketches, profiles, {}, kinds, seen, firsts, filed=filed,
                    filed_seen=dict(seen))
 
@@ -665,7 +670,7 @@ class _CandidateIndex:
             for term in filed:
                 self.terms.setdefault(term, set()).add(eid)
                 self.fresh.setdefault(term, set()).add(eid)
-                self.filed.add((term, eid))  # the other worker's save filed these
+                self.filed.setdefault(term, set()).add(eid)  # the other worker's save did
             self.filed_seen[eid] = last_at
         return top + 1
 
@@ -875,7 +880,7 @@ class _CandidateIndex:
         live = [ev for ev in events if ev.kind != "merged"]
         rows = [{"term": t, "event_id": ev.id, "last_seen_at": ev.last_seen_at}
                 for ev in live for t in index_terms(ev.story_terms)
-                if (t, ev.id) not in self.filed]
+                if ev.id not in self.filed.get(t, ())]
         if rows:
             session.execute(insert_ignore(session, EventTerm.__table__), rows)
         # The batch's new events were filed just now, at their last sighting; a loaded one
