@@ -662,14 +662,8 @@ class _CandidateIndex:
             filed = index_terms(entry[2])
             if eid not in self.profiles and terms.isdisjoint(filed):
                 continue
-            self.touched.add(eid)
-            self._sketch_sets.pop(eid, None)
-            self._places_of.pop(eid, None)
-            self.sketches[eid], self.profiles[eid], self.kinds[eid] = entry[1], entry[2], kind
-            self.seen[eid], self.first[eid] = last_at, first_at
+            self._enter(eid, entry[1], entry[2], str(kind), last_at, first_at, filed)
             for term in filed:
-                self.terms.setdefault(term, set()).add(eid)
-                self.fresh.setdefault(term, set()).add(eid)
                 self.filed.setdefault(term, set()).add(eid)  # the other worker's save did
             self.filed_seen[eid] = last_at
         return top + 1
@@ -729,19 +723,12 @@ class _CandidateIndex:
                 changed |= found
         out = near0 - self.touched
         if changed:
+            # first_near's rule, event by event (a few touched ones, not every posting).
             lead = self._lead(vector)
             filed = set()
             for e in changed:
-                hits = 0
-                for t in vector:
-                    if e in self.terms.get(t, ()):
-                        if t in lead:
-                            hits = 2
-                            break
-                        hits += 1
-                        if hits >= 2:
-                            break
-                if hits >= 2:
+                under = [t for t in vector if e in self.terms.get(t, ())]
+                if len(under) >= 2 or not lead.isdisjoint(under):
                     filed.add(e)
             out |= self._window(filed, vector, cfg, message=message, at=at)
         return out
@@ -842,19 +829,23 @@ class _CandidateIndex:
         return found
 
     def put(self, event: Event, item: Item) -> None:
-        self.touched.add(event.id)
-        self._sketch_sets.pop(event.id, None)
-        self._places_of.pop(event.id, None)
-        self.kinds[event.id] = event.kind
-        self.seen[event.id] = event.last_seen_at
-        self.first[event.id] = event.first_seen_at
-        self.sketches.setdefault(event.id, list(event.signature or []))
-        self.profiles[event.id] = dict(event.story_terms)
-        for term in index_terms(event.story_terms):
-            self.terms.setdefault(term, set()).add(event.id)
-            self.fresh.setdefault(term, set()).add(event.id)
+        self._enter(event.id, self.sketches.get(event.id) or list(event.signature or []),
+                    dict(event.story_terms), event.kind, event.last_seen_at,
+                    event.first_seen_at, index_terms(event.story_terms))
         if item.external_id:
             self.by_external.setdefault(item.external_id, event.id)
+
+    def _enter(self, event_id: int, sketch: list[int], profile: dict[str, float], kind: str,
+               last: datetime, first: datetime, filed: Iterable[str]) -> None:
+        """The event as it stands now, filed under `filed`, marked touched (put, refresh)."""
+        self.touched.add(event_id)
+        self._sketch_sets.pop(event_id, None)
+        self._places_of.pop(event_id, None)
+        self.sketches[event_id], self.profiles[event_id] = sketch, profile
+        self.kinds[event_id], self.seen[event_id], self.first[event_id] = kind, last, first
+        for term in filed:
+            self.terms.setdefault(term, set()).add(event_id)
+            self.fresh.setdefault(term, set()).add(event_id)
 
     def drop(self, event_id: int) -> None:
         self.touched.add(event_id)
